@@ -1,0 +1,23 @@
+/**
+ * The executor's view of a container engine (SwarmKit's agent/exec
+ * Controller). The task lifecycle in runner.ts calls exactly these, so a
+ * simulated controller can stand in for the real runtime in scale tests.
+ */
+import type { ExitStatus } from '../runtime/types';
+
+export interface Controller {
+  /** Makes everything the container needs ready (the image above all). Errors here reject the task. */
+  prepare(signal: AbortSignal): Promise<void>;
+  /** Starts the container; resolves with the host PID of its first process. */
+  start(): Promise<number>;
+  /** Resolves when the container's first process exits. */
+  wait(signal: AbortSignal): Promise<ExitStatus>;
+  /** Stops gracefully: SIGTERM, then SIGKILL after the stop grace period. */
+  shutdown(): Promise<void>;
+  /** Stops at once (SIGKILL). */
+  terminate(): Promise<void>;
+  /** Releases everything the container holds (mounts, cgroup, state). Idempotent. */
+  remove(): Promise<void>;
+  /** Whether a container for this task exists and runs, with its PID: used to re-attach after an agent restart. */
+  running(): Promise<number | null>;
+}

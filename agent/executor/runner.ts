@@ -1,0 +1,99 @@
+/**
+ * Runs one task: loops advance() until the task is terminal and released,
+ * reporting each new status, and wakes up when the manager changes the
+ * desired state.
+ */
+import type { AssignedTask, StatusUpdate } from '../../shared/proto/codec';
+import type { DesiredState } from '../../shared/task-state';
+import type { Logger } from '../../shared/log';
+import type { Controller } from './controller';
+import { advance, type Observed } from './advance';
+
+export type Reporter = (u: StatusUpdate) => void;
+
+export class TaskRunner {
+  private desired: DesiredState;
+  private observed: Observed;
+  private abort = new AbortController();
+  private wake: (() => void) | null = null;
+  private done: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(
+    readonly task: AssignedTask,
+    private readonly ctrl: Controller,
+    private readonly report: Reporter,
+    private readonly log: Logger,
+    initial: Observed,
+  ) {
+    this.desired = task.desiredState;
+    this.observed = initial;
+  }
+
+  get state(): Observed {
+    return this.observed;
+  }
+
+  get finished(): boolean {
+    return this.observed.removed;
+  }
+
+  start(): Promise<void> {
+    this.done ??= this.loop();
+    return this.done;
+  }
+
+  setDesired(d: DesiredState): void {
+    if (d === this.desired) return;
+    this.desired = d;
+    if (d !== 'running') this.abort.abort();
+    this.wake?.();
+  }
+
+  /** Stops driving the task without touching the container (agent shutdown). */
+  detach(): void {
+    this.stopped = true;
+    this.abort.abort();
+    this.wake?.();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      let next: Observed | null;
+      try {
+        next = await advance(this.desired, this.observed, this.ctrl, this.abort.signal);
+      } catch (e) {
+        this.log.warn(`task ${this.task.id.slice(0, 12)}: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
+      if (this.stopped) return;
+      if (next === null) {
+        if (this.observed.removed) return;
+        if (this.abort.signal.aborted && this.desired === 'running') this.abort = new AbortController();
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          if (this.abort.signal.aborted || this.desired !== 'running') resolve();
+        });
+        this.wake = null;
+        // Avoid spinning when aborted and nothing else can happen.
+        if (this.desired === 'running' && this.abort.signal.aborted) this.abort = new AbortController();
+        continue;
+      }
+      const changed = next.state !== this.observed.state || next.pid !== this.observed.pid || next.err !== this.observed.err;
+      this.observed = next;
+      if (changed) {
+        this.report({
+          taskId: this.task.id,
+          state: next.state,
+          message: next.message,
+          err: next.err,
+          pid: next.pid,
+          exitCode: next.exitCode,
+          timestamp: new Date().toISOString(),
+        });
+      }
+      if (next.removed) return;
+    }
+  }
+}

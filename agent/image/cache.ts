@@ -1,0 +1,288 @@
+/**
+ * The agent's images: pulls from the cluster registry and keeps each layer
+ * unpacked once, named by chain id, for every container to share as an
+ * overlayfs lowerdir.
+ *
+ *   <root>/layers/<chain-id hex>/fs          the unpacked layer (read-only by convention)
+ *   <root>/layers/<chain-id hex>/layer.json  diff id, blob digest, size
+ *   <root>/images.json                       ref → digest, chain ids, config (see local-index.ts)
+ *   <root>/tmp/                              downloads and unpacks in progress
+ *
+ * A layer appears under layers/ only by renaming a finished directory from
+ * tmp/, so a crash never leaves half a layer where prepare would trust it.
+ * One agent process owns a root: tmp/ is emptied when the cache opens.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { InvalidArgumentError, isTsswarmError } from '../../shared/errors';
+import { formatImageRef, normalizeImageRef, parseImageRef, withDefaultTag, type ImageRef } from '../../shared/image-ref';
+import type { ImageSummary } from '../../shared/image-summary';
+import {
+  INDEX_TYPES,
+  chainIds,
+  digestHex,
+  hostArchitecture,
+  layerCompression,
+  parseImageConfig,
+  parseIndex,
+  parseManifest,
+  pickPlatform,
+  type Descriptor,
+  type ImageConfigJson,
+  type ImageManifest,
+} from '../../shared/oci';
+import { ImagePullError } from './errors';
+import { LocalIndex, type LocalImage } from './local-index';
+import { RegistryClient } from './registry-client';
+import { Singleflight } from './singleflight';
+import type { ImageConfig, ImageSource, PreparedImage } from './types';
+import { unpackLayer } from './unpack';
+
+export interface ImageCacheOptions {
+  /** Directory the cache owns. */
+  root: string;
+  /** Base URL of the cluster registry (`http://10.0.0.1:4243`), null until the session knows one. */
+  registryUrl: () => string | null;
+  /** Layers downloaded at once per image. */
+  parallelLayers?: number;
+}
+
+interface RemoteImage {
+  digest: string;
+  manifest: ImageManifest;
+  config: ImageConfigJson;
+}
+
+export class ImageCache implements ImageSource {
+  readonly root: string;
+  private readonly layersDir: string;
+  private readonly tmpDir: string;
+  private readonly index: LocalIndex;
+  private readonly registryUrl: () => string | null;
+  private readonly parallelLayers: number;
+  private readonly pulls = new Singleflight<PreparedImage>();
+  private readonly layerJobs = new Singleflight<string>();
+  private opened: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(options: ImageCacheOptions) {
+    this.root = resolve(options.root);
+    this.layersDir = join(this.root, 'layers');
+    this.tmpDir = join(this.root, 'tmp');
+    this.index = new LocalIndex(join(this.root, 'images.json'));
+    this.registryUrl = options.registryUrl;
+    this.parallelLayers = Math.max(1, options.parallelLayers ?? 3);
+  }
+
+  /** Makes the image's layers available locally, pulling what is missing; concurrent calls for a ref share one pull. */
+  prepare(ref: string, signal?: AbortSignal): Promise<PreparedImage> {
+    if (this.closed) return Promise.reject(new InvalidArgumentError('image cache is closed'));
+    let normalized: string;
+    try {
+      normalized = normalizeImageRef(ref);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.pulls.run(normalized, signal, (s) => this.pull(normalized, s));
+  }
+
+  /** True when the image was pulled and all its layers are still unpacked: prepare needs no network. */
+  async has(ref: string): Promise<boolean> {
+    const local = await this.localImage(withDefault(ref));
+    return local !== null && (await this.isComplete(local));
+  }
+
+  async list(): Promise<ImageSummary[]> {
+    return (await this.index.all()).map((i) => ({ ref: i.ref, digest: i.digest, size: i.size, layers: i.chainIds.length, created: i.created }));
+  }
+
+  /** Aborts pulls in flight; prepare() fails from now on. */
+  close(): void {
+    this.closed = true;
+    // Shutting down is cancellation, not a failure: the usual AbortError.
+    const reason = new DOMException('image cache closed', 'AbortError');
+    this.pulls.abortAll(reason);
+    this.layerJobs.abortAll(reason);
+  }
+
+  // --- pulling --------------------------------------------------------------
+
+  private async pull(ref: string, signal: AbortSignal): Promise<PreparedImage> {
+    await this.open();
+    const parsed = withDefault(ref);
+    const local = await this.localImage(parsed);
+    // A digest names content: what is here already is exactly what the registry would send.
+    if (parsed.digest !== null && local && (await this.isComplete(local))) return this.prepared(ref, local);
+
+    const url = this.registryUrl();
+    if (url === null) {
+      if (local && (await this.isComplete(local))) return this.prepared(ref, local);
+      throw new ImagePullError(`cannot pull ${ref}: no registry known yet`, { temporary: true });
+    }
+    const client = new RegistryClient(url);
+    let remote: RemoteImage | LocalImage;
+    try {
+      remote = await this.resolveRemote(client, parsed, signal);
+    } catch (e) {
+      // The registry is momentarily away: a tag pulled before still runs what it ran.
+      if (e instanceof ImagePullError && e.temporary && local && (await this.isComplete(local))) return this.prepared(ref, local);
+      throw e;
+    }
+    if (!('manifest' in remote)) {
+      if (remote.ref !== ref) await this.index.put({ ...remote, ref, pulledAt: new Date().toISOString() });
+      return this.prepared(ref, remote);
+    }
+
+    const diffIds = remote.config.rootfs.diff_ids;
+    const chain = chainIds(diffIds);
+    await forEachLimited(remote.manifest.layers, this.parallelLayers, async (layer, i) => {
+      const chainId = chain[i] as string;
+      const diffId = diffIds[i] as string;
+      await this.layerJobs.run(chainId, signal, (s) => this.ensureLayer(client, parsed.name, layer, diffId, chainId, s));
+    });
+
+    const image: LocalImage = {
+      ref,
+      digest: remote.digest,
+      chainIds: chain,
+      config: runtimeConfig(remote.config),
+      size: remote.manifest.config.size + remote.manifest.layers.reduce((n, l) => n + l.size, 0),
+      created: remote.config.created ?? null,
+      pulledAt: new Date().toISOString(),
+    };
+    await this.index.put(image);
+    return this.prepared(ref, image);
+  }
+
+  /** Manifest (through an index if need be) and config, checked against each other. */
+  private async resolveRemote(client: RegistryClient, ref: ImageRef, signal: AbortSignal): Promise<RemoteImage | LocalImage> {
+    const what = formatImageRef(ref);
+    let fetched = await client.manifest(ref.name, ref.digest ?? ref.tag ?? 'latest', signal);
+    try {
+      if (INDEX_TYPES.includes(fetched.mediaType)) {
+        const platform = pickPlatform(parseIndex(fetched.raw, fetched.mediaType));
+        if (!platform) throw new Error(`it has no image for linux/${hostArchitecture()}`);
+        fetched = await client.manifest(ref.name, platform.digest, signal);
+      }
+      // A tag that still points where it did costs one manifest request, nothing more.
+      const known = await this.index.byDigest(fetched.digest);
+      if (known && (await this.isComplete(known))) return known;
+      const manifest = parseManifest(fetched.raw, fetched.mediaType);
+      for (const l of manifest.layers) layerCompression(l.mediaType);
+      const config = parseImageConfig(await client.blobBytes(ref.name, manifest.config, signal));
+      if (config.rootfs.diff_ids.length !== manifest.layers.length) {
+        throw new Error(`its config lists ${config.rootfs.diff_ids.length} layers and its manifest ${manifest.layers.length}`);
+      }
+      return { digest: fetched.digest, manifest, config };
+    } catch (e) {
+      if (isTsswarmError(e) && !(e instanceof InvalidArgumentError)) throw e;
+      if (signal.aborted) throw signal.reason;
+      throw new ImagePullError(`cannot pull ${what}: ${(e as Error).message}`, { temporary: false, cause: e });
+    }
+  }
+
+  /** The unpacked directory of one layer: there already, or downloaded, verified and unpacked now. */
+  private async ensureLayer(client: RegistryClient, name: string, layer: Descriptor, diffId: string, chainId: string, signal: AbortSignal): Promise<string> {
+    const dir = join(this.layersDir, digestHex(chainId));
+    if (await exists(join(dir, 'fs'))) return dir;
+    const work = join(this.tmpDir, `layer-${randomBytes(8).toString('hex')}`);
+    await mkdir(work, { mode: 0o700 });
+    try {
+      const blob = join(work, 'blob');
+      await client.blobToFile(name, layer, blob, signal);
+      const staged = join(work, 'layer');
+      await mkdir(staged, { mode: 0o700 });
+      await mkdir(join(staged, 'fs'), { mode: 0o755 });
+      await unpackLayer(blob, layerCompression(layer.mediaType), diffId, join(staged, 'fs'), signal);
+      await writeFile(
+        join(staged, 'layer.json'),
+        JSON.stringify({ chainId, diffId, digest: layer.digest, mediaType: layer.mediaType, size: layer.size, unpackedAt: new Date().toISOString() }) + '\n',
+      );
+      try {
+        await rename(staged, dir);
+      } catch (e) {
+        // Another pull of this process finished the same layer first (after an abort restarted it); theirs is as good.
+        const code = (e as NodeJS.ErrnoException).code;
+        if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || !(await exists(join(dir, 'fs')))) throw e;
+      }
+      return dir;
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+
+  // --- local state ----------------------------------------------------------
+
+  private open(): Promise<void> {
+    this.opened ??= (async () => {
+      await mkdir(this.layersDir, { recursive: true, mode: 0o700 });
+      await rm(this.tmpDir, { recursive: true, force: true });
+      await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
+    })();
+    return this.opened;
+  }
+
+  private async localImage(ref: ImageRef): Promise<LocalImage | null> {
+    const exact = await this.index.get(formatImageRef(ref));
+    if (exact || ref.digest === null) return exact;
+    return this.index.byDigest(ref.digest);
+  }
+
+  private async isComplete(image: LocalImage): Promise<boolean> {
+    for (const id of image.chainIds) if (!(await exists(join(this.layersDir, digestHex(id), 'fs')))) return false;
+    return true;
+  }
+
+  private prepared(ref: string, image: LocalImage): PreparedImage {
+    return {
+      ref,
+      digest: image.digest,
+      // overlayfs lists lowerdirs top first; chain ids run bottom first.
+      layers: [...image.chainIds].reverse().map((id) => join(this.layersDir, digestHex(id), 'fs')),
+      config: image.config,
+    };
+  }
+}
+
+function withDefault(ref: string): ImageRef {
+  return withDefaultTag(parseImageRef(ref));
+}
+
+function runtimeConfig(config: ImageConfigJson): ImageConfig {
+  const c = config.config ?? {};
+  return {
+    entrypoint: c.Entrypoint ?? null,
+    cmd: c.Cmd ?? null,
+    env: c.Env ?? [],
+    workingDir: c.WorkingDir ? c.WorkingDir : null,
+    user: c.User ? c.User : null,
+  };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs fn over items with at most `limit` at once; the first failure rejects once the started ones settle. */
+async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | null = null;
+  const worker = async (): Promise<void> => {
+    while (failure === null && next < items.length) {
+      const i = next++;
+      try {
+        await fn(items[i] as T, i);
+      } catch (e) {
+        failure ??= { error: e };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== null) throw (failure as { error: unknown }).error;
+}

@@ -1,0 +1,3 @@
+export { ImageCache, type ImageCacheOptions } from './cache';
+export { ImagePullError } from './errors';
+export type { ImageConfig, ImageSource, PreparedImage } from './types';

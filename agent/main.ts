@@ -1,0 +1,93 @@
+/**
+ * The agent process: one per host. Holds a session to a manager and turns
+ * the tasks assigned to this node into containers.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createLogger } from '../shared/log';
+import { flagString, parseFlags } from '../shared/flags';
+import { newId } from '../shared/ids';
+import { Session } from './session/session';
+import { Executor } from './executor/executor';
+import { ContainerController } from './executor/container-controller';
+import { createRuntime } from './runtime';
+import { ImageCache } from './image';
+import { cleanup } from './cleanup';
+
+const log = createLogger('agent');
+
+/** The node id is made once and kept, so a restarted agent is the same node. */
+function nodeId(dir: string): string {
+  const file = path.join(dir, 'node-id');
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    const id = newId();
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(file, `${id}\n`);
+    return id;
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseFlags(process.argv.slice(2), ['data-root', 'manager', 'advertise-addr', 'hostname', 'cgroup-parent', 'role', 'label'], ['cleanup']);
+  const dataRoot = flagString(args, 'data-root') ?? '/var/lib/tsswarm';
+  const managers = (flagString(args, 'manager') ?? '127.0.0.1:4242').split(',');
+  const dir = path.join(dataRoot, 'agent');
+  const logsDir = path.join(dir, 'logs');
+  fs.mkdirSync(logsDir, { recursive: true });
+  const cgroupParent = flagString(args, 'cgroup-parent') ?? 'tsswarm';
+  const runtime = createRuntime({ root: path.join(dir, 'containers'), cgroupParent });
+  if (args.flags.get('cleanup') === true) {
+    const failed = await cleanup(runtime, cgroupParent);
+    process.exit(failed ? 1 : 0);
+  }
+  const id = nodeId(dir);
+  let registryUrl: string | null = null;
+  const images = new ImageCache({ root: path.join(dir, 'images'), registryUrl: () => registryUrl });
+
+  let session: Session | null = null;
+  const executor = new Executor(
+    (task) => new ContainerController(task, runtime, images, logsDir),
+    (u) => session?.report(u),
+    log.child('executor'),
+    () => runtime.list(),
+  );
+  session = new Session(
+    managers,
+    {
+      nodeId: id,
+      hostname: flagString(args, 'hostname') ?? os.hostname(),
+      addr: flagString(args, 'advertise-addr') ?? '127.0.0.1',
+      nanoCpus: os.cpus().length * 1e9,
+      memoryBytes: os.totalmem(),
+      labels: {},
+      role: flagString(args, 'role') === 'manager' ? 'manager' : 'worker',
+    },
+    {
+      onWelcome: (url) => {
+        registryUrl = url;
+      },
+      onAssignments: (tasks, removed, full) => executor.assign(tasks, removed, full),
+      replay: () => executor.replayStatus(),
+    },
+    log.child('session'),
+  );
+  session.start();
+  log.info(`agent ${id.slice(0, 12)} started; managers ${managers.join(', ')}`);
+
+  const shutdown = () => {
+    log.info('shutting down (containers keep running)');
+    executor.detachAll();
+    session?.close();
+    setTimeout(() => process.exit(0), 50);
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+main().catch((e: Error) => {
+  log.error(`fatal: ${e.stack ?? e.message}`);
+  process.exit(1);
+});

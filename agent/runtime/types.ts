@@ -1,0 +1,69 @@
+/**
+ * The runtime seam: what the executor needs from the native container runtime.
+ * Everything Linux-specific (namespaces, cgroups, overlayfs, the shim) is behind it.
+ */
+export interface RuntimeLimits {
+  memoryBytes: number | null;
+  /** CPU in units of 1e-9 CPUs; null for no limit. */
+  nanoCpus: number | null;
+  pids: number | null;
+}
+
+export interface ContainerConfig {
+  /** Unique id (the task id); names the state dir and the cgroup. */
+  id: string;
+  /** Image layer directories, top layer first (overlayfs lowerdir order). */
+  lowerDirs: string[];
+  /** Full argv of the first process (entrypoint + command already resolved). */
+  args: string[];
+  /** `KEY=VALUE`. */
+  env: string[];
+  /** Working directory inside the container; '/' when the image says nothing. */
+  cwd: string;
+  /** `name`, `uid`, `name:group` or `uid:gid`, resolved against the rootfs' /etc/passwd and /etc/group; null = root. */
+  user: string | null;
+  hostname: string;
+  limits: RuntimeLimits;
+  /** File that receives the container's stdout and stderr. */
+  logPath: string;
+}
+
+export type ContainerStatus = 'running' | 'exited';
+
+export interface ContainerInfo {
+  id: string;
+  status: ContainerStatus;
+  /** Host PID of the container's first process (null once reaped and unknown). */
+  pid: number | null;
+  /** PID of the shim that is the container's parent. */
+  shimPid: number | null;
+  exitCode: number | null;
+  /** Signal name when the process was killed by a signal. */
+  signal: string | null;
+}
+
+export interface ExitStatus {
+  exitCode: number;
+  signal: string | null;
+}
+
+export interface Runtime {
+  /** Creates and starts a container; resolves once its first process has exec'd. */
+  run(cfg: ContainerConfig): Promise<ContainerInfo>;
+  /** Current state from the state dir; survives an agent restart. null if unknown id. */
+  inspect(id: string): Promise<ContainerInfo | null>;
+  /** Resolves when the container's first process has exited. */
+  wait(id: string, signal?: AbortSignal): Promise<ExitStatus>;
+  kill(id: string, signal: NodeJS.Signals): Promise<void>;
+  /** Kills if running, unmounts the rootfs, removes the cgroup and state dir. Idempotent. */
+  remove(id: string): Promise<void>;
+  /** Ids of every container this runtime has state for. */
+  list(): Promise<string[]>;
+}
+
+export interface RuntimeOptions {
+  /** Directory for per-container state (upper/work dirs, rootfs mount point, status files). */
+  root: string;
+  /** Cgroup parent name; containers go in `<parent>/<id>` in each controller (v1) or the unified tree (v2). */
+  cgroupParent: string;
+}

@@ -1,0 +1,165 @@
+/**
+ * The agent's connection to a manager: one Session stream. It registers the
+ * node, heartbeats, sends status reports in batches, hands assignments to the
+ * executor, and reconnects with backoff (trying each known manager) when the
+ * stream breaks.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { loadDispatcher } from '../../shared/proto/load';
+import { statusToWire, taskFromWire, type StatusUpdate, type WireStatus, type WireTask } from '../../shared/proto/codec';
+import type { Logger } from '../../shared/log';
+
+export interface NodeDescription {
+  nodeId: string;
+  hostname: string;
+  addr: string;
+  nanoCpus: number;
+  memoryBytes: number;
+  labels: Record<string, string>;
+  role: 'manager' | 'worker';
+}
+
+export interface SessionHandlers {
+  onWelcome(registryUrl: string): void;
+  onAssignments(tasks: ReturnType<typeof taskFromWire>[], removed: string[], full: boolean): Promise<void>;
+  /** Status to send again after a reconnect. */
+  replay(): StatusUpdate[];
+}
+
+interface ServerMsg {
+  welcome?: { node_id: string; registry_url: string; heartbeat_period_ms: number };
+  assignments?: { full: boolean; tasks: WireTask[]; removed: string[] };
+}
+
+type State = 'idle' | 'connecting' | 'connected' | 'closed';
+
+export class Session {
+  private state: State = 'idle';
+  private call: grpc.ClientDuplexStream<unknown, ServerMsg> | null = null;
+  private client: grpc.Client | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private pending: StatusUpdate[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
+  private managerIndex = 0;
+  private backoffMs = 100;
+  /** Assignment messages are applied one at a time, in order. */
+  private chain: Promise<void> = Promise.resolve();
+  private connectedResolve: (() => void) | null = null;
+  readonly connected: Promise<void>;
+
+  constructor(
+    private readonly managers: string[],
+    private readonly node: NodeDescription,
+    private readonly handlers: SessionHandlers,
+    private readonly log: Logger,
+  ) {
+    this.connected = new Promise((r) => (this.connectedResolve = r));
+  }
+
+  start(): void {
+    if (this.state !== 'idle') throw new Error(`session already ${this.state}`);
+    this.connect();
+  }
+
+  private connect(): void {
+    if (this.state === 'closed') return;
+    this.state = 'connecting';
+    const addr = this.managers[this.managerIndex % this.managers.length]!;
+    const { Dispatcher } = loadDispatcher();
+    const client = new Dispatcher(addr, grpc.credentials.createInsecure(), {
+      'grpc.keepalive_time_ms': 10000,
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 1000,
+    });
+    this.client = client;
+    const call = (client as unknown as { Session(): grpc.ClientDuplexStream<unknown, ServerMsg> }).Session();
+    this.call = call;
+    let periodMs = 500;
+    call.on('data', (m: ServerMsg) => {
+      if (m.welcome) {
+        this.state = 'connected';
+        this.backoffMs = 100;
+        periodMs = m.welcome.heartbeat_period_ms || periodMs;
+        this.log.info(`session established with ${addr}`);
+        this.handlers.onWelcome(m.welcome.registry_url);
+        this.startHeartbeat(periodMs);
+        this.pending = [];
+        const replay = this.handlers.replay();
+        if (replay.length) this.send({ status: { updates: replay.map(statusToWire) } });
+        this.connectedResolve?.();
+        return;
+      }
+      if (m.assignments) {
+        const a = m.assignments;
+        const tasks = a.tasks.map(taskFromWire);
+        this.chain = this.chain
+          .then(() => this.handlers.onAssignments(tasks, a.removed, a.full))
+          .catch((e: Error) => this.log.error(`applying assignments: ${e.message}`));
+      }
+    });
+    const broken = (why: string) => {
+      if (this.call !== call) return;
+      this.call = null;
+      this.stopHeartbeat();
+      client.close();
+      if (this.state === 'closed') return;
+      this.state = 'connecting';
+      this.log.warn(`session with ${addr} lost (${why}); reconnecting`);
+      this.managerIndex++;
+      const delay = this.backoffMs;
+      this.backoffMs = Math.min(2000, this.backoffMs * 2);
+      setTimeout(() => this.connect(), delay).unref();
+    };
+    call.on('error', (e: Error) => broken(e.message));
+    call.on('end', () => broken('stream ended'));
+    this.send({
+      register: {
+        node_id: this.node.nodeId,
+        hostname: this.node.hostname,
+        addr: this.node.addr,
+        nano_cpus: this.node.nanoCpus,
+        memory_bytes: this.node.memoryBytes,
+        labels: this.node.labels,
+        role: this.node.role,
+      },
+    });
+  }
+
+  private send(msg: { register?: unknown; heartbeat?: unknown; status?: { updates: WireStatus[] } }): boolean {
+    if (!this.call) return false;
+    this.call.write(msg);
+    return true;
+  }
+
+  private startHeartbeat(periodMs: number): void {
+    this.stopHeartbeat();
+    this.heartbeat = setInterval(() => this.send({ heartbeat: { sent_at_ms: Date.now() } }), periodMs);
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+  }
+
+  /** Queues a status report; reports go out in batches every few milliseconds. */
+  report(u: StatusUpdate): void {
+    this.pending.push(u);
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      if (this.state !== 'connected') return; // replayed on reconnect
+      const batch = this.pending;
+      this.pending = [];
+      this.send({ status: { updates: batch.map(statusToWire) } });
+    }, 10);
+  }
+
+  close(): void {
+    this.state = 'closed';
+    this.stopHeartbeat();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.call?.end();
+    this.call = null;
+    this.client?.close();
+  }
+}

@@ -1,0 +1,81 @@
+/** The CLI's way in: HTTP to the manager's API over its unix socket (or a URL). */
+import * as http from 'node:http';
+import * as fs from 'node:fs';
+import { TsswarmError, type ErrorBody } from '../shared/errors';
+
+export class ApiError extends TsswarmError {
+  constructor(readonly code: string, message: string, override readonly status: number) {
+    super(message);
+  }
+}
+
+export class ConnectError extends TsswarmError {
+  readonly code = 'CONNECT';
+}
+
+export const DEFAULT_DATA_ROOT = '/var/lib/tsswarm';
+
+export function defaultHost(): string {
+  return process.env.TSSWARM_HOST ?? `${process.env.TSSWARM_DATA_ROOT ?? DEFAULT_DATA_ROOT}/api.sock`;
+}
+
+export class Client {
+  constructor(readonly host: string) {}
+
+  private target(p: string): http.RequestOptions {
+    if (/^https?:\/\//.test(this.host)) {
+      const u = new URL(p, this.host);
+      return { hostname: u.hostname, port: u.port, path: u.pathname + u.search };
+    }
+    return { socketPath: this.host, path: p };
+  }
+
+  request<T>(method: string, p: string, body?: unknown | fs.ReadStream): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const isStream = body instanceof fs.ReadStream;
+      const req = http.request({
+        ...this.target(p),
+        method,
+        headers: isStream ? { 'content-type': 'application/octet-stream' } : body === undefined ? {} : { 'content-type': 'application/json' },
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = null;
+          try {
+            parsed = text ? JSON.parse(text) : null;
+          } catch {
+            reject(new ApiError('BAD_RESPONSE', `manager answered ${res.statusCode} with something that is not JSON`, res.statusCode ?? 500));
+            return;
+          }
+          if ((res.statusCode ?? 500) >= 400) {
+            const e = (parsed as ErrorBody | null)?.error;
+            reject(new ApiError(e?.code ?? 'UNKNOWN', e?.message ?? `manager answered ${res.statusCode}`, res.statusCode ?? 500));
+            return;
+          }
+          resolve(parsed as T);
+        });
+      });
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
+          reject(new ConnectError(`cannot reach the manager at ${this.host}: is this node part of a cluster? (tsswarm init, or set --host / TSSWARM_HOST)`));
+        } else if (e.code === 'EACCES') {
+          reject(new ConnectError(`permission denied on ${this.host}: the API is for root only`));
+        } else reject(e);
+      });
+      if (isStream) (body as fs.ReadStream).pipe(req);
+      else req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
+  }
+
+  get<T>(p: string): Promise<T> {
+    return this.request<T>('GET', p);
+  }
+  post<T>(p: string, body: unknown): Promise<T> {
+    return this.request<T>('POST', p, body);
+  }
+  delete<T>(p: string): Promise<T> {
+    return this.request<T>('DELETE', p);
+  }
+}

@@ -1,0 +1,150 @@
+/** `tsswarm init` and `tsswarm down`: start and stop what runs on this host. */
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { InvalidArgumentError, TsswarmError } from '../../shared/errors';
+import { flagString, type Parsed } from '../../shared/flags';
+import type { NodeView } from '../../shared/api-types';
+import { Client, DEFAULT_DATA_ROOT } from '../client';
+import { defaultAdvertiseAddr, freePort, readConfig, writeConfig, type HostConfig } from '../init/config';
+
+export class InitError extends TsswarmError {
+  readonly code = 'INIT_FAILED';
+}
+
+const dist = path.join(__dirname, '..', '..');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function requireRoot(what: string): void {
+  if (process.getuid && process.getuid() !== 0) throw new InvalidArgumentError(`${what} must run as root`);
+}
+
+export function dataRootOf(args: Parsed): string {
+  return path.resolve(flagString(args, 'data-root') ?? process.env.TSSWARM_DATA_ROOT ?? DEFAULT_DATA_ROOT);
+}
+
+function readPid(file: string): number | null {
+  try {
+    const n = Number(fs.readFileSync(file, 'utf8').trim());
+    return Number.isInteger(n) && n > 0 ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+/** True when pid runs and its command line mentions our data root (so a reused PID is not ours). */
+function ours(pid: number, dataRoot: string, name: string): boolean {
+  try {
+    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmd.includes(dataRoot) || (name === 'etcd' && cmd.includes(path.join(dataRoot, 'etcd')));
+  } catch {
+    return false;
+  }
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+export async function init(args: Parsed): Promise<void> {
+  requireRoot('init');
+  const dataRoot = dataRootOf(args);
+  const sup = readPid(path.join(dataRoot, 'supervisor.pid'));
+  if (sup && ours(sup, dataRoot, 'supervisor')) {
+    throw new InvalidArgumentError(`this host already runs a cluster node (data root ${dataRoot}); use tsswarm down first`);
+  }
+  const prev = readConfig(dataRoot);
+  const advertise = flagString(args, 'advertise-addr') ?? prev?.advertiseAddr ?? defaultAdvertiseAddr();
+  const external = flagString(args, 'etcd-endpoints');
+  const config: HostConfig = prev && !flagString(args, 'advertise-addr') && !external ? prev : {
+    dataRoot,
+    advertiseAddr: advertise,
+    externalEtcd: external ? external.split(',').map((s) => s.trim()).filter(Boolean) : [],
+    etcdClientPort: await freePort(2379),
+    etcdPeerPort: await freePort(2380),
+    grpcPort: await freePort(4242, advertise),
+    registryPort: await freePort(4243, advertise),
+    cgroupParent: flagString(args, 'cgroup-parent') ?? 'tsswarm',
+    hostname: flagString(args, 'hostname') ?? os.hostname(),
+  };
+  writeConfig(config);
+  const logs = path.join(dataRoot, 'logs');
+  fs.mkdirSync(logs, { recursive: true });
+  const out = fs.openSync(path.join(logs, 'supervisor.log'), 'a');
+  const child = spawn(process.execPath, [path.join(dist, 'cli', 'init', 'supervisor.js'), '--data-root', dataRoot], {
+    detached: true,
+    stdio: ['ignore', out, out],
+  });
+  fs.closeSync(out);
+  child.unref();
+  const client = new Client(path.join(dataRoot, 'api.sock'));
+  const deadline = Date.now() + 60000;
+  let node: NodeView | undefined;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    try {
+      const nodes = await client.get<NodeView[]>('/v1/nodes');
+      const id = fs.readFileSync(path.join(dataRoot, 'agent', 'node-id'), 'utf8').trim();
+      node = nodes.find((n) => n.id === id && n.status === 'ready');
+      if (node) break;
+    } catch {
+      // not up yet
+    }
+    await sleep(100);
+  }
+  if (!node) {
+    const why = ['manager', 'agent', 'etcd', 'supervisor'].map((n) => tail(path.join(logs, `${n}.log`), 5)).filter(Boolean).join('\n');
+    if (why) process.stderr.write(`${why}\n`);
+    throw new InitError(`the node did not become ready within 60s; logs in ${logs}`);
+  }
+  process.stdout.write(`Cluster initialized: current node (${node.id}) is now a manager.\n`);
+  process.stdout.write(`API: ${path.join(dataRoot, 'api.sock')}  data root: ${dataRoot}\n`);
+}
+
+async function waitExit(pid: number, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+    await sleep(50);
+  }
+  return false;
+}
+
+export async function down(args: Parsed): Promise<void> {
+  requireRoot('down');
+  const dataRoot = dataRootOf(args);
+  const config = readConfig(dataRoot);
+  if (!config) throw new InvalidArgumentError(`no cluster node here (nothing in ${dataRoot})`);
+  const sup = readPid(path.join(dataRoot, 'supervisor.pid'));
+  if (sup && ours(sup, dataRoot, 'supervisor')) {
+    process.kill(sup, 'SIGTERM');
+    if (!(await waitExit(sup, 30000))) process.kill(sup, 'SIGKILL');
+  }
+  // Anything the supervisor could not stop.
+  for (const name of ['agent', 'manager', 'etcd']) {
+    const pid = readPid(path.join(dataRoot, `${name}.pid`));
+    if (pid && ours(pid, dataRoot, name)) {
+      process.kill(pid, 'SIGKILL');
+      await waitExit(pid, 5000);
+    }
+    fs.rmSync(path.join(dataRoot, `${name}.pid`), { force: true });
+  }
+  fs.rmSync(path.join(dataRoot, 'supervisor.pid'), { force: true });
+  // The agent's clean-up mode removes every container, mount and cgroup it made.
+  const r = spawnSync(process.execPath, [path.join(dist, 'agent', 'main.js'), '--cleanup', '--data-root', dataRoot, '--cgroup-parent', config.cgroupParent], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (r.status !== 0) throw new InitError('removing containers failed (see above)');
+  fs.rmSync(path.join(dataRoot, 'api.sock'), { force: true });
+  if (args.flags.get('purge') === true) fs.rmSync(dataRoot, { recursive: true, force: true });
+  process.stdout.write(`Node stopped; its containers are removed${args.flags.get('purge') === true ? ' and its data deleted' : ''}.\n`);
+}

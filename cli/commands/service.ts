@@ -1,0 +1,52 @@
+/** `service ls|ps|inspect|scale`. */
+import { InvalidArgumentError } from '../../shared/errors';
+import { flagString } from '../../shared/flags';
+import type { ServiceView, TaskView } from '../../shared/api-types';
+import type { CommandContext } from '../context';
+import { printJson, printTable } from '../table';
+import { waitConverged } from '../converge';
+import { printTasks } from './tasks-table';
+
+export async function service(ctx: CommandContext): Promise<void> {
+  const [sub, ...rest] = ctx.args.positionals;
+  switch (sub) {
+    case 'ls': {
+      const list = await ctx.client.get<ServiceView[]>('/v1/services');
+      if (ctx.json) return printJson(list.map((s) => ({ id: s.id, name: s.name, mode: s.mode, desired: s.desired, running: s.running, image: s.image, stack: s.stack })));
+      return printTable(['ID', 'NAME', 'MODE', 'REPLICAS', 'IMAGE'], list.map((s) => [s.id.slice(0, 12), s.name, s.mode, `${s.running}/${s.desired}`, s.image]));
+    }
+    case 'ps': {
+      if (rest.length === 0) throw new InvalidArgumentError('usage: tsswarm service ps SERVICE [SERVICE...]');
+      const tasks: TaskView[] = [];
+      for (const name of rest) tasks.push(...(await ctx.client.get<TaskView[]>(`/v1/services/${encodeURIComponent(name)}/tasks`)));
+      return printTasks(ctx, tasks);
+    }
+    case 'inspect': {
+      if (rest.length === 0) throw new InvalidArgumentError('usage: tsswarm service inspect SERVICE [SERVICE...]');
+      const out: unknown[] = [];
+      for (const name of rest) out.push(await ctx.client.get(`/v1/services/${encodeURIComponent(name)}`));
+      return printJson(out);
+    }
+    case 'scale': {
+      if (rest.length === 0) throw new InvalidArgumentError('usage: tsswarm service scale SERVICE=REPLICAS [SERVICE=REPLICAS...]');
+      const scales: Record<string, number> = {};
+      for (const a of rest) {
+        const m = /^([^=]+)=(\d+)$/.exec(a);
+        if (!m) throw new InvalidArgumentError(`invalid scale argument ${a}: expected SERVICE=REPLICAS with a non-negative integer`);
+        scales[m[1]!] = Number(m[2]);
+      }
+      await ctx.client.post('/v1/scale', { scales });
+      for (const [name, n] of Object.entries(scales)) process.stdout.write(`${name} scaled to ${n}\n`);
+      if (ctx.args.flags.get('detach') === true) return;
+      const views = await ctx.client.get<ServiceView[]>('/v1/services');
+      const names = Object.keys(scales).map((n) => views.find((v) => v.name === n || v.id === n)?.name ?? n);
+      const t = flagString(ctx.args, 'timeout');
+      if (!(await waitConverged(ctx.client, { services: names, stack: null, timeoutMs: t ? Number(t) * 1000 : null }))) {
+        throw new InvalidArgumentError('services did not converge in time (tsswarm service ps shows why)');
+      }
+      return;
+    }
+    default:
+      throw new InvalidArgumentError('usage: tsswarm service ls | ps SERVICE | inspect SERVICE | scale SERVICE=N...');
+  }
+}

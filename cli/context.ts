@@ -1,0 +1,8 @@
+import type { Client } from './client';
+import type { Parsed } from '../shared/flags';
+
+export interface CommandContext {
+  client: Client;
+  args: Parsed;
+  json: boolean;
+}

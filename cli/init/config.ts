@@ -1,0 +1,63 @@
+/** What `init` decided for this host, kept in <data-root>/config.json so restarts reuse it. */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export interface HostConfig {
+  dataRoot: string;
+  advertiseAddr: string;
+  /** Empty when tsswarm runs its own one-member etcd. */
+  externalEtcd: string[];
+  etcdClientPort: number;
+  etcdPeerPort: number;
+  grpcPort: number;
+  registryPort: number;
+  cgroupParent: string;
+  hostname: string;
+}
+
+export function configPath(dataRoot: string): string {
+  return path.join(dataRoot, 'config.json');
+}
+
+export function readConfig(dataRoot: string): HostConfig | null {
+  try {
+    return JSON.parse(fs.readFileSync(configPath(dataRoot), 'utf8')) as HostConfig;
+  } catch {
+    return null;
+  }
+}
+
+export function writeConfig(c: HostConfig): void {
+  fs.mkdirSync(c.dataRoot, { recursive: true, mode: 0o700 });
+  const tmp = `${configPath(c.dataRoot)}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(c, null, 2)}\n`);
+  fs.renameSync(tmp, configPath(c.dataRoot));
+}
+
+export function etcdEndpoints(c: HostConfig): string[] {
+  return c.externalEtcd.length ? c.externalEtcd : [`http://127.0.0.1:${c.etcdClientPort}`];
+}
+
+/** The preferred port when it is free, else one the kernel picks. */
+export function freePort(preferred: number, host = '127.0.0.1'): Promise<number> {
+  const tryPort = (p: number) =>
+    new Promise<number | null>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(null));
+      srv.listen(p, host, () => {
+        const port = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(port));
+      });
+    });
+  return tryPort(preferred).then((p) => p ?? tryPort(0).then((q) => q ?? preferred));
+}
+
+/** Like Docker: the address of the first non-internal IPv4 interface, else loopback. */
+export function defaultAdvertiseAddr(): string {
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}

@@ -1,0 +1,127 @@
+/**
+ * The per-host supervisor `tsswarm init` starts, detached: it runs etcd (when
+ * the cluster has no external one), the manager and the agent, restarts any
+ * of them that dies, and stops them in order on SIGTERM.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createLogger } from '../../shared/log';
+import { flagString, parseFlags } from '../../shared/flags';
+import { etcdEndpoints, readConfig, type HostConfig } from './config';
+
+const log = createLogger('supervisor');
+
+interface Program {
+  name: string;
+  cmd: string;
+  args: string[];
+  child: ChildProcess | null;
+  restarts: number;
+  startedAt: number;
+}
+
+const dist = path.join(__dirname, '..', '..');
+
+function programs(c: HostConfig): Program[] {
+  const node = process.execPath;
+  const list: Program[] = [];
+  const p = (name: string, cmd: string, args: string[]): Program => ({ name, cmd, args, child: null, restarts: 0, startedAt: 0 });
+  if (c.externalEtcd.length === 0) {
+    const peer = `http://127.0.0.1:${c.etcdPeerPort}`;
+    list.push(p('etcd', 'etcd', [
+      '--name', 'tsswarm',
+      '--data-dir', path.join(c.dataRoot, 'etcd'),
+      '--listen-client-urls', `http://127.0.0.1:${c.etcdClientPort}`,
+      '--advertise-client-urls', `http://127.0.0.1:${c.etcdClientPort}`,
+      '--listen-peer-urls', peer,
+      '--initial-advertise-peer-urls', peer,
+      '--initial-cluster', `tsswarm=${peer}`,
+      '--heartbeat-interval', '100',
+      '--election-timeout', '1000',
+      '--log-level', 'warn',
+    ]));
+  }
+  const nodeId = (() => {
+    try {
+      return fs.readFileSync(path.join(c.dataRoot, 'agent', 'node-id'), 'utf8').trim();
+    } catch {
+      return '';
+    }
+  })();
+  list.push(p('manager', node, [
+    path.join(dist, 'manager', 'main.js'),
+    '--data-root', c.dataRoot,
+    '--etcd-endpoints', etcdEndpoints(c).join(','),
+    '--socket', path.join(c.dataRoot, 'api.sock'),
+    '--grpc-listen', `${c.advertiseAddr}:${c.grpcPort}`,
+    '--registry-listen', `${c.advertiseAddr}:${c.registryPort}`,
+    '--advertise-addr', c.advertiseAddr,
+    ...(nodeId ? ['--node-id', nodeId] : []),
+  ]));
+  list.push(p('agent', node, [
+    path.join(dist, 'agent', 'main.js'),
+    '--data-root', c.dataRoot,
+    '--manager', `${c.advertiseAddr}:${c.grpcPort}`,
+    '--advertise-addr', c.advertiseAddr,
+    '--hostname', c.hostname,
+    '--cgroup-parent', c.cgroupParent,
+    '--role', 'manager',
+  ]));
+  return list;
+}
+
+function main(): void {
+  const args = parseFlags(process.argv.slice(2), ['data-root'], []);
+  const dataRoot = flagString(args, 'data-root');
+  if (!dataRoot) throw new Error('--data-root is required');
+  const config = readConfig(dataRoot);
+  if (!config) throw new Error(`no config in ${dataRoot}; run tsswarm init`);
+  const logs = path.join(dataRoot, 'logs');
+  fs.mkdirSync(logs, { recursive: true });
+  const progs = programs(config);
+  let stopping = false;
+
+  const start = (p: Program) => {
+    const out = fs.openSync(path.join(logs, `${p.name}.log`), 'a');
+    const child = spawn(p.cmd, p.args, { stdio: ['ignore', out, out] });
+    fs.closeSync(out);
+    p.child = child;
+    p.startedAt = Date.now();
+    fs.writeFileSync(path.join(dataRoot, `${p.name}.pid`), `${child.pid ?? ''}\n`);
+    child.on('exit', (code, sig) => {
+      p.child = null;
+      if (stopping) return;
+      // Back off when a program keeps dying right after it starts.
+      p.restarts = Date.now() - p.startedAt > 10000 ? 0 : p.restarts + 1;
+      const delay = Math.min(5000, 100 * 2 ** Math.min(p.restarts, 6));
+      log.warn(`${p.name} exited (${sig ?? code}); restarting in ${delay} ms`);
+      setTimeout(() => !stopping && start(p), delay);
+    });
+  };
+  for (const p of progs) start(p);
+  fs.writeFileSync(path.join(dataRoot, 'supervisor.pid'), `${process.pid}\n`);
+  log.info(`supervising ${progs.map((p) => p.name).join(', ')}`);
+
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    // Agent first, etcd last: each depends on the ones after it.
+    for (const p of [...progs].reverse()) {
+      const c = p.child;
+      if (!c || c.exitCode !== null) continue;
+      const exited = new Promise<void>((r) => c.once('exit', () => r()));
+      c.kill('SIGTERM');
+      const t = setTimeout(() => c.kill('SIGKILL'), 10000);
+      await exited;
+      clearTimeout(t);
+      fs.rmSync(path.join(dataRoot, `${p.name}.pid`), { force: true });
+    }
+    fs.rmSync(path.join(dataRoot, 'supervisor.pid'), { force: true });
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}
+
+main();

@@ -1,0 +1,78 @@
+/**
+ * The `tsswarm` command. A user error prints one line `error: ...` and exits
+ * 1; anything else is a bug and says so.
+ */
+import { isTsswarmError } from '../shared/errors';
+import { flagString, parseFlags } from '../shared/flags';
+import { Client, defaultHost } from './client';
+import type { CommandContext } from './context';
+import { init, down } from './commands/cluster';
+import { deploy, stack } from './commands/stack';
+import { service } from './commands/service';
+import { node } from './commands/node';
+import { image } from './commands/image';
+
+const USAGE = `Usage: tsswarm [--host SOCKET|URL] COMMAND
+
+Commands:
+  init [--data-root DIR] [--advertise-addr IP] [--etcd-endpoints URL,...]
+  down [--data-root DIR] [--purge]
+  image import FILE NAME[:TAG] | image ls
+  deploy [-c] STACKFILE [NAME] [--detach] [--prune]
+  stack ls | stack ps NAME | stack rm NAME
+  service ls | ps SERVICE | inspect SERVICE | scale SERVICE=N...
+  node ls
+Listing commands take --format json.`;
+
+const VALUED = ['host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname'];
+const BOOLEANS = ['detach', 'd', 'prune', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q'];
+
+async function run(argv: string[]): Promise<void> {
+  const args = parseFlags(argv, VALUED, BOOLEANS);
+  if (args.flags.get('d') === true) args.flags.set('detach', true);
+  if (args.flags.get('a') === true) args.flags.set('all', true);
+  const [cmd, ...rest] = args.positionals;
+  if (!cmd || args.flags.get('help') === true || args.flags.get('h') === true) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const format = flagString(args, 'format');
+  if (format !== null && format !== 'json' && format !== 'table') throw new (await import('../shared/errors')).InvalidArgumentError(`unknown format ${format}: use json or table`);
+  const ctx: CommandContext = {
+    client: new Client(flagString(args, 'host') ?? flagString(args, 'H') ?? defaultHost()),
+    args: { flags: args.flags, positionals: rest },
+    json: format === 'json',
+  };
+  switch (cmd) {
+    case 'init':
+      return init(ctx.args);
+    case 'down':
+      return down(ctx.args);
+    case 'deploy':
+      return deploy(ctx);
+    case 'stack':
+      return stack(ctx);
+    case 'service':
+      return service(ctx);
+    case 'node':
+      return node(ctx);
+    case 'image':
+      return image(ctx);
+    default:
+      throw new (await import('../shared/errors')).InvalidArgumentError(`unknown command ${cmd} (see tsswarm --help)`);
+  }
+}
+
+run(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (e: unknown) => {
+    if (isTsswarmError(e)) {
+      // One line, whatever the message holds (compose reports every problem it found).
+      process.stderr.write(`error: ${e.message.trim().split('\n').join('; ')}\n`);
+    } else {
+      process.stderr.write(`error: internal error (this is a bug): ${e instanceof Error ? e.message : String(e)}\n`);
+      if (process.env.TSSWARM_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    }
+    process.exit(1);
+  },
+);

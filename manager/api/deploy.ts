@@ -1,0 +1,149 @@
+/**
+ * Stack deploy: the services of a stack file become service objects in one
+ * etcd transaction, guarded by the revisions read, so a deploy is all or
+ * nothing and two concurrent deploys cannot interleave.
+ */
+import type { Service, ServiceSpec, Stack } from '../../shared/types';
+import { SCHEMA_VERSION } from '../../shared/types';
+import { Keys } from '../../shared/keys';
+import { newId } from '../../shared/ids';
+import { ConflictError, InvalidArgumentError } from '../../shared/errors';
+import type { DeployResult } from '../../shared/api-types';
+import type { Store, Versioned, WriteOp } from '../store/store';
+import { MAX_TXN_OPS } from '../store/store';
+
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+function isStrList(x: unknown): x is string[] {
+  return Array.isArray(x) && x.every((s) => typeof s === 'string');
+}
+const isNullOr = (x: unknown, f: (y: unknown) => boolean) => x === null || f(x);
+const isPosIntOrNull = (x: unknown) => x === null || (Number.isSafeInteger(x) && (x as number) > 0);
+
+/** The API does not trust its client: every spec is checked before anything is written. */
+export function validateSpec(s: ServiceSpec, stack: string): void {
+  const where = `service ${typeof s?.name === 'string' ? s.name : '?'}`;
+  const fail = (m: string) => {
+    throw new InvalidArgumentError(`${where}: ${m}`);
+  };
+  if (typeof s !== 'object' || s === null) throw new InvalidArgumentError('service spec must be an object');
+  if (typeof s.name !== 'string' || !NAME.test(s.name) || s.name.length > 63) fail('invalid name');
+  if (s.stack !== stack) fail(`belongs to stack ${String(s.stack)}, not ${stack}`);
+  if (s.mode !== 'replicated' && s.mode !== 'global') fail('mode must be replicated or global');
+  if (!Number.isSafeInteger(s.replicas) || s.replicas < 0) fail('replicas must be a non-negative integer');
+  const c = s.container;
+  if (typeof c !== 'object' || c === null) fail('missing container spec');
+  if (typeof c.image !== 'string' || c.image === '') fail('missing image');
+  if (!isNullOr(c.command, isStrList) || !isNullOr(c.entrypoint, isStrList) || !isStrList(c.env)) fail('command, entrypoint and env must be lists of strings');
+  for (const k of ['workingDir', 'user', 'hostname'] as const) if (!isNullOr(c[k], (x) => typeof x === 'string')) fail(`${k} must be a string`);
+  if (!Number.isSafeInteger(c.stopGracePeriodMs) || c.stopGracePeriodMs < 0) fail('stop grace period must be a non-negative number of milliseconds');
+  const l = s.limits;
+  if (typeof l !== 'object' || l === null) fail('missing limits');
+  if (!isPosIntOrNull(l.memoryBytes) || !isPosIntOrNull(l.nanoCpus) || !isPosIntOrNull(l.pids)) fail('limits must be positive integers');
+  if (typeof s.labels !== 'object' || s.labels === null || Array.isArray(s.labels) || !Object.values(s.labels).every((v) => typeof v === 'string')) {
+    fail('labels must be a map of strings');
+  }
+}
+
+/** JSON with object keys sorted, so key order from a client never counts as a change. */
+function canonical(x: unknown): unknown {
+  if (Array.isArray(x)) return x.map(canonical);
+  if (x !== null && typeof x === 'object') {
+    return Object.fromEntries(Object.keys(x).sort().map((k) => [k, canonical((x as Record<string, unknown>)[k])]));
+  }
+  return x;
+}
+const specKey = (s: ServiceSpec) => JSON.stringify(canonical(s));
+
+export interface DeployPlan {
+  ops: WriteOp[];
+  result: DeployResult;
+}
+
+/** Computes the writes of a deploy from what is stored now. Pure. */
+export function planDeploy(
+  stackName: string,
+  specs: ServiceSpec[],
+  prune: boolean,
+  existingStack: Versioned<Stack> | null,
+  services: Versioned<Service>[],
+  now: string,
+): DeployPlan {
+  const names = new Set<string>();
+  for (const s of specs) {
+    if (names.has(s.name)) throw new InvalidArgumentError(`service ${s.name} is defined twice`);
+    names.add(s.name);
+  }
+  const byName = new Map(services.map((v) => [v.value.spec.name, v]));
+  const ops: WriteOp[] = [];
+  const result: DeployResult = { created: [], updated: [], unchanged: [], removed: [] };
+  const ids: string[] = [];
+  for (const spec of specs) {
+    const cur = byName.get(spec.name);
+    if (cur && cur.value.spec.stack !== stackName) {
+      throw new ConflictError(`service ${spec.name} already exists outside stack ${stackName}`);
+    }
+    if (!cur) {
+      const svc: Service = { v: SCHEMA_VERSION, id: newId(), spec, specVersion: 1, createdAt: now, updatedAt: now };
+      ops.push({ put: Keys.service(svc.id), value: svc, guard: { absent: true } });
+      result.created.push(spec.name);
+      ids.push(svc.id);
+      continue;
+    }
+    ids.push(cur.value.id);
+    if (specKey(cur.value.spec) === specKey(spec)) {
+      result.unchanged.push(spec.name);
+      continue;
+    }
+    // A replica count change alone does not make new tasks; anything else does.
+    const onlyScale = specKey({ ...cur.value.spec, replicas: spec.replicas }) === specKey(spec);
+    const svc: Service = { ...cur.value, spec, specVersion: cur.value.specVersion + (onlyScale ? 0 : 1), updatedAt: now };
+    ops.push({ put: Keys.service(svc.id), value: svc, guard: { modRevision: cur.modRevision } });
+    result.updated.push(spec.name);
+  }
+  const kept = new Set(ids);
+  if (existingStack) {
+    for (const id of existingStack.value.services) {
+      if (kept.has(id)) continue;
+      const v = services.find((s) => s.value.id === id);
+      if (!v) continue;
+      if (prune) {
+        ops.push({ del: Keys.service(id), guard: { modRevision: v.modRevision } });
+        result.removed.push(v.value.spec.name);
+      } else {
+        ids.push(id);
+      }
+    }
+  }
+  const stack: Stack = {
+    v: SCHEMA_VERSION,
+    name: stackName,
+    services: ids,
+    createdAt: existingStack?.value.createdAt ?? now,
+    updatedAt: now,
+  };
+  ops.push({ put: Keys.stack(stackName), value: stack, guard: existingStack ? { modRevision: existingStack.modRevision } : { absent: true } });
+  if (ops.length > MAX_TXN_OPS) {
+    throw new InvalidArgumentError(`a stack may have at most ${MAX_TXN_OPS - 1} services`);
+  }
+  return { ops, result };
+}
+
+export async function deployStack(store: Store, stackName: string, specs: ServiceSpec[], prune: boolean): Promise<DeployResult> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const [stack, services] = await Promise.all([store.get<Stack>(Keys.stack(stackName)), store.list<Service>(Keys.services)]);
+    const plan = planDeploy(stackName, specs, prune, stack, services, new Date().toISOString());
+    if (await store.commit(plan.ops)) return plan.result;
+  }
+  throw new ConflictError(`stack ${stackName} is being changed by someone else; try again`);
+}
+
+/** Removes a stack and its services in one transaction; their tasks are reaped by the orchestrator. */
+export async function removeStack(store: Store, stackName: string, services: Versioned<Service>[], stack: Versioned<Stack>): Promise<string[]> {
+  const mine = services.filter((s) => s.value.spec.stack === stackName || stack.value.services.includes(s.value.id));
+  const ops: WriteOp[] = mine.map((s) => ({ del: s.key, guard: { modRevision: s.modRevision } }));
+  ops.push({ del: stack.key, guard: { modRevision: stack.modRevision } });
+  if (ops.length > MAX_TXN_OPS) throw new InvalidArgumentError('stack too large to remove in one transaction');
+  if (!(await store.commit(ops))) throw new ConflictError(`stack ${stackName} changed while removing it; try again`);
+  return mine.map((s) => s.value.spec.name);
+}

@@ -1,0 +1,243 @@
+/**
+ * The REST API the CLI talks to, on a root-only unix socket. Each route reads
+ * or writes the store; none calls a reconciler.
+ */
+import * as http from 'node:http';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { ClusterNode, Service, Stack, Task } from '../../shared/types';
+import type { DeployRequest, InfoView, ScaleRequest, StackView } from '../../shared/api-types';
+import { Keys } from '../../shared/keys';
+import { ConflictError, InvalidArgumentError, NotFoundError, ServiceNotFoundError, StackNotFoundError, ImageNotFoundError } from '../../shared/errors';
+import { normalizeImageRef } from '../../shared/image-ref';
+import type { Logger } from '../../shared/log';
+import type { Store, Versioned, WriteOp } from '../store/store';
+import type { ImageStore } from '../registry/store';
+import { readJson, sendError, sendJson } from './http-util';
+import { nodeView, serviceView, sortTasks, taskView } from './views';
+import { deployStack, removeStack, validateSpec } from './deploy';
+
+export interface ApiContext {
+  store: Store;
+  images: ImageStore;
+  log: Logger;
+  managerId: string;
+  clusterId: string;
+  isLeader: () => boolean;
+  /** Node id of the agent on this host, when there is one. */
+  localNodeId: string | null;
+}
+
+type Handler = (ctx: ApiContext, req: http.IncomingMessage, params: string[], query: URLSearchParams) => Promise<unknown>;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  handler: Handler;
+}
+
+const STACK_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+
+async function findService(store: Store, name: string): Promise<Versioned<Service>> {
+  const all = await store.list<Service>(Keys.services);
+  const hit = all.find((s) => s.value.spec.name === name || s.value.id === name) ?? all.filter((s) => s.value.id.startsWith(name));
+  if (!Array.isArray(hit)) return hit;
+  if (hit.length === 1 && name.length >= 4) return hit[0]!;
+  throw new ServiceNotFoundError(`service ${name} not found`);
+}
+
+async function nodesMap(store: Store): Promise<Map<string, ClusterNode>> {
+  return new Map((await store.list<ClusterNode>(Keys.nodes)).map((n) => [n.value.id, n.value]));
+}
+
+const routes: Route[] = [
+  {
+    method: 'GET',
+    pattern: /^\/v1\/info$/,
+    handler: async (ctx): Promise<InfoView> => ({ clusterId: ctx.clusterId, managerId: ctx.managerId, leader: ctx.isLeader(), version: '0.1.0' }),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/nodes$/,
+    handler: async (ctx) => {
+      const nodes = (await ctx.store.list<ClusterNode>(Keys.nodes)).map((n) => n.value);
+      const leaders = new Set(ctx.isLeader() && ctx.localNodeId ? [ctx.localNodeId] : []);
+      return nodes.map((n) => nodeView(n, leaders)).sort((a, b) => a.hostname.localeCompare(b.hostname));
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/services$/,
+    handler: async (ctx, _req, _p, q) => {
+      const [services, tasks, nodes] = await Promise.all([
+        ctx.store.list<Service>(Keys.services),
+        ctx.store.list<Task>(Keys.tasks),
+        ctx.store.list<ClusterNode>(Keys.nodes),
+      ]);
+      const stack = q.get('stack');
+      const ts = tasks.map((t) => t.value);
+      const ns = nodes.map((n) => n.value);
+      return services
+        .map((s) => s.value)
+        .filter((s) => stack === null || s.spec.stack === stack)
+        .map((s) => serviceView(s, ts, ns))
+        .sort((a, b) => a.name.localeCompare(b.name));
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/services\/([^/]+)$/,
+    handler: async (ctx, _req, [name]) => (await findService(ctx.store, name!)).value,
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/services\/([^/]+)\/tasks$/,
+    handler: async (ctx, _req, [name]) => {
+      const svc = await findService(ctx.store, name!);
+      const [tasks, nodes] = await Promise.all([ctx.store.list<Task>(Keys.tasks), nodesMap(ctx.store)]);
+      return sortTasks(tasks.filter((t) => t.value.serviceId === svc.value.id).map((t) => taskView(t.value, nodes)));
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/scale$/,
+    handler: async (ctx, req) => {
+      const body = (await readJson(req)) as ScaleRequest | null;
+      if (!body || typeof body.scales !== 'object' || body.scales === null) throw new InvalidArgumentError('expected {"scales": {"service": replicas}}');
+      const entries = Object.entries(body.scales);
+      if (entries.length === 0) throw new InvalidArgumentError('nothing to scale');
+      const all = await ctx.store.list<Service>(Keys.services);
+      const ops: WriteOp[] = [];
+      const now = new Date().toISOString();
+      for (const [name, n] of entries) {
+        if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`invalid replicas for ${name}: must be a non-negative integer`);
+        const svc = all.find((s) => s.value.spec.name === name || s.value.id === name);
+        if (!svc) throw new ServiceNotFoundError(`service ${name} not found`);
+        if (svc.value.spec.mode === 'global') throw new InvalidArgumentError(`service ${name} is global; it cannot be scaled`);
+        ops.push({ put: svc.key, value: { ...svc.value, spec: { ...svc.value.spec, replicas: n }, updatedAt: now }, guard: { modRevision: svc.modRevision } });
+      }
+      if (!(await ctx.store.commit(ops))) throw new ConflictError('services changed while scaling; try again');
+      return { scaled: entries.map(([name]) => name) };
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/tasks$/,
+    handler: async (ctx) => {
+      const [tasks, nodes] = await Promise.all([ctx.store.list<Task>(Keys.tasks), nodesMap(ctx.store)]);
+      return sortTasks(tasks.map((t) => taskView(t.value, nodes)));
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/stacks$/,
+    handler: async (ctx): Promise<StackView[]> => {
+      const stacks = await ctx.store.list<Stack>(Keys.stacks);
+      return stacks.map((s) => ({ name: s.value.name, services: s.value.services.length })).sort((a, b) => a.name.localeCompare(b.name));
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/stacks\/([^/]+)\/tasks$/,
+    handler: async (ctx, _req, [name]) => {
+      const stack = await ctx.store.get<Stack>(Keys.stack(name!));
+      if (!stack) throw new StackNotFoundError(`stack ${name} not found`);
+      const [tasks, nodes] = await Promise.all([ctx.store.list<Task>(Keys.tasks), nodesMap(ctx.store)]);
+      const ids = new Set(stack.value.services);
+      return sortTasks(tasks.filter((t) => ids.has(t.value.serviceId)).map((t) => taskView(t.value, nodes)));
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/stacks\/([^/]+)$/,
+    handler: async (ctx, req, [name]) => {
+      const stackName = name!;
+      if (!STACK_NAME.test(stackName)) throw new InvalidArgumentError(`invalid stack name ${stackName}`);
+      const body = (await readJson(req)) as DeployRequest | null;
+      if (!body || !Array.isArray(body.services)) throw new InvalidArgumentError('expected {"services": [...]}');
+      if (body.services.length === 0) throw new InvalidArgumentError('a stack needs at least one service');
+      for (const s of body.services) validateSpec(s, stackName);
+      for (const s of body.services) {
+        const ref = normalizeImageRef(s.container.image);
+        if (!(await ctx.images.resolve(ref))) {
+          throw new ImageNotFoundError(`service ${s.name}: image ${ref} not found in the cluster (import it with: tsswarm image import FILE ${ref})`);
+        }
+      }
+      return deployStack(ctx.store, stackName, body.services, body.prune === true);
+    },
+  },
+  {
+    method: 'DELETE',
+    pattern: /^\/v1\/stacks\/([^/]+)$/,
+    handler: async (ctx, _req, [name]) => {
+      const stack = await ctx.store.get<Stack>(Keys.stack(name!));
+      if (!stack) throw new StackNotFoundError(`stack ${name} not found`);
+      const services = await ctx.store.list<Service>(Keys.services);
+      return { removed: await removeStack(ctx.store, name!, services, stack) };
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/images$/,
+    handler: async (ctx) => ctx.images.list(),
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/images\/import$/,
+    handler: async (ctx, req, _p, q) => {
+      const ref = q.get('ref');
+      if (!ref) throw new InvalidArgumentError('missing image name (ref)');
+      const normalized = normalizeImageRef(ref);
+      const tmp = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'tsswarm-import-'));
+      try {
+        const file = path.join(tmp, 'archive.tar');
+        await new Promise<void>((resolve, reject) => {
+          const out = fs.createWriteStream(file);
+          req.pipe(out);
+          out.on('finish', resolve);
+          out.on('error', reject);
+          req.on('error', reject);
+        });
+        return await ctx.images.importArchive(file, normalized);
+      } finally {
+        await fs.promises.rm(tmp, { recursive: true, force: true });
+      }
+    },
+  },
+];
+
+export function createApiServer(ctx: ApiContext): http.Server {
+  return http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://tsswarm');
+    const method = req.method ?? 'GET';
+    void (async () => {
+      try {
+        for (const r of routes) {
+          if (r.method !== method) continue;
+          const m = r.pattern.exec(url.pathname);
+          if (!m) continue;
+          const params = m.slice(1).map((p) => decodeURIComponent(p));
+          const out = await r.handler(ctx, req, params, url.searchParams);
+          sendJson(res, 200, out);
+          return;
+        }
+        throw new NotFoundError(`no such endpoint: ${method} ${url.pathname}`);
+      } catch (e) {
+        if (!(e instanceof Error && 'code' in e)) ctx.log.error(`${method} ${url.pathname}: ${(e as Error)?.stack ?? String(e)}`);
+        sendError(res, e);
+      }
+    })();
+  });
+}
+
+/** Listens on a unix socket only root can use. */
+export async function listenUnix(server: http.Server, socketPath: string): Promise<void> {
+  await fs.promises.mkdir(path.dirname(socketPath), { recursive: true });
+  await fs.promises.rm(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  await fs.promises.chmod(socketPath, 0o600);
+}

@@ -1,0 +1,50 @@
+/** Builds the API's views from stored objects. Pure. */
+import type { ClusterNode, Service, Task } from '../../shared/types';
+import type { NodeView, ServiceView, TaskView } from '../../shared/api-types';
+import { nodeIsEligible } from '../orchestrator/global';
+
+export function serviceView(s: Service, tasks: Task[], nodes: ClusterNode[]): ServiceView {
+  const mine = tasks.filter((t) => t.serviceId === s.id);
+  const running = mine.filter((t) => t.desiredState === 'running' && t.status.state === 'running').length;
+  const desired = s.spec.mode === 'global' ? nodes.filter(nodeIsEligible).length : s.spec.replicas;
+  return { id: s.id, name: s.spec.name, stack: s.spec.stack, mode: s.spec.mode, desired, running, image: s.spec.container.image };
+}
+
+export function taskView(t: Task, nodes: Map<string, ClusterNode>): TaskView {
+  const node = t.nodeId ? nodes.get(t.nodeId) : undefined;
+  return {
+    id: t.id,
+    name: `${t.serviceName}.${t.slot ?? t.nodeId ?? '?'}`,
+    service: t.serviceName,
+    slot: t.slot,
+    node: node ? node.hostname : null,
+    nodeId: t.nodeId,
+    desiredState: t.desiredState,
+    state: t.status.state,
+    message: t.status.message,
+    error: t.status.err,
+    pid: t.status.state === 'running' ? t.status.pid : null,
+    exitCode: t.status.exitCode,
+    createdAt: t.createdAt,
+    updatedAt: t.status.timestamp,
+  };
+}
+
+/** Newest first within a slot, slots in order: the order `service ps` shows. */
+export function sortTasks(views: TaskView[]): TaskView[] {
+  return [...views].sort(
+    (a, b) => a.service.localeCompare(b.service) || String(a.slot ?? a.nodeId).localeCompare(String(b.slot ?? b.nodeId), undefined, { numeric: true }) || b.createdAt.localeCompare(a.createdAt),
+  );
+}
+
+export function nodeView(n: ClusterNode, leaderNodeIds: Set<string>): NodeView {
+  return {
+    id: n.id,
+    hostname: n.hostname,
+    addr: n.addr,
+    status: n.status.state,
+    availability: n.availability,
+    manager: n.role === 'manager' ? (leaderNodeIds.has(n.id) ? 'leader' : 'reachable') : null,
+    role: n.role,
+  };
+}

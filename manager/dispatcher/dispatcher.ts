@@ -1,0 +1,265 @@
+/**
+ * The dispatcher: agents' sessions. It records nodes as they register and
+ * heartbeat, streams each node its assigned tasks (the full set, then
+ * changes), and writes the task status agents report. Nodes silent for longer
+ * than the heartbeat grace are marked down.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { ClusterNode, Task } from '../../shared/types';
+import { SCHEMA_VERSION } from '../../shared/types';
+import { Keys } from '../../shared/keys';
+import type { Logger } from '../../shared/log';
+import { TaskState } from '../../shared/task-state';
+import { loadDispatcher } from '../../shared/proto/load';
+import { statusFromWire, taskToWire, type StatusUpdate } from '../../shared/proto/codec';
+import type { Store, WriteOp } from '../store/store';
+import type { AgentMsg, ManagerMsg, RegisterMsg } from './messages';
+import { applyStatus } from './status';
+
+export interface DispatcherOptions {
+  store: Store;
+  log: Logger;
+  listen: string;
+  registryUrl: string;
+  heartbeatPeriodMs: number;
+  heartbeatGraceMs: number;
+}
+
+interface Session {
+  nodeId: string;
+  call: grpc.ServerDuplexStream<AgentMsg, ManagerMsg>;
+  lastSeen: number;
+  /** task id → JSON last sent, to send only what changed. */
+  sent: Map<string, string>;
+  full: boolean;
+}
+
+export class Dispatcher {
+  private server: grpc.Server | null = null;
+  private readonly sessions = new Map<string, Session>();
+  private lastSeen = new Map<string, number>();
+  private stopWatch: (() => Promise<void>) | null = null;
+  private pushTimer: NodeJS.Timeout | null = null;
+  private checkTimer: NodeJS.Timeout | null = null;
+  private pushing = false;
+  private pushAgain = false;
+  private statusQueue: { nodeId: string; update: StatusUpdate }[] = [];
+  private statusTimer: NodeJS.Timeout | null = null;
+  port = 0;
+
+  constructor(private readonly opts: DispatcherOptions) {}
+
+  async start(): Promise<void> {
+    const { Dispatcher: svc } = loadDispatcher();
+    const server = new grpc.Server();
+    server.addService(svc.service, { Session: (call: grpc.ServerDuplexStream<AgentMsg, ManagerMsg>) => this.session(call) });
+    this.port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(this.opts.listen, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+    );
+    this.server = server;
+    this.stopWatch = await this.opts.store.watch([Keys.tasks], () => this.schedulePush(), (e) => this.opts.log.warn(`task watch: ${e.message}`));
+    this.checkTimer = setInterval(() => void this.checkHeartbeats(), Math.max(100, Math.floor(this.opts.heartbeatPeriodMs / 2)));
+  }
+
+  private session(call: grpc.ServerDuplexStream<AgentMsg, ManagerMsg>): void {
+    let s: Session | null = null;
+    call.on('data', (m: AgentMsg) => {
+      if (m.register) {
+        void this.register(call, m.register).then((sess) => {
+          s = sess;
+        }).catch((e: Error) => {
+          this.opts.log.warn(`register failed: ${e.message}`);
+          call.destroy(e);
+        });
+        return;
+      }
+      if (!s) return;
+      s.lastSeen = Date.now();
+      this.lastSeen.set(s.nodeId, s.lastSeen);
+      if (m.status) {
+        for (const w of m.status.updates) {
+          const u = statusFromWire(w);
+          if (u) this.statusQueue.push({ nodeId: s.nodeId, update: u });
+        }
+        this.scheduleStatusFlush();
+      }
+    });
+    const end = () => {
+      if (s && this.sessions.get(s.nodeId) === s) this.sessions.delete(s.nodeId);
+      call.end();
+    };
+    call.on('end', end);
+    call.on('error', end);
+    call.on('cancelled', end);
+  }
+
+  private async register(call: grpc.ServerDuplexStream<AgentMsg, ManagerMsg>, r: RegisterMsg): Promise<Session> {
+    const now = new Date().toISOString();
+    const key = Keys.node(r.node_id);
+    const existing = await this.opts.store.get<ClusterNode>(key);
+    const node: ClusterNode = {
+      v: SCHEMA_VERSION,
+      id: r.node_id,
+      hostname: r.hostname,
+      addr: r.addr,
+      role: r.role === 'manager' ? 'manager' : 'worker',
+      availability: existing?.value.availability ?? 'active',
+      status: { state: 'ready', message: 'session established', timestamp: now },
+      resources: { nanoCpus: Number(r.nano_cpus), memoryBytes: Number(r.memory_bytes) },
+      labels: { ...(existing?.value.labels ?? {}), ...r.labels },
+      createdAt: existing?.value.createdAt ?? now,
+    };
+    await this.opts.store.commit([{ put: key, value: node, guard: existing ? { modRevision: existing.modRevision } : { absent: true } }]);
+    const old = this.sessions.get(r.node_id);
+    if (old) old.call.end();
+    const s: Session = { nodeId: r.node_id, call, lastSeen: Date.now(), sent: new Map(), full: true };
+    this.sessions.set(r.node_id, s);
+    this.lastSeen.set(r.node_id, s.lastSeen);
+    call.write({ welcome: { node_id: r.node_id, registry_url: this.opts.registryUrl, heartbeat_period_ms: this.opts.heartbeatPeriodMs } });
+    this.opts.log.info(`node ${r.hostname} (${r.node_id.slice(0, 12)}) registered`);
+    this.schedulePush();
+    return s;
+  }
+
+  private schedulePush(): void {
+    if (this.pushTimer) return;
+    this.pushTimer = setTimeout(() => {
+      this.pushTimer = null;
+      void this.push();
+    }, 20);
+  }
+
+  /** Sends every session the tasks of its node that changed since the last push. */
+  private async push(): Promise<void> {
+    if (this.pushing) {
+      this.pushAgain = true;
+      return;
+    }
+    this.pushing = true;
+    try {
+      const tasks = (await this.opts.store.list<Task>(Keys.tasks)).map((v) => v.value);
+      const byNode = new Map<string, Task[]>();
+      for (const t of tasks) {
+        if (t.nodeId === null || TaskState[t.status.state] < TaskState.assigned) continue;
+        const l = byNode.get(t.nodeId) ?? [];
+        l.push(t);
+        byNode.set(t.nodeId, l);
+      }
+      for (const s of this.sessions.values()) {
+        const mine = byNode.get(s.nodeId) ?? [];
+        const current = new Map(mine.map((t) => [t.id, t]));
+        const changed: Task[] = [];
+        for (const t of mine) {
+          // Status-only changes the agent itself reported need not go back to it.
+          const fingerprint = JSON.stringify([t.desiredState, t.specVersion, t.spec, t.limits]);
+          if (s.sent.get(t.id) !== fingerprint) {
+            changed.push(t);
+            s.sent.set(t.id, fingerprint);
+          }
+        }
+        const removed = [...s.sent.keys()].filter((id) => !current.has(id));
+        for (const id of removed) s.sent.delete(id);
+        if (!s.full && changed.length === 0 && removed.length === 0) continue;
+        s.call.write({ assignments: { full: s.full, tasks: changed.map(taskToWire), removed } });
+        s.full = false;
+      }
+    } catch (e) {
+      this.opts.log.warn(`push failed: ${(e as Error).message}`);
+      setTimeout(() => this.schedulePush(), 500).unref();
+    } finally {
+      this.pushing = false;
+      if (this.pushAgain) {
+        this.pushAgain = false;
+        this.schedulePush();
+      }
+    }
+  }
+
+  private scheduleStatusFlush(): void {
+    if (this.statusTimer) return;
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = null;
+      void this.flushStatus();
+    }, 10);
+  }
+
+  /** Writes queued status reports in guarded transactions, retrying conflicts. */
+  private async flushStatus(attempt = 0): Promise<void> {
+    const batch = this.statusQueue;
+    this.statusQueue = [];
+    if (batch.length === 0) return;
+    try {
+      const ids = [...new Set(batch.map((b) => b.update.taskId))];
+      const found = await Promise.all(ids.map((id) => this.opts.store.get<Task>(Keys.task(id))));
+      const tasks = new Map(found.filter((f) => f !== null).map((f) => [f!.value.id, f!]));
+      const next = new Map<string, Task>();
+      for (const { nodeId, update } of batch) {
+        const cur = next.get(update.taskId) ?? tasks.get(update.taskId)?.value;
+        if (!cur) continue;
+        const applied = applyStatus(cur, update, nodeId);
+        if (applied) next.set(update.taskId, applied);
+      }
+      const ops: WriteOp[] = [];
+      for (const [id, t] of next) ops.push({ put: Keys.task(id), value: t, guard: { modRevision: tasks.get(id)!.modRevision } });
+      // Guarded per task so one conflict does not hold back the others.
+      const results = await Promise.all(chunk(ops, 64).map((c) => this.opts.store.commit(c)));
+      if (results.some((ok) => !ok) && attempt < 5) {
+        this.statusQueue.unshift(...batch);
+        setTimeout(() => void this.flushStatus(attempt + 1), 20 * (attempt + 1)).unref();
+      }
+    } catch (e) {
+      this.opts.log.warn(`status write failed: ${(e as Error).message}`);
+      this.statusQueue.unshift(...batch);
+      setTimeout(() => void this.flushStatus(attempt + 1), 500).unref();
+    }
+  }
+
+  /** Marks nodes down when they have been silent past the grace period. */
+  private async checkHeartbeats(): Promise<void> {
+    const now = Date.now();
+    try {
+      const nodes = await this.opts.store.list<ClusterNode>(Keys.nodes);
+      const ops: WriteOp[] = [];
+      for (const n of nodes) {
+        if (n.value.status.state !== 'ready') continue;
+        const seen = this.lastSeen.get(n.value.id);
+        // A node registered with another manager is that manager's to judge.
+        if (seen === undefined) continue;
+        if (now - seen <= this.opts.heartbeatGraceMs) continue;
+        this.lastSeen.delete(n.value.id);
+        const s = this.sessions.get(n.value.id);
+        if (s) {
+          this.sessions.delete(n.value.id);
+          s.call.end();
+        }
+        this.opts.log.warn(`node ${n.value.hostname} missed heartbeats; marking it down`);
+        ops.push({
+          put: n.key,
+          value: { ...n.value, status: { state: 'down', message: 'heartbeat failure', timestamp: new Date().toISOString() } },
+          guard: { modRevision: n.modRevision },
+        });
+      }
+      if (ops.length) await this.opts.store.commit(ops);
+    } catch (e) {
+      this.opts.log.warn(`heartbeat check failed: ${(e as Error).message}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.checkTimer) clearInterval(this.checkTimer);
+    if (this.pushTimer) clearTimeout(this.pushTimer);
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    if (this.stopWatch) await this.stopWatch();
+    for (const s of this.sessions.values()) s.call.end();
+    this.sessions.clear();
+    const server = this.server;
+    if (server) await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    setTimeout(() => server?.forceShutdown(), 1000).unref();
+  }
+}
+
+function chunk<T>(xs: T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}

@@ -1,0 +1,24 @@
+/** Shapes of the decoded dispatcher.proto messages (proto-loader with keepCase, oneofs). */
+import type { WireStatus, WireTask } from '../../shared/proto/codec';
+
+export interface RegisterMsg {
+  node_id: string;
+  hostname: string;
+  addr: string;
+  nano_cpus: number;
+  memory_bytes: number;
+  labels: Record<string, string>;
+  role: string;
+}
+
+export interface AgentMsg {
+  msg: 'register' | 'heartbeat' | 'status';
+  register?: RegisterMsg;
+  heartbeat?: { sent_at_ms: number };
+  status?: { updates: WireStatus[] };
+}
+
+export interface ManagerMsg {
+  welcome?: { node_id: string; registry_url: string; heartbeat_period_ms: number };
+  assignments?: { full: boolean; tasks: WireTask[]; removed: string[] };
+}

@@ -1,0 +1,72 @@
+/**
+ * Leader election through etcd (a lease-backed campaign). Only the leader
+ * runs the reconcilers; losing the lease stops them and campaigns again.
+ */
+import type { Campaign } from 'etcd3';
+import type { Store } from '../store/store';
+import type { Logger } from '../../shared/log';
+
+export interface LeaderHooks {
+  onElected(): Promise<void>;
+  onDemoted(): Promise<void>;
+}
+
+type State = 'idle' | 'campaigning' | 'leader' | 'stopped';
+
+export class LeaderElection {
+  private state: State = 'idle';
+  private campaign: Campaign | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly id: string,
+    private readonly hooks: LeaderHooks,
+    private readonly log: Logger,
+    private readonly ttlSeconds = 3,
+  ) {}
+
+  get isLeader(): boolean {
+    return this.state === 'leader';
+  }
+
+  start(): void {
+    if (this.state !== 'idle') throw new Error(`election already ${this.state}`);
+    this.run();
+  }
+
+  private run(): void {
+    if (this.state === 'stopped') return;
+    this.state = 'campaigning';
+    const election = this.store.client.election('tsswarm-leader', this.ttlSeconds);
+    const campaign = election.campaign(this.id);
+    this.campaign = campaign;
+    campaign.on('elected', () => {
+      if (this.state === 'stopped' || this.campaign !== campaign) return;
+      this.state = 'leader';
+      this.log.info(`elected leader (${this.id})`);
+      this.hooks.onElected().catch((e: Error) => this.log.error(`starting leader loops: ${e.message}`));
+    });
+    campaign.on('error', (e: Error) => {
+      if (this.campaign !== campaign) return;
+      const wasLeader = this.state === 'leader';
+      this.log.warn(`election: ${e.message}`);
+      this.campaign = null;
+      const again = () => setTimeout(() => this.run(), 500).unref();
+      if (wasLeader) {
+        this.state = 'campaigning';
+        this.hooks.onDemoted().catch(() => undefined).finally(again);
+      } else {
+        again();
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    const wasLeader = this.state === 'leader';
+    this.state = 'stopped';
+    const c = this.campaign;
+    this.campaign = null;
+    if (wasLeader) await this.hooks.onDemoted();
+    if (c) await c.resign().catch(() => undefined);
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The manager process: REST API on a unix socket, the cluster registry over
+ * HTTP, the gRPC dispatcher for agents, and, while it is the leader, the
+ * reconcile loops.
+ */
+import * as http from 'node:http';
+import * as path from 'node:path';
+import type { Cluster } from '../shared/types';
+import { SCHEMA_VERSION } from '../shared/types';
+import { Keys } from '../shared/keys';
+import { newId } from '../shared/ids';
+import { createLogger } from '../shared/log';
+import { flagString, parseFlags } from '../shared/flags';
+import { Store } from './store/store';
+import { LeaderElection } from './election/leader';
+import { orchestratorLoop } from './orchestrator/run';
+import { schedulerLoop } from './scheduler/run';
+import type { ReconcileLoop } from './orchestrator/loop';
+import { Dispatcher } from './dispatcher/dispatcher';
+import { createApiServer, listenUnix } from './api/server';
+import { ImageStore } from './registry/store';
+import { createRegistryHandler } from './registry/http';
+
+const log = createLogger('manager');
+
+async function ensureCluster(store: Store): Promise<Cluster> {
+  const existing = await store.get<Cluster>(Keys.cluster);
+  if (existing) return existing.value;
+  const cluster: Cluster = {
+    v: SCHEMA_VERSION,
+    id: newId(),
+    createdAt: new Date().toISOString(),
+    heartbeatPeriodMs: 500,
+    heartbeatGraceMs: 2000,
+  };
+  if (await store.commit([{ put: Keys.cluster, value: cluster, guard: { absent: true } }])) return cluster;
+  return (await store.get<Cluster>(Keys.cluster))!.value;
+}
+
+async function retry<T>(what: string, f: () => Promise<T>, tries = 60): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await f();
+    } catch (e) {
+      if (i >= tries) throw e;
+      if (i === 1 || i % 10 === 0) log.warn(`${what}: ${(e as Error).message}; retrying`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseFlags(process.argv.slice(2), ['data-root', 'etcd-endpoints', 'socket', 'grpc-listen', 'registry-listen', 'advertise-addr', 'node-id'], []);
+  const dataRoot = flagString(args, 'data-root') ?? '/var/lib/tsswarm';
+  const endpoints = (flagString(args, 'etcd-endpoints') ?? 'http://127.0.0.1:2379').split(',');
+  const socket = flagString(args, 'socket') ?? path.join(dataRoot, 'api.sock');
+  const grpcListen = flagString(args, 'grpc-listen') ?? '0.0.0.0:4242';
+  const registryListen = flagString(args, 'registry-listen') ?? '0.0.0.0:4243';
+  const advertise = flagString(args, 'advertise-addr') ?? '127.0.0.1';
+  const localNodeId = flagString(args, 'node-id');
+
+  const store = new Store(endpoints);
+  const cluster = await retry('connecting to etcd', () => ensureCluster(store));
+  const managerId = newId();
+  const images = new ImageStore(path.join(dataRoot, 'manager', 'images'));
+
+  const registryPort = Number(registryListen.split(':').pop());
+  const registry = http.createServer((req, res) => {
+    void createRegistryHandler(images)(req, res).then((handled) => {
+      if (!handled) {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    registry.once('error', reject);
+    registry.listen(registryPort, registryListen.slice(0, registryListen.lastIndexOf(':')), () => resolve());
+  });
+
+  const dispatcher = new Dispatcher({
+    store,
+    log: log.child('dispatcher'),
+    listen: grpcListen,
+    registryUrl: `http://${advertise}:${registryPort}`,
+    heartbeatPeriodMs: cluster.heartbeatPeriodMs,
+    heartbeatGraceMs: cluster.heartbeatGraceMs,
+  });
+  await dispatcher.start();
+
+  let loops: ReconcileLoop[] = [];
+  const election = new LeaderElection(store, managerId, {
+    onElected: async () => {
+      loops = [orchestratorLoop(store, log.child('orchestrator')), schedulerLoop(store, log.child('scheduler'))];
+      await Promise.all(loops.map((l) => l.start()));
+    },
+    onDemoted: async () => {
+      const l = loops;
+      loops = [];
+      await Promise.all(l.map((x) => x.stop()));
+    },
+  }, log.child('election'));
+  election.start();
+
+  const api = createApiServer({
+    store,
+    images,
+    log: log.child('api'),
+    managerId,
+    clusterId: cluster.id,
+    isLeader: () => election.isLeader,
+    localNodeId,
+  });
+  await listenUnix(api, socket);
+  log.info(`manager ${managerId.slice(0, 12)} ready: api ${socket}, dispatcher ${grpcListen}, registry ${registryListen}`);
+
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down');
+    api.close();
+    registry.close();
+    await election.stop().catch(() => undefined);
+    await dispatcher.stop().catch(() => undefined);
+    store.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown());
+  process.on('SIGINT', () => void shutdown());
+}
+
+main().catch((e: Error) => {
+  log.error(`fatal: ${e.stack ?? e.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,42 @@
+/**
+ * Global services: one live task on every node that is ready and active.
+ * Pure: (service, nodes, tasks) → actions.
+ */
+import type { ClusterNode, Service, Task } from '../../shared/types';
+import { isTerminal } from '../../shared/task-state';
+import { emptyActions, type TaskActions } from './actions';
+import { newTask, withDesired } from './task-factory';
+
+export function nodeIsEligible(n: ClusterNode): boolean {
+  return n.status.state === 'ready' && n.availability === 'active';
+}
+
+export function reconcileGlobal(service: Service, nodes: ClusterNode[], tasks: Task[], now: string): TaskActions {
+  const out = emptyActions();
+  const byNode = new Map<string, Task[]>();
+  for (const t of tasks) {
+    if (t.serviceId !== service.id || t.desiredState !== 'running' || t.nodeId === null) continue;
+    const list = byNode.get(t.nodeId) ?? [];
+    list.push(t);
+    byNode.set(t.nodeId, list);
+  }
+  const eligible = new Set(nodes.filter(nodeIsEligible).map((n) => n.id));
+  for (const node of nodes) {
+    const live = byNode.get(node.id) ?? [];
+    if (!eligible.has(node.id)) {
+      for (const t of live) out.update.push(withDesired(t, 'shutdown'));
+      continue;
+    }
+    const healthy = live.filter((t) => !isTerminal(t.status.state) && t.specVersion === service.specVersion);
+    const keep = healthy.find((t) => t.status.state === 'running') ?? healthy[0];
+    for (const t of live) if (t !== keep) out.update.push(withDesired(t, 'shutdown'));
+    if (!keep) out.create.push(newTask(service, null, node, now));
+  }
+  // Tasks on nodes that no longer exist.
+  const known = new Set(nodes.map((n) => n.id));
+  for (const [nodeId, live] of byNode) {
+    if (known.has(nodeId)) continue;
+    for (const t of live) out.update.push(withDesired(t, 'shutdown'));
+  }
+  return out;
+}

@@ -1,0 +1,100 @@
+/**
+ * A reconcile loop: watch the prefixes it depends on, mark dirty on any
+ * event, and reconcile after a quiet gap (debounced: 50 ms gap, 1 s at most),
+ * so bursts of events become one pass and one batch of writes. It makes a
+ * full pass when it starts, since events are lost across leader changes.
+ */
+import type { Store } from '../store/store';
+import type { Logger } from '../../shared/log';
+
+export type Pass = () => Promise<{ retry: boolean }>;
+
+export interface LoopOptions {
+  name: string;
+  store: Store;
+  prefixes: string[];
+  pass: Pass;
+  log: Logger;
+  gapMs?: number;
+  maxDelayMs?: number;
+  /** Also run a pass at this period, for time-based decisions (heartbeats, backoff). */
+  periodMs?: number;
+}
+
+type State = 'idle' | 'running' | 'stopped';
+
+export class ReconcileLoop {
+  private state: State = 'idle';
+  private dirty = false;
+  private firstDirtyAt = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private ticker: NodeJS.Timeout | null = null;
+  private busy = false;
+  private stopWatch: (() => Promise<void>) | null = null;
+  private failures = 0;
+
+  constructor(private readonly opts: LoopOptions) {}
+
+  async start(): Promise<void> {
+    if (this.state !== 'idle') throw new Error(`loop ${this.opts.name} already ${this.state}`);
+    this.state = 'running';
+    this.stopWatch = await this.opts.store.watch(
+      this.opts.prefixes,
+      () => this.markDirty(),
+      (e) => this.opts.log.warn(`${this.opts.name}: watch error: ${e.message}`),
+    );
+    if (this.opts.periodMs) this.ticker = setInterval(() => this.markDirty(), this.opts.periodMs);
+    this.markDirty();
+  }
+
+  markDirty(): void {
+    if (this.state !== 'running') return;
+    const now = Date.now();
+    if (!this.dirty) {
+      this.dirty = true;
+      this.firstDirtyAt = now;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    const gap = this.opts.gapMs ?? 50;
+    const max = this.opts.maxDelayMs ?? 1000;
+    const wait = Math.max(0, Math.min(gap, this.firstDirtyAt + max - now));
+    this.timer = setTimeout(() => void this.run(), wait);
+  }
+
+  private async run(): Promise<void> {
+    this.timer = null;
+    if (this.state !== 'running') return;
+    if (this.busy) {
+      // A pass is under way; run again when it ends.
+      return;
+    }
+    this.busy = true;
+    this.dirty = false;
+    let again = false;
+    try {
+      const { retry } = await this.opts.pass();
+      again = retry;
+      this.failures = 0;
+    } catch (e) {
+      this.failures++;
+      this.opts.log.warn(`${this.opts.name}: pass failed: ${(e as Error).message}`);
+      again = true;
+    } finally {
+      this.busy = false;
+    }
+    if (this.state !== 'running') return;
+    if (again) {
+      const backoff = Math.min(2000, 20 * 2 ** Math.min(this.failures, 7));
+      setTimeout(() => this.markDirty(), backoff).unref();
+    } else if (this.dirty) {
+      this.markDirty();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.state = 'stopped';
+    if (this.timer) clearTimeout(this.timer);
+    if (this.ticker) clearInterval(this.ticker);
+    if (this.stopWatch) await this.stopWatch();
+  }
+}

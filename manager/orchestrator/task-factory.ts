@@ -1,0 +1,25 @@
+import type { ClusterNode, Service, Task } from '../../shared/types';
+import { SCHEMA_VERSION } from '../../shared/types';
+import { newId } from '../../shared/ids';
+
+/** A new task for a service slot (replicated) or a node (global), not yet scheduled. */
+export function newTask(service: Service, slot: number | null, node: ClusterNode | null, now: string): Task {
+  return {
+    v: SCHEMA_VERSION,
+    id: newId(),
+    serviceId: service.id,
+    serviceName: service.spec.name,
+    slot,
+    nodeId: node ? node.id : null,
+    desiredState: 'running',
+    specVersion: service.specVersion,
+    spec: service.spec.container,
+    limits: service.spec.limits,
+    status: { state: 'pending', message: 'waiting for a node', err: null, timestamp: now, pid: null, exitCode: null },
+    createdAt: now,
+  };
+}
+
+export function withDesired(t: Task, desiredState: Task['desiredState']): Task {
+  return { ...t, desiredState };
+}

@@ -1,0 +1,280 @@
+/**
+ * The cluster's images on the manager's disk, as an OCI image layout:
+ *
+ *   <dir>/oci-layout            {"imageLayoutVersion":"1.0.0"}
+ *   <dir>/blobs/sha256/<hex>    manifests, configs, layers (content-addressed, verified)
+ *   <dir>/refs.json             { "busybox:latest": { digest, importedAt } }, replaced atomically
+ *   <dir>/tmp/                  imports in progress; emptied when the store opens
+ *
+ * Imports stage and verify every blob under tmp/ first, then commit under the
+ * store lock: rename blobs into place, then write refs.json. A crash before the
+ * refs write leaves only unreferenced blobs, which the next remove() collects.
+ */
+import { mkdir, mkdtemp, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../shared/atomic-write';
+import { ImageNotFoundError, InvalidArgumentError, TsswarmError } from '../../shared/errors';
+import { formatImageRef, normalizeImageRef, parseImageRef, withDefaultTag } from '../../shared/image-ref';
+import type { ImageSummary } from '../../shared/image-summary';
+import { digestHex, documentMediaType, isDigest, parseImageConfig, parseManifest, type ImageManifest } from '../../shared/oci';
+import { ImageImportError } from './errors';
+import { stageDockerSave } from './import-docker-save';
+import { stageOciLayout } from './import-oci-layout';
+import { stageRootfs } from './import-rootfs';
+import type { StagedImage } from './staged-image';
+import { listArchive } from './tar-command';
+
+export interface ResolvedImage {
+  /** Normalised reference that was resolved. */
+  ref: string;
+  digest: string;
+  mediaType: string;
+  manifest: ImageManifest;
+  /** The manifest exactly as stored (its sha256 is `digest`). */
+  raw: Buffer;
+}
+
+interface RefEntry {
+  digest: string;
+  importedAt: string;
+}
+
+interface RefsFile {
+  version: 1;
+  refs: Record<string, RefEntry>;
+}
+
+interface ManifestInfo {
+  mediaType: string;
+  manifest: ImageManifest;
+  raw: Buffer;
+  created: string | null;
+}
+
+export class ImageStore {
+  private readonly blobDir: string;
+  private readonly tmpDir: string;
+  private readonly refsPath: string;
+  private opened: Promise<void> | null = null;
+  /** Serialises everything that changes blobs/ or refs.json. */
+  private tail: Promise<unknown> = Promise.resolve();
+  /** Manifests never change under a digest, so parsed ones are kept. */
+  private readonly manifests = new Map<string, ManifestInfo>();
+
+  constructor(readonly dir: string) {
+    this.blobDir = join(dir, 'blobs', 'sha256');
+    this.tmpDir = join(dir, 'tmp');
+    this.refsPath = join(dir, 'refs.json');
+  }
+
+  /** Imports a rootfs tar, a `docker save` archive or an OCI layout archive as `ref`. All or nothing. */
+  async importArchive(file: string, ref: string): Promise<ImageSummary> {
+    const target = normalizeImageRef(ref);
+    if (parseImageRef(target).digest !== null) throw new InvalidArgumentError(`cannot import as ${ref}: name the image with a tag, not a digest`);
+    await this.open();
+    const staging = await mkdtemp(join(this.tmpDir, 'import-'));
+    try {
+      const staged = await this.stage(file, staging, target);
+      return await this.locked(() => this.commit(target, staged));
+    } catch (e) {
+      if (e instanceof ImageImportError) throw e;
+      throw new ImageImportError(`cannot import ${file}: ${oneLine(e)}`, file, { cause: e });
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  }
+
+  async list(): Promise<ImageSummary[]> {
+    await this.open();
+    const refs = (await this.readRefs()).refs;
+    const out: ImageSummary[] = [];
+    for (const ref of Object.keys(refs).sort()) {
+      const entry = refs[ref];
+      if (entry) out.push(await this.summary(ref, entry.digest));
+    }
+    return out;
+  }
+
+  /** `name:tag`, `name` (= `:latest`) or `name@sha256:…` (only a digest some tag of that name points at). */
+  async resolve(ref: string): Promise<ResolvedImage | null> {
+    await this.open();
+    const parsed = withDefaultTag(parseImageRef(ref));
+    const refs = (await this.readRefs()).refs;
+    let digest: string | null = null;
+    if (parsed.digest !== null) {
+      const found = Object.entries(refs).some(([r, e]) => e.digest === parsed.digest && parseImageRef(r).name === parsed.name);
+      digest = found ? parsed.digest : null;
+    } else {
+      digest = refs[formatImageRef(parsed)]?.digest ?? null;
+    }
+    if (digest === null) return null;
+    const info = await this.manifestInfo(digest);
+    return { ref: formatImageRef(parsed), digest, mediaType: info.mediaType, manifest: info.manifest, raw: info.raw };
+  }
+
+  /** Removes a tag (or, for `name@digest`, every tag of that name on that digest) and the blobs nothing else uses. */
+  async remove(ref: string): Promise<void> {
+    await this.open();
+    const parsed = withDefaultTag(parseImageRef(ref));
+    await this.locked(async () => {
+      const file = await this.readRefs();
+      const doomed = Object.entries(file.refs)
+        .filter(([r, e]) => (parsed.digest !== null ? e.digest === parsed.digest && parseImageRef(r).name === parsed.name : r === formatImageRef(parsed)))
+        .map(([r]) => r);
+      if (doomed.length === 0) throw new ImageNotFoundError(`image ${ref} not found`);
+      for (const r of doomed) delete file.refs[r];
+      await this.writeRefs(file);
+      await this.collectGarbage(file);
+    });
+  }
+
+  /** Where a blob lives, for serving it; null when the store does not have it. */
+  async blobInfo(digest: string): Promise<{ path: string; size: number } | null> {
+    if (!isDigest(digest)) return null;
+    await this.open();
+    const path = join(this.blobDir, digestHex(digest));
+    try {
+      const st = await stat(path);
+      return st.isFile() ? { path, size: st.size } : null;
+    } catch {
+      return null;
+    }
+  }
+
+  // --- internals -----------------------------------------------------------
+
+  private open(): Promise<void> {
+    this.opened ??= (async () => {
+      await mkdir(this.blobDir, { recursive: true });
+      // Leftovers of imports cut short by a crash; imports of a running store live here too,
+      // so this runs once, before any import of this process starts.
+      await rm(this.tmpDir, { recursive: true, force: true });
+      await mkdir(this.tmpDir, { recursive: true });
+      await writeFile(join(this.dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    })();
+    return this.opened;
+  }
+
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async stage(file: string, staging: string, ref: string): Promise<StagedImage> {
+    try {
+      if (!(await stat(file)).isFile()) throw new Error('not a regular file');
+    } catch (e) {
+      throw new ImageImportError(`cannot import ${file}: ${oneLine(e)}`, file, { cause: e });
+    }
+    let names: string[];
+    try {
+      names = await listArchive(file);
+    } catch (e) {
+      throw new ImageImportError(`cannot import ${file}: not a readable tar archive (${oneLine(e)})`, file, { cause: e });
+    }
+    if (names.length === 0) throw new ImageImportError(`cannot import ${file}: the archive is empty`, file);
+    const top = new Set(names.map((n) => n.replace(/\/+$/, '')));
+    // Docker 25+ writes both manifest.json and an OCI layout; manifest.json is the simpler path.
+    if (top.has('manifest.json')) return stageDockerSave(file, staging, ref);
+    if (top.has('oci-layout') && top.has('index.json')) return stageOciLayout(file, staging, ref);
+    return stageRootfs(file, staging);
+  }
+
+  private async commit(ref: string, staged: StagedImage): Promise<ImageSummary> {
+    try {
+      for (const blob of staged.blobs) {
+        const target = join(this.blobDir, digestHex(blob.digest));
+        if (await exists(target)) continue; // content-addressed: the same bytes are already there
+        await fsyncFile(blob.path);
+        await rename(blob.path, target);
+      }
+      await fsyncFile(this.blobDir); // the renames are durable before refs.json names the blobs
+      const file = await this.readRefs();
+      file.refs[ref] = { digest: staged.manifestDigest, importedAt: new Date().toISOString() };
+      await this.writeRefs(file);
+      // A re-import may have moved the tag off an image nothing else names.
+      await this.collectGarbage(file);
+      return await this.summary(ref, staged.manifestDigest);
+    } catch (e) {
+      // Disk full or similar half way through: take back the blobs this import moved in.
+      await this.readRefs().then((f) => this.collectGarbage(f)).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Deletes blobs no ref reaches. Runs under the lock, so no import is between rename and refs write. */
+  private async collectGarbage(file: RefsFile): Promise<void> {
+    const live = new Set<string>();
+    for (const { digest } of Object.values(file.refs)) {
+      const { manifest } = await this.manifestInfo(digest);
+      live.add(digestHex(digest));
+      live.add(digestHex(manifest.config.digest));
+      for (const l of manifest.layers) live.add(digestHex(l.digest));
+    }
+    for (const name of await readdir(this.blobDir)) {
+      if (!live.has(name)) {
+        await rm(join(this.blobDir, name), { force: true });
+        this.manifests.delete(`sha256:${name}`);
+      }
+    }
+  }
+
+  private async readRefs(): Promise<RefsFile> {
+    let text: string;
+    try {
+      text = await readFile(this.refsPath, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, refs: {} };
+      throw e;
+    }
+    const v = JSON.parse(text) as Partial<RefsFile>;
+    if (v.version !== 1 || typeof v.refs !== 'object' || v.refs === null) throw new Error(`${this.refsPath}: unknown format`);
+    return { version: 1, refs: v.refs };
+  }
+
+  private writeRefs(file: RefsFile): Promise<void> {
+    return writeFileAtomic(this.refsPath, JSON.stringify(file, null, 2) + '\n');
+  }
+
+  private async manifestInfo(digest: string): Promise<ManifestInfo> {
+    const cached = this.manifests.get(digest);
+    if (cached) return cached;
+    const raw = await readFile(join(this.blobDir, digestHex(digest)));
+    const mediaType = documentMediaType(raw);
+    const manifest = parseManifest(raw, mediaType);
+    const config = parseImageConfig(await readFile(join(this.blobDir, digestHex(manifest.config.digest))));
+    const info: ManifestInfo = { mediaType, manifest, raw, created: config.created ?? null };
+    this.manifests.set(digest, info);
+    return info;
+  }
+
+  private async summary(ref: string, digest: string): Promise<ImageSummary> {
+    const { manifest, created } = await this.manifestInfo(digest);
+    const size = manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0);
+    return { ref, digest, size, layers: manifest.layers.length, created };
+  }
+}
+
+function oneLine(e: unknown): string {
+  const msg = e instanceof TsswarmError || e instanceof Error ? e.message : String(e);
+  return msg.split('\n')[0] ?? msg;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

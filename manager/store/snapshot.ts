@@ -1,0 +1,52 @@
+/** A consistent-enough read of what the reconcilers need, with revisions for guarded writes. */
+import type { ClusterNode, Service, Task } from '../../shared/types';
+import { Keys } from '../../shared/keys';
+import type { Store, Versioned, WriteOp } from './store';
+import type { TaskActions } from '../orchestrator/actions';
+
+export interface Snapshot {
+  services: Service[];
+  tasks: Task[];
+  nodes: ClusterNode[];
+  revisions: Map<string, string>;
+}
+
+function collect<T>(items: Versioned<T>[], revisions: Map<string, string>): T[] {
+  for (const i of items) revisions.set(i.key, i.modRevision);
+  return items.map((i) => i.value);
+}
+
+export async function readSnapshot(store: Store): Promise<Snapshot> {
+  const revisions = new Map<string, string>();
+  const [services, tasks, nodes] = await Promise.all([
+    store.list<Service>(Keys.services),
+    store.list<Task>(Keys.tasks),
+    store.list<ClusterNode>(Keys.nodes),
+  ]);
+  return {
+    services: collect(services, revisions),
+    tasks: collect(tasks, revisions),
+    nodes: collect(nodes, revisions),
+    revisions,
+  };
+}
+
+/** Turns task actions into guarded writes against the snapshot they were computed from. */
+export function taskWrites(actions: TaskActions, snap: Snapshot): WriteOp[] {
+  const guard = (key: string) => {
+    const rev = snap.revisions.get(key);
+    return rev === undefined ? null : { modRevision: rev };
+  };
+  const ops: WriteOp[] = [];
+  // An id may be both updated and removed in one pass; removal wins.
+  const removed = new Set(actions.remove);
+  const updated = new Set<string>();
+  for (const t of actions.create) ops.push({ put: Keys.task(t.id), value: t, guard: { absent: true } });
+  for (const t of actions.update) {
+    if (removed.has(t.id) || updated.has(t.id)) continue;
+    updated.add(t.id);
+    ops.push({ put: Keys.task(t.id), value: t, guard: guard(Keys.task(t.id)) });
+  }
+  for (const id of removed) ops.push({ del: Keys.task(id), guard: guard(Keys.task(id)) });
+  return ops;
+}

@@ -1,0 +1,135 @@
+/**
+ * Typed access to the cluster state in etcd. Values are JSON; every read
+ * carries the key's mod revision so that writes depending on it can be
+ * guarded (a transaction that fails its guard writes nothing).
+ */
+import { Etcd3, EtcdError, GRPCDeadlineExceededError, GRPCUnavailableError, type IOptions } from 'etcd3';
+import type { IKeyValue } from 'etcd3/lib/rpc';
+import { StoreUnavailableError } from '../../shared/errors';
+
+export interface Versioned<T> {
+  key: string;
+  value: T;
+  modRevision: string;
+}
+
+export type Guard = { modRevision: string } | { absent: true } | null;
+
+export type WriteOp =
+  | { put: string; value: unknown; guard: Guard }
+  | { del: string; guard: Guard };
+
+/** etcd refuses transactions with more operations than this (default --max-txn-ops). */
+export const MAX_TXN_OPS = 128;
+
+function decode<T>(kv: IKeyValue): Versioned<T> {
+  return {
+    key: kv.key.toString(),
+    value: JSON.parse(kv.value.toString()) as T,
+    modRevision: String(kv.mod_revision),
+  };
+}
+
+/** Maps connection-level failures to the one error users see. */
+export function asStoreError(e: unknown): unknown {
+  if (e instanceof GRPCDeadlineExceededError || e instanceof GRPCUnavailableError) {
+    return new StoreUnavailableError('cluster store unavailable: cannot reach etcd', { cause: e });
+  }
+  if (e instanceof EtcdError && /unavailable|deadline|connect/i.test(e.message)) {
+    return new StoreUnavailableError(`cluster store unavailable: ${e.message}`, { cause: e });
+  }
+  return e;
+}
+
+async function wrap<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    throw asStoreError(e);
+  }
+}
+
+export class Store {
+  readonly client: Etcd3;
+
+  constructor(endpoints: string[], options: Partial<IOptions> = {}) {
+    this.client = new Etcd3({
+      hosts: endpoints,
+      dialTimeout: 3000,
+      defaultCallOptions: () => ({ deadline: Date.now() + 5000 }),
+      ...options,
+    });
+  }
+
+  async get<T>(key: string): Promise<Versioned<T> | null> {
+    const res = await wrap(this.client.get(key).exec());
+    const kv = res.kvs[0];
+    return kv ? decode<T>(kv) : null;
+  }
+
+  async list<T>(prefix: string): Promise<Versioned<T>[]> {
+    const res = await wrap(this.client.getAll().prefix(prefix).exec());
+    return res.kvs.map((kv) => decode<T>(kv));
+  }
+
+  /**
+   * Applies the writes, at most MAX_TXN_OPS per etcd transaction. Guarded ops
+   * must fit in one transaction (the caller keeps them under the limit); the
+   * result is false when a guard failed, and then nothing of that chunk was written.
+   */
+  async commit(ops: WriteOp[]): Promise<boolean> {
+    for (let i = 0; i < ops.length; i += MAX_TXN_OPS) {
+      const chunk = ops.slice(i, i + MAX_TXN_OPS);
+      const ok = await this.commitChunk(chunk);
+      if (!ok) return false;
+    }
+    return true;
+  }
+
+  private async commitChunk(ops: WriteOp[]): Promise<boolean> {
+    if (ops.length === 0) return true;
+    // etcd3's builder needs at least one comparison; a key's create revision
+    // is always >= 0, so this one always holds.
+    let txn = this.client.if('/tsswarm/v1/cluster', 'Create', '>', -1);
+    for (const op of ops) {
+      const key = 'put' in op ? op.put : op.del;
+      if (op.guard === null) continue;
+      txn = 'absent' in op.guard
+        ? txn.and(key, 'Create', '==', 0)
+        : txn.and(key, 'Mod', '==', op.guard.modRevision);
+    }
+    const writes = ops.map((op) =>
+      'put' in op
+        ? this.client.put(op.put).value(JSON.stringify(op.value))
+        : this.client.delete().key(op.del),
+    );
+    const res = await wrap(txn.then(...writes).commit());
+    return res.succeeded;
+  }
+
+  /**
+   * Calls onChange(key) for every put or delete under the prefixes. Returns a
+   * function that stops the watches.
+   */
+  async watch(prefixes: string[], onChange: (key: string) => void, onError: (e: Error) => void): Promise<() => Promise<void>> {
+    const watchers = await wrap(
+      Promise.all(
+        prefixes.map((p) =>
+          this.client.watch().prefix(p).create().then((w) => {
+            w.on('put', (kv) => onChange(kv.key.toString()));
+            w.on('delete', (kv) => onChange(kv.key.toString()));
+            w.on('error', onError);
+            return w;
+          }),
+        ),
+      ),
+    );
+    return async () => {
+      await Promise.all(watchers.map((w) => w.cancel().catch(() => undefined)));
+    };
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

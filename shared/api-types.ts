@@ -1,0 +1,74 @@
+/** Shapes the REST API returns and the CLI prints (`--format json` field names are stable). */
+import type { ServiceSpec } from './types';
+
+export interface ServiceView {
+  id: string;
+  name: string;
+  stack: string | null;
+  mode: 'replicated' | 'global';
+  desired: number;
+  running: number;
+  image: string;
+}
+
+export interface TaskView {
+  id: string;
+  name: string;
+  service: string;
+  slot: number | null;
+  node: string | null;
+  nodeId: string | null;
+  desiredState: string;
+  state: string;
+  message: string;
+  error: string | null;
+  pid: number | null;
+  exitCode: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface NodeView {
+  id: string;
+  hostname: string;
+  addr: string;
+  status: string;
+  availability: string;
+  manager: string | null;
+  role: string;
+}
+
+export interface StackView {
+  name: string;
+  services: number;
+}
+
+export interface ImageView {
+  ref: string;
+  digest: string;
+  size: number;
+  created: string;
+}
+
+export interface DeployRequest {
+  services: ServiceSpec[];
+  prune: boolean;
+}
+
+export interface DeployResult {
+  created: string[];
+  updated: string[];
+  unchanged: string[];
+  removed: string[];
+}
+
+export interface ScaleRequest {
+  scales: Record<string, number>;
+}
+
+export interface InfoView {
+  clusterId: string;
+  managerId: string;
+  leader: boolean;
+  version: string;
+}

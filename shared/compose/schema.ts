@@ -1,0 +1,67 @@
+/**
+ * Which keys exist at each level of a compose file, and which of them tsswarm
+ * acts on. The split matters to the user: a key of the compose spec that we
+ * do not implement yet is a warning (the file still deploys, like docker's
+ * "Ignoring unsupported options"), while a key the spec does not know is
+ * almost always a typo and is an error.
+ */
+
+export interface KeySet {
+  /** Keys the loader reads and validates. */
+  readonly supported: ReadonlySet<string>;
+  /** Keys of the compose spec that are accepted but ignored, with a warning. */
+  readonly unsupported: ReadonlySet<string>;
+  /** Whether `x-*` extension keys are allowed here (ignored silently). */
+  readonly extensions: boolean;
+}
+
+export type KeyKind = 'supported' | 'unsupported' | 'extension' | 'unknown';
+
+function keySet(supported: string[], unsupported: string[], extensions = true): KeySet {
+  return { supported: new Set(supported), unsupported: new Set(unsupported), extensions };
+}
+
+export const TOP_LEVEL = keySet(['version', 'name', 'services'], ['networks', 'volumes', 'secrets', 'configs', 'include', 'models']);
+
+/**
+ * `depends_on` is in both lists on purpose: its references are checked (a
+ * dangling one is an error in compose too), but tsswarm, like swarm, does
+ * not order service start-up, so it is also reported as ignored.
+ */
+export const SERVICE = keySet(
+  ['image', 'command', 'entrypoint', 'environment', 'working_dir', 'user', 'hostname', 'stop_grace_period', 'deploy', 'depends_on'],
+  [
+    'annotations', 'attach', 'blkio_config', 'build', 'cap_add', 'cap_drop', 'cgroup', 'cgroup_parent',
+    'configs', 'container_name', 'cpu_count', 'cpu_percent', 'cpu_period', 'cpu_quota', 'cpu_rt_period',
+    'cpu_rt_runtime', 'cpu_shares', 'cpus', 'cpuset', 'credential_spec', 'depends_on', 'develop',
+    'device_cgroup_rules', 'devices', 'dns', 'dns_opt', 'dns_search', 'domainname', 'env_file', 'expose',
+    'extends', 'external_links', 'extra_hosts', 'gpus', 'group_add', 'healthcheck', 'init', 'ipc',
+    'isolation', 'label_file', 'labels', 'links', 'logging', 'mac_address', 'mem_limit', 'mem_reservation',
+    'mem_swappiness', 'memswap_limit', 'models', 'network_mode', 'networks', 'oom_kill_disable',
+    'oom_score_adj', 'pid', 'pids_limit', 'platform', 'ports', 'post_start', 'pre_stop', 'privileged',
+    'profiles', 'provider', 'pull_policy', 'read_only', 'restart', 'runtime', 'scale', 'secrets',
+    'security_opt', 'shm_size', 'stdin_open', 'stop_signal', 'storage_opt', 'sysctls', 'tmpfs', 'tty',
+    'ulimits', 'use_api_socket', 'userns_mode', 'uts', 'volumes', 'volumes_from',
+  ],
+);
+
+export const DEPLOY = keySet(
+  ['mode', 'replicas', 'resources'],
+  ['endpoint_mode', 'labels', 'placement', 'restart_policy', 'rollback_config', 'update_config'],
+);
+
+export const RESOURCES = keySet(['limits'], ['reservations']);
+
+export const LIMITS = keySet(['cpus', 'memory', 'pids'], []);
+
+/** The long form of `depends_on: { db: { condition: ..., restart: ..., required: ... } }`. */
+export const DEPENDS_ON_ENTRY = keySet(['condition', 'restart', 'required'], [], false);
+
+export const DEPENDS_ON_CONDITIONS = ['service_started', 'service_healthy', 'service_completed_successfully'] as const;
+
+export function classifyKey(set: KeySet, key: string): KeyKind {
+  if (set.supported.has(key)) return 'supported';
+  if (set.unsupported.has(key)) return 'unsupported';
+  if (set.extensions && key.startsWith('x-')) return 'extension';
+  return 'unknown';
+}

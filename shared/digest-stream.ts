@@ -1,0 +1,26 @@
+/**
+ * A pass-through stream that hashes and counts what flows through it, so a blob
+ * can be verified while it is copied, unpacked or served, never read twice.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+
+export class DigestTap extends Transform {
+  private readonly hash: Hash = createHash('sha256');
+  private bytes = 0;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    done(null, chunk);
+  }
+
+  /** Valid once the stream has finished. */
+  digest(): string {
+    return 'sha256:' + this.hash.copy().digest('hex');
+  }
+
+  get size(): number {
+    return this.bytes;
+  }
+}

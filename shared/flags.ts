@@ -1,0 +1,44 @@
+/** A small argv parser for the daemons and the CLI: `--name value`, `--name=value`, `--flag`, positionals. */
+import { InvalidArgumentError } from './errors';
+
+export interface Parsed {
+  flags: Map<string, string | true>;
+  positionals: string[];
+}
+
+/** `valued` lists the flags that take a value; any other `--x` is boolean. */
+export function parseFlags(argv: string[], valued: string[], booleans: string[]): Parsed {
+  const flags = new Map<string, string | true>();
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (a.startsWith('--') || (a.startsWith('-') && a.length === 2)) {
+      const eq = a.indexOf('=');
+      const name = (eq > 0 ? a.slice(0, eq) : a).replace(/^--?/, '');
+      if (valued.includes(name)) {
+        const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
+        if (v === undefined) throw new InvalidArgumentError(`flag --${name} needs a value`);
+        flags.set(name, v);
+      } else if (booleans.includes(name)) {
+        const v = eq > 0 ? a.slice(eq + 1) : 'true';
+        if (v !== 'true' && v !== 'false') throw new InvalidArgumentError(`flag --${name} is true or false, not ${v}`);
+        if (v === 'true') flags.set(name, true);
+        else flags.delete(name);
+      } else {
+        throw new InvalidArgumentError(`unknown flag: ${a}`);
+      }
+      continue;
+    }
+    positionals.push(a);
+  }
+  return { flags, positionals };
+}
+
+export function flagString(p: Parsed, name: string): string | null {
+  const v = p.flags.get(name);
+  return typeof v === 'string' ? v : null;
+}

@@ -1,0 +1,163 @@
+/**
+ * Conversions between the domain types and the wire messages of
+ * dispatcher.proto. proto3 has no null, so "absent" travels as 0 / "" / a has_ flag.
+ */
+import type { ContainerSpec, ResourceLimits, Task } from '../types';
+import type { DesiredState, TaskStateName } from '../task-state';
+import { TaskState } from '../task-state';
+
+export interface WireLimits {
+  memory_bytes: number;
+  nano_cpus: number;
+  pids: number;
+}
+
+export interface WireContainerSpec {
+  image: string;
+  command: string[];
+  has_command: boolean;
+  entrypoint: string[];
+  has_entrypoint: boolean;
+  env: string[];
+  working_dir: string;
+  user: string;
+  hostname: string;
+  stop_grace_period_ms: number;
+}
+
+export interface WireTask {
+  id: string;
+  service_id: string;
+  service_name: string;
+  slot: number;
+  desired_state: string;
+  spec: WireContainerSpec | null;
+  limits: WireLimits | null;
+  observed_state: string;
+}
+
+export interface WireStatus {
+  task_id: string;
+  state: string;
+  message: string;
+  err: string;
+  pid: number;
+  exit_code: number;
+  has_exit_code: boolean;
+  timestamp: string;
+}
+
+/** The part of a task an agent needs to run it. */
+export interface AssignedTask {
+  id: string;
+  serviceId: string;
+  serviceName: string;
+  slot: number | null;
+  desiredState: DesiredState;
+  spec: ContainerSpec;
+  limits: ResourceLimits;
+  observedState: TaskStateName;
+}
+
+export interface StatusUpdate {
+  taskId: string;
+  state: TaskStateName;
+  message: string;
+  err: string | null;
+  pid: number | null;
+  exitCode: number | null;
+  timestamp: string;
+}
+
+const orNull = (n: number): number | null => (n > 0 ? n : null);
+const orEmpty = (s: string): string | null => (s === '' ? null : s);
+
+export function isTaskStateName(s: string): s is TaskStateName {
+  return Object.prototype.hasOwnProperty.call(TaskState, s);
+}
+
+function isDesired(s: string): s is DesiredState {
+  return s === 'running' || s === 'shutdown' || s === 'remove';
+}
+
+export function taskToWire(t: Task): WireTask {
+  return {
+    id: t.id,
+    service_id: t.serviceId,
+    service_name: t.serviceName,
+    slot: t.slot ?? 0,
+    desired_state: t.desiredState,
+    observed_state: t.status.state,
+    spec: {
+      image: t.spec.image,
+      command: t.spec.command ?? [],
+      has_command: t.spec.command !== null,
+      entrypoint: t.spec.entrypoint ?? [],
+      has_entrypoint: t.spec.entrypoint !== null,
+      env: t.spec.env,
+      working_dir: t.spec.workingDir ?? '',
+      user: t.spec.user ?? '',
+      hostname: t.spec.hostname ?? '',
+      stop_grace_period_ms: t.spec.stopGracePeriodMs,
+    },
+    limits: {
+      memory_bytes: t.limits.memoryBytes ?? 0,
+      nano_cpus: t.limits.nanoCpus ?? 0,
+      pids: t.limits.pids ?? 0,
+    },
+  };
+}
+
+export function taskFromWire(w: WireTask): AssignedTask {
+  const s = w.spec;
+  const l = w.limits;
+  return {
+    id: w.id,
+    serviceId: w.service_id,
+    serviceName: w.service_name,
+    slot: w.slot > 0 ? w.slot : null,
+    desiredState: isDesired(w.desired_state) ? w.desired_state : 'shutdown',
+    observedState: isTaskStateName(w.observed_state) ? w.observed_state : 'assigned',
+    spec: {
+      image: s?.image ?? '',
+      command: s && s.has_command ? [...s.command] : null,
+      entrypoint: s && s.has_entrypoint ? [...s.entrypoint] : null,
+      env: s ? [...s.env] : [],
+      workingDir: orEmpty(s?.working_dir ?? ''),
+      user: orEmpty(s?.user ?? ''),
+      hostname: orEmpty(s?.hostname ?? ''),
+      stopGracePeriodMs: Number(s?.stop_grace_period_ms ?? 10000),
+    },
+    limits: {
+      memoryBytes: orNull(Number(l?.memory_bytes ?? 0)),
+      nanoCpus: orNull(Number(l?.nano_cpus ?? 0)),
+      pids: orNull(Number(l?.pids ?? 0)),
+    },
+  };
+}
+
+export function statusToWire(u: StatusUpdate): WireStatus {
+  return {
+    task_id: u.taskId,
+    state: u.state,
+    message: u.message,
+    err: u.err ?? '',
+    pid: u.pid ?? 0,
+    exit_code: u.exitCode ?? 0,
+    has_exit_code: u.exitCode !== null,
+    timestamp: u.timestamp,
+  };
+}
+
+export function statusFromWire(w: WireStatus): StatusUpdate | null {
+  if (!isTaskStateName(w.state)) return null;
+  return {
+    taskId: w.task_id,
+    state: w.state,
+    message: w.message,
+    err: orEmpty(w.err),
+    pid: orNull(w.pid),
+    exitCode: w.has_exit_code ? w.exit_code : null,
+    timestamp: w.timestamp,
+  };
+}

@@ -1,0 +1,35 @@
+/** Loads dispatcher.proto at run time (proto-loader), shared by manager and agent. */
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+/** The .proto lives in the source tree; compiled code runs from dist/, so look in both places. */
+function protoPath(): string {
+  const candidates = [
+    path.join(__dirname, 'dispatcher.proto'),
+    path.join(__dirname, '..', '..', '..', 'shared', 'proto', 'dispatcher.proto'),
+  ];
+  for (const p of candidates) if (fs.existsSync(p)) return p;
+  throw new Error(`dispatcher.proto not found (looked in ${candidates.join(', ')})`);
+}
+
+export interface DispatcherPackage {
+  Dispatcher: grpc.ServiceClientConstructor;
+}
+
+let cached: DispatcherPackage | null = null;
+
+export function loadDispatcher(): DispatcherPackage {
+  if (cached) return cached;
+  const def = protoLoader.loadSync(protoPath(), {
+    keepCase: true,
+    longs: Number,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  const pkg = grpc.loadPackageDefinition(def) as unknown as { tsswarm: { v1: DispatcherPackage } };
+  cached = pkg.tsswarm.v1;
+  return cached;
+}

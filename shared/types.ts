@@ -1,0 +1,134 @@
+/**
+ * Domain types stored in etcd (as versioned JSON) and exchanged between the
+ * manager, the agents and the CLI. Fields that may be absent are explicit
+ * `T | null`, never optional, so every writer states them.
+ */
+import type { DesiredState, TaskStateName } from './task-state';
+
+export const SCHEMA_VERSION = 1;
+
+export interface ResourceLimits {
+  /** Bytes of memory, or null for no limit. */
+  memoryBytes: number | null;
+  /** CPU in units of 1e-9 CPUs (Docker's NanoCPUs), or null for no limit. */
+  nanoCpus: number | null;
+  /** Maximum number of processes, or null for no limit. */
+  pids: number | null;
+}
+
+export interface ContainerSpec {
+  /** Normalised image reference, always with a tag or digest: `busybox:latest`. */
+  image: string;
+  /** Replaces the image's Cmd when not null. */
+  command: string[] | null;
+  /** Replaces the image's Entrypoint when not null. */
+  entrypoint: string[] | null;
+  /** `KEY=VALUE` entries, added to (and overriding) the image's Env. */
+  env: string[];
+  workingDir: string | null;
+  /** `user`, `uid`, `user:group` or `uid:gid`. */
+  user: string | null;
+  /** Container hostname; null means the short task id. */
+  hostname: string | null;
+  stopGracePeriodMs: number;
+}
+
+export type ServiceMode = 'replicated' | 'global';
+
+export interface ServiceSpec {
+  /** Full service name (`<stack>_<service>` for stack services). */
+  name: string;
+  /** Stack (namespace) this service belongs to, or null. */
+  stack: string | null;
+  mode: ServiceMode;
+  /** Wanted replicas; only meaningful for `replicated`. */
+  replicas: number;
+  container: ContainerSpec;
+  limits: ResourceLimits;
+  labels: Record<string, string>;
+}
+
+export interface Service {
+  v: number;
+  id: string;
+  spec: ServiceSpec;
+  /** Bumped on every spec change; tasks record the version they were made from. */
+  specVersion: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface TaskStatus {
+  state: TaskStateName;
+  message: string;
+  /** Why the task failed or was rejected, for `service ps`. */
+  err: string | null;
+  timestamp: string;
+  /** Host PID of the container's first process while it runs. */
+  pid: number | null;
+  exitCode: number | null;
+}
+
+export interface Task {
+  v: number;
+  id: string;
+  serviceId: string;
+  serviceName: string;
+  /** Replica slot (1-based) for replicated services; null for global tasks. */
+  slot: number | null;
+  /** Node the scheduler placed the task on (always set for global tasks). */
+  nodeId: string | null;
+  desiredState: DesiredState;
+  specVersion: number;
+  spec: ContainerSpec;
+  limits: ResourceLimits;
+  status: TaskStatus;
+  createdAt: string;
+}
+
+export type NodeRole = 'manager' | 'worker';
+export type NodeAvailability = 'active' | 'pause' | 'drain';
+export type NodeState = 'unknown' | 'ready' | 'down';
+
+export interface NodeResources {
+  nanoCpus: number;
+  memoryBytes: number;
+}
+
+export interface ClusterNode {
+  v: number;
+  id: string;
+  hostname: string;
+  addr: string;
+  role: NodeRole;
+  availability: NodeAvailability;
+  status: { state: NodeState; message: string; timestamp: string };
+  resources: NodeResources;
+  labels: Record<string, string>;
+  createdAt: string;
+}
+
+export interface Stack {
+  v: number;
+  name: string;
+  /** Service ids of the stack. */
+  services: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Cluster {
+  v: number;
+  id: string;
+  createdAt: string;
+  /** How often agents heartbeat, and how long a node may stay silent before it is down. */
+  heartbeatPeriodMs: number;
+  heartbeatGraceMs: number;
+}
+
+/** What the compose loader produces for one stack file. */
+export interface StackDeployment {
+  name: string;
+  services: ServiceSpec[];
+  warnings: string[];
+}

@@ -1,0 +1,136 @@
+/**
+ * Builders for the domain objects the pure manager/agent functions take. Every
+ * builder fills each field with a plain default so a test states only what it
+ * is about; ids are readable strings, not random ones.
+ */
+import type { TaskStateName } from '../../shared/task-state';
+import type { ClusterNode, ContainerSpec, ResourceLimits, Service, ServiceSpec, Task, TaskStatus } from '../../shared/types';
+import { SCHEMA_VERSION } from '../../shared/types';
+
+export const NOW = '2024-01-01T00:00:00.000Z';
+
+/** A timestamp `n` seconds after NOW, for ordering tasks by creation time. */
+export function at(n: number): string {
+  return new Date(Date.parse(NOW) + n * 1000).toISOString();
+}
+
+export function containerSpec(over: Partial<ContainerSpec> = {}): ContainerSpec {
+  return {
+    image: 'busybox:latest',
+    command: null,
+    entrypoint: null,
+    env: [],
+    workingDir: null,
+    user: null,
+    hostname: null,
+    stopGracePeriodMs: 10_000,
+    ...over,
+  };
+}
+
+export function limits(over: Partial<ResourceLimits> = {}): ResourceLimits {
+  return { memoryBytes: null, nanoCpus: null, pids: null, ...over };
+}
+
+export interface SpecOptions extends Partial<Omit<ServiceSpec, 'container' | 'limits'>> {
+  container?: Partial<ContainerSpec>;
+  limits?: Partial<ResourceLimits>;
+}
+
+export function serviceSpec(o: SpecOptions = {}): ServiceSpec {
+  const { container, limits: lim, ...rest } = o;
+  return {
+    name: 'web',
+    stack: null,
+    mode: 'replicated',
+    replicas: 1,
+    labels: {},
+    ...rest,
+    container: containerSpec(container),
+    limits: limits(lim),
+  };
+}
+
+export interface ServiceOptions extends SpecOptions {
+  id?: string;
+  specVersion?: number;
+}
+
+export function service(o: ServiceOptions = {}): Service {
+  const { id, specVersion, ...spec } = o;
+  return {
+    v: SCHEMA_VERSION,
+    id: id ?? 'svc-web',
+    spec: serviceSpec(spec),
+    specVersion: specVersion ?? 1,
+    createdAt: NOW,
+    updatedAt: NOW,
+  };
+}
+
+export interface TaskOptions {
+  id?: string;
+  slot?: number | null;
+  nodeId?: string | null;
+  desiredState?: Task['desiredState'];
+  state?: TaskStateName;
+  specVersion?: number;
+  createdAt?: string;
+  status?: Partial<TaskStatus>;
+  limits?: Partial<ResourceLimits>;
+}
+
+/** A task of `svc`; by default slot 1, on no node, desired running, observed running. */
+export function task(svc: Service, o: TaskOptions = {}): Task {
+  return {
+    v: SCHEMA_VERSION,
+    id: o.id ?? `task-${svc.id}-${String(o.slot ?? o.nodeId ?? 'x')}`,
+    serviceId: svc.id,
+    serviceName: svc.spec.name,
+    slot: o.slot === undefined ? 1 : o.slot,
+    nodeId: o.nodeId === undefined ? null : o.nodeId,
+    desiredState: o.desiredState ?? 'running',
+    specVersion: o.specVersion ?? svc.specVersion,
+    spec: svc.spec.container,
+    limits: limits({ ...svc.spec.limits, ...o.limits }),
+    status: {
+      state: o.state ?? 'running',
+      message: '',
+      err: null,
+      timestamp: NOW,
+      pid: null,
+      exitCode: null,
+      ...o.status,
+    },
+    createdAt: o.createdAt ?? NOW,
+  };
+}
+
+export interface NodeOptions {
+  state?: ClusterNode['status']['state'];
+  availability?: ClusterNode['availability'];
+  memoryBytes?: number;
+  nanoCpus?: number;
+  role?: ClusterNode['role'];
+}
+
+/** A ready, active worker with 4 CPUs and 8 GiB. */
+export function node(id: string, o: NodeOptions = {}): ClusterNode {
+  return {
+    v: SCHEMA_VERSION,
+    id,
+    hostname: `host-${id}`,
+    addr: '10.0.0.1:4243',
+    role: o.role ?? 'worker',
+    availability: o.availability ?? 'active',
+    status: { state: o.state ?? 'ready', message: '', timestamp: NOW },
+    resources: { nanoCpus: o.nanoCpus ?? 4e9, memoryBytes: o.memoryBytes ?? 8 * 1024 ** 3 },
+    labels: {},
+    createdAt: NOW,
+  };
+}
+
+/** Ids of a list of tasks, sorted, for order-insensitive comparisons. */
+export function ids(tasks: { id: string }[]): string[] {
+  return tasks.map((t) => t.id).sort();
+}
