@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   await dispatcher.start();
 
   let loops: ReconcileLoop[] = [];
-  const election = new LeaderElection(store, managerId, {
+  const election = new LeaderElection(store, { managerId, nodeId: localNodeId }, {
     onElected: async () => {
       loops = [orchestratorLoop(store, log.child('orchestrator')), schedulerLoop(store, log.child('scheduler'))];
       await Promise.all(loops.map((l) => l.start()));

@@ -3,6 +3,10 @@
 # Safe to run again: it does nothing when everything is present.
 set -euo pipefail
 
+# --bench: also what the benchmarks need (bench/README.md).
+bench=0
+for arg in "$@"; do [[ "$arg" == --bench ]] && bench=1; done
+
 need=()
 want() { # want <command-or-path> <debian-package>
   if [[ "$1" == /* ]]; then [[ -e "$1" ]] || need+=("$2")
@@ -18,6 +22,11 @@ want setfattr attr
 want g++ g++
 want make make
 want python3 python3
+if ((bench)); then
+  want /usr/sbin/dockerd docker.io   # the peer in bench/docker-swarm-deploy.sh
+  want runc runc                     # the peer in bench/container-start.ts
+  want hyperfine hyperfine           # cross-checks runc's time outside Node
+fi
 
 if ((${#need[@]})); then
   if [[ $(id -u) -ne 0 ]]; then

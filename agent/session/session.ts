@@ -108,7 +108,7 @@ export class Session {
       this.managerIndex++;
       const delay = this.backoffMs;
       this.backoffMs = Math.min(2000, this.backoffMs * 2);
-      setTimeout(() => this.connect(), delay).unref();
+      setTimeout(() => this.connect(), delay);
     };
     call.on('error', (e: Error) => broken(e.message));
     call.on('end', () => broken('stream ended'));

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError, TsswarmError } from '../../shared/errors';
+import { newId } from '../../shared/ids';
 import { flagString, type Parsed } from '../../shared/flags';
 import type { NodeView } from '../../shared/api-types';
 import { Client, DEFAULT_DATA_ROOT } from '../client';
@@ -73,6 +74,12 @@ export async function init(args: Parsed): Promise<void> {
     hostname: flagString(args, 'hostname') ?? os.hostname(),
   };
   writeConfig(config);
+  // The node id exists before anything starts, so the manager knows which node it runs on.
+  const idFile = path.join(dataRoot, 'agent', 'node-id');
+  if (!fs.existsSync(idFile)) {
+    fs.mkdirSync(path.dirname(idFile), { recursive: true });
+    fs.writeFileSync(idFile, `${newId()}\n`);
+  }
   const logs = path.join(dataRoot, 'logs');
   fs.mkdirSync(logs, { recursive: true });
   const out = fs.openSync(path.join(logs, 'supervisor.log'), 'a');

@@ -17,6 +17,7 @@ import type { ImageStore } from '../registry/store';
 import { readJson, sendError, sendJson } from './http-util';
 import { nodeView, serviceView, sortTasks, taskView } from './views';
 import { deployStack, removeStack, validateSpec } from './deploy';
+import { currentLeader } from '../election/leader';
 
 export interface ApiContext {
   store: Store;
@@ -61,8 +62,9 @@ const routes: Route[] = [
     method: 'GET',
     pattern: /^\/v1\/nodes$/,
     handler: async (ctx) => {
-      const nodes = (await ctx.store.list<ClusterNode>(Keys.nodes)).map((n) => n.value);
-      const leaders = new Set(ctx.isLeader() && ctx.localNodeId ? [ctx.localNodeId] : []);
+      const [stored, leader] = await Promise.all([ctx.store.list<ClusterNode>(Keys.nodes), currentLeader(ctx.store).catch(() => null)]);
+      const nodes = stored.map((n) => n.value);
+      const leaders = new Set(leader?.nodeId ? [leader.nodeId] : []);
       return nodes.map((n) => nodeView(n, leaders)).sort((a, b) => a.hostname.localeCompare(b.hostname));
     },
   },

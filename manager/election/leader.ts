@@ -6,6 +6,25 @@ import type { Campaign } from 'etcd3';
 import type { Store } from '../store/store';
 import type { Logger } from '../../shared/log';
 
+export const ELECTION = 'tsswarm-leader';
+
+/** What the leader proclaims: which manager it is, and the node it runs on. */
+export interface LeaderValue {
+  managerId: string;
+  nodeId: string | null;
+}
+
+/** The current leader, as recorded in etcd (null when there is none). */
+export async function currentLeader(store: Store): Promise<LeaderValue | null> {
+  const v = await store.client.election(ELECTION).leader();
+  if (!v) return null;
+  try {
+    return JSON.parse(v) as LeaderValue;
+  } catch {
+    return null;
+  }
+}
+
 export interface LeaderHooks {
   onElected(): Promise<void>;
   onDemoted(): Promise<void>;
@@ -19,7 +38,7 @@ export class LeaderElection {
 
   constructor(
     private readonly store: Store,
-    private readonly id: string,
+    private readonly value: LeaderValue,
     private readonly hooks: LeaderHooks,
     private readonly log: Logger,
     private readonly ttlSeconds = 3,
@@ -37,13 +56,13 @@ export class LeaderElection {
   private run(): void {
     if (this.state === 'stopped') return;
     this.state = 'campaigning';
-    const election = this.store.client.election('tsswarm-leader', this.ttlSeconds);
-    const campaign = election.campaign(this.id);
+    const election = this.store.client.election(ELECTION, this.ttlSeconds);
+    const campaign = election.campaign(JSON.stringify(this.value));
     this.campaign = campaign;
     campaign.on('elected', () => {
       if (this.state === 'stopped' || this.campaign !== campaign) return;
       this.state = 'leader';
-      this.log.info(`elected leader (${this.id})`);
+      this.log.info(`elected leader (manager ${this.value.managerId.slice(0, 12)})`);
       this.hooks.onElected().catch((e: Error) => this.log.error(`starting leader loops: ${e.message}`));
     });
     campaign.on('error', (e: Error) => {

@@ -122,6 +122,17 @@ describe('cgroup v2 driver on a fake tree', () => {
     }
   });
 
+  it('works on a tree that offers no controllers (the hybrid /sys/fs/cgroup/unified)', () => {
+    const r = fakeV2('');
+    try {
+      const spec = new CgroupV2Driver(r).create('tsswarm/deep', 'c', NO_LIMITS);
+      assert.ok(existsSync(spec.dirs[0] ?? ''));
+      assert.equal(read(join(r, 'cgroup.subtree_control')), '', 'nothing to enable');
+    } finally {
+      rmSync(r, { recursive: true, force: true });
+    }
+  });
+
   it('remove deletes the dir and is idempotent', async () => {
     const d = new CgroupV2Driver(root);
     const spec = d.create('tsswarm', 'gone', NO_LIMITS);

@@ -73,7 +73,8 @@ describe('overlayOptions', () => {
 describe('buildShimArgs', () => {
   it('passes everything the shim needs, command last', () => {
     const p = containerPaths('/run/tsswarm', 'c1');
-    const args = buildShimArgs(config({ user: 'nobody', env: ['A=1', 'B=x y'] }), p, ['/cg/memory/t/c1/cgroup.procs', '/cg/pids/t/c1/cgroup.procs']);
+    const v1 = { version: 1 as const, dirs: ['/cg/memory/t/c1', '/cg/pids/t/c1'] };
+    const args = buildShimArgs(config({ user: 'nobody', env: ['A=1', 'B=x y'] }), p, v1, ['/cg/memory/t/c1/cgroup.procs', '/cg/pids/t/c1/cgroup.procs']);
     assert.deepEqual(args, [
       '--state-dir', '/run/tsswarm/c1',
       '--rootfs', '/run/tsswarm/c1/rootfs',
@@ -89,9 +90,13 @@ describe('buildShimArgs', () => {
     ]);
   });
   it('keeps arguments that look like options after --', () => {
-    const args = buildShimArgs(config({ args: ['--', '--user', 'x'] }), containerPaths('/r', 'c1'), []);
+    const args = buildShimArgs(config({ args: ['--', '--user', 'x'] }), containerPaths('/r', 'c1'), { version: 1, dirs: [] }, []);
     assert.deepEqual(args.slice(args.indexOf('--')), ['--', '--', '--user', 'x']);
     assert.equal(args.includes('--user') && args.indexOf('--user') < args.indexOf('--'), false);
+  });
+  it('asks the shim to clone into the cgroup on v2', () => {
+    const args = buildShimArgs(config(), containerPaths('/r', 'c1'), { version: 2, dirs: ['/cg/t/c1'] }, ['/cg/t/c1/cgroup.procs']);
+    assert.deepEqual(args.slice(args.indexOf('--cgroup-v2-dir'), args.indexOf('--cgroup-v2-dir') + 4), ['--cgroup-v2-dir', '/cg/t/c1', '--cgroup-procs', '/cg/t/c1/cgroup.procs']);
   });
 });
 
@@ -189,7 +194,7 @@ describe('NativeRuntime on a fake kernel', () => {
     assert.deepEqual(info, { id: 'c1', status: 'running', pid: 901, shimPid: 900, exitCode: null, signal: null });
     const p = containerPaths(root, 'c1');
     assert.equal(sys.calls[0], `mount overlay ${p.rootfs} lowerdir=/layers/a,upperdir=${p.upper},workdir=${p.work}`);
-    assert.match(sys.calls[1] ?? '', new RegExp(`--cgroup-procs ${join(cgRoot, 'tsswarm', 'c1', 'cgroup.procs')}`));
+    assert.match(sys.calls[1] ?? '', new RegExp(`--cgroup-v2-dir ${join(cgRoot, 'tsswarm', 'c1')} --cgroup-procs ${join(cgRoot, 'tsswarm', 'c1', 'cgroup.procs')}`));
     assert.equal(readFileSync(join(cgRoot, 'tsswarm', 'c1', 'memory.max'), 'utf8'), String(1 << 26));
     assert.deepEqual(parseRuntimeRecord(readFileSync(p.runtimeFile, 'utf8'))?.cgroup, { version: 2, dirs: [join(cgRoot, 'tsswarm', 'c1')] });
     assert.deepEqual(await rt.list(), ['c1']);

@@ -1,0 +1,161 @@
+/**
+ * The single native boundary: every function `native/build/Release/tsswarm_native.node` exports,
+ * with its exact types. Native failures come back as `{ errno, syscall, message }` values and become
+ * `NativeError`s here and nowhere else.
+ */
+import { constants as osConstants } from 'node:os';
+import { read, close } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { NativeError } from '../../shared/errors';
+
+/** What the addon returns instead of throwing when a syscall fails. */
+interface NativeFailure {
+  errno: number;
+  syscall: string;
+  message: string;
+}
+
+interface NativeConstants {
+  MS_RDONLY: number;
+  MS_NOSUID: number;
+  MS_NODEV: number;
+  MS_NOEXEC: number;
+  MS_BIND: number;
+  MS_REC: number;
+  MS_PRIVATE: number;
+  MNT_DETACH: number;
+}
+
+/** The raw addon, as loaded. */
+interface NativeAddon {
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): NativeFailure | null;
+  umount(target: string, flags: number): NativeFailure | null;
+  spawnShim(path: string, args: string[]): NativeFailure | { fd: number };
+  signalProcess(pid: number, startTime: number, signal: number): NativeFailure | null;
+  constants: NativeConstants;
+}
+
+/** Repository root, whether this runs from the source tree or compiled under dist/. */
+function projectRoot(): string {
+  const up = resolve(__dirname, '..', '..');
+  return basename(up) === 'dist' ? dirname(up) : up;
+}
+
+const buildDir = process.env['TSSWARM_NATIVE_DIR'] ?? join(projectRoot(), 'native', 'build', 'Release');
+
+/** Path of the shim executable next to the addon. */
+export const shimPath: string = join(buildDir, 'tsswarm-shim');
+
+let loaded: NativeAddon | null = null;
+
+function addon(): NativeAddon {
+  if (loaded === null) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = require(join(buildDir, 'tsswarm_native.node')) as NativeAddon;
+  }
+  return loaded;
+}
+
+const errnoNames = new Map<number, string>(
+  Object.entries(osConstants.errno).map(([name, value]): [number, string] => [value, name]),
+);
+
+/** `EPERM` for 1, `errno 999` for unknown numbers. */
+export function errnoName(errno: number): string {
+  return errnoNames.get(errno) ?? `errno ${errno}`;
+}
+
+function isFailure(v: unknown): v is NativeFailure {
+  return typeof v === 'object' && v !== null && 'errno' in v && 'syscall' in v;
+}
+
+function toError(f: NativeFailure): NativeError {
+  return new NativeError(f.errno, f.syscall, `${f.message} (${errnoName(f.errno)})`);
+}
+
+export function mountConstants(): NativeConstants {
+  return addon().constants;
+}
+
+export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
+  const r = addon().mount(source, target, fstype, flags, data);
+  if (r !== null) throw toError(r);
+}
+
+export function umount(target: string, flags: number): void {
+  const r = addon().umount(target, flags);
+  if (r !== null) throw toError(r);
+}
+
+/**
+ * Starts the shim in its own session, detached from this process. Returns the read end of its
+ * report pipe; the caller owns the fd and must close it.
+ */
+export function spawnShim(path: string, args: string[]): number {
+  const r = addon().spawnShim(path, args);
+  if (isFailure(r)) throw toError(r);
+  return r.fd;
+}
+
+/** Signals `pid` only if it is still the process that started at `startTime` (clock ticks). */
+export function signalProcess(pid: number, startTime: number, signal: number): void {
+  const r = addon().signalProcess(pid, startTime, signal);
+  if (r !== null) throw toError(r);
+}
+
+/** What the shim reports on its fd 3 once the container has exec'd (or failed to). */
+export interface ShimStarted {
+  shimPid: number;
+  pid: number;
+}
+
+/** Reads up to the first newline (the report is one line) or EOF, whichever comes first. */
+function readLine(fd: number): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const chunks: Buffer[] = [];
+    const next = (): void => {
+      const buf = Buffer.alloc(4096);
+      read(fd, buf, 0, buf.length, null, (err, n) => {
+        if (err) return reject(err);
+        if (n > 0) chunks.push(buf.subarray(0, n));
+        if (n === 0 || buf.subarray(0, n).includes(0x0a)) return resolvePromise(Buffer.concat(chunks).toString('utf8'));
+        next();
+      });
+    };
+    next();
+  });
+}
+
+/**
+ * Reads the shim's one-line report and closes the fd. Resolves with the pids once PID 1 has exec'd;
+ * rejects with a NativeError naming the failed step (`mount /proc`, `exec`, ...) otherwise.
+ */
+export async function readShimReport(fd: number): Promise<ShimStarted> {
+  let text: string;
+  try {
+    text = await readLine(fd);
+  } finally {
+    close(fd, () => undefined);
+  }
+  return parseShimReport(text);
+}
+
+/** Exported for unit tests: `ok\t<shimPid>\t<pid>` or `err\t<errno>\t<step>\t<message>`. */
+export function parseShimReport(text: string): ShimStarted {
+  const fields = text.replace(/\n$/, '').split('\t');
+  if (fields[0] === 'ok' && fields.length === 3) {
+    const shimPid = Number(fields[1]);
+    const pid = Number(fields[2]);
+    if (Number.isInteger(shimPid) && Number.isInteger(pid) && shimPid > 0 && pid > 0) return { shimPid, pid };
+  }
+  if (fields[0] === 'err' && fields.length >= 4) {
+    const errno = Number(fields[1]);
+    throw stepError(Number.isInteger(errno) ? errno : 0, fields[2] ?? '', fields.slice(3).join(' '));
+  }
+  throw new NativeError(0, 'shim', `shim exited without a report: ${JSON.stringify(text.slice(0, 200))}`);
+}
+
+/** A failure the shim reported for a step inside the container, e.g. `mount /proc: EPERM`. */
+export function stepError(errno: number, step: string, message: string): NativeError {
+  return new NativeError(errno, step, `${step}: ${errnoName(errno)} (${message})`);
+}

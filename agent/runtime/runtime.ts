@@ -1,0 +1,284 @@
+/**
+ * The native Runtime. Starting a container is one fixed sequence; each step that creates something
+ * outside this process pushes its undo, and a failure anywhere runs the undos in reverse:
+ *
+ *   1. claim `<root>/<id>/` (mkdir fails if the id exists), make upper/ work/ rootfs/
+ *   2. write runtime.json (the planned cgroup dirs), so a later remove() can undo a crash mid-start
+ *   3. create the cgroup and apply memory / cpu / pids limits
+ *   4. mount the overlay rootfs
+ *   5. spawn the detached shim, which clones PID 1, joins it to the cgroup, and reports exec or the
+ *      failed step (see native/src/shim.cc for the steps inside the container)
+ *
+ * After that the shim owns PID 1 and writes state.json; every other method reads that file.
+ */
+import { mkdirSync, readdirSync, renameSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { dirname } from 'node:path';
+import { ConflictError, NativeError, NotFoundError } from '../../shared/errors';
+import type { CgroupDriver, CgroupSpec } from './cgroups';
+import { InvalidContainerConfigError } from './errors';
+import { containerPaths, mountRootfs, overlayOptions, unmountRootfs, type ContainerPaths } from './rootfs';
+import {
+  isSameProcess,
+  parseRuntimeRecord,
+  parseShimState,
+  readFileOrNull,
+  toContainerInfo,
+  type IsSameProcess,
+  type RuntimeRecord,
+  type ShimState,
+} from './state';
+import type { RuntimeSys } from './sys';
+import type { ContainerConfig, ContainerInfo, ExitStatus, Runtime, RuntimeOptions } from './types';
+
+export interface NativeRuntimeDeps {
+  sys: RuntimeSys;
+  cgroups: CgroupDriver;
+  /** Process identity check; replaced in unit tests. */
+  isSameProcess?: IsSameProcess;
+  /** Poll interval of wait() besides inotify (covers a shim that dies without writing state). */
+  waitPollMs?: number;
+}
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** Throws InvalidContainerConfigError for configs that cannot be run; checked before anything is created. */
+export function validateConfig(cfg: ContainerConfig): void {
+  const bad = (field: string, why: string): never => {
+    throw new InvalidContainerConfigError(`container ${cfg.id}: ${why}`, field);
+  };
+  if (!ID_RE.test(cfg.id)) bad('id', `invalid id ${JSON.stringify(cfg.id)}`);
+  if (cfg.args.length === 0 || cfg.args[0] === '') bad('args', 'no command');
+  const hasNul = (s: string): boolean => s.includes('\0');
+  if (cfg.args.some(hasNul)) bad('args', 'arguments cannot contain NUL');
+  for (const e of cfg.env) {
+    if (hasNul(e) || e.indexOf('=') <= 0) bad('env', `invalid env entry ${JSON.stringify(e)}`);
+  }
+  if (!cfg.cwd.startsWith('/') || hasNul(cfg.cwd)) bad('cwd', `working dir ${JSON.stringify(cfg.cwd)} must be absolute`);
+  if (cfg.user !== null && (cfg.user === '' || hasNul(cfg.user) || cfg.user.split(':').length > 2)) {
+    bad('user', `invalid user ${JSON.stringify(cfg.user)}`);
+  }
+  if (cfg.hostname.length > 64 || hasNul(cfg.hostname)) bad('hostname', 'hostname longer than 64 bytes');
+  if (!cfg.logPath.startsWith('/') || hasNul(cfg.logPath)) bad('logPath', 'log path must be absolute');
+  const positive = (v: number | null, field: string): void => {
+    if (v !== null && (!Number.isSafeInteger(v) || v <= 0)) bad(field, `${field} must be a positive integer`);
+  };
+  positive(cfg.limits.memoryBytes, 'memoryBytes');
+  positive(cfg.limits.nanoCpus, 'nanoCpus');
+  positive(cfg.limits.pids, 'pids');
+  overlayOptions(cfg.lowerDirs, '/u', '/w');
+}
+
+/** The shim's command line (native/src/shim.cc parseArgs). */
+export function buildShimArgs(cfg: ContainerConfig, paths: ContainerPaths, cgroup: CgroupSpec, procsFiles: readonly string[]): string[] {
+  const out = ['--state-dir', paths.dir, '--rootfs', paths.rootfs, '--log', cfg.logPath, '--hostname', cfg.hostname, '--cwd', cfg.cwd];
+  if (cfg.user !== null) out.push('--user', cfg.user);
+  // v2: clone PID 1 straight into the cgroup (no migration, see shim.cc); procs files are the fallback.
+  const v2dir = cgroup.version === 2 ? cgroup.dirs[0] : undefined;
+  if (v2dir !== undefined) out.push('--cgroup-v2-dir', v2dir);
+  for (const f of procsFiles) out.push('--cgroup-procs', f);
+  for (const e of cfg.env) out.push('--env', e);
+  out.push('--', ...cfg.args);
+  return out;
+}
+
+function writeJsonAtomic(file: string, value: unknown): void {
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value));
+  renameSync(tmp, file);
+}
+
+function abortError(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
+}
+
+const ESRCH = 3;
+
+export class NativeRuntime implements Runtime {
+  private readonly sys: RuntimeSys;
+  private readonly cgroups: CgroupDriver;
+  private readonly alive: IsSameProcess;
+  private readonly waitPollMs: number;
+  /** Ids whose run() is in progress in this process (no state.json yet, but not dead either). */
+  private readonly starting = new Set<string>();
+
+  constructor(
+    private readonly opts: RuntimeOptions,
+    deps: NativeRuntimeDeps,
+  ) {
+    this.sys = deps.sys;
+    this.cgroups = deps.cgroups;
+    this.alive = deps.isSameProcess ?? isSameProcess;
+    this.waitPollMs = deps.waitPollMs ?? 200;
+  }
+
+  async run(cfg: ContainerConfig): Promise<ContainerInfo> {
+    validateConfig(cfg);
+    const paths = containerPaths(this.opts.root, cfg.id);
+    const undo: Array<() => Promise<void> | void> = [];
+    mkdirSync(this.opts.root, { recursive: true });
+    try {
+      mkdirSync(paths.dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new ConflictError(`container ${cfg.id} already exists`);
+      throw e;
+    }
+    this.starting.add(cfg.id);
+    undo.push(() => rmSync(paths.dir, { recursive: true, force: true }));
+    try {
+      mkdirSync(paths.upper);
+      mkdirSync(paths.work);
+      mkdirSync(paths.rootfs);
+      mkdirSync(dirname(cfg.logPath), { recursive: true });
+      const record: RuntimeRecord = {
+        id: cfg.id,
+        createdAt: new Date().toISOString(),
+        cgroup: this.cgroups.plan(this.opts.cgroupParent, cfg.id),
+        logPath: cfg.logPath,
+      };
+      writeJsonAtomic(paths.runtimeFile, record);
+
+      const cg = this.cgroups.create(this.opts.cgroupParent, cfg.id, cfg.limits);
+      undo.push(() => this.cgroups.remove(cg));
+
+      mountRootfs(this.sys, paths, cfg.lowerDirs);
+      undo.push(() => unmountRootfs(this.sys, paths.rootfs));
+
+      const started = await this.sys.startShim(buildShimArgs(cfg, paths, cg, this.cgroups.procsFiles(cg)));
+      return { id: cfg.id, status: 'running', pid: started.pid, shimPid: started.shimPid, exitCode: null, signal: null };
+    } catch (e) {
+      for (const step of undo.reverse()) {
+        try {
+          await step();
+        } catch {
+          // keep undoing; the error that made us undo is the one to report
+        }
+      }
+      throw e;
+    } finally {
+      this.starting.delete(cfg.id);
+    }
+  }
+
+  private readState(id: string): ShimState | null {
+    const text = readFileOrNull(containerPaths(this.opts.root, id).stateFile);
+    return text === null ? null : parseShimState(text);
+  }
+
+  private exists(id: string): boolean {
+    if (!ID_RE.test(id)) return false;
+    try {
+      readdirSync(containerPaths(this.opts.root, id).dir);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async inspect(id: string): Promise<ContainerInfo | null> {
+    return this.inspectSync(id);
+  }
+
+  private inspectSync(id: string): ContainerInfo | null {
+    if (!this.exists(id)) return null;
+    return toContainerInfo(id, this.readState(id), this.starting.has(id), this.alive);
+  }
+
+  async list(): Promise<string[]> {
+    let entries;
+    try {
+      entries = readdirSync(this.opts.root, { withFileTypes: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    return entries.filter((e) => e.isDirectory() && ID_RE.test(e.name)).map((e) => e.name).sort();
+  }
+
+  wait(id: string, signal?: AbortSignal): Promise<ExitStatus> {
+    return new Promise<ExitStatus>((resolve, reject) => {
+      let watcher: FSWatcher | null = null;
+      let timer: NodeJS.Timeout | null = null;
+      let done = false;
+      const finish = (): void => {
+        done = true;
+        watcher?.close();
+        if (timer !== null) clearInterval(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = (): void => {
+        if (done) return;
+        finish();
+        reject(abortError(signal as AbortSignal));
+      };
+      const check = (): void => {
+        if (done) return;
+        const info = this.inspectSync(id);
+        if (info === null) {
+          finish();
+          reject(new NotFoundError(`container ${id} not found`));
+        } else if (info.status === 'exited') {
+          finish();
+          resolve({ exitCode: info.exitCode ?? 255, signal: info.signal });
+        }
+      };
+      if (signal?.aborted) return reject(abortError(signal));
+      signal?.addEventListener('abort', onAbort);
+      // inotify on the state dir sees the shim's rename of state.json at once; the poll covers
+      // filesystems without inotify and a shim that died without writing anything.
+      try {
+        watcher = watch(containerPaths(this.opts.root, id).dir, { persistent: true }, check);
+        watcher.on('error', () => undefined);
+      } catch {
+        watcher = null;
+      }
+      timer = setInterval(check, this.waitPollMs);
+      check();
+    });
+  }
+
+  async kill(id: string, sig: NodeJS.Signals): Promise<void> {
+    const signo = osConstants.signals[sig];
+    if (signo === undefined) throw new InvalidContainerConfigError(`unknown signal ${sig}`, 'signal');
+    if (!this.exists(id)) throw new NotFoundError(`container ${id} not found`);
+    const state = this.readState(id);
+    // Only a process the shim recorded as running, and only if it still is that process (the addon
+    // checks pid + start time through a pidfd). An exited container is not an error: stop() races
+    // with natural exits all the time.
+    if (state === null || state.status !== 'running') return;
+    try {
+      this.sys.signalProcess(state.pid, state.pidStartTime, signo);
+    } catch (e) {
+      if (e instanceof NativeError && e.errno === ESRCH) return;
+      throw e;
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    if (!this.exists(id)) return;
+    const paths = containerPaths(this.opts.root, id);
+    const info = this.inspectSync(id);
+    if (info !== null && info.status === 'running' && info.pid !== null) {
+      await this.kill(id, 'SIGKILL');
+      await this.waitGone(id);
+    }
+    unmountRootfs(this.sys, paths.rootfs);
+    const recordText = readFileOrNull(paths.runtimeFile);
+    const record = recordText === null ? null : parseRuntimeRecord(recordText);
+    const cg: CgroupSpec = record?.cgroup ?? this.cgroups.plan(this.opts.cgroupParent, id);
+    await this.cgroups.remove(cg);
+    // Synchronous: a handful of entries, and the promise version pays a thread-pool hop per entry.
+    rmSync(paths.dir, { recursive: true, force: true });
+  }
+
+  /** After SIGKILL: the shim records the exit; an orphaned PID 1 (shim gone) is polled until it dies. */
+  private async waitGone(id: string): Promise<void> {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(new Error(`container ${id} did not exit after SIGKILL`)), 10_000);
+    try {
+      await this.wait(id, ac.signal);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,206 @@
+// tsswarm_native: the few syscalls the agent's runtime cannot make from Node.
+//
+// Convention: a syscall failure is a return value `{ errno, syscall, message }`, never a thrown
+// exception (agent/runtime/native.ts turns it into a NativeError). Only a call with arguments of the
+// wrong type throws, because that is a bug in native.ts, not a runtime condition.
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include "fd.h"
+
+using tsswarm::Fd;
+
+namespace {
+
+Napi::Value Failure(Napi::Env env, int err, const std::string& syscallName, const std::string& detail) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("errno", Napi::Number::New(env, err));
+  o.Set("syscall", Napi::String::New(env, syscallName));
+  o.Set("message", Napi::String::New(env, detail.empty() ? strerror(err) : detail + ": " + strerror(err)));
+  return o;
+}
+
+Napi::Value TypeError(Napi::Env env, const char* what) {
+  Napi::TypeError::New(env, what).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+bool IsStringOrNull(const Napi::Value& v) { return v.IsString() || v.IsNull(); }
+
+// mount(source|null, target, fstype|null, flags, data|null) -> null | failure
+Napi::Value Mount(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 5 || !IsStringOrNull(info[0]) || !info[1].IsString() || !IsStringOrNull(info[2]) ||
+      !info[3].IsNumber() || !IsStringOrNull(info[4]))
+    return TypeError(env, "mount(source, target, fstype, flags, data)");
+  std::string source = info[0].IsNull() ? "" : info[0].As<Napi::String>().Utf8Value();
+  std::string target = info[1].As<Napi::String>().Utf8Value();
+  std::string fstype = info[2].IsNull() ? "" : info[2].As<Napi::String>().Utf8Value();
+  unsigned long flags = static_cast<unsigned long>(info[3].As<Napi::Number>().Int64Value());
+  std::string data = info[4].IsNull() ? "" : info[4].As<Napi::String>().Utf8Value();
+  if (mount(info[0].IsNull() ? nullptr : source.c_str(), target.c_str(), info[2].IsNull() ? nullptr : fstype.c_str(),
+            flags, info[4].IsNull() ? nullptr : data.c_str()) < 0)
+    return Failure(env, errno, "mount", "mount " + target);
+  return env.Null();
+}
+
+// umount(target, flags) -> null | failure
+Napi::Value Umount(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsString() || !info[1].IsNumber()) return TypeError(env, "umount(target, flags)");
+  std::string target = info[0].As<Napi::String>().Utf8Value();
+  if (umount2(target.c_str(), info[1].As<Napi::Number>().Int32Value()) < 0)
+    return Failure(env, errno, "umount2", "umount " + target);
+  return env.Null();
+}
+
+// Keeps an fd out of 0..3 so that dup2(fd, 3) in the child really clears CLOEXEC.
+int AboveReportFd(int fd) {
+  if (fd > 3) return fd;
+  int moved = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+  int err = errno;
+  close(fd);
+  errno = err;
+  return moved;
+}
+
+struct SpawnAttrs {
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_t actions;
+  SpawnAttrs() {
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_init(&actions);
+  }
+  ~SpawnAttrs() {
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+  }
+  SpawnAttrs(const SpawnAttrs&) = delete;
+  SpawnAttrs& operator=(const SpawnAttrs&) = delete;
+};
+
+// spawnShim(path, args) -> { fd } | failure
+//
+// posix_spawn (vfork-style in glibc) instead of fork: copying the page tables of a large Node process
+// costs milliseconds per container. The spawned process starts a new session and forks once more
+// itself; its first process exits at once and is reaped here, so the shim is never the agent's child.
+// The returned fd is the read end of the report pipe (the shim's fd 3); the caller reads it to EOF.
+Napi::Value SpawnShim(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsString() || !info[1].IsArray()) return TypeError(env, "spawnShim(path, args)");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  Napi::Array arr = info[1].As<Napi::Array>();
+  std::vector<std::string> args{path};
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value v = arr.Get(i);
+    if (!v.IsString()) return TypeError(env, "spawnShim: args must be strings");
+    args.push_back(v.As<Napi::String>().Utf8Value());
+  }
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return Failure(env, errno, "pipe2", "report pipe");
+  Fd readEnd(AboveReportFd(p[0]));
+  Fd writeEnd(AboveReportFd(p[1]));
+  if (!readEnd.valid() || !writeEnd.valid()) return Failure(env, errno, "fcntl", "report pipe");
+
+  SpawnAttrs sa;
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&sa.attr, &none);
+  posix_spawnattr_setsigdefault(&sa.attr, &all);  // Node ignores SIGPIPE; the shim must not inherit that
+  posix_spawnattr_setflags(&sa.attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawn_file_actions_addopen(&sa.actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&sa.actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&sa.actions, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&sa.actions, writeEnd.get(), 3);
+
+  pid_t pid = -1;
+  char* envp[] = {nullptr};
+  int rc = posix_spawn(&pid, path.c_str(), &sa.actions, &sa.attr, argv.data(), envp);
+  if (rc != 0) return Failure(env, rc, "posix_spawn", path);
+  writeEnd.reset();  // only the shim may hold the write end, or the reader never sees EOF
+
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return Failure(env, errno, "waitpid", "shim launcher");
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("fd", Napi::Number::New(env, readEnd.release()));
+  return out;
+}
+
+unsigned long long StartTime(pid_t pid) {
+  std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return 0;
+  char buf[1024];
+  ssize_t n = read(fd.get(), buf, sizeof buf - 1);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  char* p = strrchr(buf, ')');
+  if (!p) return 0;
+  p++;
+  // p is at the space before field 3; 19 more spaces reach the one before field 22.
+  for (int i = 0; i < 19 && p; i++) p = strchr(p + 1, ' ');
+  return p ? strtoull(p + 1, nullptr, 10) : 0;
+}
+
+// signalProcess(pid, startTime, signal) -> null | failure
+//
+// Race-free against pid reuse: the pidfd pins one process; if its start time is the one recorded
+// when the container started, the signal goes to that process and no other. ESRCH when it is gone.
+Napi::Value SignalProcess(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber())
+    return TypeError(env, "signalProcess(pid, startTime, signal)");
+  pid_t pid = info[0].As<Napi::Number>().Int32Value();
+  unsigned long long startTime = static_cast<unsigned long long>(info[1].As<Napi::Number>().Int64Value());
+  int sig = info[2].As<Napi::Number>().Int32Value();
+  if (pid <= 0) return Failure(env, EINVAL, "pidfd_open", "pid " + std::to_string(pid));
+  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd.valid()) return Failure(env, errno, "pidfd_open", "pid " + std::to_string(pid));
+  if (StartTime(pid) != startTime) return Failure(env, ESRCH, "pidfd_open", "pid " + std::to_string(pid) + " was reused");
+  if (syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) < 0)
+    return Failure(env, errno, "pidfd_send_signal", "pid " + std::to_string(pid));
+  return env.Null();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("mount", Napi::Function::New(env, Mount, "mount"));
+  exports.Set("umount", Napi::Function::New(env, Umount, "umount"));
+  exports.Set("spawnShim", Napi::Function::New(env, SpawnShim, "spawnShim"));
+  exports.Set("signalProcess", Napi::Function::New(env, SignalProcess, "signalProcess"));
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("MS_RDONLY", Napi::Number::New(env, MS_RDONLY));
+  c.Set("MS_NOSUID", Napi::Number::New(env, MS_NOSUID));
+  c.Set("MS_NODEV", Napi::Number::New(env, MS_NODEV));
+  c.Set("MS_NOEXEC", Napi::Number::New(env, MS_NOEXEC));
+  c.Set("MS_BIND", Napi::Number::New(env, MS_BIND));
+  c.Set("MS_REC", Napi::Number::New(env, MS_REC));
+  c.Set("MS_PRIVATE", Napi::Number::New(env, MS_PRIVATE));
+  c.Set("MNT_DETACH", Napi::Number::New(env, MNT_DETACH));
+  exports.Set("constants", c);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(tsswarm_native, Init)
