@@ -1,6 +1,7 @@
 /**
  * Global services: one live task on every node that is ready and active.
- * Pure: (service, nodes, tasks) → actions.
+ * Drained nodes lose theirs; down and paused nodes keep a healthy one but get
+ * no new one. Pure: (service, nodes, tasks) → actions.
  */
 import type { ClusterNode, Service, Task } from '../../shared/types';
 import { isTerminal } from '../../shared/task-state';
@@ -23,14 +24,16 @@ export function reconcileGlobal(service: Service, nodes: ClusterNode[], tasks: T
   const eligible = new Set(nodes.filter(nodeIsEligible).map((n) => n.id));
   for (const node of nodes) {
     const live = byNode.get(node.id) ?? [];
-    if (!eligible.has(node.id)) {
+    if (node.availability === 'drain') {
       for (const t of live) out.update.push(withDesired(t, 'shutdown'));
       continue;
     }
     const healthy = live.filter((t) => !isTerminal(t.status.state) && t.specVersion === service.specVersion);
     const keep = healthy.find((t) => t.status.state === 'running') ?? healthy[0];
+    // A node that is down or paused keeps the task it has (it cannot run anywhere
+    // else, and a node back from a short absence should not restart it), but gets no new one.
     for (const t of live) if (t !== keep) out.update.push(withDesired(t, 'shutdown'));
-    if (!keep) out.create.push(newTask(service, null, node, now));
+    if (!keep && eligible.has(node.id)) out.create.push(newTask(service, null, node, now));
   }
   // Tasks on nodes that no longer exist.
   const known = new Set(nodes.map((n) => n.id));

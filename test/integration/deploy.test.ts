@@ -142,6 +142,25 @@ describe('one-host deploy end to end', () => {
     assert.equal(c.json<ServiceRow[]>(['service', 'ls']).find((s) => s.name === 'demo_web')!.running, 1);
   });
 
+  it('keeps state and containers through a manager and agent crash', async () => {
+    const running = () => c.json<TaskRow[]>(['stack', 'ps', 'demo']).filter((t) => t.desiredState === 'running');
+    const before = new Map(running().map((t) => [t.id, t.pid]));
+    const pidOf = (name: string) => Number(fs.readFileSync(path.join(c.dataRoot, `${name}.pid`), 'utf8'));
+    const old = { manager: pidOf('manager'), agent: pidOf('agent') };
+    process.kill(old.manager, 'SIGKILL');
+    process.kill(old.agent, 'SIGKILL');
+    // The supervisor restarts both; the new agent re-attaches to the containers.
+    await eventually('manager and agent to come back', () => {
+      if (pidOf('manager') === old.manager || pidOf('agent') === old.agent) return false;
+      const nodes = c.json<NodeRow[]>(['node', 'ls']);
+      return nodes.length === 1 && nodes[0]!.status === 'ready';
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = running();
+    assert.deepEqual(new Map(after.map((t) => [t.id, t.pid])), before, 'same tasks, same container PIDs');
+    assert.ok(after.every((t) => t.state === 'running' && alive(t.pid!)));
+  });
+
   it('refuses bad stack files and changes nothing', () => {
     const beforeServices = c.ok(['service', 'ls', '--format', 'json']);
     const bad: [string, RegExp][] = [

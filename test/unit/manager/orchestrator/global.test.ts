@@ -37,18 +37,18 @@ const cases: Case[] = [
   { name: 'a node with a running task is left alone', nodes: [ready1, ready2], tasks: [t('g1', 'n1')], create: ['n2'], shutdown: [] },
   { name: 'a pending task on its node counts as live', nodes: [ready1], tasks: [t('g1', 'n1', { state: 'pending' })], create: [], shutdown: [] },
   {
-    name: 'tasks on a down node are retired',
+    name: 'a down node keeps its healthy task (it may come back) but a failed one is retired and not replaced',
     nodes: [ready1, down],
-    tasks: [t('g1', 'n1'), t('gd', 'n-down')],
+    tasks: [t('g1', 'n1'), t('gd', 'n-down'), t('gdf', 'n-down', { state: 'failed' })],
     create: [],
-    shutdown: ['gd'],
+    shutdown: ['gdf'],
   },
   {
-    name: 'tasks on drained and paused nodes are retired',
+    name: 'tasks on drained nodes are retired, paused nodes keep theirs',
     nodes: [ready1, drained, paused],
     tasks: [t('g1', 'n1'), t('gdr', 'n-drain'), t('gp', 'n-pause')],
     create: [],
-    shutdown: ['gdr', 'gp'],
+    shutdown: ['gdr'],
   },
   {
     name: 'tasks on a vanished node are retired',
