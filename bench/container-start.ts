@@ -97,6 +97,21 @@ async function main(): Promise<void> {
     if (r.status !== 0) throw new Error(`runc run exited ${r.status}`);
     return t;
   };
+  // crun, the fast C runtime, on the same bundle (when installed): the figure "as fast as crun" means.
+  const crunVersion = spawnSync('crun', ['--version'], { encoding: 'utf8' });
+  const crunRoot = join(tmp, 'crun-state');
+  // crun refuses some hosts outright (1.8 on a v1 host whose cgroup2 mount holds a controller:
+  // "cgroups in hybrid mode not supported"); then it is left out and the reason printed.
+  const crunProbe = crunVersion.status === 0 ? spawnSync('crun', ['--root', crunRoot, 'run', '--bundle', bundle, 'probe'], { encoding: 'utf8' }) : null;
+  const haveCrun = crunProbe !== null && crunProbe.status === 0;
+  if (crunProbe && !haveCrun) console.log(`crun left out: ${(crunProbe.stderr || crunProbe.stdout).trim().split('\n')[0]}`);
+  const crun = (id: string): number => {
+    const t0 = performance.now();
+    const r = spawnSync('crun', ['--root', crunRoot, 'run', '--bundle', bundle, id], { stdio: 'ignore' });
+    const t = performance.now() - t0;
+    if (r.status !== 0) throw new Error(`crun run exited ${r.status}`);
+    return t;
+  };
   // What spawning any command from Node costs here; part of runc's number, reported for context.
   const spawnBaseline = (): number => {
     const t0 = performance.now();
@@ -107,14 +122,17 @@ async function main(): Promise<void> {
   const oursMs: number[] = [];
   const runcMs: number[] = [];
   const spawnMs: number[] = [];
+  const crunMs: number[] = [];
   try {
     for (let i = 0; i < 3; i++) {
       await ours(`warm-${i}`);
       runc(`warm-${i}`);
+      if (haveCrun) crun(`warm-${i}`);
     }
     for (let i = 0; i < args.iterations; i++) {
       oursMs.push(await ours(`b-${i}`));
       runcMs.push(runc(`b-${i}`));
+      if (haveCrun) crunMs.push(crun(`b-${i}`));
       spawnMs.push(spawnBaseline());
     }
   } finally {
@@ -143,6 +161,12 @@ async function main(): Promise<void> {
   console.log(`tsswarm  median ${o.toFixed(1)} ms  p90 ${quantile(oursMs, 0.9).toFixed(1)} ms`);
   console.log(`runc run median ${r.toFixed(1)} ms  p90 ${quantile(runcMs, 0.9).toFixed(1)} ms  (of which ~${s.toFixed(1)} ms is spawning any process from Node)`);
   console.log(`ratio tsswarm/runc ${ratio.toFixed(2)} (target <= 0.35); against runc minus spawn cost ${(o / (r - s)).toFixed(2)}`);
+  const c = haveCrun ? median(crunMs) : null;
+  const crunVer = /crun version (\S+)/.exec(crunVersion.stdout ?? '')?.[1] ?? '?';
+  if (c !== null) {
+    console.log(`crun run median ${c.toFixed(1)} ms  p90 ${quantile(crunMs, 0.9).toFixed(1)} ms (crun ${crunVer})`);
+    console.log(`ratio tsswarm/crun ${(o / c).toFixed(2)}`);
+  }
 
   if (args.record) {
     const file = resolve(__dirname, '..', '..', 'bench', 'RESULTS.md');
@@ -156,7 +180,10 @@ async function main(): Promise<void> {
     const date = new Date().toISOString().slice(0, 10);
     appendFileSync(
       file,
-      `| ${date} | container-start (create+start+reap+remove \`true\`) | ${machine} | ${o.toFixed(1)} ms | runc run ${r.toFixed(1)} ms | ${ratio.toFixed(2)} | median of ${args.iterations}, alternating; runc timed via spawnSync (~${s.toFixed(1)} ms spawn cost included) |\n`,
+      `| ${date} | container-start (create+start+reap+remove \`true\`) | ${machine} | ${o.toFixed(1)} ms | runc run ${r.toFixed(1)} ms | ${ratio.toFixed(2)} | median of ${args.iterations}, alternating; runc timed via spawnSync (~${s.toFixed(1)} ms spawn cost included) |\n` +
+        (c === null
+          ? ''
+          : `| ${date} | container-start (create+start+reap+remove \`true\`) | ${machine} | ${o.toFixed(1)} ms | crun ${crunVer} run ${c.toFixed(1)} ms | ${(o / c).toFixed(2)} | same run as the row above (three-way alternation), crun timed via spawnSync |\n`),
     );
     console.log(`recorded in ${file}`);
   }

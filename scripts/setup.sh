@@ -25,6 +25,7 @@ want python3 python3
 if ((bench)); then
   want /usr/sbin/dockerd docker.io   # the peer in bench/docker-swarm-deploy.sh
   want runc runc                     # the peer in bench/container-start.ts
+  want crun crun                     # the fast C runtime, also measured there
   want hyperfine hyperfine           # cross-checks runc's time outside Node
 fi
 

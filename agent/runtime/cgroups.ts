@@ -6,6 +6,7 @@
  * fake cgroupfs in a temp dir. Synchronous calls on purpose: they are a handful of tiny writes on the
  * container start path, where a thread-pool round trip each would cost more than the write.
  */
+import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RuntimeLimits } from './types';
@@ -36,6 +37,8 @@ export interface CgroupDriver {
   stats(spec: CgroupSpec): CgroupStats;
   /** Removes the directories, waiting (up to `timeoutMs`) for exiting processes to leave. */
   remove(spec: CgroupSpec, timeoutMs?: number): Promise<void>;
+  /** Started when a container start begins, so a slow kernel step overlaps the rest (see v1). */
+  prewarm?(): Promise<void>;
 }
 
 export const DEFAULT_CGROUP_ROOT = '/sys/fs/cgroup';
@@ -147,6 +150,20 @@ type V1Controller = (typeof V1_CONTROLLERS)[number];
 export class CgroupV1Driver implements CgroupDriver {
   readonly version = 1 as const;
   constructor(private readonly root: string) {}
+
+  /**
+   * Moving a process into a v1 cgroup takes cgroup_threadgroup_rwsem for writing; the first
+   * writer after a quiet spell waits a whole RCU grace period (5-10 ms) and writers soon after
+   * it do not. The shim's cgroup.procs writes are on the start path, so a start first writes
+   * this process's own pid to the cgroup it already is in (a no-op move that takes the same
+   * lock) from libuv's thread pool: the grace period passes while the rest of the start runs.
+   */
+  async prewarm(): Promise<void> {
+    const line = (await readFile('/proc/self/cgroup', 'utf8')).split('\n').find((l) => /^\d+:pids:/.test(l));
+    if (!line) return;
+    const procs = join(this.root, 'pids', line.slice(line.indexOf(':pids:') + 6), 'cgroup.procs');
+    await writeFile(procs, String(process.pid), { flag: 'r+' }); // never create a file in a fake tree
+  }
 
   /** Mounted hierarchies, deduplicated (`cpu` and `cpuacct` are often one `cpu,cpuacct` mount). */
   private hierarchies(): Map<V1Controller, string> {

@@ -114,6 +114,7 @@ export class NativeRuntime implements Runtime {
 
   async run(cfg: ContainerConfig): Promise<ContainerInfo> {
     validateConfig(cfg);
+    void this.cgroups.prewarm?.().catch(() => undefined);
     const paths = containerPaths(this.opts.root, cfg.id);
     const undo: Array<() => Promise<void> | void> = [];
     mkdirSync(this.opts.root, { recursive: true });

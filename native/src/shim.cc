@@ -4,8 +4,12 @@
 // more so that it is not the agent's child (the container must outlive the agent), then:
 //
 //   clone(NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET) -> [parent] join cgroups -> "go" over the sync socket
-//   [child] wait for "go" -> stdio -> mounts -> lo up -> hostname -> pivot_root -> user lookup ->
+//   [child] stdio -> mounts -> lo up -> hostname -> pivot_root -> wait for "go" -> user lookup ->
 //           capabilities -> no_new_privs -> setgroups/setgid/setuid -> chdir -> execve
+//
+// The child builds its mount namespace while the parent joins the cgroup (on v1 that join waits for
+// an RCU grace period, see below), and waits for "go" before anything of the image runs: no code from
+// the container executes outside the cgroup, but the kernel-side setup overlaps the wait.
 //
 // The sync socket is CLOEXEC: the parent seeing EOF without a failure record means execve succeeded.
 // A failure in the child is sent as one record (errno, step, message) and then reported to the agent
@@ -433,13 +437,6 @@ int childMain(void* raw) {
   const Config& cfg = *a.cfg;
   gSyncFd = a.syncFd;
 
-  // Step 1: wait until the shim has put us into the cgroup, so everything below is accounted.
-  char go = 0;
-  ssize_t n;
-  do n = read(a.syncFd, &go, 1);
-  while (n < 0 && errno == EINTR);
-  if (n != 1 || go != 'g') _exit(126);  // the shim died or gave up; nobody is listening
-
   // Ignored signals survive execve; the shim's own choices must not leak into the container.
   signal(SIGHUP, SIG_DFL);
   signal(SIGINT, SIG_DFL);
@@ -466,7 +463,14 @@ int childMain(void* raw) {
   // Step 4: pivot_root.
   pivotInto(cfg.rootfs);
 
-  // Step 5: identity, capabilities, no_new_privs, user switch.
+  // Step 5: wait until the shim has put us into the cgroup: nothing of the image runs outside it.
+  char go = 0;
+  ssize_t n;
+  do n = read(a.syncFd, &go, 1);
+  while (n < 0 && errno == EINTR);
+  if (n != 1 || go != 'g') _exit(126);  // the shim died or gave up; nobody is listening
+
+  // Step 6: identity, capabilities, no_new_privs, user switch.
   Identity id = resolveUser(cfg);
   if (cfg.cwd != "/") {
     struct stat st {};
@@ -481,7 +485,7 @@ int childMain(void* raw) {
   if (setuid(id.uid) < 0) fail(errno, "setuid", errnoText(errno));
   if (chdir(cfg.cwd.c_str()) < 0) fail(errno, "chdir " + cfg.cwd, errnoText(errno));
 
-  // Step 6: environment and exec.
+  // Step 7: environment and exec.
   std::vector<std::string> env = cfg.env;
   if (!hasEnv(env, "PATH")) env.push_back(std::string("PATH=") + kDefaultPath);
   if (!hasEnv(env, "HOSTNAME") && !cfg.hostname.empty()) env.push_back("HOSTNAME=" + cfg.hostname);
@@ -579,11 +583,23 @@ int runShim(const Config& cfg) {
   munmap(stack, kStackSize);
   childEnd.reset();
 
+  // The child sets up its mounts while we join the cgroup, so when a join or the "go" fails because
+  // the child is already gone, the child's own failure record is the one worth reporting.
   auto abandonChild = [&](int err, const std::string& step, const std::string& message) {
+    Failure early{};
+    ssize_t got;
+    do got = recv(parentEnd.get(), &early, sizeof early, MSG_DONTWAIT);
+    while (got < 0 && errno == EINTR);
     kill(pid, SIGKILL);
     while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
     }
-    reportFailure(err, step, message);
+    if (got == static_cast<ssize_t>(sizeof early)) {
+      early.step[sizeof early.step - 1] = 0;
+      early.message[sizeof early.message - 1] = 0;
+      reportFailure(early.err, early.step, early.message);
+    } else {
+      reportFailure(err, step, message);
+    }
     return 1;
   };
 
