@@ -7,16 +7,20 @@ import type { ClusterNode, Service, Task } from '../../shared/types';
 import { isTerminal } from '../../shared/task-state';
 import { emptyActions, type TaskActions } from './actions';
 import { newTask, withDesired } from './task-factory';
+import { restartPending } from './restart';
 
 export function nodeIsEligible(n: ClusterNode): boolean {
   return n.status.state === 'ready' && n.availability === 'active';
 }
 
-export function reconcileGlobal(service: Service, nodes: ClusterNode[], tasks: Task[], now: string): TaskActions {
+export function reconcileGlobal(service: Service, nodes: ClusterNode[], tasks: Task[], now: string, restartDelayMs = 0): TaskActions {
   const out = emptyActions();
   const byNode = new Map<string, Task[]>();
+  const history = new Map<string, Task[]>();
   for (const t of tasks) {
-    if (t.serviceId !== service.id || t.desiredState !== 'running' || t.nodeId === null) continue;
+    if (t.serviceId !== service.id || t.nodeId === null) continue;
+    history.set(t.nodeId, [...(history.get(t.nodeId) ?? []), t]);
+    if (t.desiredState !== 'running') continue;
     const list = byNode.get(t.nodeId) ?? [];
     list.push(t);
     byNode.set(t.nodeId, list);
@@ -33,7 +37,7 @@ export function reconcileGlobal(service: Service, nodes: ClusterNode[], tasks: T
     // A node that is down or paused keeps the task it has (it cannot run anywhere
     // else, and a node back from a short absence should not restart it), but gets no new one.
     for (const t of live) if (t !== keep) out.update.push(withDesired(t, 'shutdown'));
-    if (!keep && eligible.has(node.id)) out.create.push(newTask(service, null, node, now));
+    if (!keep && eligible.has(node.id) && !restartPending(history.get(node.id) ?? [], now, restartDelayMs)) out.create.push(newTask(service, null, node, now));
   }
   // Tasks on nodes that no longer exist.
   const known = new Set(nodes.map((n) => n.id));

@@ -11,6 +11,7 @@ import { emptyActions, isEmpty, mergeActions } from './actions';
 import { reconcileReplicated } from './replicated';
 import { reconcileGlobal } from './global';
 import { reconcileReaper } from './reaper';
+import { RESTART_DELAY_MS } from './restart';
 
 export function orchestratorLoop(store: Store, log: Logger): ReconcileLoop {
   return new ReconcileLoop({
@@ -18,14 +19,16 @@ export function orchestratorLoop(store: Store, log: Logger): ReconcileLoop {
     store,
     log,
     prefixes: [Keys.services, Keys.tasks, Keys.nodes],
+    // Delayed restarts are decided by time, not by an event.
+    periodMs: RESTART_DELAY_MS / 2,
     pass: async () => {
       const snap = await readSnapshot(store);
       const now = new Date().toISOString();
       let actions = emptyActions();
       for (const s of snap.services) {
         const a = s.spec.mode === 'global'
-          ? reconcileGlobal(s, snap.nodes, snap.tasks, now)
-          : reconcileReplicated(s, snap.tasks, now);
+          ? reconcileGlobal(s, snap.nodes, snap.tasks, now, RESTART_DELAY_MS)
+          : reconcileReplicated(s, snap.tasks, now, RESTART_DELAY_MS);
         actions = mergeActions(actions, a);
       }
       actions = mergeActions(actions, reconcileReaper(snap.services, snap.nodes, snap.tasks));
