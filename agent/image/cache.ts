@@ -13,7 +13,7 @@
  * One agent process owns a root: tmp/ is emptied when the cache opens.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, isTsswarmError } from '../../shared/errors';
 import { formatImageRef, normalizeImageRef, parseImageRef, withDefaultTag, type ImageRef } from '../../shared/image-ref';
@@ -38,6 +38,7 @@ import { RegistryClient } from './registry-client';
 import { Singleflight } from './singleflight';
 import type { ImageConfig, ImageSource, PreparedImage } from './types';
 import { unpackLayer } from './unpack';
+import { pathExists as exists } from '../../shared/path-exists';
 
 export interface ImageCacheOptions {
   /** Directory the cache owns. */
@@ -260,14 +261,6 @@ function runtimeConfig(config: ImageConfigJson): ImageConfig {
   };
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Runs fn over items with at most `limit` at once; the first failure rejects once the started ones settle. */
 async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {

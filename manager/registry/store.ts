@@ -23,6 +23,7 @@ import { stageOciLayout } from './import-oci-layout';
 import { stageRootfs } from './import-rootfs';
 import type { StagedImage } from './staged-image';
 import { listArchive } from './tar-command';
+import { pathExists as exists } from '../../shared/path-exists';
 
 export interface ResolvedImage {
   /** Normalised reference that was resolved. */
@@ -261,14 +262,6 @@ function oneLine(e: unknown): string {
   return msg.split('\n')[0] ?? msg;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function fsyncFile(path: string): Promise<void> {
   const fh = await open(path, 'r');
