@@ -30,8 +30,22 @@ function nodeId(dir: string): string {
   }
 }
 
+export interface SessionStatus {
+  state: 'connected' | 'rejected';
+  nodeId: string;
+  manager: string | null;
+  reason: string | null;
+}
+
+/** What `tsswarm join` waits for: the first session, or the manager's refusal. */
+function writeSessionStatus(dir: string, status: SessionStatus): void {
+  const file = path.join(dir, 'session.json');
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(status));
+  fs.renameSync(`${file}.tmp`, file);
+}
+
 async function main(): Promise<void> {
-  const args = parseFlags(process.argv.slice(2), ['data-root', 'manager', 'advertise-addr', 'hostname', 'cgroup-parent', 'role', 'label'], ['cleanup']);
+  const args = parseFlags(process.argv.slice(2), ['data-root', 'manager', 'advertise-addr', 'hostname', 'cgroup-parent', 'role', 'label', 'token'], ['cleanup']);
   const dataRoot = flagString(args, 'data-root') ?? '/var/lib/tsswarm';
   const managers = (flagString(args, 'manager') ?? '127.0.0.1:4242').split(',');
   const dir = path.join(dataRoot, 'agent');
@@ -64,10 +78,17 @@ async function main(): Promise<void> {
       memoryBytes: os.totalmem(),
       labels: {},
       role: flagString(args, 'role') === 'manager' ? 'manager' : 'worker',
+      token: flagString(args, 'token') ?? '',
     },
     {
-      onWelcome: (url) => {
+      onWelcome: (url, manager) => {
         registryUrl = url;
+        writeSessionStatus(dir, { state: 'connected', nodeId: id, manager, reason: null });
+      },
+      onRejected: (reason) => {
+        writeSessionStatus(dir, { state: 'rejected', nodeId: id, manager: null, reason });
+        // Exit status 78 (EX_CONFIG) tells the supervisor not to restart us.
+        process.exit(78);
       },
       onAssignments: (tasks, removed, full) => executor.assign(tasks, removed, full),
       replay: () => executor.replayStatus(),

@@ -6,7 +6,7 @@ import { isTsswarmError } from '../shared/errors';
 import { flagString, parseFlags } from '../shared/flags';
 import { Client, defaultHost } from './client';
 import type { CommandContext } from './context';
-import { init, down } from './commands/cluster';
+import { init, down, join, joinToken } from './commands/cluster';
 import { deploy, stack } from './commands/stack';
 import { service } from './commands/service';
 import { node } from './commands/node';
@@ -16,6 +16,8 @@ const USAGE = `Usage: tsswarm [--host SOCKET|URL] COMMAND
 
 Commands:
   init [--data-root DIR] [--advertise-addr IP] [--etcd-endpoints URL,...]
+  join --token TOKEN MANAGER_ADDR[:PORT] [--advertise-addr IP] [--data-root DIR]
+  join-token worker [--quiet]
   down [--data-root DIR] [--purge]
   image import FILE NAME[:TAG] | image ls
   deploy [-c] STACKFILE [NAME] [--detach] [--prune]
@@ -24,7 +26,7 @@ Commands:
   node ls
 Listing commands take --format json.`;
 
-const VALUED = ['host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname'];
+const VALUED = ['host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token'];
 const BOOLEANS = ['detach', 'd', 'prune', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q'];
 
 async function run(argv: string[]): Promise<void> {
@@ -48,6 +50,10 @@ async function run(argv: string[]): Promise<void> {
       return init(ctx.args);
     case 'down':
       return down(ctx.args);
+    case 'join':
+      return join(ctx.args);
+    case 'join-token':
+      return joinToken(ctx);
     case 'deploy':
       return deploy(ctx);
     case 'stack':

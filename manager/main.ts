@@ -12,6 +12,7 @@ import { newId } from '../shared/ids';
 import { createLogger } from '../shared/log';
 import { flagString, parseFlags } from '../shared/flags';
 import { Store } from './store/store';
+import { newJoinToken } from './ca/join-token';
 import { LeaderElection } from './election/leader';
 import { orchestratorLoop } from './orchestrator/run';
 import { schedulerLoop } from './scheduler/run';
@@ -26,12 +27,14 @@ const log = createLogger('manager');
 async function ensureCluster(store: Store): Promise<Cluster> {
   const existing = await store.get<Cluster>(Keys.cluster);
   if (existing) return existing.value;
+  const id = newId();
   const cluster: Cluster = {
     v: SCHEMA_VERSION,
-    id: newId(),
+    id,
     createdAt: new Date().toISOString(),
     heartbeatPeriodMs: 500,
     heartbeatGraceMs: 2000,
+    joinTokens: { worker: newJoinToken(id), manager: newJoinToken(id) },
   };
   if (await store.commit([{ put: Keys.cluster, value: cluster, guard: { absent: true } }])) return cluster;
   return (await store.get<Cluster>(Keys.cluster))!.value;
@@ -85,6 +88,7 @@ async function main(): Promise<void> {
     registryUrl: `http://${advertise}:${registryPort}`,
     heartbeatPeriodMs: cluster.heartbeatPeriodMs,
     heartbeatGraceMs: cluster.heartbeatGraceMs,
+    localNodeId,
   });
   await dispatcher.start();
 
@@ -110,6 +114,7 @@ async function main(): Promise<void> {
     clusterId: cluster.id,
     isLeader: () => election.isLeader,
     localNodeId,
+    dispatcherAddr: `${advertise}:${dispatcher.port}`,
   });
   await listenUnix(api, socket);
   log.info(`manager ${managerId.slice(0, 12)} ready: api ${socket}, dispatcher ${grpcListen}, registry ${registryListen}`);

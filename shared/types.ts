@@ -124,6 +124,8 @@ export interface Cluster {
   /** How often agents heartbeat, and how long a node may stay silent before it is down. */
   heartbeatPeriodMs: number;
   heartbeatGraceMs: number;
+  /** Secrets a joining node presents (`SWMTKN-1-<cluster>-<secret>`), one per role. */
+  joinTokens: { worker: string; manager: string };
 }
 
 /** What the compose loader produces for one stack file. */

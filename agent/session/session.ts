@@ -17,10 +17,14 @@ export interface NodeDescription {
   memoryBytes: number;
   labels: Record<string, string>;
   role: 'manager' | 'worker';
+  /** Join token; empty once the node is known to the cluster. */
+  token: string;
 }
 
 export interface SessionHandlers {
-  onWelcome(registryUrl: string): void;
+  onWelcome(registryUrl: string, manager: string): void;
+  /** The manager refused this node for good (bad token, duplicate host). */
+  onRejected(reason: string): void;
   onAssignments(tasks: ReturnType<typeof taskFromWire>[], removed: string[], full: boolean): Promise<void>;
   /** Status to send again after a reconnect. */
   replay(): StatusUpdate[];
@@ -29,6 +33,7 @@ export interface SessionHandlers {
 interface ServerMsg {
   welcome?: { node_id: string; registry_url: string; heartbeat_period_ms: number };
   assignments?: { full: boolean; tasks: WireTask[]; removed: string[] };
+  rejected?: { reason: string };
 }
 
 type State = 'idle' | 'connecting' | 'connected' | 'closed';
@@ -81,12 +86,18 @@ export class Session {
         this.backoffMs = 100;
         periodMs = m.welcome.heartbeat_period_ms || periodMs;
         this.log.info(`session established with ${addr}`);
-        this.handlers.onWelcome(m.welcome.registry_url);
+        this.handlers.onWelcome(m.welcome.registry_url, addr);
         this.startHeartbeat(periodMs);
         this.pending = [];
         const replay = this.handlers.replay();
         if (replay.length) this.send({ status: { updates: replay.map(statusToWire) } });
         this.connectedResolve?.();
+        return;
+      }
+      if (m.rejected) {
+        this.log.error(`manager ${addr} refused this node: ${m.rejected.reason}`);
+        this.close();
+        this.handlers.onRejected(m.rejected.reason);
         return;
       }
       if (m.assignments) {
@@ -121,6 +132,7 @@ export class Session {
         memory_bytes: this.node.memoryBytes,
         labels: this.node.labels,
         role: this.node.role,
+        token: this.node.token,
       },
     });
   }

@@ -1,5 +1,5 @@
 /** `tsswarm init` and `tsswarm down`: start and stop what runs on this host. */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -8,7 +8,8 @@ import { newId } from '../../shared/ids';
 import { flagString, type Parsed } from '../../shared/flags';
 import type { NodeView } from '../../shared/api-types';
 import { Client, DEFAULT_DATA_ROOT } from '../client';
-import { defaultAdvertiseAddr, freePort, readConfig, writeConfig, type HostConfig } from '../init/config';
+import { configPath, defaultAdvertiseAddr, freePort, readConfig, writeConfig, type HostConfig } from '../init/config';
+import type { CommandContext } from '../context';
 
 export class InitError extends TsswarmError {
   readonly code = 'INIT_FAILED';
@@ -55,15 +56,16 @@ function tail(file: string, lines = 15): string {
 export async function init(args: Parsed): Promise<void> {
   requireRoot('init');
   const dataRoot = dataRootOf(args);
-  const sup = readPid(path.join(dataRoot, 'supervisor.pid'));
-  if (sup && ours(sup, dataRoot, 'supervisor')) {
-    throw new InvalidArgumentError(`this host already runs a cluster node (data root ${dataRoot}); use tsswarm down first`);
-  }
+  refuseRunning(dataRoot);
   const prev = readConfig(dataRoot);
   const advertise = flagString(args, 'advertise-addr') ?? prev?.advertiseAddr ?? defaultAdvertiseAddr();
   const external = flagString(args, 'etcd-endpoints');
+  if (prev && prev.role === 'worker') throw new InvalidArgumentError(`this host is a worker of a cluster (data root ${dataRoot}); use tsswarm down --purge first`);
   const config: HostConfig = prev && !flagString(args, 'advertise-addr') && !external ? prev : {
     dataRoot,
+    role: 'manager',
+    managers: [],
+    joinToken: null,
     advertiseAddr: advertise,
     externalEtcd: external ? external.split(',').map((s) => s.trim()).filter(Boolean) : [],
     etcdClientPort: await freePort(2379),
@@ -81,14 +83,7 @@ export async function init(args: Parsed): Promise<void> {
     fs.writeFileSync(idFile, `${newId()}\n`);
   }
   const logs = path.join(dataRoot, 'logs');
-  fs.mkdirSync(logs, { recursive: true });
-  const out = fs.openSync(path.join(logs, 'supervisor.log'), 'a');
-  const child = spawn(process.execPath, [path.join(dist, 'cli', 'init', 'supervisor.js'), '--data-root', dataRoot], {
-    detached: true,
-    stdio: ['ignore', out, out],
-  });
-  fs.closeSync(out);
-  child.unref();
+  const child = startSupervisor(dataRoot);
   const client = new Client(path.join(dataRoot, 'api.sock'));
   const deadline = Date.now() + 60000;
   let node: NodeView | undefined;
@@ -113,6 +108,106 @@ export async function init(args: Parsed): Promise<void> {
   process.stdout.write(`API: ${path.join(dataRoot, 'api.sock')}  data root: ${dataRoot}\n`);
 }
 
+/** Starts the detached supervisor of this host's programs (see init/supervisor.ts). */
+function startSupervisor(dataRoot: string): ChildProcess {
+  const logs = path.join(dataRoot, 'logs');
+  fs.mkdirSync(logs, { recursive: true });
+  const out = fs.openSync(path.join(logs, 'supervisor.log'), 'a');
+  const child = spawn(process.execPath, [path.join(dist, 'cli', 'init', 'supervisor.js'), '--data-root', dataRoot], {
+    detached: true,
+    stdio: ['ignore', out, out],
+  });
+  fs.closeSync(out);
+  child.unref();
+  return child;
+}
+
+/** Refuses to start a second node in a data root whose supervisor still runs. */
+function refuseRunning(dataRoot: string): void {
+  const sup = readPid(path.join(dataRoot, 'supervisor.pid'));
+  if (sup && ours(sup, dataRoot, 'supervisor')) {
+    throw new InvalidArgumentError(`this host is already part of a cluster (data root ${dataRoot}); use tsswarm down first`);
+  }
+}
+
+const MANAGER_ADDR = /^(\d{1,3}(?:\.\d{1,3}){3}|[a-zA-Z0-9.-]+)(?::(\d{1,5}))?$/;
+
+export async function join(args: Parsed): Promise<void> {
+  requireRoot('join');
+  const token = flagString(args, 'token');
+  const [manager, ...extra] = args.positionals;
+  if (!token || !manager || extra.length) throw new InvalidArgumentError('usage: tsswarm join --token TOKEN MANAGER_ADDR[:PORT]');
+  if (!/^SWMTKN-1-[0-9a-v]+-[0-9a-f]+$/.test(token)) throw new InvalidArgumentError('invalid join token (expected SWMTKN-1-...; tsswarm join-token worker prints it)');
+  const m = MANAGER_ADDR.exec(manager);
+  if (!m || (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65535))) throw new InvalidArgumentError(`invalid manager address ${manager}`);
+  const managerAddr = `${m[1]}:${m[2] ?? '4242'}`;
+  const dataRoot = dataRootOf(args);
+  refuseRunning(dataRoot);
+  const prev = readConfig(dataRoot);
+  if (prev && prev.role === 'manager' && fs.existsSync(path.join(dataRoot, 'etcd'))) {
+    throw new InvalidArgumentError(`this host was initialised as a manager (data root ${dataRoot}); use tsswarm down --purge first`);
+  }
+  const config: HostConfig = {
+    dataRoot,
+    role: 'worker',
+    managers: [managerAddr],
+    joinToken: token,
+    advertiseAddr: flagString(args, 'advertise-addr') ?? defaultAdvertiseAddr(),
+    externalEtcd: [],
+    etcdClientPort: 0,
+    etcdPeerPort: 0,
+    grpcPort: 0,
+    registryPort: 0,
+    cgroupParent: flagString(args, 'cgroup-parent') ?? 'tsswarm',
+    hostname: flagString(args, 'hostname') ?? os.hostname(),
+  };
+  writeConfig(config);
+  const status = path.join(dataRoot, 'agent', 'session.json');
+  fs.rmSync(status, { force: true });
+  const child = startSupervisor(dataRoot);
+  const deadline = Date.now() + 30000;
+  while (Date.now() < deadline) {
+    let s: { state: string; nodeId: string; reason: string | null } | null = null;
+    try {
+      s = JSON.parse(fs.readFileSync(status, 'utf8')) as { state: string; nodeId: string; reason: string | null };
+    } catch {
+      // not yet
+    }
+    if (s?.state === 'connected') {
+      process.stdout.write(`This node (${s.nodeId}) joined the cluster as a worker.\n`);
+      return;
+    }
+    if (s?.state === 'rejected') {
+      await stopSupervisor(dataRoot);
+      fs.rmSync(configPath(dataRoot), { force: true });
+      throw new InitError(`the manager refused this node: ${s.reason}`);
+    }
+    if (child.exitCode !== null) break;
+    await sleep(100);
+  }
+  await stopSupervisor(dataRoot);
+  throw new InitError(`could not reach the manager at ${managerAddr} within 30s; logs in ${path.join(dataRoot, 'logs')}`);
+}
+
+export async function joinToken(ctx: CommandContext): Promise<void> {
+  const [role] = ctx.args.positionals;
+  if (role !== 'worker' && role !== 'manager') throw new InvalidArgumentError('usage: tsswarm join-token worker|manager [--quiet]');
+  const t = await ctx.client.get<{ token: string; command: string }>(`/v1/join-token/${role}`);
+  if (ctx.args.flags.get('quiet') === true || ctx.args.flags.get('q') === true) {
+    process.stdout.write(`${t.token}\n`);
+    return;
+  }
+  process.stdout.write(`To add a ${role} to this cluster, run the following command:\n\n    ${t.command}\n\n`);
+}
+
+async function stopSupervisor(dataRoot: string): Promise<void> {
+  const sup = readPid(path.join(dataRoot, 'supervisor.pid'));
+  if (sup && ours(sup, dataRoot, 'supervisor')) {
+    process.kill(sup, 'SIGTERM');
+    if (!(await waitExit(sup, 30000))) process.kill(sup, 'SIGKILL');
+  }
+}
+
 async function waitExit(pid: number, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
@@ -131,11 +226,7 @@ export async function down(args: Parsed): Promise<void> {
   const dataRoot = dataRootOf(args);
   const config = readConfig(dataRoot);
   if (!config) throw new InvalidArgumentError(`no cluster node here (nothing in ${dataRoot})`);
-  const sup = readPid(path.join(dataRoot, 'supervisor.pid'));
-  if (sup && ours(sup, dataRoot, 'supervisor')) {
-    process.kill(sup, 'SIGTERM');
-    if (!(await waitExit(sup, 30000))) process.kill(sup, 'SIGKILL');
-  }
+  await stopSupervisor(dataRoot);
   // Anything the supervisor could not stop.
   for (const name of ['agent', 'manager', 'etcd']) {
     const pid = readPid(path.join(dataRoot, `${name}.pid`));

@@ -6,6 +6,12 @@ import * as path from 'node:path';
 
 export interface HostConfig {
   dataRoot: string;
+  /** A manager host runs etcd (unless external), a manager and an agent; a worker only an agent. */
+  role: 'manager' | 'worker';
+  /** Dispatcher addresses (`IP:PORT`) a worker's agent connects to. */
+  managers: string[];
+  /** The token a worker joined with (kept so a restarted agent can present it again). */
+  joinToken: string | null;
   advertiseAddr: string;
   /** Empty when tsswarm runs its own one-member etcd. */
   externalEtcd: string[];
@@ -23,7 +29,8 @@ export function configPath(dataRoot: string): string {
 
 export function readConfig(dataRoot: string): HostConfig | null {
   try {
-    return JSON.parse(fs.readFileSync(configPath(dataRoot), 'utf8')) as HostConfig;
+    const c = JSON.parse(fs.readFileSync(configPath(dataRoot), 'utf8')) as Partial<HostConfig>;
+    return { role: 'manager', managers: [], joinToken: null, ...c } as HostConfig;
   } catch {
     return null;
   }

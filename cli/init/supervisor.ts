@@ -22,12 +22,14 @@ interface Program {
 }
 
 const dist = path.join(__dirname, '..', '..');
+/** EX_CONFIG: the program cannot work as configured (e.g. the manager refused this node). */
+const EXIT_FATAL = 78;
 
 function programs(c: HostConfig): Program[] {
   const node = process.execPath;
   const list: Program[] = [];
   const p = (name: string, cmd: string, args: string[]): Program => ({ name, cmd, args, child: null, restarts: 0, startedAt: 0 });
-  if (c.externalEtcd.length === 0) {
+  if (c.role === 'manager' && c.externalEtcd.length === 0) {
     const peer = `http://127.0.0.1:${c.etcdPeerPort}`;
     list.push(p('etcd', 'etcd', [
       '--name', 'tsswarm',
@@ -41,6 +43,19 @@ function programs(c: HostConfig): Program[] {
       '--election-timeout', '1000',
       '--log-level', 'warn',
     ]));
+  }
+  if (c.role === 'worker') {
+    list.push(p('agent', node, [
+      path.join(dist, 'agent', 'main.js'),
+      '--data-root', c.dataRoot,
+      '--manager', c.managers.join(','),
+      '--advertise-addr', c.advertiseAddr,
+      '--hostname', c.hostname,
+      '--cgroup-parent', c.cgroupParent,
+      '--role', 'worker',
+      ...(c.joinToken ? ['--token', c.joinToken] : []),
+    ]));
+    return list;
   }
   const nodeId = (() => {
     try {
@@ -92,6 +107,10 @@ function main(): void {
     child.on('exit', (code, sig) => {
       p.child = null;
       if (stopping) return;
+      if (code === EXIT_FATAL) {
+        log.error(`${p.name} exited with a configuration error; not restarting it`);
+        return;
+      }
       // Back off when a program keeps dying right after it starts.
       p.restarts = Date.now() - p.startedAt > 10000 ? 0 : p.restarts + 1;
       const delay = Math.min(5000, 100 * 2 ** Math.min(p.restarts, 6));

@@ -6,7 +6,7 @@ import * as http from 'node:http';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { ClusterNode, Service, Stack, Task } from '../../shared/types';
+import type { Cluster, ClusterNode, Service, Stack, Task } from '../../shared/types';
 import type { DeployRequest, InfoView, ScaleRequest, StackView } from '../../shared/api-types';
 import { Keys } from '../../shared/keys';
 import { ConflictError, InvalidArgumentError, NotFoundError, ServiceNotFoundError, StackNotFoundError, ImageNotFoundError } from '../../shared/errors';
@@ -28,6 +28,8 @@ export interface ApiContext {
   isLeader: () => boolean;
   /** Node id of the agent on this host, when there is one. */
   localNodeId: string | null;
+  /** Where agents reach this manager's dispatcher (`IP:PORT`), for join commands. */
+  dispatcherAddr: string;
 }
 
 type Handler = (ctx: ApiContext, req: http.IncomingMessage, params: string[], query: URLSearchParams) => Promise<unknown>;
@@ -57,6 +59,17 @@ const routes: Route[] = [
     method: 'GET',
     pattern: /^\/v1\/info$/,
     handler: async (ctx): Promise<InfoView> => ({ clusterId: ctx.clusterId, managerId: ctx.managerId, leader: ctx.isLeader(), version: '0.1.0' }),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/join-token\/([^/]+)$/,
+    handler: async (ctx, _req, [role]) => {
+      if (role !== 'worker' && role !== 'manager') throw new InvalidArgumentError(`unknown role ${role}: use worker or manager`);
+      const cluster = await ctx.store.get<Cluster>(Keys.cluster);
+      if (!cluster) throw new NotFoundError('the cluster is not initialised');
+      const token = cluster.value.joinTokens[role];
+      return { role, token, managerAddr: ctx.dispatcherAddr, command: `tsswarm join --token ${token} ${ctx.dispatcherAddr}` };
+    },
   },
   {
     method: 'GET',

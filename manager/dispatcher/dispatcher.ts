@@ -5,7 +5,7 @@
  * than the heartbeat grace are marked down.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { ClusterNode, Task } from '../../shared/types';
+import type { Cluster, ClusterNode, Task } from '../../shared/types';
 import { SCHEMA_VERSION } from '../../shared/types';
 import { Keys } from '../../shared/keys';
 import type { Logger } from '../../shared/log';
@@ -15,6 +15,7 @@ import { statusFromWire, taskToWire, type StatusUpdate } from '../../shared/prot
 import type { Store, WriteOp } from '../store/store';
 import type { AgentMsg, ManagerMsg, RegisterMsg } from './messages';
 import { applyStatus } from './status';
+import { roleForToken } from '../ca/join-token';
 
 export interface DispatcherOptions {
   store: Store;
@@ -23,6 +24,8 @@ export interface DispatcherOptions {
   registryUrl: string;
   heartbeatPeriodMs: number;
   heartbeatGraceMs: number;
+  /** The node id of the agent on this manager's host: it may register without a token. */
+  localNodeId: string | null;
 }
 
 interface Session {
@@ -93,16 +96,41 @@ export class Dispatcher {
     call.on('cancelled', end);
   }
 
-  private async register(call: grpc.ServerDuplexStream<AgentMsg, ManagerMsg>, r: RegisterMsg): Promise<Session> {
+  /**
+   * Who may open a session: a node the cluster already knows (it registered
+   * before), the agent beside this manager, or a new node with the worker
+   * join token. A second node for a host that is already a ready node is refused.
+   */
+  private async admit(r: RegisterMsg, existing: ClusterNode | null): Promise<string | null> {
+    if (existing || r.node_id === this.opts.localNodeId) return null;
+    const cluster = await this.opts.store.get<Cluster>(Keys.cluster);
+    if (!cluster) return 'the cluster is not initialised yet';
+    const role = roleForToken(r.token, cluster.value.joinTokens);
+    if (role === null) return 'invalid join token';
+    if (role === 'manager') return 'joining as a manager is not supported yet; use the worker token';
+    const nodes = await this.opts.store.list<ClusterNode>(Keys.nodes);
+    const dup = nodes.find((n) => n.value.addr === r.addr && n.value.status.state === 'ready');
+    if (dup) return `this host (${r.addr}) is already node ${dup.value.hostname} (${dup.value.id.slice(0, 12)}) of the cluster`;
+    return null;
+  }
+
+  private async register(call: grpc.ServerDuplexStream<AgentMsg, ManagerMsg>, r: RegisterMsg): Promise<Session | null> {
     const now = new Date().toISOString();
     const key = Keys.node(r.node_id);
     const existing = await this.opts.store.get<ClusterNode>(key);
+    const refused = await this.admit(r, existing?.value ?? null);
+    if (refused) {
+      this.opts.log.warn(`refused node ${r.hostname} (${r.addr}): ${refused}`);
+      call.write({ rejected: { reason: refused } });
+      call.end();
+      return null;
+    }
     const node: ClusterNode = {
       v: SCHEMA_VERSION,
       id: r.node_id,
       hostname: r.hostname,
       addr: r.addr,
-      role: r.role === 'manager' ? 'manager' : 'worker',
+      role: existing?.value.role ?? (r.node_id === this.opts.localNodeId ? 'manager' : 'worker'),
       availability: existing?.value.availability ?? 'active',
       status: { state: 'ready', message: 'session established', timestamp: now },
       resources: { nanoCpus: Number(r.nano_cpus), memoryBytes: Number(r.memory_bytes) },

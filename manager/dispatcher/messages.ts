@@ -9,6 +9,7 @@ export interface RegisterMsg {
   memory_bytes: number;
   labels: Record<string, string>;
   role: string;
+  token: string;
 }
 
 export interface AgentMsg {
@@ -21,4 +22,5 @@ export interface AgentMsg {
 export interface ManagerMsg {
   welcome?: { node_id: string; registry_url: string; heartbeat_period_ms: number };
   assignments?: { full: boolean; tasks: WireTask[]; removed: string[] };
+  rejected?: { reason: string };
 }

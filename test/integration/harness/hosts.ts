@@ -1,0 +1,183 @@
+/**
+ * Several test "hosts" on one machine: each host is a network namespace with
+ * its own address on a test bridge (itself in a namespace of its own), with
+ * its own data root and cgroup parent. Host 1 runs etcd, the manager and an
+ * agent (`tsswarm init`); the others run an agent (`tsswarm join`). Programs
+ * enter only the host's network namespace (nsenter --net), not a mount
+ * namespace: `ip netns exec` would remount /sys and hide the cgroup mounts.
+ * Only addresses of namespaces made here are used; destroy() removes them all.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { repoRoot, type CliResult } from './cluster';
+
+const cliPath = path.join(repoRoot, 'dist', 'cli', 'main.js');
+
+function sh(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr.trim()}`);
+}
+
+export interface TestHost {
+  index: number;
+  name: string;
+  netns: string;
+  addr: string;
+  dataRoot: string;
+  cgroupParent: string;
+}
+
+export class TestHosts {
+  readonly tag = randomBytes(3).toString('hex');
+  readonly hosts: TestHost[] = [];
+  readonly switchNs: string;
+  readonly subnet = '10.213.0';
+  private readonly root: string;
+
+  constructor(readonly count: number) {
+    this.switchNs = `tsw-${this.tag}-sw`;
+    this.root = fs.mkdtempSync(path.join(os.tmpdir(), `tsswarm-hosts-${this.tag}-`));
+    for (let i = 1; i <= count; i++) {
+      this.hosts.push({
+        index: i,
+        name: `host${i}`,
+        netns: `tsw-${this.tag}-h${i}`,
+        addr: `${this.subnet}.${i}`,
+        dataRoot: path.join(this.root, `host${i}`),
+        cgroupParent: `tsswarm-${this.tag}-h${i}`,
+      });
+    }
+  }
+
+  get manager(): TestHost {
+    return this.hosts[0]!;
+  }
+
+  /** Makes the namespaces and the test network (a bridge in the switch namespace). */
+  createNetwork(): void {
+    sh('ip', ['netns', 'add', this.switchNs]);
+    sh('ip', ['-n', this.switchNs, 'link', 'add', 'br0', 'type', 'bridge']);
+    sh('ip', ['-n', this.switchNs, 'link', 'set', 'br0', 'up']);
+    for (const h of this.hosts) {
+      sh('ip', ['netns', 'add', h.netns]);
+      sh('ip', ['-n', h.netns, 'link', 'set', 'lo', 'up']);
+      // One veth per host: eth0 inside the host, its peer on the switch's bridge.
+      sh('ip', ['-n', this.switchNs, 'link', 'add', `p${h.index}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.netns]);
+      sh('ip', ['-n', this.switchNs, 'link', 'set', `p${h.index}`, 'master', 'br0', 'up']);
+      sh('ip', ['-n', h.netns, 'addr', 'add', `${h.addr}/24`, 'dev', 'eth0']);
+      sh('ip', ['-n', h.netns, 'link', 'set', 'eth0', 'up']);
+    }
+  }
+
+  /** Runs the tsswarm CLI on a host (in its network namespace), talking to host 1's manager. */
+  cli(h: TestHost, args: string[]): CliResult {
+    const r = spawnSync('nsenter', [`--net=/run/netns/${h.netns}`, process.execPath, cliPath, ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, TSSWARM_HOST: path.join(this.manager.dataRoot, 'api.sock') },
+      encoding: 'utf8',
+      timeout: 180000,
+    });
+    return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  }
+
+  ok(h: TestHost, args: string[]): string {
+    const r = this.cli(h, args);
+    if (r.code !== 0) throw new Error(`[${h.name}] tsswarm ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
+    return r.stdout;
+  }
+
+  json<T>(args: string[], h: TestHost = this.manager): T {
+    return JSON.parse(this.ok(h, [...args, '--format', 'json'])) as T;
+  }
+
+  /** Runs a command inside a host's network namespace. */
+  exec(h: TestHost, cmd: string, args: string[]): CliResult {
+    const r = spawnSync('nsenter', [`--net=/run/netns/${h.netns}`, cmd, ...args], { encoding: 'utf8', timeout: 60000 });
+    return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  }
+
+  initManager(): void {
+    const m = this.manager;
+    this.ok(m, ['init', '--data-root', m.dataRoot, '--advertise-addr', m.addr, '--cgroup-parent', m.cgroupParent, '--hostname', m.name]);
+  }
+
+  joinArgs(h: TestHost, token: string, managerAddr: string): string[] {
+    return ['join', '--token', token, managerAddr, '--data-root', h.dataRoot, '--advertise-addr', h.addr, '--cgroup-parent', h.cgroupParent, '--hostname', h.name];
+  }
+
+  joinToken(): { token: string; managerAddr: string } {
+    const out = this.ok(this.manager, ['join-token', 'worker']);
+    const m = /tsswarm join --token (\S+) (\S+)/.exec(out);
+    if (!m) throw new Error(`unexpected join-token output: ${out}`);
+    return { token: m[1]!, managerAddr: m[2]! };
+  }
+
+  joinWorkers(): void {
+    const { token, managerAddr } = this.joinToken();
+    for (const h of this.hosts.slice(1)) this.ok(h, this.joinArgs(h, token, managerAddr));
+  }
+
+  /** The whole cluster: network, manager, workers. */
+  start(): void {
+    this.createNetwork();
+    this.initManager();
+    this.joinWorkers();
+  }
+
+  /** PIDs whose command line names one of the hosts' data roots. */
+  processes(): number[] {
+    const out: number[] = [];
+    for (const d of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+      try {
+        const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8');
+        if (cmd.includes(this.root)) out.push(Number(d));
+      } catch {
+        // exited meanwhile
+      }
+    }
+    return out;
+  }
+
+  mounts(): string[] {
+    return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(this.root));
+  }
+
+  /** Stops every host and removes everything: processes, mounts, cgroups, namespaces, files. */
+  destroy(): void {
+    for (const h of [...this.hosts].reverse()) {
+      if (fs.existsSync(path.join(h.dataRoot, 'config.json'))) this.cli(h, ['down', '--data-root', h.dataRoot]);
+    }
+    for (const pid of this.processes()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    for (const line of this.mounts().reverse()) {
+      const mp = line.split(' ')[4];
+      if (mp) spawnSync('umount', ['-l', mp]);
+    }
+    for (const h of this.hosts) removeCgroupTree(h.cgroupParent);
+    for (const ns of [...this.hosts.map((h) => h.netns), this.switchNs]) spawnSync('ip', ['netns', 'del', ns]);
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+function removeCgroupTree(parent: string): void {
+  const root = '/sys/fs/cgroup';
+  const dirs = fs.existsSync(path.join(root, 'cgroup.controllers'))
+    ? [path.join(root, parent)]
+    : fs.readdirSync(root).map((c) => path.join(root, c, parent));
+  for (const d of dirs) {
+    if (!fs.existsSync(d)) continue;
+    for (const sub of fs.readdirSync(d, { withFileTypes: true })) {
+      if (sub.isDirectory()) spawnSync('rmdir', [path.join(d, sub.name)]);
+    }
+    spawnSync('rmdir', [d]);
+  }
+}
