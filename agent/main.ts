@@ -14,8 +14,14 @@ import { ContainerController } from './executor/container-controller';
 import { createRuntime } from './runtime';
 import { ImageCache } from './image';
 import { cleanup } from './cleanup';
+import { NodeNetworks } from './network/node-networks';
 
 const log = createLogger('agent');
+
+/** Link names of this agent start with this (several agents may share a kernel in tests). */
+function linkPrefix(id: string): string {
+  return `t${id.replace(/[^a-z0-9]/g, '').slice(0, 3)}`;
+}
 
 /** The node id is made once and kept, so a restarted agent is the same node. */
 function nodeId(dir: string): string {
@@ -55,15 +61,24 @@ async function main(): Promise<void> {
   const runtime = createRuntime({ root: path.join(dir, 'containers'), cgroupParent });
   if (args.flags.get('cleanup') === true) {
     const failed = await cleanup(runtime, cgroupParent);
+    const idFile = path.join(dir, 'node-id');
+    if (fs.existsSync(idFile)) {
+      const nets = new NodeNetworks({ underlayAddr: '127.0.0.1', netnsDir: path.join(dir, 'netns'), prefix: linkPrefix(nodeId(dir)) }, log.child('network'));
+      await nets.destroy().catch((e: Error) => process.stderr.write(`error: removing networks: ${e.message}\n`));
+    }
     process.exit(failed ? 1 : 0);
   }
   const id = nodeId(dir);
+  const networks = new NodeNetworks(
+    { underlayAddr: flagString(args, 'advertise-addr') ?? '127.0.0.1', netnsDir: path.join(dir, 'netns'), prefix: linkPrefix(id) },
+    log.child('network'),
+  );
   let registryUrl: string | null = null;
   const images = new ImageCache({ root: path.join(dir, 'images'), registryUrl: () => registryUrl });
 
   let session: Session | null = null;
   const executor = new Executor(
-    (task) => new ContainerController(task, runtime, images, logsDir),
+    (task) => new ContainerController(task, runtime, images, logsDir, networks),
     (u) => session?.report(u),
     log.child('executor'),
     () => runtime.list(),
@@ -90,7 +105,11 @@ async function main(): Promise<void> {
         // Exit status 78 (EX_CONFIG) tells the supervisor not to restart us.
         process.exit(78);
       },
-      onAssignments: (tasks, removed, full) => executor.assign(tasks, removed, full),
+      onAssignments: async (tasks, removed, full, views, removedNetworks) => {
+        // Networks first: a new task's sandbox needs its network's view.
+        await networks.apply(views, removedNetworks);
+        await executor.assign(tasks, removed, full);
+      },
       replay: () => executor.replayStatus(),
     },
     log.child('session'),
@@ -102,6 +121,7 @@ async function main(): Promise<void> {
     log.info('shutting down (containers keep running)');
     executor.detachAll();
     session?.close();
+    void networks.close();
     setTimeout(() => process.exit(0), 50);
   };
   process.on('SIGTERM', shutdown);

@@ -82,6 +82,8 @@ async function main(): Promise<void> {
       hostname: 'bench',
       limits: { memoryBytes: null, nanoCpus: null, pids: null },
       logPath: join(tmp, 'logs', `${id}.log`),
+      netns: null,
+      files: [],
     });
     const status = await rt.wait(id);
     await rt.remove(id);

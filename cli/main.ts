@@ -11,6 +11,7 @@ import { deploy, stack } from './commands/stack';
 import { service } from './commands/service';
 import { node } from './commands/node';
 import { image } from './commands/image';
+import { network } from './commands/network';
 
 const USAGE = `Usage: tsswarm [--host SOCKET|URL] COMMAND
 
@@ -24,14 +25,14 @@ Commands:
   stack ls | stack ps NAME | stack rm NAME
   service ls | ps SERVICE | inspect SERVICE | scale SERVICE=N...
   node ls
+  network create [-d overlay] [--subnet CIDR] [--attachable] NAME | network ls | inspect NAME | rm NAME
 Listing commands take --format json.`;
 
-const VALUED = ['host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token'];
-const BOOLEANS = ['detach', 'd', 'prune', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q'];
+const VALUED = ['host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet'];
+const BOOLEANS = ['detach', 'prune', 'attachable', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q'];
 
 async function run(argv: string[]): Promise<void> {
   const args = parseFlags(argv, VALUED, BOOLEANS);
-  if (args.flags.get('d') === true) args.flags.set('detach', true);
   if (args.flags.get('a') === true) args.flags.set('all', true);
   const [cmd, ...rest] = args.positionals;
   if (!cmd || args.flags.get('help') === true || args.flags.get('h') === true) {
@@ -64,6 +65,8 @@ async function run(argv: string[]): Promise<void> {
       return node(ctx);
     case 'image':
       return image(ctx);
+    case 'network':
+      return network(ctx);
     default:
       throw new (await import('../shared/errors')).InvalidArgumentError(`unknown command ${cmd} (see tsswarm --help)`);
   }

@@ -16,6 +16,7 @@ import { newJoinToken } from './ca/join-token';
 import { LeaderElection } from './election/leader';
 import { orchestratorLoop } from './orchestrator/run';
 import { schedulerLoop } from './scheduler/run';
+import { allocatorLoop } from './allocator/run';
 import type { ReconcileLoop } from './orchestrator/loop';
 import { Dispatcher } from './dispatcher/dispatcher';
 import { createApiServer, listenUnix } from './api/server';
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
   let loops: ReconcileLoop[] = [];
   const election = new LeaderElection(store, { managerId, nodeId: localNodeId }, {
     onElected: async () => {
-      loops = [orchestratorLoop(store, log.child('orchestrator')), schedulerLoop(store, log.child('scheduler'))];
+      loops = [orchestratorLoop(store, log.child('orchestrator')), allocatorLoop(store, log.child('allocator')), schedulerLoop(store, log.child('scheduler'))];
       await Promise.all(loops.map((l) => l.start()));
     },
     onDemoted: async () => {

@@ -1,5 +1,5 @@
 /** Shapes the REST API returns and the CLI prints (`--format json` field names are stable). */
-import type { ServiceSpec } from './types';
+import type { ServiceSpec, StackNetwork } from './types';
 
 export interface ServiceView {
   id: string;
@@ -52,6 +52,7 @@ export interface ImageView {
 
 export interface DeployRequest {
   services: ServiceSpec[];
+  networks: StackNetwork[];
   prune: boolean;
 }
 
@@ -71,4 +72,24 @@ export interface InfoView {
   managerId: string;
   leader: boolean;
   version: string;
+}
+
+export interface NetworkView {
+  id: string;
+  name: string;
+  driver: string;
+  scope: 'swarm';
+  subnet: string;
+  gateway: string;
+  vni: number;
+  attachable: boolean;
+  stack: string | null;
+}
+
+export interface NetworkCreateRequest {
+  name: string;
+  driver: string;
+  subnet: string | null;
+  attachable: boolean;
+  labels: Record<string, string>;
 }

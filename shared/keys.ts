@@ -11,6 +11,13 @@ export const Keys = {
   configs: `${ROOT}configs/`,
   stacks: `${ROOT}stacks/`,
   election: `${ROOT}election/leader`,
+  /** Address reservations: ipam/addr/<network id>/<ip> → owner. */
+  ipamAddrs: `${ROOT}ipam/addr/`,
+  ipamAddr: (networkId: string, ip: string) => `${ROOT}ipam/addr/${networkId}/${ip}`,
+  /** One key per VXLAN id and per subnet in use, written only if absent. */
+  ipamVni: (vni: number) => `${ROOT}ipam/vni/${vni}`,
+  ipamSubnet: (cidr: string) => `${ROOT}ipam/subnet/${cidr.replace('/', '_')}`,
+  network: (id: string) => `${ROOT}networks/${id}`,
   node: (id: string) => `${ROOT}nodes/${id}`,
   service: (id: string) => `${ROOT}services/${id}`,
   task: (id: string) => `${ROOT}tasks/${id}`,

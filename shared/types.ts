@@ -31,9 +31,79 @@ export interface ContainerSpec {
   /** Container hostname; null means the short task id. */
   hostname: string | null;
   stopGracePeriodMs: number;
+  /** DNS servers for the container instead of the cluster's (compose `dns`). */
+  dns: string[];
+  /** `host:ip` entries added to /etc/hosts (compose `extra_hosts`). */
+  extraHosts: string[];
 }
 
 export type ServiceMode = 'replicated' | 'global';
+
+/** A service's membership of a network (compose `services.*.networks`). */
+export interface ServiceNetwork {
+  /** Full network name (`<stack>_<name>`, or the name as given for an external network). */
+  target: string;
+  aliases: string[];
+}
+
+export type PortProtocol = 'tcp' | 'udp';
+
+/** A published port (compose `ports`, short or long syntax). */
+export interface PortConfig {
+  /** Port inside the containers. */
+  target: number;
+  /** Port on the hosts; null lets the cluster pick one (ingress) or none (host). */
+  published: number | null;
+  protocol: PortProtocol;
+  /** `ingress`: every host answers (routing mesh); `host`: only hosts where a task runs. */
+  mode: 'ingress' | 'host';
+}
+
+export interface EndpointSpec {
+  mode: 'vip' | 'dnsrr';
+  ports: PortConfig[];
+}
+
+export interface NetworkSpec {
+  /** Full name (`<stack>_<name>` for stack networks). */
+  name: string;
+  stack: string | null;
+  driver: 'overlay';
+  /** Requested subnet (CIDR), or null to take the next free /24 of the default pool. */
+  subnet: string | null;
+  attachable: boolean;
+  labels: Record<string, string>;
+}
+
+export interface Network {
+  v: number;
+  id: string;
+  spec: NetworkSpec;
+  /** Allocated at creation: the subnet, its gateway (first address) and the VXLAN id. */
+  subnet: string;
+  gateway: string;
+  vni: number;
+  createdAt: string;
+}
+
+/** A task's address on one network, allocated by the manager. */
+export interface NetworkAttachment {
+  networkId: string;
+  networkName: string;
+  /** CIDR form: `10.0.1.5/24`. */
+  address: string;
+  mac: string;
+  aliases: string[];
+}
+
+/** A stack file's network, before it exists in the cluster. */
+export interface StackNetwork {
+  /** Name as the stack file's services refer to it (`default`, `backend`, ...). */
+  key: string;
+  /** `external: true`: the network must exist already; nothing is created. */
+  external: boolean;
+  spec: NetworkSpec;
+}
 
 export interface ServiceSpec {
   /** Full service name (`<stack>_<service>` for stack services). */
@@ -46,6 +116,8 @@ export interface ServiceSpec {
   container: ContainerSpec;
   limits: ResourceLimits;
   labels: Record<string, string>;
+  networks: ServiceNetwork[];
+  endpoint: EndpointSpec;
 }
 
 export interface Service {
@@ -54,6 +126,8 @@ export interface Service {
   spec: ServiceSpec;
   /** Bumped on every spec change; tasks record the version they were made from. */
   specVersion: number;
+  /** Virtual IPs (endpoint mode vip), one per network, allocated by the manager. */
+  vips: { networkId: string; address: string }[];
   createdAt: string;
   updatedAt: string;
 }
@@ -82,6 +156,8 @@ export interface Task {
   specVersion: number;
   spec: ContainerSpec;
   limits: ResourceLimits;
+  /** Addresses on the service's networks; allocated while the task is `new`. */
+  networks: NetworkAttachment[];
   status: TaskStatus;
   createdAt: string;
 }
@@ -132,5 +208,6 @@ export interface Cluster {
 export interface StackDeployment {
   name: string;
   services: ServiceSpec[];
+  networks: StackNetwork[];
   warnings: string[];
 }

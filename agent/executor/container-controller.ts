@@ -4,6 +4,7 @@ import type { AssignedTask } from '../../shared/proto/codec';
 import type { Runtime, ContainerConfig, ExitStatus } from '../runtime/types';
 import type { ImageSource, ImageConfig } from '../image/types';
 import type { Controller } from './controller';
+import type { NodeNetworks } from '../network/node-networks';
 import { shortId } from '../../shared/ids';
 
 export class TaskError extends Error {}
@@ -33,12 +34,15 @@ export class ContainerController implements Controller {
     private readonly runtime: Runtime,
     private readonly images: ImageSource,
     private readonly logsDir: string,
+    private readonly networks: NodeNetworks | null,
   ) {}
 
   async prepare(signal: AbortSignal): Promise<void> {
     const image = await this.images.prepare(this.task.spec.image, signal);
     const args = resolveArgs(this.task, image.config);
     if (args.length === 0) throw new TaskError(`no command: image ${this.task.spec.image} has none and the service gives none`);
+    const hostname = this.task.spec.hostname ?? shortId(this.task.id);
+    const sandbox = this.networks ? await this.networks.prepare(this.task, hostname) : null;
     this.config = {
       id: this.task.id,
       lowerDirs: image.layers,
@@ -46,9 +50,11 @@ export class ContainerController implements Controller {
       env: mergeEnv(image.config.env, this.task.spec.env),
       cwd: this.task.spec.workingDir ?? image.config.workingDir ?? '/',
       user: this.task.spec.user ?? image.config.user ?? null,
-      hostname: this.task.spec.hostname ?? shortId(this.task.id),
+      hostname,
       limits: this.task.limits,
       logPath: path.join(this.logsDir, `${this.task.id}.log`),
+      netns: sandbox?.netns ?? null,
+      files: sandbox?.files ?? [],
     };
   }
 
@@ -91,8 +97,9 @@ export class ContainerController implements Controller {
     await exited;
   }
 
-  remove(): Promise<void> {
-    return this.runtime.remove(this.task.id);
+  async remove(): Promise<void> {
+    await this.runtime.remove(this.task.id);
+    await this.networks?.release(this.task.id);
   }
 
   async running(): Promise<number | null> {

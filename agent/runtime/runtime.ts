@@ -30,6 +30,7 @@ import {
 } from './state';
 import type { RuntimeSys } from './sys';
 import type { ContainerConfig, ContainerInfo, ExitStatus, Runtime, RuntimeOptions } from './types';
+import { writeContainerFiles } from './container-files';
 
 export interface NativeRuntimeDeps {
   sys: RuntimeSys;
@@ -47,6 +48,9 @@ export function validateConfig(cfg: ContainerConfig): void {
   const bad = (field: string, why: string): never => {
     throw new InvalidContainerConfigError(`container ${cfg.id}: ${why}`, field);
   };
+  for (const f of cfg.files) {
+    if (!f.path.startsWith('/') || f.path.split('/').some((c) => c === '..' || c === '.')) bad('files', `invalid file path ${JSON.stringify(f.path)}`);
+  }
   if (!ID_RE.test(cfg.id)) bad('id', `invalid id ${JSON.stringify(cfg.id)}`);
   if (cfg.args.length === 0 || cfg.args[0] === '') bad('args', 'no command');
   const hasNul = (s: string): boolean => s.includes('\0');
@@ -60,6 +64,8 @@ export function validateConfig(cfg: ContainerConfig): void {
   }
   if (cfg.hostname.length > 64 || hasNul(cfg.hostname)) bad('hostname', 'hostname longer than 64 bytes');
   if (!cfg.logPath.startsWith('/') || hasNul(cfg.logPath)) bad('logPath', 'log path must be absolute');
+  // Absolute: the shim opens it after the agent's cwd is long gone from its view.
+  if (cfg.netns !== null && (!cfg.netns.startsWith('/') || hasNul(cfg.netns))) bad('netns', 'netns path must be absolute');
   const positive = (v: number | null, field: string): void => {
     if (v !== null && (!Number.isSafeInteger(v) || v <= 0)) bad(field, `${field} must be a positive integer`);
   };
@@ -73,6 +79,7 @@ export function validateConfig(cfg: ContainerConfig): void {
 export function buildShimArgs(cfg: ContainerConfig, paths: ContainerPaths, cgroup: CgroupSpec, procsFiles: readonly string[]): string[] {
   const out = ['--state-dir', paths.dir, '--rootfs', paths.rootfs, '--log', cfg.logPath, '--hostname', cfg.hostname, '--cwd', cfg.cwd];
   if (cfg.user !== null) out.push('--user', cfg.user);
+  if (cfg.netns !== null) out.push('--netns', cfg.netns);
   // v2: clone PID 1 straight into the cgroup (no migration, see shim.cc); procs files are the fallback.
   const v2dir = cgroup.version === 2 ? cgroup.dirs[0] : undefined;
   if (v2dir !== undefined) out.push('--cgroup-v2-dir', v2dir);
@@ -143,6 +150,7 @@ export class NativeRuntime implements Runtime {
       undo.push(() => this.cgroups.remove(cg));
 
       mountRootfs(this.sys, paths, cfg.lowerDirs);
+      writeContainerFiles(paths.rootfs, cfg.files);
       undo.push(() => unmountRootfs(this.sys, paths.rootfs));
 
       const started = await this.sys.startShim(buildShimArgs(cfg, paths, cg, this.cgroups.procsFiles(cg)));

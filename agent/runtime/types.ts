@@ -26,6 +26,18 @@ export interface ContainerConfig {
   limits: RuntimeLimits;
   /** File that receives the container's stdout and stderr. */
   logPath: string;
+  /**
+   * Network namespace to join: a path to an nsfs file (e.g. a sandbox the agent's network code
+   * prepared, bind-mounted under its netns dir). PID 1 setns()es into it instead of getting a new,
+   * empty one, so the veths, addresses and routes set up beforehand are what the container sees.
+   * null: a new network namespace with only `lo` (up).
+   */
+  netns: string | null;
+  /**
+   * Files written into the container's root filesystem (its upper layer) before it starts:
+   * /etc/resolv.conf, /etc/hosts, /etc/hostname. Paths are absolute inside the container.
+   */
+  files: { path: string; content: string }[];
 }
 
 export type ContainerStatus = 'running' | 'exited';

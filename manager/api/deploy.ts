@@ -3,7 +3,8 @@
  * etcd transaction, guarded by the revisions read, so a deploy is all or
  * nothing and two concurrent deploys cannot interleave.
  */
-import type { Service, ServiceSpec, Stack } from '../../shared/types';
+import type { Network, NetworkSpec, Service, ServiceSpec, Stack, StackNetwork } from '../../shared/types';
+import { NetworkNotFoundError, planNetworkRemoval, planNetworks } from './networks';
 import { SCHEMA_VERSION } from '../../shared/types';
 import { Keys } from '../../shared/keys';
 import { newId } from '../../shared/ids';
@@ -40,6 +41,16 @@ export function validateSpec(s: ServiceSpec, stack: string): void {
   const l = s.limits;
   if (typeof l !== 'object' || l === null) fail('missing limits');
   if (!isPosIntOrNull(l.memoryBytes) || !isPosIntOrNull(l.nanoCpus) || !isPosIntOrNull(l.pids)) fail('limits must be positive integers');
+  if (!isStrList(c.dns) || !isStrList(c.extraHosts)) fail('dns and extra hosts must be lists of strings');
+  if (!Array.isArray(s.networks) || !s.networks.every((n) => typeof n?.target === 'string' && isStrList(n.aliases))) fail('networks must be a list of {target, aliases}');
+  const e = s.endpoint;
+  if (typeof e !== 'object' || e === null || (e.mode !== 'vip' && e.mode !== 'dnsrr') || !Array.isArray(e.ports)) fail('endpoint must be {mode: vip|dnsrr, ports: [...]}');
+  for (const p of e.ports) {
+    const port = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 1 && (x as number) <= 65535;
+    if (!port(p?.target) || !(p.published === null || port(p.published)) || (p.protocol !== 'tcp' && p.protocol !== 'udp') || (p.mode !== 'ingress' && p.mode !== 'host')) {
+      fail(`invalid port ${JSON.stringify(p)}`);
+    }
+  }
   if (typeof s.labels !== 'object' || s.labels === null || Array.isArray(s.labels) || !Object.values(s.labels).every((v) => typeof v === 'string')) {
     fail('labels must be a map of strings');
   }
@@ -84,7 +95,7 @@ export function planDeploy(
       throw new ConflictError(`service ${spec.name} already exists outside stack ${stackName}`);
     }
     if (!cur) {
-      const svc: Service = { v: SCHEMA_VERSION, id: newId(), spec, specVersion: 1, createdAt: now, updatedAt: now };
+      const svc: Service = { v: SCHEMA_VERSION, id: newId(), spec, specVersion: 1, vips: [], createdAt: now, updatedAt: now };
       ops.push({ put: Keys.service(svc.id), value: svc, guard: { absent: true } });
       result.created.push(spec.name);
       ids.push(svc.id);
@@ -129,19 +140,81 @@ export function planDeploy(
   return { ops, result };
 }
 
-export async function deployStack(store: Store, stackName: string, specs: ServiceSpec[], prune: boolean): Promise<DeployResult> {
+/**
+ * The stack's networks: the ones it owns are created when missing, external
+ * ones must exist, and every network a service names must be one of those.
+ */
+export function planStackNetworks(stackName: string, wanted: StackNetwork[], specs: ServiceSpec[], existing: Network[], now: string): WriteOp[] {
+  const byName = new Map(existing.map((n) => [n.spec.name, n]));
+  const toCreate: NetworkSpec[] = [];
+  for (const w of wanted) {
+    const have = byName.get(w.spec.name);
+    if (w.external) {
+      if (!have) throw new NetworkNotFoundError(`network ${w.spec.name} is declared as external, but could not be found`);
+      continue;
+    }
+    if (w.spec.stack !== stackName) throw new InvalidArgumentError(`network ${w.spec.name} belongs to stack ${String(w.spec.stack)}, not ${stackName}`);
+    if (have) {
+      if (have.spec.stack !== stackName) throw new ConflictError(`network ${w.spec.name} already exists outside stack ${stackName}`);
+      if (w.spec.subnet !== null && w.spec.subnet !== have.subnet) throw new ConflictError(`network ${w.spec.name} exists with subnet ${have.subnet}; remove the stack to change it`);
+      continue;
+    }
+    toCreate.push(w.spec);
+  }
+  const names = new Set([...byName.keys(), ...toCreate.map((n) => n.name)]);
+  for (const s of specs) {
+    for (const n of s.networks) if (!names.has(n.target)) throw new NetworkNotFoundError(`service ${s.name}: network ${n.target} not found`);
+  }
+  return planNetworks(toCreate, existing, now).ops;
+}
+
+/** An ingress port is published on every host: two services cannot both have it. */
+export function checkPorts(specs: ServiceSpec[], others: Service[]): void {
+  const mine = new Set(specs.map((s) => s.name));
+  const taken = new Map<string, string>();
+  for (const o of others) {
+    if (mine.has(o.spec.name)) continue;
+    for (const p of o.spec.endpoint.ports) if (p.mode === 'ingress' && p.published !== null) taken.set(`${p.published}/${p.protocol}`, o.spec.name);
+  }
+  for (const s of specs) {
+    for (const p of s.endpoint.ports) {
+      if (p.mode !== 'ingress' || p.published === null) continue;
+      const k = `${p.published}/${p.protocol}`;
+      const owner = taken.get(k);
+      if (owner) throw new ConflictError(`port ${k} is already published by service ${owner}`);
+      taken.set(k, s.name);
+    }
+  }
+}
+
+export async function deployStack(store: Store, stackName: string, specs: ServiceSpec[], networks: StackNetwork[], prune: boolean): Promise<DeployResult> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const [stack, services] = await Promise.all([store.get<Stack>(Keys.stack(stackName)), store.list<Service>(Keys.services)]);
-    const plan = planDeploy(stackName, specs, prune, stack, services, new Date().toISOString());
-    if (await store.commit(plan.ops)) return plan.result;
+    const [stack, services, nets] = await Promise.all([
+      store.get<Stack>(Keys.stack(stackName)),
+      store.list<Service>(Keys.services),
+      store.list<Network>(Keys.networks),
+    ]);
+    const now = new Date().toISOString();
+    checkPorts(specs, services.map((s) => s.value));
+    const netOps = planStackNetworks(stackName, networks, specs, nets.map((n) => n.value), now);
+    const plan = planDeploy(stackName, specs, prune, stack, services, now);
+    const ops = [...netOps, ...plan.ops];
+    if (ops.length > MAX_TXN_OPS) throw new InvalidArgumentError('the stack is too large to deploy in one transaction');
+    if (await store.commit(ops)) return plan.result;
   }
   throw new ConflictError(`stack ${stackName} is being changed by someone else; try again`);
 }
 
 /** Removes a stack and its services in one transaction; their tasks are reaped by the orchestrator. */
-export async function removeStack(store: Store, stackName: string, services: Versioned<Service>[], stack: Versioned<Stack>): Promise<string[]> {
+export async function removeStack(store: Store, stackName: string, services: Versioned<Service>[], networks: Versioned<Network>[], stack: Versioned<Stack>): Promise<string[]> {
   const mine = services.filter((s) => s.value.spec.stack === stackName || stack.value.services.includes(s.value.id));
   const ops: WriteOp[] = mine.map((s) => ({ del: s.key, guard: { modRevision: s.modRevision } }));
+  // The stack's own networks go with it (their addresses are released by the allocator).
+  const rest = services.filter((s) => !mine.includes(s)).map((s) => s.value);
+  for (const n of networks.filter((x) => x.value.spec.stack === stackName)) {
+    if (rest.some((s) => s.spec.networks.some((sn) => sn.target === n.value.spec.name))) continue;
+    ops.push(...planNetworkRemoval(n, []));
+  }
   ops.push({ del: stack.key, guard: { modRevision: stack.modRevision } });
   if (ops.length > MAX_TXN_OPS) throw new InvalidArgumentError('stack too large to remove in one transaction');
   if (!(await store.commit(ops))) throw new ConflictError(`stack ${stackName} changed while removing it; try again`);

@@ -6,8 +6,8 @@ import * as http from 'node:http';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Cluster, ClusterNode, Service, Stack, Task } from '../../shared/types';
-import type { DeployRequest, InfoView, ScaleRequest, StackView } from '../../shared/api-types';
+import type { Cluster, ClusterNode, Network, NetworkSpec, Service, Stack, Task } from '../../shared/types';
+import type { DeployRequest, InfoView, NetworkCreateRequest, ScaleRequest, StackView } from '../../shared/api-types';
 import { Keys } from '../../shared/keys';
 import { ConflictError, InvalidArgumentError, NotFoundError, ServiceNotFoundError, StackNotFoundError, ImageNotFoundError } from '../../shared/errors';
 import { normalizeImageRef } from '../../shared/image-ref';
@@ -15,7 +15,8 @@ import type { Logger } from '../../shared/log';
 import type { Store, Versioned, WriteOp } from '../store/store';
 import type { ImageStore } from '../registry/store';
 import { readJson, sendError, sendJson } from './http-util';
-import { nodeView, serviceView, sortTasks, taskView } from './views';
+import { networkView, nodeView, serviceView, sortTasks, taskView } from './views';
+import { findNetwork, planNetworkRemoval, planNetworks } from './networks';
 import { deployStack, removeStack, validateSpec } from './deploy';
 import { currentLeader } from '../election/leader';
 
@@ -179,7 +180,8 @@ const routes: Route[] = [
           throw new ImageNotFoundError(`service ${s.name}: image ${ref} not found in the cluster (import it with: tsswarm image import FILE ${ref})`);
         }
       }
-      return deployStack(ctx.store, stackName, body.services, body.prune === true);
+      if (!Array.isArray(body.networks)) throw new InvalidArgumentError('expected {"networks": [...]}');
+      return deployStack(ctx.store, stackName, body.services, body.networks, body.prune === true);
     },
   },
   {
@@ -188,8 +190,52 @@ const routes: Route[] = [
     handler: async (ctx, _req, [name]) => {
       const stack = await ctx.store.get<Stack>(Keys.stack(name!));
       if (!stack) throw new StackNotFoundError(`stack ${name} not found`);
-      const services = await ctx.store.list<Service>(Keys.services);
-      return { removed: await removeStack(ctx.store, name!, services, stack) };
+      const [services, networks] = await Promise.all([ctx.store.list<Service>(Keys.services), ctx.store.list<Network>(Keys.networks)]);
+      return { removed: await removeStack(ctx.store, name!, services, networks, stack) };
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/networks$/,
+    handler: async (ctx) => (await ctx.store.list<Network>(Keys.networks)).map((n) => networkView(n.value)).sort((a, b) => a.name.localeCompare(b.name)),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/networks\/([^/]+)$/,
+    handler: async (ctx, _req, [name]) => {
+      const net = (await findNetwork(ctx.store, name!)).value;
+      const [tasks, nodes] = await Promise.all([ctx.store.list<Task>(Keys.tasks), nodesMap(ctx.store)]);
+      const containers = tasks
+        .map((t) => t.value)
+        .filter((t) => t.desiredState === 'running' && t.networks.some((a) => a.networkId === net.id))
+        .map((t) => ({ task: taskView(t, nodes).name, address: t.networks.find((a) => a.networkId === net.id)!.address, node: t.nodeId ? nodes.get(t.nodeId)?.hostname ?? null : null }));
+      return { ...networkView(net), labels: net.spec.labels, createdAt: net.createdAt, containers };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/networks$/,
+    handler: async (ctx, req) => {
+      const b = (await readJson(req)) as NetworkCreateRequest | null;
+      if (!b || typeof b.name !== 'string') throw new InvalidArgumentError('expected {"name": ..., "driver": "overlay", ...}');
+      const spec: NetworkSpec = { name: b.name, stack: null, driver: b.driver as 'overlay', subnet: b.subnet ?? null, attachable: b.attachable === true, labels: b.labels ?? {} };
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const existing = (await ctx.store.list<Network>(Keys.networks)).map((n) => n.value);
+        const plan = planNetworks([spec], existing, new Date().toISOString());
+        if (await ctx.store.commit(plan.ops)) return networkView(plan.networks[0]!);
+      }
+      throw new ConflictError('networks changed while creating this one; try again');
+    },
+  },
+  {
+    method: 'DELETE',
+    pattern: /^\/v1\/networks\/([^/]+)$/,
+    handler: async (ctx, _req, [name]) => {
+      const net = await findNetwork(ctx.store, name!);
+      if (net.value.spec.stack !== null) throw new ConflictError(`network ${net.value.spec.name} belongs to stack ${net.value.spec.stack}; it goes with tsswarm stack rm`);
+      const services = (await ctx.store.list<Service>(Keys.services)).map((s) => s.value);
+      if (!(await ctx.store.commit(planNetworkRemoval(net, services)))) throw new ConflictError('the network changed while removing it; try again');
+      return { removed: net.value.spec.name };
     },
   },
   {

@@ -1,6 +1,6 @@
 /** Builds the API's views from stored objects. Pure. */
-import type { ClusterNode, Service, Task } from '../../shared/types';
-import type { NodeView, ServiceView, TaskView } from '../../shared/api-types';
+import type { ClusterNode, Network, Service, Task } from '../../shared/types';
+import type { NetworkView, NodeView, ServiceView, TaskView } from '../../shared/api-types';
 import { nodeIsEligible } from '../orchestrator/global';
 
 export function serviceView(s: Service, tasks: Task[], nodes: ClusterNode[]): ServiceView {
@@ -46,5 +46,19 @@ export function nodeView(n: ClusterNode, leaderNodeIds: Set<string>): NodeView {
     availability: n.availability,
     manager: n.role === 'manager' ? (leaderNodeIds.has(n.id) ? 'leader' : 'reachable') : null,
     role: n.role,
+  };
+}
+
+export function networkView(n: Network): NetworkView {
+  return {
+    id: n.id,
+    name: n.spec.name,
+    driver: n.spec.driver,
+    scope: 'swarm',
+    subnet: n.subnet,
+    gateway: n.gateway,
+    vni: n.vni,
+    attachable: n.spec.attachable,
+    stack: n.spec.stack,
   };
 }

@@ -5,13 +5,14 @@
  * than the heartbeat grace are marked down.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { Cluster, ClusterNode, Task } from '../../shared/types';
+import type { Cluster, ClusterNode, Network, Service, Task } from '../../shared/types';
 import { SCHEMA_VERSION } from '../../shared/types';
 import { Keys } from '../../shared/keys';
 import type { Logger } from '../../shared/log';
 import { TaskState } from '../../shared/task-state';
 import { loadDispatcher } from '../../shared/proto/load';
-import { statusFromWire, taskToWire, type StatusUpdate } from '../../shared/proto/codec';
+import { networkViewToWire, statusFromWire, taskToWire, type StatusUpdate } from '../../shared/proto/codec';
+import { networkViews } from './network-views';
 import type { Store, WriteOp } from '../store/store';
 import type { AgentMsg, ManagerMsg, RegisterMsg } from './messages';
 import { applyStatus } from './status';
@@ -34,6 +35,8 @@ interface Session {
   lastSeen: number;
   /** task id → JSON last sent, to send only what changed. */
   sent: Map<string, string>;
+  /** network id → view last sent. */
+  sentNetworks: Map<string, string>;
   full: boolean;
 }
 
@@ -60,7 +63,7 @@ export class Dispatcher {
       server.bindAsync(this.opts.listen, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
     );
     this.server = server;
-    this.stopWatch = await this.opts.store.watch([Keys.tasks], () => this.schedulePush(), (e) => this.opts.log.warn(`task watch: ${e.message}`));
+    this.stopWatch = await this.opts.store.watch([Keys.tasks, Keys.networks, Keys.services], () => this.schedulePush(), (e) => this.opts.log.warn(`task watch: ${e.message}`));
     this.checkTimer = setInterval(() => void this.checkHeartbeats(), Math.max(100, Math.floor(this.opts.heartbeatPeriodMs / 2)));
   }
 
@@ -140,7 +143,7 @@ export class Dispatcher {
     await this.opts.store.commit([{ put: key, value: node, guard: existing ? { modRevision: existing.modRevision } : { absent: true } }]);
     const old = this.sessions.get(r.node_id);
     if (old) old.call.end();
-    const s: Session = { nodeId: r.node_id, call, lastSeen: Date.now(), sent: new Map(), full: true };
+    const s: Session = { nodeId: r.node_id, call, lastSeen: Date.now(), sent: new Map(), sentNetworks: new Map(), full: true };
     this.sessions.set(r.node_id, s);
     this.lastSeen.set(r.node_id, s.lastSeen);
     call.write({ welcome: { node_id: r.node_id, registry_url: this.opts.registryUrl, heartbeat_period_ms: this.opts.heartbeatPeriodMs } });
@@ -165,7 +168,16 @@ export class Dispatcher {
     }
     this.pushing = true;
     try {
-      const tasks = (await this.opts.store.list<Task>(Keys.tasks)).map((v) => v.value);
+      const [taskList, networkList, serviceList, nodeList] = await Promise.all([
+        this.opts.store.list<Task>(Keys.tasks),
+        this.opts.store.list<Network>(Keys.networks),
+        this.opts.store.list<Service>(Keys.services),
+        this.opts.store.list<ClusterNode>(Keys.nodes),
+      ]);
+      const tasks = taskList.map((v) => v.value);
+      const networks = networkList.map((v) => v.value);
+      const services = serviceList.map((v) => v.value);
+      const nodes = nodeList.map((v) => v.value);
       const byNode = new Map<string, Task[]>();
       for (const t of tasks) {
         if (t.nodeId === null || TaskState[t.status.state] < TaskState.assigned) continue;
@@ -187,8 +199,21 @@ export class Dispatcher {
         }
         const removed = [...s.sent.keys()].filter((id) => !current.has(id));
         for (const id of removed) s.sent.delete(id);
-        if (!s.full && changed.length === 0 && removed.length === 0) continue;
-        s.call.write({ assignments: { full: s.full, tasks: changed.map(taskToWire), removed } });
+        const views = networkViews(s.nodeId, tasks, networks, services, nodes);
+        const changedViews = views.filter((v) => s.sentNetworks.get(v.id) !== JSON.stringify(v));
+        for (const v of changedViews) s.sentNetworks.set(v.id, JSON.stringify(v));
+        const removedNetworks = [...s.sentNetworks.keys()].filter((id) => !views.some((v) => v.id === id));
+        for (const id of removedNetworks) s.sentNetworks.delete(id);
+        if (!s.full && changed.length === 0 && removed.length === 0 && changedViews.length === 0 && removedNetworks.length === 0) continue;
+        s.call.write({
+          assignments: {
+            full: s.full,
+            tasks: changed.map(taskToWire),
+            removed,
+            networks: changedViews.map(networkViewToWire),
+            removed_networks: removedNetworks,
+          },
+        });
         s.full = false;
       }
     } catch (e) {

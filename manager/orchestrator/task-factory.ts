@@ -15,7 +15,11 @@ export function newTask(service: Service, slot: number | null, node: ClusterNode
     specVersion: service.specVersion,
     spec: service.spec.container,
     limits: service.spec.limits,
-    status: { state: 'pending', message: 'waiting for a node', err: null, timestamp: now, pid: null, exitCode: null },
+    networks: [],
+    // A task with networks waits (new) for the allocator to give it addresses.
+    status: service.spec.networks.length
+      ? { state: 'new', message: 'waiting for network addresses', err: null, timestamp: now, pid: null, exitCode: null }
+      : { state: 'pending', message: 'waiting for a node', err: null, timestamp: now, pid: null, exitCode: null },
     createdAt: now,
   };
 }

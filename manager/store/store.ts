@@ -86,6 +86,27 @@ export class Store {
     return true;
   }
 
+  /**
+   * Like commit, but never splits a group across transactions: a group is
+   * writes that must land together (a reservation and the object that uses it).
+   * Returns false if any transaction failed its guards.
+   */
+  async commitGroups(groups: WriteOp[][]): Promise<boolean> {
+    let ok = true;
+    let chunk: WriteOp[] = [];
+    const flush = async () => {
+      if (chunk.length && !(await this.commitChunk(chunk))) ok = false;
+      chunk = [];
+    };
+    for (const g of groups) {
+      if (g.length > MAX_TXN_OPS) throw new Error(`a write group of ${g.length} ops does not fit one transaction`);
+      if (chunk.length + g.length > MAX_TXN_OPS) await flush();
+      chunk.push(...g);
+    }
+    await flush();
+    return ok;
+  }
+
   private async commitChunk(ops: WriteOp[]): Promise<boolean> {
     if (ops.length === 0) return true;
     // etcd3's builder needs at least one comparison; a key's create revision

@@ -3,9 +3,14 @@
 // Started by the agent (addon spawnShim) in a new session with the report pipe on fd 3. It forks once
 // more so that it is not the agent's child (the container must outlive the agent), then:
 //
-//   clone(NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET) -> [parent] join cgroups -> "go" over the sync socket
-//   [child] stdio -> mounts -> lo up -> hostname -> pivot_root -> wait for "go" -> user lookup ->
-//           capabilities -> no_new_privs -> setgroups/setgid/setuid -> chdir -> execve
+//   clone(NEWPID|NEWNS|NEWUTS|NEWIPC[|NEWNET]) -> [parent] join cgroups -> "go" over the sync socket
+//   [child] stdio -> [setns netns] -> mounts -> lo up -> hostname -> pivot_root -> wait for "go" ->
+//           user lookup -> capabilities -> no_new_privs -> setgroups/setgid/setuid -> chdir -> execve
+//
+// With --netns PATH the container joins a network namespace the agent prepared (veth, addresses,
+// routes already in place) instead of getting a new one: the shim opens PATH before clone (a bad
+// path fails before anything is created) and PID 1 setns()es into it first thing, before /sys is
+// mounted, because sysfs shows the network devices of the namespace that mounts it.
 //
 // The child builds its mount namespace while the parent joins the cgroup (on v1 that join waits for
 // an RCU grace period, see below), and waits for "go" before anything of the image runs: no code from
@@ -16,7 +21,7 @@
 // on fd 3 as `err\t<errno>\t<step>\t<message>\n`; success as `ok\t<shimPid>\t<pid>\n`, written only
 // after state.json says "running" so that inspect() right after run() sees it.
 //
-// Usage: tsswarm-shim --state-dir D --rootfs R --log L --hostname H --cwd C [--user U]
+// Usage: tsswarm-shim --state-dir D --rootfs R --log L --hostname H --cwd C [--user U] [--netns PATH]
 //                     [--cgroup-v2-dir DIR] [--cgroup-procs FILE]... [--env K=V]... -- ARGV...
 //
 // Joining the cgroup: moving a task into a cgroup by writing cgroup.procs takes the global
@@ -63,6 +68,7 @@ struct Config {
   std::string stateDir, rootfs, logPath, hostname, cwd = "/", user;
   bool hasUser = false;
   std::string cgroupV2Dir;  // when set, PID 1 is cloned straight into it (clone3 CLONE_INTO_CGROUP)
+  std::string netns;        // when set, PID 1 joins this network namespace instead of a new one
   std::vector<std::string> cgroupProcs, env, args;
 };
 
@@ -119,6 +125,7 @@ bool parseArgs(int argc, char** argv, Config& cfg, std::string& problem) {
     else if (a == "--user") cfg.user = v, cfg.hasUser = true;
     else if (a == "--cgroup-procs") cfg.cgroupProcs.push_back(v);
     else if (a == "--cgroup-v2-dir") cfg.cgroupV2Dir = v;
+    else if (a == "--netns") cfg.netns = v;
     else if (a == "--env") cfg.env.push_back(v);
     else {
       problem = "unknown option " + a;
@@ -171,6 +178,7 @@ struct ChildArgs {
   int syncFd;
   int logFd;
   int nullFd;
+  int netnsFd;  // -1: PID 1 was cloned with its own new network namespace
 };
 
 int gSyncFd = -1;
@@ -445,6 +453,9 @@ int childMain(void* raw) {
   if (setsid() < 0) fail(errno, "setsid", errnoText(errno));
   umask(0);  // device nodes and dirs get exactly the modes asked for
 
+  // Step 1: the prepared network namespace, before /sys is mounted so that sysfs is this netns's.
+  if (a.netnsFd >= 0 && setns(a.netnsFd, CLONE_NEWNET) < 0) fail(errno, "setns netns", cfg.netns + ": " + errnoText(errno));
+
   // Step 2: mounts, all in the new mount namespace.
   mountOrFail("mount / rprivate", nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);
   mountOrFail("bind rootfs", cfg.rootfs.c_str(), cfg.rootfs, nullptr, MS_BIND | MS_REC, nullptr);
@@ -557,8 +568,19 @@ int runShim(const Config& cfg) {
     reportFailure(errno, "mmap stack", errnoText(errno));
     return 1;
   }
-  ChildArgs args{&cfg, childEnd.get(), logFd.get(), nullFd.get()};
-  constexpr int kNamespaces = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET;
+  // Opened here rather than in the child: a wrong path is reported before any namespace exists.
+  // CLOEXEC keeps it out of the container; the child only needs it until setns.
+  Fd netnsFd;
+  if (!cfg.netns.empty()) {
+    netnsFd.reset(open(cfg.netns.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!netnsFd.valid()) {
+      reportFailure(errno, "open netns", cfg.netns + ": " + errnoText(errno));
+      return 1;
+    }
+  }
+  ChildArgs args{&cfg, childEnd.get(), logFd.get(), nullFd.get(), netnsFd.get()};
+  const int namespaces =
+      CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (netnsFd.valid() ? 0 : CLONE_NEWNET);
   bool joined = false;
   pid_t pid = -1;
   if (!cfg.cgroupV2Dir.empty()) {
@@ -567,7 +589,7 @@ int runShim(const Config& cfg) {
       reportFailure(errno, "cgroup join", cfg.cgroupV2Dir + ": " + errnoText(errno));
       return 1;
     }
-    pid = cloneIntoCgroup(kNamespaces, cgroupFd.get());
+    pid = cloneIntoCgroup(namespaces, cgroupFd.get());
     if (pid == 0) childMain(&args);  // never returns
     if (pid > 0) joined = true;
     else if (errno != ENOSYS && errno != E2BIG && errno != EINVAL) {
@@ -575,13 +597,14 @@ int runShim(const Config& cfg) {
       return 1;
     }
   }
-  if (pid < 0) pid = clone(childMain, static_cast<char*>(stack) + kStackSize, kNamespaces | SIGCHLD, &args);
+  if (pid < 0) pid = clone(childMain, static_cast<char*>(stack) + kStackSize, namespaces | SIGCHLD, &args);
   if (pid < 0) {
     reportFailure(errno, "clone", errnoText(errno));
     return 1;
   }
   munmap(stack, kStackSize);
   childEnd.reset();
+  netnsFd.reset();
 
   // The child sets up its mounts while we join the cgroup, so when a join or the "go" fails because
   // the child is already gone, the child's own failure record is the one worth reporting.

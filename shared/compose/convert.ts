@@ -1,24 +1,53 @@
 /**
- * Validates an interpolated stack tree and converts it to ServiceSpecs.
+ * Validates an interpolated stack tree and converts it to ServiceSpecs and
+ * the networks they use.
  *
  * Every problem is recorded (with key path and line) rather than thrown, so
  * one run reports all of them; the caller throws if any were found and never
  * uses a partial result.
  */
-import type { ContainerSpec, ResourceLimits, ServiceMode, ServiceSpec } from '../types';
+import type {
+  ContainerSpec,
+  EndpointSpec,
+  NetworkSpec,
+  PortConfig,
+  ResourceLimits,
+  ServiceMode,
+  ServiceNetwork,
+  ServiceSpec,
+  StackNetwork,
+} from '../types';
+import { invalidSubnetReason, parseHostsAddress, parseIpv4, subnetRange } from './addresses';
 import { normalizeImageRef } from './image-ref';
 import type { Lookup } from './interpolate';
 import { invalidServiceNameReason, invalidStackNameReason, normalizeStackName, stackNameFromDir } from './names';
 import type { TreeEntry, TreeMap, TreeNode, TreeScalar } from './parse';
 import type { Problems } from './problems';
 import type { KeySet } from './schema';
-import { DEPENDS_ON_CONDITIONS, DEPENDS_ON_ENTRY, DEPLOY, LIMITS, RESOURCES, SERVICE, TOP_LEVEL, classifyKey } from './schema';
+import {
+  DEPENDS_ON_CONDITIONS,
+  DEPENDS_ON_ENTRY,
+  DEPLOY,
+  IPAM,
+  IPAM_CONFIG,
+  LIMITS,
+  NETWORK,
+  PORT,
+  RESOURCES,
+  SERVICE,
+  SERVICE_NETWORK,
+  TOP_LEVEL,
+  classifyKey,
+} from './schema';
+import { HOST_IP_REASON, parsePortNumber, parsePortProtocol, parseShortPort } from './ports';
 import { ShellSplitError, shellSplit } from './shell-split';
 import { parseBytes, parseDurationMs, parseInteger, parseNanoCpus } from './units';
 
 /** The label docker puts on every object of a stack; `docker stack ls/rm` find them by it. */
 export const NAMESPACE_LABEL = 'com.docker.stack.namespace';
 export const DEFAULT_STOP_GRACE_PERIOD_MS = 10_000;
+/** The network services join when they name none, created for the stack when the file does not define it. */
+export const DEFAULT_NETWORK = 'default';
 
 export interface ConvertOptions {
   /** Stack name given by the user; wins over `name:` and the folder name. */
@@ -32,9 +61,13 @@ export interface ConvertOptions {
 export interface ConvertedStack {
   name: string;
   services: ServiceSpec[];
-  /** Service-level keys we ignore, sorted: `build`, `deploy.update_config`. */
+  /** Networks of the top-level `networks:` in file order, then the implicit `default` if used. */
+  networks: StackNetwork[];
+  /** Service-level keys we ignore, sorted: `build`, `deploy.update_config`, `networks.ipv4_address`. */
   ignoredServiceOptions: string[];
-  /** Top-level compose keys we ignore, sorted: `networks`, `volumes`. */
+  /** Keys of top-level networks we ignore, sorted: `driver_opts`, `ipam.config.gateway`. */
+  ignoredNetworkOptions: string[];
+  /** Top-level compose keys we ignore, sorted: `secrets`, `volumes`. */
   ignoredTopLevelKeys: string[];
 }
 
@@ -43,14 +76,39 @@ export function convertStack(root: TreeNode | null, opts: ConvertOptions, proble
   return new Converter(opts, problems).stack(root);
 }
 
+interface DeployResult {
+  mode: ServiceMode;
+  replicas: number;
+  limits: ResourceLimits;
+  /** null when not given (vip); the line is for the dnsrr-with-ingress-ports error. */
+  endpointMode: { mode: EndpointSpec['mode']; line: number } | null;
+}
+
 interface Dependency {
   name: string;
   line: number;
 }
 
+/** A published port with where it was written, to report conflicts between services. */
+interface PortEntry {
+  port: PortConfig;
+  path: string;
+  line: number;
+}
+
+/**
+ * The networks of the top-level `networks:` by key. A key whose definition is
+ * broken maps to null: it was reported already, so services naming it must
+ * not add "undefined network" errors.
+ */
+type NetworkTable = ReadonlyMap<string, StackNetwork | null>;
+
 class Converter {
   private readonly ignoredService = new Set<string>();
+  private readonly ignoredNetwork = new Set<string>();
   private readonly ignoredTop = new Set<string>();
+  /** Whether a service joins `default` while the file does not define it. */
+  private usesImplicitDefault = false;
 
   constructor(
     private readonly opts: ConvertOptions,
@@ -68,6 +126,7 @@ class Converter {
     }
     const top = this.knownKeys(root, TOP_LEVEL, '', this.ignoredTop);
     const name = this.stackName(top.get('name'));
+    const networks = this.networks(top.get('networks'), name ?? '');
 
     const servicesEntry = top.get('services');
     let services: ServiceSpec[] = [];
@@ -78,13 +137,19 @@ class Converter {
     } else if (servicesEntry.value.entries.length === 0) {
       this.problems.add('services', 'must define at least one service', servicesEntry.keyLine);
     } else {
-      services = this.services(servicesEntry.value, name ?? '');
+      services = this.services(servicesEntry.value, name ?? '', networks);
     }
     if (name === null) return null;
+    const stackNetworks = [...networks.values()].filter((n): n is StackNetwork => n !== null);
+    if (this.usesImplicitDefault) {
+      stackNetworks.push({ key: DEFAULT_NETWORK, external: false, spec: stackNetworkSpec(`${name}_${DEFAULT_NETWORK}`, name) });
+    }
     return {
       name,
       services,
+      networks: stackNetworks,
       ignoredServiceOptions: [...this.ignoredService].sort(),
+      ignoredNetworkOptions: [...this.ignoredNetwork].sort(),
       ignoredTopLevelKeys: [...this.ignoredTop].sort(),
     };
   }
@@ -121,21 +186,24 @@ class Converter {
     return candidate;
   }
 
-  private services(map: TreeMap, stack: string): ServiceSpec[] {
+  private services(map: TreeMap, stack: string, networks: NetworkTable): ServiceSpec[] {
     const out: ServiceSpec[] = [];
     const deps = new Map<string, Dependency[]>();
+    const ports = new Map<string, PortEntry[]>();
     for (const entry of map.entries) {
-      const converted = this.service(entry, stack);
+      const converted = this.service(entry, stack, networks);
       if (converted) {
         out.push(converted.spec);
         deps.set(entry.key, converted.dependsOn);
+        ports.set(entry.key, converted.ports);
       }
     }
     this.checkDependencies(deps, new Set(map.entries.map((e) => e.key)));
+    this.checkPortConflicts(ports);
     return out;
   }
 
-  private service(entry: TreeEntry, stack: string): { spec: ServiceSpec; dependsOn: Dependency[] } | null {
+  private service(entry: TreeEntry, stack: string, networks: NetworkTable): { spec: ServiceSpec; dependsOn: Dependency[]; ports: PortEntry[] } | null {
     const name = entry.key;
     const path = `services.${name}`;
     const nameProblem = invalidServiceNameReason(name, stack);
@@ -158,7 +226,16 @@ class Converter {
     const user = this.optionalString(field('user'), `${path}.user`);
     const hostname = this.hostname(field('hostname'), `${path}.hostname`);
     const stopGracePeriodMs = this.stopGracePeriod(field('stop_grace_period'), `${path}.stop_grace_period`);
+    const dns = this.dns(field('dns'), `${path}.dns`);
+    const extraHosts = this.extraHosts(field('extra_hosts'), `${path}.extra_hosts`);
     const deploy = this.deploy(field('deploy'), `${path}.deploy`);
+    const serviceNetworks = this.serviceNetworks(field('networks'), `${path}.networks`, stack, networks);
+    const ports = this.ports(field('ports'), `${path}.ports`);
+    const endpoint: EndpointSpec = { mode: deploy.endpointMode?.mode ?? 'vip', ports: ports.map((p) => p.port) };
+    if (deploy.endpointMode?.mode === 'dnsrr' && ports.some((p) => p.port.mode === 'ingress')) {
+      // Swarm's own words: the routing mesh balances on a virtual IP, which dnsrr does not have.
+      this.problems.add(`${path}.deploy.endpoint_mode`, "port published with ingress mode can't be used with dnsrr mode", deploy.endpointMode.line);
+    }
 
     let dependsOn: Dependency[] = [];
     if (keys.has('depends_on')) {
@@ -176,6 +253,8 @@ class Converter {
       user,
       hostname,
       stopGracePeriodMs,
+      dns,
+      extraHosts,
     };
     const spec: ServiceSpec = {
       name: `${stack}_${name}`,
@@ -185,8 +264,10 @@ class Converter {
       container,
       limits: deploy.limits,
       labels: { [NAMESPACE_LABEL]: stack },
+      networks: serviceNetworks,
+      endpoint,
     };
-    return { spec, dependsOn };
+    return { spec, dependsOn, ports };
   }
 
   /**
@@ -319,8 +400,7 @@ class Converter {
     const name = this.optionalString(node, path);
     if (name === null || !node) return null;
     // sethostname(2) takes at most 64 bytes; the label rule keeps it resolvable.
-    const label = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
-    if (name.length > 63 || !name.split('.').every((l) => label.test(l))) {
+    if (!isDnsName(name)) {
       this.problems.add(path, `invalid hostname ${JSON.stringify(name)}: use letters, digits, "-" and ".", at most 63 characters`, node.line);
       return null;
     }
@@ -337,11 +417,12 @@ class Converter {
     return ms;
   }
 
-  private deploy(node: TreeNode | null, path: string): { mode: ServiceMode; replicas: number; limits: ResourceLimits } {
-    const result: { mode: ServiceMode; replicas: number; limits: ResourceLimits } = {
+  private deploy(node: TreeNode | null, path: string): DeployResult {
+    const result: DeployResult = {
       mode: 'replicated',
       replicas: 1,
       limits: { memoryBytes: null, nanoCpus: null, pids: null },
+      endpointMode: null,
     };
     if (node === null) return result;
     if (node.kind !== 'map') {
@@ -380,6 +461,13 @@ class Converter {
 
     const resources = field('resources');
     if (resources) result.limits = this.resources(resources, `${path}.resources`);
+
+    const endpointNode = field('endpoint_mode');
+    if (endpointNode) {
+      const mode = this.string(endpointNode, `${path}.endpoint_mode`);
+      if (mode === 'vip' || mode === 'dnsrr') result.endpointMode = { mode, line: endpointNode.line };
+      else if (mode !== null) this.problems.add(`${path}.endpoint_mode`, `must be vip or dnsrr, got ${JSON.stringify(mode)}`, endpointNode.line);
+    }
     return result;
   }
 
@@ -428,6 +516,425 @@ class Converter {
       else limits.pids = n;
     }
     return limits;
+  }
+
+  // ---- networks and ports ----
+
+  /** The top-level `networks:` mapping, by key; see NetworkTable for the nulls. */
+  private networks(entry: TreeEntry | undefined, stack: string): Map<string, StackNetwork | null> {
+    const out = new Map<string, StackNetwork | null>();
+    if (!entry || isNull(entry.value)) return out;
+    if (entry.value.kind !== 'map') {
+      this.problems.add('networks', `must be a mapping of network names to networks, got ${describe(entry.value)}`, entry.keyLine);
+      return out;
+    }
+    const names = new Map<string, string>();
+    const subnets: { key: string; subnet: string; first: number; last: number }[] = [];
+    for (const e of entry.value.entries) {
+      const network = this.network(e, stack);
+      out.set(e.key, network);
+      if (network === null || network.external) continue;
+      // Two keys naming one network would deploy whichever definition came last.
+      const owner = names.get(network.spec.name);
+      if (owner !== undefined) {
+        this.problems.add(`networks.${e.key}`, `network name ${JSON.stringify(network.spec.name)} is already used by networks.${owner}`, e.keyLine);
+      }
+      names.set(network.spec.name, e.key);
+      const range = network.spec.subnet === null ? null : subnetRange(network.spec.subnet);
+      if (network.spec.subnet === null || range === null) continue;
+      const clash = subnets.find((s) => s.first <= range.last && range.first <= s.last);
+      if (clash) {
+        this.problems.add(`networks.${e.key}`, `subnet ${network.spec.subnet} overlaps ${clash.subnet} of networks.${clash.key}`, e.keyLine);
+      }
+      subnets.push({ key: e.key, subnet: network.spec.subnet, ...range });
+    }
+    return out;
+  }
+
+  /** null when the definition has problems (they are recorded). */
+  private network(entry: TreeEntry, stack: string): StackNetwork | null {
+    const key = entry.key;
+    const path = `networks.${key}`;
+    const before = this.problems.list.length;
+    if (!NETWORK_KEY.test(key)) {
+      this.problems.add(path, 'invalid network name: use letters, digits, ".", "_" and "-"', entry.keyLine);
+    }
+    const node = entry.value;
+    if (isNull(node)) {
+      // `backend:` with nothing: a stack network with every default.
+      return this.problems.list.length > before ? null : { key, external: false, spec: stackNetworkSpec(`${stack}_${key}`, stack) };
+    }
+    if (node.kind !== 'map') {
+      this.problems.add(path, `must be a mapping, got ${describe(node)}`, entry.keyLine);
+      return null;
+    }
+    const keys = this.knownKeys(node, NETWORK, path, this.ignoredNetwork);
+    const field = (k: string): TreeNode | null => {
+      const e = keys.get(k);
+      return e && !isNull(e.value) ? e.value : null;
+    };
+
+    const external = this.boolean(field('external'), `${path}.external`) ?? false;
+    if (external) {
+      // As compose: an external network is only looked up, so settings for creating it are mistakes.
+      for (const e of node.entries) {
+        const kind = classifyKey(NETWORK, e.key);
+        if (e.key === 'external' || e.key === 'name' || kind === 'extension' || kind === 'unknown') continue;
+        this.problems.add(`${path}.${e.key}`, `conflicting parameters "external" and "${e.key}" specified`, e.keyLine);
+      }
+    }
+
+    let name = external ? key : `${stack}_${key}`;
+    const nameNode = field('name');
+    const given = nameNode ? this.string(nameNode, `${path}.name`) : null;
+    if (given !== null && nameNode) {
+      if (NETWORK_NAME.test(given)) name = given;
+      else this.problems.add(`${path}.name`, `invalid network name ${JSON.stringify(given)}: use letters, digits, ".", "_" and "-", starting with a letter or digit`, nameNode.line);
+    }
+
+    const driverNode = field('driver');
+    const driver = driverNode ? this.string(driverNode, `${path}.driver`) : null;
+    if (driverNode && driver !== null && driver !== 'overlay') {
+      this.problems.add(`${path}.driver`, `only the overlay driver is supported, got ${JSON.stringify(driver)}`, driverNode.line);
+    }
+    const attachable = this.boolean(field('attachable'), `${path}.attachable`) ?? false;
+    const subnet = this.ipamSubnet(field('ipam'), `${path}.ipam`);
+    const labels = this.labels(field('labels'), `${path}.labels`);
+
+    if (this.problems.list.length > before) return null;
+    if (external) {
+      return { key, external, spec: { name, stack: null, driver: 'overlay', subnet: null, attachable: false, labels: {} } };
+    }
+    return { key, external, spec: stackNetworkSpec(name, stack, subnet, attachable, labels) };
+  }
+
+  /** `ipam: { config: [ { subnet: 10.0.9.0/24 } ] }`: at most one subnet, IPv4. */
+  private ipamSubnet(node: TreeNode | null, path: string): string | null {
+    if (node === null) return null;
+    if (node.kind !== 'map') {
+      this.problems.add(path, `must be a mapping, got ${describe(node)}`, node.line);
+      return null;
+    }
+    const keys = this.knownKeys(node, IPAM, path, this.ignoredNetwork, 'ipam.');
+    const config = keys.get('config');
+    if (!config || isNull(config.value)) return null;
+    const configPath = `${path}.config`;
+    if (config.value.kind !== 'seq') {
+      this.problems.add(configPath, `must be a list, got ${describe(config.value)}`, config.keyLine);
+      return null;
+    }
+    if (config.value.items.length > 1) {
+      this.problems.add(configPath, `at most one subnet is supported, got ${config.value.items.length} entries`, config.keyLine);
+      return null;
+    }
+    const item = config.value.items[0];
+    if (item === undefined || isNull(item)) return null;
+    const itemPath = `${configPath}[0]`;
+    if (item.kind !== 'map') {
+      this.problems.add(itemPath, `must be a mapping, got ${describe(item)}`, item.line);
+      return null;
+    }
+    const itemKeys = this.knownKeys(item, IPAM_CONFIG, itemPath, this.ignoredNetwork, 'ipam.config.');
+    const subnetEntry = itemKeys.get('subnet');
+    if (!subnetEntry || isNull(subnetEntry.value)) return null;
+    const subnet = this.string(subnetEntry.value, `${itemPath}.subnet`);
+    if (subnet === null) return null;
+    const reason = invalidSubnetReason(subnet);
+    if (reason !== null) {
+      this.problems.add(`${itemPath}.subnet`, `invalid subnet ${JSON.stringify(subnet)}: ${reason}`, subnetEntry.keyLine);
+      return null;
+    }
+    return subnet;
+  }
+
+  /** `["a=b", "c"]` or `{a: b, c: null}`; a label without a value is the empty string, as in docker. */
+  private labels(node: TreeNode | null, path: string): Record<string, string> {
+    if (node === null) return {};
+    const labels = new Map<string, string>();
+    if (node.kind === 'seq') {
+      node.items.forEach((item, i) => {
+        if (item.kind !== 'scalar' || typeof item.value !== 'string') {
+          this.problems.add(`${path}[${i}]`, `must be a "key=value" string, got ${describe(item)}`, item.line);
+          return;
+        }
+        const eq = item.value.indexOf('=');
+        const k = eq < 0 ? item.value : item.value.slice(0, eq);
+        if (k === '') this.problems.add(`${path}[${i}]`, 'label name must not be empty', item.line);
+        else labels.set(k, eq < 0 ? '' : item.value.slice(eq + 1));
+      });
+    } else if (node.kind === 'map') {
+      for (const e of node.entries) {
+        if (e.value.kind !== 'scalar') {
+          this.problems.add(`${path}.${e.key}`, `must be a string, number, boolean or null, got ${describe(e.value)}`, e.keyLine);
+        } else {
+          labels.set(e.key, e.value.value === null ? '' : e.value.text);
+        }
+      }
+    } else {
+      this.problems.add(path, `must be a list of "key=value" strings or a mapping, got ${describe(node)}`, node.line);
+    }
+    // fromEntries defines own properties, so a label named __proto__ stays a label.
+    return Object.fromEntries(labels);
+  }
+
+  /**
+   * `[front, back]` or `{front: {aliases: [a]}, back: null}`; no networks (or
+   * an empty list) means `default`, as in compose.
+   */
+  private serviceNetworks(node: TreeNode | null, path: string, stack: string, networks: NetworkTable): ServiceNetwork[] {
+    const wanted: { key: string; aliases: string[]; line: number }[] = [];
+    if (node === null) {
+      // joins default below
+    } else if (node.kind === 'seq') {
+      node.items.forEach((item, i) => {
+        if (item.kind !== 'scalar' || typeof item.value !== 'string') {
+          this.problems.add(`${path}[${i}]`, `must be a network name, got ${describe(item)}`, item.line);
+        } else if (wanted.some((w) => w.key === item.value)) {
+          this.problems.add(`${path}[${i}]`, `network ${JSON.stringify(item.value)} is listed twice`, item.line);
+        } else {
+          wanted.push({ key: item.value, aliases: [], line: item.line });
+        }
+      });
+    } else if (node.kind === 'map') {
+      for (const e of node.entries) {
+        wanted.push({ key: e.key, aliases: this.serviceNetworkOptions(e.value, `${path}.${e.key}`), line: e.keyLine });
+      }
+    } else {
+      this.problems.add(path, `must be a list of network names or a mapping, got ${describe(node)}`, node.line);
+      return [];
+    }
+    if (wanted.length === 0) wanted.push({ key: DEFAULT_NETWORK, aliases: [], line: node?.line ?? 0 });
+
+    const out: ServiceNetwork[] = [];
+    for (const w of wanted) {
+      const declared = networks.get(w.key);
+      if (declared === null) continue; // its definition is broken, and reported
+      if (declared === undefined && w.key !== DEFAULT_NETWORK) {
+        this.problems.add(path, `undefined network ${JSON.stringify(w.key)}`, w.line);
+        continue;
+      }
+      if (declared === undefined) this.usesImplicitDefault = true;
+      out.push({ target: declared?.spec.name ?? `${stack}_${DEFAULT_NETWORK}`, aliases: w.aliases });
+    }
+    return out;
+  }
+
+  /** The options of one network in the long form; returns its aliases. */
+  private serviceNetworkOptions(node: TreeNode, path: string): string[] {
+    if (isNull(node)) return [];
+    if (node.kind !== 'map') {
+      this.problems.add(path, `must be a mapping, got ${describe(node)}`, node.line);
+      return [];
+    }
+    const keys = this.knownKeys(node, SERVICE_NETWORK, path, this.ignoredService, 'networks.');
+    const entry = keys.get('aliases');
+    if (!entry || isNull(entry.value)) return [];
+    const aliasesPath = `${path}.aliases`;
+    if (entry.value.kind !== 'seq') {
+      this.problems.add(aliasesPath, `must be a list of names, got ${describe(entry.value)}`, entry.keyLine);
+      return [];
+    }
+    const aliases: string[] = [];
+    entry.value.items.forEach((item, i) => {
+      const text = item.kind === 'scalar' && typeof item.value === 'string' ? item.value : null;
+      if (text === null || !isDnsName(text)) {
+        this.problems.add(`${aliasesPath}[${i}]`, `invalid alias ${describe(item)}: use letters, digits, "-" and ".", at most 63 characters`, item.line);
+      } else if (!aliases.includes(text)) {
+        aliases.push(text);
+      }
+    });
+    return aliases;
+  }
+
+  /** Short and long syntax, ranges expanded, in file order; duplicates within the service are errors. */
+  private ports(node: TreeNode | null, path: string): PortEntry[] {
+    if (node === null) return [];
+    if (node.kind !== 'seq') {
+      this.problems.add(path, `must be a list, got ${describe(node)}`, node.line);
+      return [];
+    }
+    const out: PortEntry[] = [];
+    node.items.forEach((item, i) => {
+      const itemPath = `${path}[${i}]`;
+      let ports: PortConfig[] = [];
+      if (item.kind === 'scalar' && typeof item.value === 'number') {
+        const target = parsePortNumber(item.text);
+        if (target === null) this.problems.add(itemPath, `must be a port number between 1 and 65535, got ${describe(item)}`, item.line);
+        else ports = [{ target, published: null, protocol: 'tcp', mode: 'ingress' }];
+      } else if (item.kind === 'scalar' && typeof item.value === 'string') {
+        const parsed = parseShortPort(item.value);
+        if (!parsed.ok) this.problems.add(itemPath, `invalid port ${JSON.stringify(item.value)}: ${parsed.reason}`, item.line);
+        else ports = parsed.ports;
+      } else if (item.kind === 'map') {
+        const port = this.longPort(item, itemPath);
+        if (port) ports = [port];
+      } else {
+        this.problems.add(itemPath, `must be a string such as "8080:80", a port number or a mapping, got ${describe(item)}`, item.line);
+      }
+      for (const port of ports) out.push({ port, path: itemPath, line: item.line });
+    });
+
+    const seen = new Set<string>();
+    const reported = new Set<string>();
+    for (const e of out) {
+      if (e.port.published === null) continue;
+      const key = portKey(e.port);
+      if (seen.has(key) && !reported.has(e.path)) {
+        reported.add(e.path);
+        this.problems.add(e.path, `published port ${key} is listed twice`, e.line);
+      }
+      seen.add(key);
+    }
+    return out;
+  }
+
+  private longPort(node: TreeMap, path: string): PortConfig | null {
+    const before = this.problems.list.length;
+    const keys = this.knownKeys(node, PORT, path, this.ignoredService, 'ports.');
+    const field = (k: string): TreeEntry | null => {
+      const e = keys.get(k);
+      return e && !isNull(e.value) ? e : null;
+    };
+    const targetEntry = field('target');
+    if (!targetEntry) this.problems.add(path, 'missing required key "target"', node.line);
+    const target = targetEntry ? this.portNumber(targetEntry, `${path}.target`) : null;
+    const publishedEntry = field('published');
+    const published = publishedEntry ? this.portNumber(publishedEntry, `${path}.published`) : null;
+
+    let protocol: PortConfig['protocol'] = 'tcp';
+    const protocolEntry = field('protocol');
+    const protocolText = protocolEntry ? this.string(protocolEntry.value, `${path}.protocol`) : null;
+    if (protocolEntry && protocolText !== null) {
+      const p = parsePortProtocol(protocolText);
+      if (p === null) this.problems.add(`${path}.protocol`, `must be tcp or udp, got ${JSON.stringify(protocolText)}`, protocolEntry.keyLine);
+      else protocol = p;
+    }
+
+    let mode: PortConfig['mode'] = 'ingress';
+    const modeEntry = field('mode');
+    const modeText = modeEntry ? this.string(modeEntry.value, `${path}.mode`) : null;
+    if (modeEntry && modeText !== null) {
+      if (modeText === 'ingress' || modeText === 'host') mode = modeText;
+      else this.problems.add(`${path}.mode`, `must be ingress or host, got ${JSON.stringify(modeText)}`, modeEntry.keyLine);
+    }
+
+    const hostIpEntry = field('host_ip');
+    if (hostIpEntry) {
+      const ip = this.string(hostIpEntry.value, `${path}.host_ip`);
+      // The unspecified addresses mean "every address", which is what swarm does anyway.
+      if (ip !== null && ip !== '' && ip !== '0.0.0.0' && ip !== '::') this.problems.add(`${path}.host_ip`, HOST_IP_REASON, hostIpEntry.keyLine);
+    }
+
+    if (this.problems.list.length > before || target === null) return null;
+    return { target, published, protocol, mode };
+  }
+
+  /** A port given as a YAML number or as a string of digits (`published: "8080"`, or after interpolation). */
+  private portNumber(entry: TreeEntry, path: string): number | null {
+    const v = entry.value;
+    const text = v.kind === 'scalar' && typeof v.value === 'number' ? v.text : v.kind === 'scalar' && typeof v.value === 'string' ? v.value.trim() : null;
+    const port = text === null ? null : parsePortNumber(text);
+    if (port === null) this.problems.add(path, `must be a port number between 1 and 65535, got ${describe(v)}`, entry.keyLine);
+    return port;
+  }
+
+  /**
+   * As swarm: a port published in ingress mode is taken on every node, so no
+   * other service may publish it, in either mode; two services may both
+   * publish a port in host mode (the scheduler keeps them apart).
+   */
+  private checkPortConflicts(ports: Map<string, PortEntry[]>): void {
+    const owners = new Map<string, { service: string; mode: PortConfig['mode'] }[]>();
+    const reported = new Set<string>();
+    for (const [service, entries] of ports) {
+      for (const e of entries) {
+        if (e.port.published === null) continue;
+        const key = portKey(e.port);
+        const other = owners.get(key)?.find((o) => o.mode === 'ingress' || e.port.mode === 'ingress');
+        if (other && !reported.has(e.path)) {
+          reported.add(e.path);
+          this.problems.add(e.path, `published port ${key} is already used by service ${other.service}`, e.line);
+        }
+      }
+      for (const e of entries) {
+        if (e.port.published === null) continue;
+        const key = portKey(e.port);
+        owners.set(key, [...(owners.get(key) ?? []), { service, mode: e.port.mode }]);
+      }
+    }
+  }
+
+  // ---- name resolution ----
+
+  /** `dns: 10.0.0.2` or a list of IPv4 addresses. */
+  private dns(node: TreeNode | null, path: string): string[] {
+    if (node === null) return [];
+    const address = (n: TreeNode, p: string): string | null => {
+      if (n.kind === 'scalar' && typeof n.value === 'string' && parseIpv4(n.value) !== null) return n.value;
+      this.problems.add(p, `must be an IPv4 address such as 10.0.0.2, got ${describe(n)}`, n.line);
+      return null;
+    };
+    if (node.kind === 'seq') {
+      return node.items.map((item, i) => address(item, `${path}[${i}]`)).filter((a): a is string => a !== null);
+    }
+    if (node.kind === 'map') {
+      this.problems.add(path, `must be an IPv4 address or a list of them, got ${describe(node)}`, node.line);
+      return [];
+    }
+    const one = address(node, path);
+    return one === null ? [] : [one];
+  }
+
+  /** `["host:ip", "host=ip"]` or `{host: ip}` → `host:ip`, in file order. */
+  private extraHosts(node: TreeNode | null, path: string): string[] {
+    if (node === null) return [];
+    const out: string[] = [];
+    const add = (host: string, address: string, p: string, line: number): void => {
+      if (!HOSTS_NAME.test(host)) {
+        this.problems.add(p, `invalid host name ${JSON.stringify(host)}`, line);
+        return;
+      }
+      if (address === 'host-gateway') {
+        this.problems.add(p, 'the special address host-gateway is not supported; give an IP address', line);
+        return;
+      }
+      const ip = parseHostsAddress(address);
+      if (ip === null) this.problems.add(p, `invalid IP address ${JSON.stringify(address)} for host ${host}`, line);
+      else out.push(`${host}:${ip}`);
+    };
+    if (node.kind === 'seq') {
+      node.items.forEach((item, i) => {
+        const p = `${path}[${i}]`;
+        const text = item.kind === 'scalar' && typeof item.value === 'string' ? item.value : null;
+        // `=` first, as compose: `host:ip` is ambiguous with IPv6 addresses, `host=ip` is not.
+        const sep = text === null ? -1 : text.includes('=') ? text.indexOf('=') : text.indexOf(':');
+        if (text === null || sep < 0) {
+          this.problems.add(p, `must be a "host:ip" or "host=ip" string, got ${describe(item)}`, item.line);
+          return;
+        }
+        add(text.slice(0, sep), text.slice(sep + 1), p, item.line);
+      });
+    } else if (node.kind === 'map') {
+      for (const e of node.entries) {
+        const v = e.value;
+        if (v.kind === 'scalar' && typeof v.value === 'string') add(e.key, v.value, `${path}.${e.key}`, e.keyLine);
+        else this.problems.add(`${path}.${e.key}`, `must be an IP address, got ${describe(v)}`, e.keyLine);
+      }
+    } else {
+      this.problems.add(path, `must be a list of "host:ip" strings or a mapping, got ${describe(node)}`, node.line);
+    }
+    return out;
+  }
+
+  private boolean(node: TreeNode | null, path: string): boolean | null {
+    if (node === null) return null;
+    if (node.kind === 'scalar') {
+      if (typeof node.value === 'boolean') return node.value;
+      // `external: ${EXTERNAL}` is a string after interpolation; compose reads the boolean it spells.
+      if (node.value === 'true' || node.value === 'false') return node.value === 'true';
+    }
+    this.problems.add(path, `must be true or false, got ${describe(node)}`, node.line);
+    return null;
   }
 
   /** Short form (list of names) or long form (map of name → options). */
@@ -503,6 +1010,29 @@ class Converter {
     // One cycle is enough to report; the rest usually disappear with its fix.
     for (const service of deps.keys()) if (visit(service)) break;
   }
+}
+
+/** Keys of the top-level `networks:` mapping, as the compose schema allows them. */
+const NETWORK_KEY = /^[a-zA-Z0-9._-]+$/;
+/** Full network names (`name:`): they become labels in the cluster and in `network ls`. */
+const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/** Names in /etc/hosts entries: letters, digits and the usual separators, no spaces or colons. */
+const HOSTS_NAME = /^[a-zA-Z0-9_](?:[a-zA-Z0-9_.-]*[a-zA-Z0-9_])?$/;
+const DNS_LABEL = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
+
+/** A DNS name of labels, at most 63 characters in all (the hostname rule). */
+function isDnsName(name: string): boolean {
+  return name.length <= 63 && name.split('.').every((l) => DNS_LABEL.test(l));
+}
+
+/** A network the stack creates: the namespace label marks it as the stack's, as docker does. */
+function stackNetworkSpec(name: string, stack: string, subnet: string | null = null, attachable = false, labels: Record<string, string> = {}): NetworkSpec {
+  return { name, stack, driver: 'overlay', subnet, attachable, labels: { ...labels, [NAMESPACE_LABEL]: stack } };
+}
+
+/** `8080/tcp`: what two published ports must not share. */
+function portKey(port: PortConfig): string {
+  return `${port.published ?? ''}/${port.protocol}`;
 }
 
 function isNull(node: TreeNode): boolean {

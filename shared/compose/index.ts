@@ -1,5 +1,6 @@
 /**
- * The compose stack-file loader: YAML text in, validated ServiceSpecs out.
+ * The compose stack-file loader: YAML text in, validated ServiceSpecs and
+ * their networks out.
  *
  * Order matters and follows compose: parse (with anchors and merge keys) →
  * interpolate every string value → validate and convert. Any problem in any
@@ -16,7 +17,7 @@ import { interpolateTree, unsetVariableWarning } from './interpolate';
 import { parseYaml } from './parse';
 import { Problems } from './problems';
 
-export { NAMESPACE_LABEL, DEFAULT_STOP_GRACE_PERIOD_MS } from './convert';
+export { NAMESPACE_LABEL, DEFAULT_STOP_GRACE_PERIOD_MS, DEFAULT_NETWORK } from './convert';
 
 export interface LoadOptions {
   /** Stack name chosen by the user; null to use the file's `name:` or its folder's name. */
@@ -68,10 +69,13 @@ export function loadStackText(text: string, opts: LoadTextOptions): StackDeploym
   if (stack.ignoredServiceOptions.length > 0) {
     warnings.push(`Ignoring unsupported options: ${stack.ignoredServiceOptions.join(', ')}`);
   }
+  if (stack.ignoredNetworkOptions.length > 0) {
+    warnings.push(`Ignoring unsupported network options: ${stack.ignoredNetworkOptions.join(', ')}`);
+  }
   if (stack.ignoredTopLevelKeys.length > 0) {
     warnings.push(`Ignoring unsupported top-level keys: ${stack.ignoredTopLevelKeys.join(', ')}`);
   }
-  return { name: stack.name, services: stack.services, warnings };
+  return { name: stack.name, services: stack.services, networks: stack.networks, warnings };
 }
 
 /**

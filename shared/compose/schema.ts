@@ -21,7 +21,7 @@ function keySet(supported: string[], unsupported: string[], extensions = true): 
   return { supported: new Set(supported), unsupported: new Set(unsupported), extensions };
 }
 
-export const TOP_LEVEL = keySet(['version', 'name', 'services'], ['networks', 'volumes', 'secrets', 'configs', 'include', 'models']);
+export const TOP_LEVEL = keySet(['version', 'name', 'services', 'networks'], ['volumes', 'secrets', 'configs', 'include', 'models']);
 
 /**
  * `depends_on` is in both lists on purpose: its references are checked (a
@@ -29,16 +29,19 @@ export const TOP_LEVEL = keySet(['version', 'name', 'services'], ['networks', 'v
  * not order service start-up, so it is also reported as ignored.
  */
 export const SERVICE = keySet(
-  ['image', 'command', 'entrypoint', 'environment', 'working_dir', 'user', 'hostname', 'stop_grace_period', 'deploy', 'depends_on'],
+  [
+    'image', 'command', 'entrypoint', 'environment', 'working_dir', 'user', 'hostname', 'stop_grace_period', 'deploy',
+    'depends_on', 'networks', 'ports', 'dns', 'extra_hosts',
+  ],
   [
     'annotations', 'attach', 'blkio_config', 'build', 'cap_add', 'cap_drop', 'cgroup', 'cgroup_parent',
     'configs', 'container_name', 'cpu_count', 'cpu_percent', 'cpu_period', 'cpu_quota', 'cpu_rt_period',
     'cpu_rt_runtime', 'cpu_shares', 'cpus', 'cpuset', 'credential_spec', 'depends_on', 'develop',
-    'device_cgroup_rules', 'devices', 'dns', 'dns_opt', 'dns_search', 'domainname', 'env_file', 'expose',
-    'extends', 'external_links', 'extra_hosts', 'gpus', 'group_add', 'healthcheck', 'init', 'ipc',
+    'device_cgroup_rules', 'devices', 'dns_opt', 'dns_search', 'domainname', 'env_file', 'expose',
+    'extends', 'external_links', 'gpus', 'group_add', 'healthcheck', 'init', 'ipc',
     'isolation', 'label_file', 'labels', 'links', 'logging', 'mac_address', 'mem_limit', 'mem_reservation',
-    'mem_swappiness', 'memswap_limit', 'models', 'network_mode', 'networks', 'oom_kill_disable',
-    'oom_score_adj', 'pid', 'pids_limit', 'platform', 'ports', 'post_start', 'pre_stop', 'privileged',
+    'mem_swappiness', 'memswap_limit', 'models', 'network_mode', 'oom_kill_disable',
+    'oom_score_adj', 'pid', 'pids_limit', 'platform', 'post_start', 'pre_stop', 'privileged',
     'profiles', 'provider', 'pull_policy', 'read_only', 'restart', 'runtime', 'scale', 'secrets',
     'security_opt', 'shm_size', 'stdin_open', 'stop_signal', 'storage_opt', 'sysctls', 'tmpfs', 'tty',
     'ulimits', 'use_api_socket', 'userns_mode', 'uts', 'volumes', 'volumes_from',
@@ -46,8 +49,8 @@ export const SERVICE = keySet(
 );
 
 export const DEPLOY = keySet(
-  ['mode', 'replicas', 'resources'],
-  ['endpoint_mode', 'labels', 'placement', 'restart_policy', 'rollback_config', 'update_config'],
+  ['mode', 'replicas', 'resources', 'endpoint_mode'],
+  ['labels', 'placement', 'restart_policy', 'rollback_config', 'update_config'],
 );
 
 export const RESOURCES = keySet(['limits'], ['reservations']);
@@ -56,6 +59,29 @@ export const LIMITS = keySet(['cpus', 'memory', 'pids'], []);
 
 /** The long form of `depends_on: { db: { condition: ..., restart: ..., required: ... } }`. */
 export const DEPENDS_ON_ENTRY = keySet(['condition', 'restart', 'required'], [], false);
+
+/** One entry of the top-level `networks:` mapping. */
+export const NETWORK = keySet(
+  ['driver', 'attachable', 'external', 'name', 'ipam', 'labels'],
+  ['driver_opts', 'internal', 'enable_ipv4', 'enable_ipv6'],
+);
+
+export const IPAM = keySet(['config'], ['driver', 'options']);
+
+/** One entry of `ipam.config`. */
+export const IPAM_CONFIG = keySet(['subnet'], ['ip_range', 'gateway', 'aux_addresses']);
+
+/** The long form of `services.*.networks: { front: { aliases: [...] } }`. */
+export const SERVICE_NETWORK = keySet(
+  ['aliases'],
+  ['ipv4_address', 'ipv6_address', 'link_local_ips', 'mac_address', 'priority', 'gw_priority', 'driver_opts', 'interface_name'],
+);
+
+/**
+ * The long form of a `ports` entry. `host_ip` is read only to refuse it:
+ * swarm publishes on every address of a node.
+ */
+export const PORT = keySet(['target', 'published', 'protocol', 'mode', 'host_ip'], ['name', 'app_protocol']);
 
 export const DEPENDS_ON_CONDITIONS = ['service_started', 'service_healthy', 'service_completed_successfully'] as const;
 

@@ -2,7 +2,7 @@
  * Conversions between the domain types and the wire messages of
  * dispatcher.proto. proto3 has no null, so "absent" travels as 0 / "" / a has_ flag.
  */
-import type { ContainerSpec, ResourceLimits, Task } from '../types';
+import type { ContainerSpec, NetworkAttachment, ResourceLimits, Task } from '../types';
 import type { DesiredState, TaskStateName } from '../task-state';
 import { TaskState } from '../task-state';
 
@@ -23,6 +23,27 @@ export interface WireContainerSpec {
   user: string;
   hostname: string;
   stop_grace_period_ms: number;
+  dns: string[];
+  extra_hosts: string[];
+}
+
+export interface WireAttachment {
+  network_id: string;
+  network_name: string;
+  address: string;
+  mac: string;
+  aliases: string[];
+}
+
+export interface WireNetworkView {
+  id: string;
+  name: string;
+  vni: number;
+  subnet: string;
+  gateway: string;
+  peers: { ip: string; mac: string; host_addr: string }[];
+  dns: { name: string; ips: string[]; round_robin: boolean }[];
+  vips: { vip: string; backends: string[] }[];
 }
 
 export interface WireTask {
@@ -34,6 +55,7 @@ export interface WireTask {
   spec: WireContainerSpec | null;
   limits: WireLimits | null;
   observed_state: string;
+  attachments: WireAttachment[];
 }
 
 export interface WireStatus {
@@ -57,6 +79,45 @@ export interface AssignedTask {
   spec: ContainerSpec;
   limits: ResourceLimits;
   observedState: TaskStateName;
+  networks: NetworkAttachment[];
+}
+
+/** A node's view of one network (see NetworkView in dispatcher.proto). */
+export interface NetworkView {
+  id: string;
+  name: string;
+  vni: number;
+  subnet: string;
+  gateway: string;
+  peers: { ip: string; mac: string; hostAddr: string }[];
+  dns: { name: string; ips: string[]; roundRobin: boolean }[];
+  vips: { vip: string; backends: string[] }[];
+}
+
+export function networkViewToWire(v: NetworkView): WireNetworkView {
+  return {
+    id: v.id,
+    name: v.name,
+    vni: v.vni,
+    subnet: v.subnet,
+    gateway: v.gateway,
+    peers: v.peers.map((p) => ({ ip: p.ip, mac: p.mac, host_addr: p.hostAddr })),
+    dns: v.dns.map((d) => ({ name: d.name, ips: [...d.ips], round_robin: d.roundRobin })),
+    vips: v.vips.map((x) => ({ vip: x.vip, backends: [...x.backends] })),
+  };
+}
+
+export function networkViewFromWire(w: WireNetworkView): NetworkView {
+  return {
+    id: w.id,
+    name: w.name,
+    vni: Number(w.vni),
+    subnet: w.subnet,
+    gateway: w.gateway,
+    peers: w.peers.map((p) => ({ ip: p.ip, mac: p.mac, hostAddr: p.host_addr })),
+    dns: w.dns.map((d) => ({ name: d.name, ips: [...d.ips], roundRobin: d.round_robin })),
+    vips: w.vips.map((x) => ({ vip: x.vip, backends: [...x.backends] })),
+  };
 }
 
 export interface StatusUpdate {
@@ -99,7 +160,10 @@ export function taskToWire(t: Task): WireTask {
       user: t.spec.user ?? '',
       hostname: t.spec.hostname ?? '',
       stop_grace_period_ms: t.spec.stopGracePeriodMs,
+      dns: t.spec.dns,
+      extra_hosts: t.spec.extraHosts,
     },
+    attachments: t.networks.map((a) => ({ network_id: a.networkId, network_name: a.networkName, address: a.address, mac: a.mac, aliases: a.aliases })),
     limits: {
       memory_bytes: t.limits.memoryBytes ?? 0,
       nano_cpus: t.limits.nanoCpus ?? 0,
@@ -127,7 +191,10 @@ export function taskFromWire(w: WireTask): AssignedTask {
       user: orEmpty(s?.user ?? ''),
       hostname: orEmpty(s?.hostname ?? ''),
       stopGracePeriodMs: Number(s?.stop_grace_period_ms ?? 10000),
+      dns: s ? [...s.dns] : [],
+      extraHosts: s ? [...s.extra_hosts] : [],
     },
+    networks: (w.attachments ?? []).map((a) => ({ networkId: a.network_id, networkName: a.network_name, address: a.address, mac: a.mac, aliases: [...a.aliases] })),
     limits: {
       memoryBytes: orNull(Number(l?.memory_bytes ?? 0)),
       nanoCpus: orNull(Number(l?.nano_cpus ?? 0)),

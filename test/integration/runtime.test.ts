@@ -6,13 +6,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { NativeError } from '../../shared/errors';
 import { createRuntime } from '../../agent/runtime';
 import { detectCgroupDriver } from '../../agent/runtime/cgroups';
-import { umount } from '../../agent/runtime/native';
+import { netnsCreate, umount } from '../../agent/runtime/native';
 import { processStartTime } from '../../agent/runtime/state';
 import type { ContainerConfig, Runtime } from '../../agent/runtime/types';
 import { makeBusyboxRootfs } from '../../bench/busybox-rootfs';
@@ -45,6 +45,8 @@ function cfg(id: string, args: string[], over: Partial<ContainerConfig> = {}): C
     hostname: id,
     limits: { memoryBytes: null, nanoCpus: null, pids: null },
     logPath: join(tmp, 'logs', `${id}.log`),
+    netns: null,
+    files: [],
     ...over,
   };
 }
@@ -213,6 +215,37 @@ describe('native runtime (root)', () => {
     } finally {
       await rt.remove(id);
     }
+  });
+
+  it('joins a prepared network namespace (setns) instead of a new one, with sysfs showing it', async () => {
+    const nsFile = join(tmp, 'netns-prepared');
+    netnsCreate(nsFile);
+    try {
+      // A device only the prepared namespace has, so the container's view can be told apart.
+      execFileSync('nsenter', [`--net=${nsFile}`, 'ip', 'link', 'add', 'probe0', 'type', 'veth', 'peer', 'name', 'probe1']);
+      const info = await rt.run(cfg('joined', ['sleep', '1000'], { netns: nsFile }));
+      try {
+        const pid = info.pid ?? -1;
+        const inode = (p: string): number => Number(/\[(\d+)\]/.exec(readlinkSync(p))?.[1] ?? NaN);
+        // /proc/<pid>/ns/net names the namespace by its nsfs inode: the prepared one's.
+        assert.equal(inode(`/proc/${pid}/ns/net`), statSync(nsFile).ino);
+        const links = execFileSync('nsenter', ['-t', String(pid), '-m', 'ls', '/sys/class/net'], { encoding: 'utf8' }).split(/\s+/);
+        assert.ok(links.includes('probe0') && links.includes('lo'), `sysfs in the container: ${links.join(' ')}`);
+        const lo = execFileSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', '-o', 'link', 'show', 'lo'], { encoding: 'utf8' });
+        assert.match(lo, /[<,]UP[,>]/);
+      } finally {
+        await rt.remove('joined');
+      }
+    } finally {
+      umount(nsFile, 2 /* MNT_DETACH */);
+      rmSync(nsFile, { force: true });
+    }
+    await assert.rejects(rt.run(cfg('nons', ['true'], { netns: join(tmp, 'no-such-netns') })), (e: unknown) => {
+      assert.ok(e instanceof NativeError, String(e));
+      assert.equal(e.syscall, 'open netns');
+      return true;
+    });
+    assert.equal(existsSync(join(root, 'nons')), false);
   });
 
   it('reports the exit code', async () => {

@@ -24,6 +24,8 @@ export function containerSpec(over: Partial<ContainerSpec> = {}): ContainerSpec 
     user: null,
     hostname: null,
     stopGracePeriodMs: 10_000,
+    dns: [],
+    extraHosts: [],
     ...over,
   };
 }
@@ -45,6 +47,8 @@ export function serviceSpec(o: SpecOptions = {}): ServiceSpec {
     mode: 'replicated',
     replicas: 1,
     labels: {},
+    networks: [],
+    endpoint: { mode: 'vip', ports: [] },
     ...rest,
     container: containerSpec(container),
     limits: limits(lim),
@@ -63,6 +67,7 @@ export function service(o: ServiceOptions = {}): Service {
     id: id ?? 'svc-web',
     spec: serviceSpec(spec),
     specVersion: specVersion ?? 1,
+    vips: [],
     createdAt: NOW,
     updatedAt: NOW,
   };
@@ -93,6 +98,7 @@ export function task(svc: Service, o: TaskOptions = {}): Task {
     specVersion: o.specVersion ?? svc.specVersion,
     spec: svc.spec.container,
     limits: limits({ ...svc.spec.limits, ...o.limits }),
+    networks: [],
     status: {
       state: o.state ?? 'running',
       message: '',

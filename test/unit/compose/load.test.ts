@@ -4,47 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ComposeError } from '../../../shared/errors';
-import type { StackDeployment } from '../../../shared/types';
-import { loadStackFile, loadStackText } from '../../../shared/compose';
-
-/** `text` is written with two-space indentation in the tests; strip the common margin. */
-function yaml(strings: TemplateStringsArray, ...values: string[]): string {
-  const raw = strings.reduce((acc, s, i) => acc + s + (values[i] ?? ''), '');
-  const lines = raw.replace(/^\n/, '').split('\n');
-  const margin = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => /^ */.exec(l)?.[0].length ?? 0));
-  return lines.map((l) => l.slice(margin)).join('\n');
-}
-
-function load(text: string, opts: { name?: string | null; env?: Record<string, string | undefined>; dotenv?: Record<string, string>; dir?: string } = {}): StackDeployment {
-  return loadStackText(text, {
-    name: opts.name === undefined ? 'test' : opts.name,
-    env: opts.env ?? {},
-    dotenv: opts.dotenv ?? {},
-    filename: 'stack.yml',
-    dir: opts.dir ?? '/stacks/myapp',
-  });
-}
-
-/** Asserts loading fails with a ComposeError whose message matches and that names the line. */
-function assertFails(text: string, pattern: RegExp, line: number, opts: Parameters<typeof load>[1] = {}): void {
-  assert.throws(
-    () => load(text, opts),
-    (e: unknown) => {
-      assert.ok(e instanceof ComposeError, `expected ComposeError, got ${String(e)}`);
-      assert.match(e.message, pattern);
-      assert.ok(e.message.includes(`(line ${line})`), `message should name line ${line}: ${e.message}`);
-      assert.equal(e.line, line);
-      assert.equal(e.file, 'stack.yml');
-      return true;
-    },
-  );
-}
-
-function service(stack: StackDeployment, name: string) {
-  const s = stack.services.find((x) => x.name === name);
-  assert.ok(s, `service ${name} not found in ${stack.services.map((x) => x.name).join(', ')}`);
-  return s;
-}
+import { loadStackFile } from '../../../shared/compose';
+import { assertFails, load, service, yaml } from './helpers';
 
 describe('loadStackText: conversion', () => {
   it('converts a full stack', () => {
@@ -102,9 +63,13 @@ describe('loadStackText: conversion', () => {
         user: '1000:1000',
         hostname: 'web-1',
         stopGracePeriodMs: 90_000,
+        dns: [],
+        extraHosts: [],
       },
       limits: { memoryBytes: 512 * 1024 * 1024, nanoCpus: 500_000_000, pids: 200 },
       labels: { 'com.docker.stack.namespace': 'test' },
+      networks: [{ target: 'test_default', aliases: [] }],
+      endpoint: { mode: 'vip', ports: [] },
     });
     assert.deepEqual(service(stack, 'test_worker'), {
       name: 'test_worker',
@@ -120,9 +85,13 @@ describe('loadStackText: conversion', () => {
         user: null,
         hostname: null,
         stopGracePeriodMs: 10_000,
+        dns: [],
+        extraHosts: [],
       },
       limits: { memoryBytes: null, nanoCpus: null, pids: null },
       labels: { 'com.docker.stack.namespace': 'test' },
+      networks: [{ target: 'test_default', aliases: [] }],
+      endpoint: { mode: 'vip', ports: [] },
     });
     assert.deepEqual(stack.services.map((s) => s.name), ['test_web', 'test_worker']);
   });
@@ -134,10 +103,31 @@ describe('loadStackText: conversion', () => {
       stack: 'test',
       mode: 'replicated',
       replicas: 1,
-      container: { image: 'alpine:3.19', command: null, entrypoint: null, env: [], workingDir: null, user: null, hostname: null, stopGracePeriodMs: 10_000 },
+      container: {
+        image: 'alpine:3.19',
+        command: null,
+        entrypoint: null,
+        env: [],
+        workingDir: null,
+        user: null,
+        hostname: null,
+        stopGracePeriodMs: 10_000,
+        dns: [],
+        extraHosts: [],
+      },
       limits: { memoryBytes: null, nanoCpus: null, pids: null },
       labels: { 'com.docker.stack.namespace': 'test' },
+      networks: [{ target: 'test_default', aliases: [] }],
+      endpoint: { mode: 'vip', ports: [] },
     });
+    // The implicit default network every service without `networks` joins.
+    assert.deepEqual(stack.networks, [
+      {
+        key: 'default',
+        external: false,
+        spec: { name: 'test_default', stack: 'test', driver: 'overlay', subnet: null, attachable: false, labels: { 'com.docker.stack.namespace': 'test' } },
+      },
+    ]);
   });
 
   it('keeps explicit empty command and entrypoint as empty lists', () => {
@@ -364,6 +354,8 @@ describe('loadStackText: warnings', () => {
           ports: ["80:80"]
           build: .
           depends_on: [db]
+          networks:
+            default: {ipv4_address: 10.0.0.9, aliases: [www]}
           deploy:
             update_config: {parallelism: 1}
             placement: {constraints: []}
@@ -374,15 +366,24 @@ describe('loadStackText: warnings', () => {
           ports: ["5432"]
           healthcheck: {test: [CMD, "true"]}
           labels: {a: b}
-      networks: {default: {}}
+          dns_search: [example.com]
+      networks:
+        default:
+          driver_opts: {encrypted: ""}
+          internal: true
+          ipam: {driver: default, config: [{subnet: 10.9.0.0/24, gateway: 10.9.0.1}]}
       volumes: {data: {}}
+      secrets: {token: {file: ./token}}
     `);
     assert.deepEqual(stack.warnings, [
-      'Ignoring unsupported options: build, depends_on, deploy.placement, deploy.resources.reservations, deploy.update_config, healthcheck, labels, ports',
-      'Ignoring unsupported top-level keys: networks, volumes',
+      'Ignoring unsupported options: build, depends_on, deploy.placement, deploy.resources.reservations, deploy.update_config, dns_search, healthcheck, labels, networks.ipv4_address',
+      'Ignoring unsupported network options: driver_opts, internal, ipam.config.gateway, ipam.driver',
+      'Ignoring unsupported top-level keys: secrets, volumes',
     ]);
-    // Ignored keys do not leak into the spec.
+    // Ignored keys do not leak into the spec; the supported keys beside them still count.
     assert.deepEqual(service(stack, 'test_db').labels, { 'com.docker.stack.namespace': 'test' });
+    assert.deepEqual(service(stack, 'test_web').networks, [{ target: 'test_default', aliases: ['www'] }]);
+    assert.equal(stack.networks[0]?.spec.subnet, '10.9.0.0/24');
   });
 
   it('accepts the long form of depends_on', () => {
@@ -522,6 +523,8 @@ describe('loadStackFile', () => {
     assert.equal(web.container.image, 'busybox:latest');
     assert.deepEqual(web.container.command, ['httpd', '-f', '-p', '8080', '-h', '/var/www']);
     assert.deepEqual(web.limits, { memoryBytes: 64 * 1024 * 1024, nanoCpus: null, pids: 100 });
+    assert.deepEqual(web.networks, [{ target: 'hello_default', aliases: [] }]);
+    assert.deepEqual(stack.networks.map((n) => n.spec.name), ['hello_default']);
     const agent = service(stack, 'hello_agent');
     assert.equal(agent.mode, 'global');
     assert.deepEqual(agent.container.command, ['sh', '-c', 'while true; do sleep 3600; done']);

@@ -24,6 +24,8 @@ function config(over: Partial<ContainerConfig> = {}): ContainerConfig {
     hostname: 'web',
     limits: { memoryBytes: null, nanoCpus: null, pids: null },
     logPath: '/var/log/c1.log',
+    netns: null,
+    files: [],
     ...over,
   };
 }
@@ -45,6 +47,8 @@ describe('validateConfig', () => {
     ['user', { user: 'a:b:c' }],
     ['hostname', { hostname: 'h'.repeat(65) }],
     ['logPath', { logPath: 'log' }],
+    ['netns', { netns: 'run/netns/x' }],
+    ['netns', { netns: '/run/netns/a\0b' }],
     ['memoryBytes', { limits: { memoryBytes: 0, nanoCpus: null, pids: null } }],
     ['pids', { limits: { memoryBytes: null, nanoCpus: null, pids: 1.5 } }],
     ['lowerDirs', { lowerDirs: [] }],
@@ -88,6 +92,14 @@ describe('buildShimArgs', () => {
       '--env', 'B=x y',
       '--', 'httpd', '-f',
     ]);
+  });
+  it('passes --netns only when a network namespace is given', () => {
+    const p = containerPaths('/r', 'c1');
+    const none = buildShimArgs(config(), p, { version: 1, dirs: [] }, []);
+    assert.equal(none.includes('--netns'), false);
+    const args = buildShimArgs(config({ netns: '/run/tsswarm/netns/sb1' }), p, { version: 1, dirs: [] }, []);
+    assert.deepEqual(args.slice(args.indexOf('--netns'), args.indexOf('--netns') + 2), ['--netns', '/run/tsswarm/netns/sb1']);
+    assert.ok(args.indexOf('--netns') < args.indexOf('--'));
   });
   it('keeps arguments that look like options after --', () => {
     const args = buildShimArgs(config({ args: ['--', '--user', 'x'] }), containerPaths('/r', 'c1'), { version: 1, dirs: [] }, []);

@@ -18,7 +18,7 @@ const assigned: AssignedTask = {
   desiredState: 'running',
   spec: containerSpec(),
   limits: limits(),
-  observedState: 'assigned',
+  observedState: 'assigned', networks: [],
 };
 
 const initial: Observed = { state: 'assigned', message: '', err: null, pid: null, exitCode: null, removed: false };

@@ -26,7 +26,7 @@ function expected(t: Task): AssignedTask {
     desiredState: t.desiredState,
     spec: t.spec,
     limits: t.limits,
-    observedState: t.status.state,
+    observedState: t.status.state, networks: [],
   };
 }
 

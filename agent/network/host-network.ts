@@ -1,0 +1,317 @@
+/**
+ * HostNetwork: one agent's overlay data plane on one kernel (see README.md for the picture).
+ *
+ * Costs, because a deploy attaches a sandbox per task: createSandbox is one addon call (a thread
+ * unshares a netns and bind-mounts it, ~0.1 ms, no process); attach is one `ip` line on the host
+ * (shared with every other attach in flight, see runner.ts) plus one addon call that configures
+ * the sandbox side from a thread that setns()es into it. Control-plane-rate calls (ensureOverlay,
+ * setPeers, enableEgress) may spawn a few processes.
+ *
+ * Calls on one network, and on one sandbox, are serialised; different ones run concurrently.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { attachCommands, filterRuleset, fdbCommands, neighCommands, overlayCommands, removeOverlayCommands, VXLAN_PORT, type OverlayPresence } from './batch';
+import { HostNetworkClosedError, InvalidNetworkConfigError, NetworkCommandError } from './errors';
+import { inCidr, parseCidr, requireIpv4 } from './ipv4';
+import { normalizeMac } from './mac';
+import { bridgeName, isOwnLink, sandboxVethPrefix, validateIfname, validatePrefix, validateSandboxId, vethName, vxlanName } from './names';
+import { desiredPeerState, diffPeers, isEmptyDiff, parseFdbJson, parseNeighJson, type PeerState } from './peers';
+import { BatchRunner } from './runner';
+import { nativeNetSys, type NetSys } from './sys';
+import type { AttachSpec, Endpoint, HostNetworkOptions, OverlaySpec } from './types';
+
+type State = 'open' | 'closing' | 'closed';
+
+/** `ip` and `bridge` say this when what a delete targets is already gone. */
+const GONE = /Cannot find device|No such file or directory|No such device|not found/i;
+
+interface SandboxRecord {
+  path: string;
+  /** network id → host end of the veth. */
+  veths: Map<string, string>;
+}
+
+interface LinkRow {
+  ifname: string;
+  linkinfo?: { info_kind?: string; info_data?: Record<string, unknown> };
+}
+
+export function validateOverlaySpec(spec: OverlaySpec): void {
+  const bad = (field: string, why: string): never => {
+    throw new InvalidNetworkConfigError(`network ${JSON.stringify(spec.id)}: ${why}`, field);
+  };
+  if (spec.id === '' || /[\s\0]/.test(spec.id)) bad('id', 'empty id or whitespace in it');
+  if (!Number.isInteger(spec.vni) || spec.vni < 1 || spec.vni > 0xffffff) bad('vni', `VNI ${spec.vni} outside 1..16777215`);
+  if (!Number.isInteger(spec.mtu) || spec.mtu < 576 || spec.mtu > 65535) bad('mtu', `MTU ${spec.mtu} outside 576..65535`);
+  const cidr = parseCidr(spec.subnet, 'subnet');
+  if (!inCidr(requireIpv4(spec.gateway, 'gateway'), cidr)) bad('gateway', `gateway ${spec.gateway} not in ${spec.subnet}`);
+}
+
+export class HostNetwork {
+  private readonly sys: NetSys;
+  private readonly ip: BatchRunner;
+  private readonly bridge: BatchRunner;
+  private readonly overlays = new Map<string, OverlaySpec>();
+  /** Per network, what the VXLAN device holds for remote endpoints (read from the kernel once). */
+  private readonly peers = new Map<string, PeerState>();
+  /** Networks with egress NAT (enableEgress). */
+  private readonly egress = new Set<string>();
+  private readonly sandboxes = new Map<string, SandboxRecord>();
+  private readonly tails = new Map<string, Promise<unknown>>();
+  private state: State = 'open';
+  /** close() removes netnsDir only when this instance made it. */
+  private madeNetnsDir = false;
+  private readonly underlayAddr: string;
+  private readonly netnsDir: string;
+  private readonly prefix: string;
+
+  constructor(opts: HostNetworkOptions, sys: NetSys = nativeNetSys()) {
+    validatePrefix(opts.prefix);
+    requireIpv4(opts.underlayAddr, 'underlayAddr');
+    if (!isAbsolute(opts.netnsDir)) throw new InvalidNetworkConfigError(`netnsDir ${opts.netnsDir} must be absolute`, 'netnsDir');
+    this.underlayAddr = opts.underlayAddr;
+    this.netnsDir = opts.netnsDir;
+    this.prefix = opts.prefix;
+    this.sys = sys;
+    this.ip = new BatchRunner(sys, ['ip', '-force', '-batch', '-']);
+    this.bridge = new BatchRunner(sys, ['bridge', '-force', '-batch', '-']);
+  }
+
+  /** Processes spawned so far by the batch runners (benchmarks report it). */
+  get spawnCount(): number {
+    return this.ip.spawns + this.bridge.spawns;
+  }
+
+  /** Path of a sandbox's netns file: what ContainerConfig.netns gets. */
+  sandboxPath(id: string): string {
+    validateSandboxId(id);
+    return join(this.netnsDir, id);
+  }
+
+  async ensureOverlay(spec: OverlaySpec): Promise<void> {
+    this.assertOpen();
+    validateOverlaySpec(spec);
+    return this.serial(`net:${spec.id}`, async () => {
+      const known = this.overlays.get(spec.id);
+      if (known !== undefined && isDeepStrictEqual(known, spec)) return;
+      const found = await this.overlayPresence(spec);
+      await this.ip.run(overlayCommands(this.prefix, this.underlayAddr, spec, found));
+      this.overlays.set(spec.id, { ...spec });
+      // A recreated VXLAN device has lost its FDB and neighbour entries.
+      if (found.vxlanStale || !found.vxlan) this.peers.set(spec.id, { fdb: new Map(), neigh: new Map() });
+      await this.writeRuleset();
+    });
+  }
+
+  private async overlayPresence(spec: OverlaySpec): Promise<OverlayPresence> {
+    const br = bridgeName(this.prefix, spec.id);
+    const vx = vxlanName(this.prefix, spec.id);
+    const links = await this.listLinks(true);
+    const bridge = links.find((l) => l.ifname === br);
+    if (bridge !== undefined && bridge.linkinfo?.info_kind !== 'bridge') {
+      throw new InvalidNetworkConfigError(`link ${br} exists and is not a bridge`, 'id');
+    }
+    const vxlan = links.find((l) => l.ifname === vx);
+    const data = vxlan?.linkinfo?.info_data;
+    const right =
+      vxlan?.linkinfo?.info_kind === 'vxlan' && data?.['id'] === spec.vni && data['local'] === this.underlayAddr && data['port'] === VXLAN_PORT;
+    return { bridge: bridge !== undefined, vxlan: right, vxlanStale: vxlan !== undefined && !right };
+  }
+
+  private async listLinks(details: boolean): Promise<LinkRow[]> {
+    const r = await this.sys.exec(details ? ['ip', '-j', '-d', 'link', 'show'] : ['ip', '-j', 'link', 'show'], '');
+    if (r.code !== 0) throw new NetworkCommandError('ip', [{ command: 'link show', message: r.stderr.trim() }]);
+    const rows: unknown = JSON.parse(r.stdout.trim() === '' ? '[]' : r.stdout);
+    return Array.isArray(rows) ? rows.filter((x): x is LinkRow => typeof x === 'object' && x !== null && typeof (x as LinkRow).ifname === 'string') : [];
+  }
+
+  /** Deletes the network's VXLAN device and bridge (veths still on it go down with the bridge port). */
+  async removeOverlay(id: string): Promise<void> {
+    this.assertOpen();
+    return this.serial(`net:${id}`, async () => {
+      this.egress.delete(id);
+      const had = this.overlays.delete(id);
+      if (had) await this.writeRuleset();
+      await this.ip.run(removeOverlayCommands(this.prefix, id), GONE);
+      this.peers.delete(id);
+    });
+  }
+
+  /** A new network namespace with lo up, as the file `<netnsDir>/<id>`; returns that path. */
+  async createSandbox(id: string): Promise<string> {
+    this.assertOpen();
+    const path = this.sandboxPath(id);
+    return this.serial(`sb:${id}`, async () => {
+      if (mkdirSync(this.netnsDir, { recursive: true, mode: 0o755 }) !== undefined) this.madeNetnsDir = true;
+      this.sys.netnsCreate(path);
+      this.sandboxes.set(id, { path, veths: new Map() });
+      return path;
+    });
+  }
+
+  /** A veth from the network's bridge into the sandbox, named, addressed and routed as `ep` says. */
+  async attach(sandboxId: string, net: OverlaySpec, ep: AttachSpec): Promise<void> {
+    this.assertOpen();
+    validateOverlaySpec(net);
+    validateIfname(ep.ifname);
+    const mac = normalizeMac(ep.mac, 'mac');
+    const cidr = parseCidr(net.subnet, 'subnet');
+    if (!inCidr(requireIpv4(ep.ip, 'ip'), cidr)) throw new InvalidNetworkConfigError(`${ep.ip} is not in ${net.subnet}`, 'ip');
+    if (ep.ip === net.gateway) throw new InvalidNetworkConfigError(`${ep.ip} is the gateway of ${net.id}`, 'ip');
+    const path = this.sandboxPath(sandboxId);
+    return this.serial(`sb:${sandboxId}`, async () => {
+      await this.ip.run(attachCommands(this.prefix, sandboxId, path, net, { ...ep, mac }));
+      const record = this.sandboxes.get(sandboxId) ?? { path, veths: new Map<string, string>() };
+      record.veths.set(net.id, vethName(this.prefix, sandboxId, net.id));
+      this.sandboxes.set(sandboxId, record);
+      this.sys.netnsConfigureIpv4(path, ep.ifname, ep.ip, cidr.prefixLen, ep.defaultRoute ? net.gateway : null);
+    });
+  }
+
+  /**
+   * Deletes the sandbox's veths and its netns file. The namespace itself lives on while a process
+   * (a container not yet reaped) is still in it, but with no link to any network.
+   */
+  async removeSandbox(id: string): Promise<void> {
+    this.assertOpen();
+    const path = this.sandboxPath(id);
+    return this.serial(`sb:${id}`, () => this.removeSandboxNow(id, path));
+  }
+
+  private async removeSandboxNow(id: string, path: string): Promise<void> {
+    const record = this.sandboxes.get(id);
+    let veths: string[];
+    if (record !== undefined) {
+      veths = [...record.veths.values()];
+    } else {
+      // Not created by this instance (agent restart): find its veths by their shared name prefix.
+      const head = sandboxVethPrefix(this.prefix, id);
+      veths = (await this.listLinks(false)).map((l) => l.ifname.split('@')[0] ?? '').filter((n) => n.startsWith(head) && isOwnLink(this.prefix, n));
+    }
+    await this.ip.run(veths.map((v) => `link del ${v}`), GONE);
+    this.sys.netnsRemove(path);
+    this.sandboxes.delete(id);
+  }
+
+  /**
+   * Makes the network's VXLAN device hold exactly `remote` (endpoints on other hosts): FDB entries
+   * MAC → host and permanent neighbour entries IP → MAC. Level-based: pass the full set each time.
+   */
+  async setPeers(networkId: string, remote: readonly Endpoint[]): Promise<void> {
+    this.assertOpen();
+    const desired = desiredPeerState(remote);
+    return this.serial(`net:${networkId}`, async () => {
+      const vx = vxlanName(this.prefix, networkId);
+      const current = this.peers.get(networkId) ?? (await this.readPeers(vx));
+      const diff = diffPeers(current, desired);
+      if (isEmptyDiff(diff)) {
+        this.peers.set(networkId, current);
+        return;
+      }
+      // Forget the cache first: if a batch fails half-way the next call re-reads the kernel.
+      this.peers.delete(networkId);
+      await Promise.all([this.bridge.run(fdbCommands(vx, diff), GONE), this.ip.run(neighCommands(vx, diff), GONE)]);
+      this.peers.set(networkId, desired);
+    });
+  }
+
+  private async readPeers(vxlan: string): Promise<PeerState> {
+    const [fdb, neigh] = await Promise.all([
+      this.sys.exec(['bridge', '-j', 'fdb', 'show', 'dev', vxlan], ''),
+      this.sys.exec(['ip', '-j', 'neigh', 'show', 'dev', vxlan], ''),
+    ]);
+    if (fdb.code !== 0 || neigh.code !== 0) {
+      throw new NetworkCommandError('bridge/ip', [{ command: `show dev ${vxlan}`, message: `${fdb.stderr.trim()} ${neigh.stderr.trim()}`.trim() }]);
+    }
+    return { fdb: parseFdbJson(fdb.stdout), neigh: parseNeighJson(neigh.stdout) };
+  }
+
+  /**
+   * NAT to the outside for the network's subnet (see filterRuleset), and IP forwarding on. The
+   * network must have been ensured on this host first.
+   */
+  async enableEgress(spec: OverlaySpec): Promise<void> {
+    this.assertOpen();
+    validateOverlaySpec(spec);
+    return this.serial(`net:${spec.id}`, async () => {
+      if (!this.overlays.has(spec.id)) throw new InvalidNetworkConfigError(`network ${spec.id} is not set up on this host`, 'id');
+      // Per network namespace, like every net.* sysctl: this agent's host namespace.
+      this.sys.writeSysctl('/proc/sys/net/ipv4/ip_forward', '1');
+      this.egress.add(spec.id);
+      await this.writeRuleset();
+    });
+  }
+
+  private writeRuleset(): Promise<void> {
+    // All networks share one table: serialised on its own key so that rewrites never interleave,
+    // and built when it runs so that the last one written has every network's latest state.
+    return this.serial('nft', async () => {
+      const text = filterRuleset(this.prefix, [...this.overlays.values()], this.egress);
+      const r = await this.sys.exec(['nft', '-f', '-'], text);
+      if (r.code !== 0) throw new NetworkCommandError('nft', [{ command: 'nft -f -', message: r.stderr.trim() }]);
+    });
+  }
+
+  /**
+   * Removes everything of this agent's: every sandbox file under netnsDir, every link its prefix
+   * names (also those of an earlier run of the same agent), the nft table. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closing';
+    await Promise.allSettled([...this.tails.values()]);
+    const problems: unknown[] = [];
+    const attempt = async (f: () => Promise<void> | void): Promise<void> => {
+      try {
+        await f();
+      } catch (e) {
+        problems.push(e);
+      }
+    };
+    await attempt(async () => {
+      const own = (await this.listLinks(false)).map((l) => l.ifname.split('@')[0] ?? '').filter((n) => isOwnLink(this.prefix, n));
+      // Veths first, then VXLAN devices, then bridges: each delete finds what it names.
+      const order = (n: string): number => 'vxb'.indexOf(n.charAt(this.prefix.length));
+      own.sort((a, b) => order(a) - order(b));
+      await this.ip.run(own.map((n) => `link del ${n}`), GONE);
+    });
+    await attempt(async () => {
+      const r = await this.sys.exec(['nft', '-f', '-'], filterRuleset(this.prefix, [], new Set()));
+      if (r.code !== 0) throw new NetworkCommandError('nft', [{ command: 'delete table', message: r.stderr.trim() }]);
+    });
+    await attempt(() => {
+      let names: string[] = [];
+      try {
+        names = readdirSync(this.netnsDir);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+      for (const n of names) this.sys.netnsRemove(join(this.netnsDir, n));
+      if (this.madeNetnsDir) rmdirSync(this.netnsDir);
+    });
+    this.overlays.clear();
+    this.peers.clear();
+    this.egress.clear();
+    this.sandboxes.clear();
+    this.state = 'closed';
+    if (problems.length > 0) throw new AggregateError(problems, `closing host network ${this.prefix}: ${problems.map(String).join('; ')}`);
+  }
+
+  private assertOpen(): void {
+    if (this.state !== 'open') throw new HostNetworkClosedError(`host network ${this.prefix} is ${this.state}`);
+  }
+
+  /** Runs fn after every earlier call with the same key has settled. */
+  private serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return next;
+  }
+}

@@ -1,0 +1,7 @@
+/** The per-host overlay data plane: see README.md. */
+export { HostNetwork, validateOverlaySpec } from './host-network';
+export { macForIp } from './mac';
+export { InvalidNetworkConfigError, NetworkCommandError, HostNetworkClosedError } from './errors';
+export { nativeNetSys } from './sys';
+export type { NetSys, ExecResult } from './sys';
+export type { OverlaySpec, Endpoint, AttachSpec, HostNetworkOptions } from './types';

@@ -1,0 +1,185 @@
+/**
+ * The agent's networking, driven by what the manager sends: for each network
+ * this node has tasks on, the overlay (bridge + VXLAN), egress NAT, static
+ * peer entries, a DNS server on the gateway address, and VIP load balancing
+ * inside every sandbox on it; for each task, a sandbox network namespace
+ * attached to its networks, and the /etc files that go with it.
+ */
+import { spawn } from 'node:child_process';
+import type { AssignedTask, NetworkView } from '../../shared/proto/codec';
+import type { Logger } from '../../shared/log';
+import { HostNetwork } from './host-network';
+import type { OverlaySpec } from './types';
+import { DnsServer, hostsFileFor, resolvConfFor, type DnsRecordSet } from './dns';
+import { vipRules } from './vip-rules';
+
+export const OVERLAY_MTU = 1450;
+
+export interface ContainerFile {
+  path: string;
+  content: string;
+}
+
+export interface Sandbox {
+  netns: string;
+  files: ContainerFile[];
+}
+
+interface NetState {
+  view: NetworkView;
+  dns: DnsServer | null;
+}
+
+function overlaySpec(v: NetworkView): OverlaySpec {
+  return { id: v.id, vni: v.vni, subnet: v.subnet, gateway: v.gateway, mtu: OVERLAY_MTU };
+}
+
+function records(v: NetworkView): DnsRecordSet {
+  const names = new Map<string, string[]>();
+  const roundRobin = new Set<string>();
+  for (const d of v.dns) {
+    names.set(d.name.toLowerCase(), [...d.ips]);
+    if (d.roundRobin) roundRobin.add(d.name.toLowerCase());
+  }
+  return { names, roundRobin };
+}
+
+/** Runs `nft -f -` inside a network namespace (only the network namespace: /sys stays the host's). */
+function nftIn(netns: string, script: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('nsenter', [`--net=${netns}`, 'nft', '-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`nft in ${netns}: ${err.trim()}`))));
+    child.stdin.end(script);
+  });
+}
+
+export class NodeNetworks {
+  private readonly host: HostNetwork;
+  private readonly nets = new Map<string, NetState>();
+  /** task id → networks its sandbox is attached to. */
+  private readonly sandboxes = new Map<string, { netns: string; networks: string[] }>();
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    opts: { underlayAddr: string; netnsDir: string; prefix: string },
+    private readonly log: Logger,
+    private readonly dnsPort = 53,
+  ) {
+    this.host = new HostNetwork(opts);
+  }
+
+  /** Applies changed network views (serialised: views arrive in order). */
+  apply(views: NetworkView[], removed: string[]): Promise<void> {
+    const run = this.chain.then(() => this.applyNow(views, removed));
+    this.chain = run.catch((e: Error) => this.log.error(`networks: ${e.message}`));
+    return run;
+  }
+
+  private async applyNow(views: NetworkView[], removed: string[]): Promise<void> {
+    for (const v of views) {
+      const spec = overlaySpec(v);
+      await this.host.ensureOverlay(spec);
+      await this.host.enableEgress(spec);
+      await this.host.setPeers(v.id, v.peers);
+      let st = this.nets.get(v.id);
+      if (!st) {
+        st = { view: v, dns: null };
+        this.nets.set(v.id, st);
+      }
+      const vipsChanged = JSON.stringify(st.view.vips) !== JSON.stringify(v.vips);
+      st.view = v;
+      if (!st.dns) {
+        const dns = new DnsServer({ listen: v.gateway, port: this.dnsPort, log: this.log.child(`dns ${v.name}`) });
+        try {
+          await dns.start();
+          st.dns = dns;
+        } catch (e) {
+          this.log.warn(`DNS on ${v.gateway}: ${(e as Error).message}`);
+        }
+      }
+      st.dns?.update(records(v));
+      if (vipsChanged) await this.refreshVips(v.id);
+    }
+    for (const id of removed) {
+      const st = this.nets.get(id);
+      this.nets.delete(id);
+      await st?.dns?.close().catch(() => undefined);
+      await this.host.removeOverlay(id).catch((e: Error) => this.log.warn(`removing network ${id}: ${e.message}`));
+    }
+  }
+
+  /** Rewrites the VIP rules of every sandbox on the network. */
+  private async refreshVips(networkId: string): Promise<void> {
+    const jobs: Promise<void>[] = [];
+    for (const [taskId, sb] of this.sandboxes) {
+      if (!sb.networks.includes(networkId)) continue;
+      jobs.push(this.writeVips(sb.netns, sb.networks).catch((e: Error) => this.log.warn(`VIP rules of ${taskId.slice(0, 12)}: ${e.message}`)));
+    }
+    await Promise.all(jobs);
+  }
+
+  private writeVips(netns: string, networks: string[]): Promise<void> {
+    const vips = networks.flatMap((id) => this.nets.get(id)?.view.vips ?? []);
+    return nftIn(netns, vipRules(vips));
+  }
+
+  /** A sandbox for the task attached to its networks, or null for a task without networks. */
+  async prepare(task: AssignedTask, hostname: string): Promise<Sandbox | null> {
+    await this.chain;
+    if (task.networks.length === 0) return null;
+    const netns = await this.host.createSandbox(task.id);
+    try {
+      let i = 0;
+      for (const a of task.networks) {
+        const st = this.nets.get(a.networkId);
+        if (!st) throw new Error(`network ${a.networkName} is not known on this node yet`);
+        const [ip] = a.address.split('/');
+        await this.host.attach(task.id, overlaySpec(st.view), { ip: ip!, mac: a.mac, ifname: `eth${i}`, defaultRoute: i === 0 });
+        i++;
+      }
+      const networks = task.networks.map((a) => a.networkId);
+      this.sandboxes.set(task.id, { netns, networks });
+      await this.writeVips(netns, networks);
+      const first = task.networks[0]!;
+      const gateway = this.nets.get(first.networkId)!.view.gateway;
+      const myIp = first.address.split('/')[0]!;
+      const extra = task.spec.extraHosts.map((h) => {
+        const at = h.lastIndexOf(':');
+        return { ip: h.slice(at + 1), names: [h.slice(0, at)] };
+      });
+      const resolv = task.spec.dns.length
+        ? `${task.spec.dns.map((d) => `nameserver ${d}`).join('\n')}\n`
+        : resolvConfFor(gateway, []);
+      return {
+        netns,
+        files: [
+          { path: '/etc/resolv.conf', content: resolv },
+          { path: '/etc/hosts', content: hostsFileFor([{ ip: myIp, names: [hostname] }, ...extra]) },
+          { path: '/etc/hostname', content: `${hostname}\n` },
+        ],
+      };
+    } catch (e) {
+      await this.release(task.id).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async release(taskId: string): Promise<void> {
+    this.sandboxes.delete(taskId);
+    await this.host.removeSandbox(taskId);
+  }
+
+  /** Agent shutdown: stop answering DNS; leave the data plane to the containers that use it. */
+  async close(): Promise<void> {
+    await Promise.all([...this.nets.values()].map((s) => s.dns?.close().catch(() => undefined)));
+  }
+
+  /** `tsswarm down`: remove every link, namespace and rule this agent made. */
+  async destroy(): Promise<void> {
+    await this.close();
+    await this.host.close();
+  }
+}

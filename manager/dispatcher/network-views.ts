@@ -1,0 +1,58 @@
+/**
+ * What each node must know of its networks, pure: the networks its tasks are
+ * on; per network, the endpoints living on other hosts (for static FDB and
+ * neighbour entries: no flooding), the DNS names of the services on it, and
+ * what each service VIP balances over.
+ */
+import type { ClusterNode, Network, Service, Task } from '../../shared/types';
+import type { NetworkView } from '../../shared/proto/codec';
+import { isTerminal } from '../../shared/task-state';
+
+/** A task holds its address while it is not finished (it may still be starting or stopping). */
+function holdsAddress(t: Task): boolean {
+  return t.nodeId !== null && t.networks.length > 0 && !isTerminal(t.status.state);
+}
+
+const ip = (cidr: string) => cidr.split('/')[0]!;
+
+function shortName(s: Service): string {
+  return s.spec.stack && s.spec.name.startsWith(`${s.spec.stack}_`) ? s.spec.name.slice(s.spec.stack.length + 1) : s.spec.name;
+}
+
+export function networkViews(nodeId: string, tasks: Task[], networks: Network[], services: Service[], nodes: ClusterNode[]): NetworkView[] {
+  const live = tasks.filter(holdsAddress);
+  const mine = new Set(live.filter((t) => t.nodeId === nodeId).flatMap((t) => t.networks.map((a) => a.networkId)));
+  const hostAddr = new Map(nodes.map((n) => [n.id, n.addr]));
+  const views: NetworkView[] = [];
+  for (const net of networks) {
+    if (!mine.has(net.id)) continue;
+    const on = live.filter((t) => t.networks.some((a) => a.networkId === net.id));
+    const peers = on
+      .filter((t) => t.nodeId !== nodeId)
+      .map((t) => {
+        const a = t.networks.find((x) => x.networkId === net.id)!;
+        return { ip: ip(a.address), mac: a.mac, hostAddr: hostAddr.get(t.nodeId!) ?? '' };
+      })
+      .filter((p) => p.hostAddr !== '')
+      .sort((a, b) => a.ip.localeCompare(b.ip));
+    const dns: NetworkView['dns'] = [];
+    const vips: NetworkView['vips'] = [];
+    for (const s of services) {
+      const sn = s.spec.networks.find((n) => n.target === net.spec.name);
+      if (!sn) continue;
+      const running = on
+        .filter((t) => t.serviceId === s.id && t.desiredState === 'running' && t.status.state === 'running')
+        .map((t) => ip(t.networks.find((a) => a.networkId === net.id)!.address))
+        .sort();
+      const names = [...new Set([shortName(s), s.spec.name, ...sn.aliases])];
+      const vip = s.vips.find((v) => v.networkId === net.id)?.address ?? null;
+      for (const name of names) {
+        dns.push(vip !== null && s.spec.endpoint.mode === 'vip' ? { name, ips: [vip], roundRobin: false } : { name, ips: running, roundRobin: true });
+        dns.push({ name: `tasks.${name}`, ips: running, roundRobin: true });
+      }
+      if (vip !== null && s.spec.endpoint.mode === 'vip') vips.push({ vip, backends: running });
+    }
+    views.push({ id: net.id, name: net.spec.name, vni: net.vni, subnet: net.subnet, gateway: net.gateway, peers, dns, vips });
+  }
+  return views;
+}
