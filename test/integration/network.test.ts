@@ -1,0 +1,128 @@
+/**
+ * Containers on different hosts talking over the overlay: names, VIPs,
+ * tasks.<service>, load balancing over every backend, isolation between two
+ * networks of a stack, and egress through the host with NAT.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { requireRoot } from './harness/root';
+import { TestHosts } from './harness/hosts';
+import { eventually } from './harness/cluster';
+
+interface TaskRow { id: string; name: string; service: string; node: string | null; desiredState: string; state: string; pid: number | null }
+
+/** Runs a command inside a container (all its namespaces: its own /etc/resolv.conf, its busybox). */
+function inContainer(pid: number, args: string[]): { code: number; out: string } {
+  const r = spawnSync('nsenter', ['-t', String(pid), '-m', '-u', '-i', '-n', '-p', '/bin/busybox', ...args], { encoding: 'utf8', timeout: 20000 });
+  return { code: r.status ?? -1, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+
+const STACK = `
+services:
+  web:
+    image: busybox
+    # Each replica serves its own hostname, so a client can tell backends apart.
+    command: ["sh", "-c", "hostname > /var/www/index.html && exec httpd -f -p 8080 -h /var/www"]
+    stop_grace_period: 1s
+    networks: [front]
+    deploy:
+      replicas: 3
+  client:
+    image: busybox
+    command: ["sh", "-c", "while true; do sleep 1; done"]
+    stop_grace_period: 1s
+    networks: [front]
+    deploy:
+      replicas: 2
+  other:
+    image: busybox
+    command: ["sh", "-c", "while true; do sleep 1; done"]
+    stop_grace_period: 1s
+    networks: [back]
+networks:
+  front:
+    ipam:
+      config:
+        - subnet: 10.214.10.0/24
+  back: {}
+`;
+
+describe('overlay networking across hosts', () => {
+  let hosts: TestHosts;
+  let tasks: TaskRow[] = [];
+  const pidsOf = (svc: string) => tasks.filter((t) => t.service === svc).map((t) => t.pid!);
+
+  before(() => {
+    requireRoot();
+    hosts = new TestHosts(3);
+    hosts.start();
+    const m = hosts.manager;
+    const img = path.join(m.dataRoot, 'busybox.tar');
+    assert.equal(spawnSync('bash', [path.join(__dirname, '..', '..', '..', 'scripts', 'make-busybox-image.sh'), img]).status, 0);
+    hosts.ok(m, ['image', 'import', img, 'busybox:latest']);
+    const file = path.join(m.dataRoot, 'net.yml');
+    fs.writeFileSync(file, STACK);
+    hosts.ok(m, ['deploy', '-c', file, 'net']);
+    tasks = hosts.json<TaskRow[]>(['stack', 'ps', 'net']).filter((t) => t.desiredState === 'running' && t.state === 'running');
+  });
+
+  after(() => {
+    hosts?.destroy();
+  });
+
+  it('places the services on different hosts', () => {
+    assert.equal(tasks.length, 6);
+    assert.equal(new Set(tasks.filter((t) => t.service === 'net_web').map((t) => t.node)).size, 3);
+    assert.equal(new Set(tasks.filter((t) => t.service === 'net_client').map((t) => t.node)).size, 2);
+  });
+
+  it('lets every client reach web by name across hosts', () => {
+    for (const pid of pidsOf('net_client')) {
+      for (const name of ['web', 'net_web']) {
+        const r = inContainer(pid, ['wget', '-qO-', `http://${name}:8080/`]);
+        assert.equal(r.code, 0, `client ${pid} → ${name}: ${r.out}`);
+        assert.match(r.out, /^[0-9a-v]{12}\n$/);
+      }
+    }
+  });
+
+  it('answers tasks.web with every task address and web with the VIP', () => {
+    const pid = pidsOf('net_client')[0]!;
+    const tasksAnswer = inContainer(pid, ['nslookup', 'tasks.web']).out;
+    const ips = [...tasksAnswer.matchAll(/^Address(?: \d+)?:\s*(10\.214\.10\.\d+)$/gm)].map((m) => m[1]);
+    assert.equal(new Set(ips).size, 3, tasksAnswer);
+    const vipAnswer = inContainer(pid, ['nslookup', 'web']).out;
+    const vip = [...vipAnswer.matchAll(/^Address(?: \d+)?:\s*(10\.214\.10\.\d+)$/gm)].map((m) => m[1]);
+    assert.equal(vip.length, 1, vipAnswer);
+    assert.ok(!ips.includes(vip[0]), 'the VIP is not a task address');
+  });
+
+  it('balances the VIP over every backend', async () => {
+    const pid = pidsOf('net_client')[0]!;
+    const seen = new Set<string>();
+    await eventually('every backend to answer through the VIP', () => {
+      const r = inContainer(pid, ['wget', '-qO-', 'http://web:8080/']);
+      if (r.code === 0) seen.add(r.out.trim());
+      return seen.size === 3;
+    }, 30000);
+  });
+
+  it('keeps the two networks of the stack apart', () => {
+    const other = pidsOf('net_other')[0]!;
+    const r = inContainer(other, ['wget', '-qO-', '-T', '2', 'http://web:8080/']);
+    assert.notEqual(r.code, 0, 'a container on back must not reach web on front');
+    const webIp = inContainer(pidsOf('net_client')[0]!, ['nslookup', 'tasks.web']).out.match(/10\.214\.10\.\d+/g)?.find((ip) => !ip.endsWith('.1'));
+    const r2 = inContainer(other, ['ping', '-c', '1', '-W', '2', webIp!]);
+    assert.notEqual(r2.code, 0, `back must not reach ${webIp}`);
+  });
+
+  it('reaches an address outside the overlay through NAT', () => {
+    // Host 2's underlay address, from a client container wherever it runs.
+    const pid = pidsOf('net_client')[0]!;
+    const r = inContainer(pid, ['ping', '-c', '1', '-W', '3', hosts.hosts[1]!.addr]);
+    assert.equal(r.code, 0, r.out);
+  });
+});
