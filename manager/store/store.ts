@@ -19,8 +19,12 @@ export type WriteOp =
   | { put: string; value: unknown; guard: Guard }
   | { del: string; guard: Guard };
 
-/** etcd refuses transactions with more operations than this (default --max-txn-ops). */
-export const MAX_TXN_OPS = 128;
+/**
+ * Writes per transaction. etcd refuses more than 128 (--max-txn-ops) of each
+ * kind, comparisons included; every transaction carries one comparison of its
+ * own (see commitChunk), so guarded writes get 127.
+ */
+export const MAX_TXN_OPS = 127;
 
 function decode<T>(kv: IKeyValue): Versioned<T> {
   return {
