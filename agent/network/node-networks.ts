@@ -14,6 +14,14 @@ import { DnsServer, hostsFileFor, resolvConfFor, type DnsRecordSet } from './dns
 import { vipRules } from './vip-rules';
 
 export const OVERLAY_MTU = 1450;
+/** How long VIP backend changes are gathered before sandboxes' rules are rewritten. */
+export const VIP_REFRESH_MS = 250;
+
+interface SandboxState {
+  netns: string;
+  networks: string[];
+  rules: string | null;
+}
 
 export interface ContainerFile {
   path: string;
@@ -59,8 +67,10 @@ function nftIn(netns: string, script: string): Promise<void> {
 export class NodeNetworks {
   private readonly host: HostNetwork;
   private readonly nets = new Map<string, NetState>();
-  /** task id → networks its sandbox is attached to. */
-  private readonly sandboxes = new Map<string, { netns: string; networks: string[] }>();
+  /** task id → its sandbox: networks it is attached to, VIP rules last written. */
+  private readonly sandboxes = new Map<string, SandboxState>();
+  private readonly vipDirty = new Set<string>();
+  private vipTimer: NodeJS.Timeout | null = null;
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
@@ -101,7 +111,7 @@ export class NodeNetworks {
         }
       }
       st.dns?.update(records(v));
-      if (vipsChanged) await this.refreshVips(v.id);
+      if (vipsChanged) this.scheduleVipRefresh(v.id);
     }
     for (const id of removed) {
       const st = this.nets.get(id);
@@ -111,19 +121,42 @@ export class NodeNetworks {
     }
   }
 
-  /** Rewrites the VIP rules of every sandbox on the network. */
-  private async refreshVips(networkId: string): Promise<void> {
+  /**
+   * Backends change in bursts (a deploy starts tasks one after another) and
+   * every sandbox on the network has the rules: apply the first change at once
+   * and coalesce the rest of the burst into one rewrite per sandbox.
+   */
+  private scheduleVipRefresh(networkId: string): void {
+    this.vipDirty.add(networkId);
+    if (this.vipTimer) return;
+    // The first change of a quiet spell is applied at once; the rest of its burst once, after it.
+    const flush = () => {
+      const dirty = new Set(this.vipDirty);
+      this.vipDirty.clear();
+      void this.refreshVips(dirty);
+    };
+    flush();
+    this.vipTimer = setTimeout(() => {
+      this.vipTimer = null;
+      if (this.vipDirty.size) flush();
+    }, VIP_REFRESH_MS);
+  }
+
+  /** Rewrites the VIP rules of the sandboxes on these networks whose rules changed. */
+  private async refreshVips(networks: Set<string>): Promise<void> {
     const jobs: Promise<void>[] = [];
     for (const [taskId, sb] of this.sandboxes) {
-      if (!sb.networks.includes(networkId)) continue;
-      jobs.push(this.writeVips(sb.netns, sb.networks).catch((e: Error) => this.log.warn(`VIP rules of ${taskId.slice(0, 12)}: ${e.message}`)));
+      if (!sb.networks.some((n) => networks.has(n))) continue;
+      jobs.push(this.writeVips(sb).catch((e: Error) => this.log.warn(`VIP rules of ${taskId.slice(0, 12)}: ${e.message}`)));
     }
     await Promise.all(jobs);
   }
 
-  private writeVips(netns: string, networks: string[]): Promise<void> {
-    const vips = networks.flatMap((id) => this.nets.get(id)?.view.vips ?? []);
-    return nftIn(netns, vipRules(vips));
+  private async writeVips(sb: SandboxState): Promise<void> {
+    const rules = vipRules(sb.networks.flatMap((id) => this.nets.get(id)?.view.vips ?? []));
+    if (rules === sb.rules) return;
+    await nftIn(sb.netns, rules);
+    sb.rules = rules;
   }
 
   /** A sandbox for the task attached to its networks, or null for a task without networks. */
@@ -140,9 +173,9 @@ export class NodeNetworks {
         await this.host.attach(task.id, overlaySpec(st.view), { ip: ip!, mac: a.mac, ifname: `eth${i}`, defaultRoute: i === 0 });
         i++;
       }
-      const networks = task.networks.map((a) => a.networkId);
-      this.sandboxes.set(task.id, { netns, networks });
-      await this.writeVips(netns, networks);
+      const sb: SandboxState = { netns, networks: task.networks.map((a) => a.networkId), rules: null };
+      this.sandboxes.set(task.id, sb);
+      await this.writeVips(sb);
       const first = task.networks[0]!;
       const gateway = this.nets.get(first.networkId)!.view.gateway;
       const myIp = first.address.split('/')[0]!;
@@ -174,6 +207,8 @@ export class NodeNetworks {
 
   /** Agent shutdown: stop answering DNS; leave the data plane to the containers that use it. */
   async close(): Promise<void> {
+    if (this.vipTimer) clearTimeout(this.vipTimer);
+    this.vipTimer = null;
     await Promise.all([...this.nets.values()].map((s) => s.dns?.close().catch(() => undefined)));
   }
 

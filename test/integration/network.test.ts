@@ -79,11 +79,14 @@ describe('overlay networking across hosts', () => {
     assert.equal(new Set(tasks.filter((t) => t.service === 'net_client').map((t) => t.node)).size, 2);
   });
 
-  it('lets every client reach web by name across hosts', () => {
+  it('lets every client reach web by name across hosts', async () => {
     for (const pid of pidsOf('net_client')) {
       for (const name of ['web', 'net_web']) {
-        const r = inContainer(pid, ['wget', '-qO-', `http://${name}:8080/`]);
-        assert.equal(r.code, 0, `client ${pid} → ${name}: ${r.out}`);
+        // Load-balancing rules follow the backends a moment after the deploy converged.
+        const r = await eventually(`client ${pid} to reach ${name}`, () => {
+          const x = inContainer(pid, ['wget', '-qO-', `http://${name}:8080/`]);
+          return x.code === 0 ? x : null;
+        }, 15000);
         assert.match(r.out, /^[0-9a-v]{12}\n$/);
       }
     }
@@ -117,6 +120,37 @@ describe('overlay networking across hosts', () => {
     const webIp = inContainer(pidsOf('net_client')[0]!, ['nslookup', 'tasks.web']).out.match(/10\.214\.10\.\d+/g)?.find((ip) => !ip.endsWith('.1'));
     const r2 = inContainer(other, ['ping', '-c', '1', '-W', '2', webIp!]);
     assert.notEqual(r2.code, 0, `back must not reach ${webIp}`);
+  });
+
+  it('refuses bad network input with a clear error and applies nothing', () => {
+    const m = hosts.manager;
+    const before = [hosts.ok(m, ['network', 'ls', '--format', 'json']), hosts.ok(m, ['service', 'ls', '--format', 'json'])];
+    const file = path.join(m.dataRoot, 'bad.yml');
+    const cases: [string, RegExp][] = [
+      // overlaps net_front (10.214.10.0/24)
+      ['services:\n  a:\n    image: busybox\n    networks: [n]\nnetworks:\n  n:\n    ipam:\n      config: [{subnet: 10.214.10.128/25}]\n', /overlaps network net_front/],
+      ['services:\n  a:\n    image: busybox\n    networks: [nope]\n', /undefined network "nope"/],
+      ['services:\n  a:\n    image: busybox\nnetworks:\n  n:\n    ipam:\n      config: [{subnet: 10.214.300.0/24}]\n', /subnet/],
+      ['services:\n  a:\n    image: busybox\nnetworks:\n  n:\n    external: true\n    name: nosuchnet\n', /nosuchnet/],
+    ];
+    for (const [text, why] of cases) {
+      fs.writeFileSync(file, text);
+      const r = hosts.cli(m, ['deploy', '-c', file, 'bad']);
+      assert.equal(r.code, 1, text);
+      assert.match(r.stderr, /^error: /);
+      assert.match(r.stderr, why);
+    }
+    // A published port another stack already has.
+    fs.writeFileSync(file, 'services:\n  a:\n    image: busybox\n    command: httpd -f -p 80\n    ports: ["8080:80"]\n');
+    hosts.ok(m, ['deploy', '-c', file, 'p1', '--detach']);
+    const taken = hosts.cli(m, ['deploy', '-c', file, 'p2', '--detach']);
+    assert.equal(taken.code, 1);
+    assert.match(taken.stderr, /^error: port 8080\/tcp is already published by service p1_a\n$/);
+    hosts.ok(m, ['stack', 'rm', 'p1']);
+    const netCreate = hosts.cli(m, ['network', 'create', '--subnet', '10.214.10.0/26', 'clash']);
+    assert.equal(netCreate.code, 1);
+    assert.match(netCreate.stderr, /^error: subnet 10\.214\.10\.0\/26 overlaps network net_front/);
+    assert.deepEqual([hosts.ok(m, ['network', 'ls', '--format', 'json']), hosts.ok(m, ['service', 'ls', '--format', 'json'])], before);
   });
 
   it('reaches an address outside the overlay through NAT', () => {

@@ -31,15 +31,17 @@ export interface TestHost {
 }
 
 export class TestHosts {
-  readonly tag = randomBytes(3).toString('hex');
+  readonly tag: string;
   readonly hosts: TestHost[] = [];
   readonly switchNs: string;
   readonly subnet = '10.213.0';
-  private readonly root: string;
+  readonly root: string;
 
-  constructor(readonly count: number) {
+  /** `existing` re-attaches to hosts made earlier (scripts/dev-cluster.ts down). */
+  constructor(readonly count: number, existing: { tag: string; root: string } | null = null) {
+    this.tag = existing?.tag ?? randomBytes(3).toString('hex');
     this.switchNs = `tsw-${this.tag}-sw`;
-    this.root = fs.mkdtempSync(path.join(os.tmpdir(), `tsswarm-hosts-${this.tag}-`));
+    this.root = existing?.root ?? fs.mkdtempSync(path.join(os.tmpdir(), `tsswarm-hosts-${this.tag}-`));
     for (let i = 1; i <= count; i++) {
       this.hosts.push({
         index: i,
