@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { mountsMentioning, processesMentioning } from './leftovers';
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..', '..');
 const cliPath = path.join(repoRoot, 'dist', 'cli', 'main.js');
@@ -62,24 +63,15 @@ export class TestCluster {
     this.ok(['image', 'import', tar, ref]);
   }
 
-  /** PIDs of processes whose command line mentions the data root (etcd, manager, agent, supervisor, shims). */
+  /** PIDs whose command line names the test's directory. */
   processes(): number[] {
-    const out: number[] = [];
-    for (const d of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
-      try {
-        const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8');
-        if (cmd.includes(this.dataRoot)) out.push(Number(d));
-      } catch {
-        // exited meanwhile
-      }
-    }
-    return out;
+    return processesMentioning(this.dataRoot);
   }
 
   mounts(): string[] {
-    return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(this.dataRoot));
+    return mountsMentioning(this.dataRoot);
   }
+
 
   cgroupDirs(): string[] {
     const root = '/sys/fs/cgroup';

@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { repoRoot, type CliResult } from './cluster';
+import { mountsMentioning, processesMentioning } from './leftovers';
 
 const cliPath = path.join(repoRoot, 'dist', 'cli', 'main.js');
 
@@ -129,24 +130,15 @@ export class TestHosts {
     this.joinWorkers();
   }
 
-  /** PIDs whose command line names one of the hosts' data roots. */
+  /** PIDs whose command line names the test's directory. */
   processes(): number[] {
-    const out: number[] = [];
-    for (const d of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
-      try {
-        const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8');
-        if (cmd.includes(this.root)) out.push(Number(d));
-      } catch {
-        // exited meanwhile
-      }
-    }
-    return out;
+    return processesMentioning(this.root);
   }
 
   mounts(): string[] {
-    return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(this.root));
+    return mountsMentioning(this.root);
   }
+
 
   /** Stops every host and removes everything: processes, mounts, cgroups, namespaces, files. */
   destroy(): void {
