@@ -15,7 +15,7 @@ import { vipRules } from './vip-rules';
 
 export const OVERLAY_MTU = 1450;
 /** How long VIP backend changes are gathered before sandboxes' rules are rewritten. */
-export const VIP_REFRESH_MS = 250;
+export const VIP_REFRESH_MS = 1000;
 
 interface SandboxState {
   netns: string;
@@ -153,7 +153,10 @@ export class NodeNetworks {
   }
 
   private async writeVips(sb: SandboxState): Promise<void> {
-    const rules = vipRules(sb.networks.flatMap((id) => this.nets.get(id)?.view.vips ?? []));
+    const vips = sb.networks.flatMap((id) => this.nets.get(id)?.view.vips ?? []).filter((v) => v.backends.length > 0);
+    // A new sandbox needs no table until some VIP has a backend (a fresh deploy's first tasks).
+    if (sb.rules === null && vips.length === 0) return;
+    const rules = vipRules(vips);
     if (rules === sb.rules) return;
     await nftIn(sb.netns, rules);
     sb.rules = rules;
