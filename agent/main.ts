@@ -105,9 +105,9 @@ async function main(): Promise<void> {
         // Exit status 78 (EX_CONFIG) tells the supervisor not to restart us.
         process.exit(78);
       },
-      onAssignments: async (tasks, removed, full, views, removedNetworks) => {
+      onAssignments: async (tasks, removed, full, views, removedNetworks, ports) => {
         // Networks first: a new task's sandbox needs its network's view.
-        await networks.apply(views, removedNetworks);
+        await networks.apply(views, removedNetworks, ports);
         await executor.assign(tasks, removed, full);
       },
       replay: () => executor.replayStatus(),

@@ -22,6 +22,7 @@ want setfattr attr
 want g++ g++
 want make make
 want python3 python3
+want wget wget                # tests reach published ports from the test hosts
 want dig bind9-dnsutils   # cross-checks the agent's DNS server in test/integration/dns.test.ts
 if ((bench)); then
   want /usr/sbin/dockerd docker.io   # the peer in bench/docker-swarm-deploy.sh

@@ -83,6 +83,10 @@ export interface Network {
   subnet: string;
   gateway: string;
   vni: number;
+  /** The cluster's routing-mesh network: every node has an endpoint on it. */
+  ingress: boolean;
+  /** On the ingress network: node id → that node's own address on it. */
+  nodeEndpoints: Record<string, string>;
   createdAt: string;
 }
 

@@ -15,12 +15,15 @@ import { isAbsolute, join } from 'node:path';
 import { attachCommands, filterRuleset, fdbCommands, neighCommands, overlayCommands, removeOverlayCommands, VXLAN_PORT, type OverlayPresence } from './batch';
 import { HostNetworkClosedError, InvalidNetworkConfigError, NetworkCommandError } from './errors';
 import { inCidr, parseCidr, requireIpv4 } from './ipv4';
-import { normalizeMac } from './mac';
+import { macForIp, normalizeMac } from './mac';
 import { bridgeName, isOwnLink, sandboxVethPrefix, validateIfname, validatePrefix, validateSandboxId, vethName, vxlanName } from './names';
 import { desiredPeerState, diffPeers, isEmptyDiff, parseFdbJson, parseNeighJson, type PeerState } from './peers';
+import { nodeEndpointCommands, portsRuleset, validatePublishedPorts, type NodeEndpoint, type PublishedPort } from './ports';
 import { BatchRunner } from './runner';
 import { nativeNetSys, type NetSys } from './sys';
 import type { AttachSpec, Endpoint, HostNetworkOptions, OverlaySpec } from './types';
+
+export type { NodeEndpoint, PublishedPort } from './ports';
 
 type State = 'open' | 'closing' | 'closed';
 
@@ -58,6 +61,11 @@ export class HostNetwork {
   private readonly peers = new Map<string, PeerState>();
   /** Networks with egress NAT (enableEgress). */
   private readonly egress = new Set<string>();
+  /** Per network, this node's own endpoint on it (setNodeEndpoint). */
+  private readonly endpoints = new Map<string, NodeEndpoint>();
+  /** The published ports as last asked for, and as last written to the kernel (null: unknown). */
+  private ports: PublishedPort[] = [];
+  private appliedPorts: PublishedPort[] | null = [];
   private readonly sandboxes = new Map<string, SandboxRecord>();
   private readonly tails = new Map<string, Promise<unknown>>();
   private state: State = 'open';
@@ -101,6 +109,15 @@ export class HostNetwork {
       this.overlays.set(spec.id, { ...spec });
       // A recreated VXLAN device has lost its FDB and neighbour entries.
       if (found.vxlanStale || !found.vxlan) this.peers.set(spec.id, { fdb: new Map(), neigh: new Map() });
+      // A new bridge has the gateway's MAC and no endpoint address: put a known endpoint back.
+      const ep = this.endpoints.get(spec.id);
+      if (ep !== undefined && !found.bridge) {
+        if (inCidr(requireIpv4(ep.ip, 'ip'), parseCidr(spec.subnet, 'subnet')) && ep.ip !== spec.gateway) {
+          await this.ip.run(nodeEndpointCommands(this.prefix, spec, ep, [], macForIp(spec.gateway)));
+        } else {
+          this.endpoints.delete(spec.id);
+        }
+      }
       await this.writeRuleset();
     });
   }
@@ -132,6 +149,7 @@ export class HostNetwork {
     this.assertOpen();
     return this.serial(`net:${id}`, async () => {
       this.egress.delete(id);
+      this.endpoints.delete(id);
       const had = this.overlays.delete(id);
       if (had) await this.writeRuleset();
       await this.ip.run(removeOverlayCommands(this.prefix, id), GONE);
@@ -244,13 +262,78 @@ export class HostNetwork {
     });
   }
 
+  /**
+   * This node's own endpoint on a network (used on the cluster's ingress network): a second address
+   * on the network's bridge, and the bridge's MAC set to `ep.mac`, so that other hosts' static
+   * neighbour/FDB entries for this node (they get it as a peer) reach it. `null` removes it (the
+   * bridge gets the gateway's MAC back). Level-based: any other address on the bridge but the
+   * gateway's is removed. Sandboxes attached before the MAC changes keep the gateway's old MAC in
+   * their neighbour cache until it goes stale, so set it before attaching tasks.
+   */
+  async setNodeEndpoint(networkId: string, ep: NodeEndpoint | null): Promise<void> {
+    this.assertOpen();
+    if (ep !== null) requireIpv4(ep.ip, 'ip');
+    const want = ep === null ? null : { ip: ep.ip, mac: normalizeMac(ep.mac, 'mac') };
+    return this.serial(`net:${networkId}`, async () => {
+      const spec = this.overlays.get(networkId);
+      if (spec === undefined) throw new InvalidNetworkConfigError(`network ${networkId} is not set up on this host`, 'id');
+      if (want !== null) {
+        if (!inCidr(requireIpv4(want.ip, 'ip'), parseCidr(spec.subnet, 'subnet'))) throw new InvalidNetworkConfigError(`${want.ip} is not in ${spec.subnet}`, 'ip');
+        if (want.ip === spec.gateway) throw new InvalidNetworkConfigError(`${want.ip} is the gateway of ${spec.id}`, 'ip');
+      }
+      const current = await this.bridgeAddrs(bridgeName(this.prefix, networkId));
+      // Forget first: if the batch fails half-way the record does not claim what is not there.
+      this.endpoints.delete(networkId);
+      await this.ip.run(nodeEndpointCommands(this.prefix, spec, want, current, macForIp(spec.gateway)), GONE);
+      if (want !== null) this.endpoints.set(networkId, want);
+    });
+  }
+
+  /** The bridge's IPv4 addresses as `a.b.c.d/len`. */
+  private async bridgeAddrs(br: string): Promise<string[]> {
+    const r = await this.sys.exec(['ip', '-j', '-4', 'addr', 'show', 'dev', br], '');
+    if (r.code !== 0) throw new NetworkCommandError('ip', [{ command: `addr show dev ${br}`, message: r.stderr.trim() }]);
+    const rows: unknown = JSON.parse(r.stdout.trim() === '' ? '[]' : r.stdout);
+    const out: string[] = [];
+    if (!Array.isArray(rows)) return out;
+    for (const row of rows as Array<{ addr_info?: Array<{ family?: string; local?: string; prefixlen?: number }> }>) {
+      for (const a of row.addr_info ?? []) if (a.family === 'inet' && typeof a.local === 'string' && typeof a.prefixlen === 'number') out.push(`${a.local}/${a.prefixlen}`);
+    }
+    return out;
+  }
+
+  /**
+   * Makes the host publish exactly `ports` (see ports.ts for the rules): DNAT from every local
+   * address, round robin over the backends; ingress ports SNAT to this node's endpoint on the
+   * backends' network, host-mode ports do not. The whole table is rewritten in one transaction;
+   * the same set again is a no-op. Turns IP forwarding on when there is a port.
+   */
+  async setPublishedPorts(ports: readonly PublishedPort[]): Promise<void> {
+    this.assertOpen();
+    validatePublishedPorts(ports, this.overlays);
+    const next = ports.map((p) => ({
+      protocol: p.protocol,
+      published: p.published,
+      backends: p.backends.map((b) => ({ ip: b.ip, port: b.port })),
+      snat: p.snat === null ? null : { networkId: p.snat.networkId, ip: p.snat.ip },
+    }));
+    if (isDeepStrictEqual(next, this.ports) && isDeepStrictEqual(next, this.appliedPorts)) return;
+    if (next.length > 0) this.sys.writeSysctl('/proc/sys/net/ipv4/ip_forward', '1');
+    this.ports = next;
+    await this.writeRuleset();
+  }
+
   private writeRuleset(): Promise<void> {
     // All networks share one table: serialised on its own key so that rewrites never interleave,
     // and built when it runs so that the last one written has every network's latest state.
     return this.serial('nft', async () => {
-      const text = filterRuleset(this.prefix, [...this.overlays.values()], this.egress);
+      const overlays = [...this.overlays.values()];
+      const ports = this.ports;
+      const text = filterRuleset(this.prefix, overlays, this.egress) + portsRuleset(this.prefix, overlays, ports);
+      this.appliedPorts = null;
       const r = await this.sys.exec(['nft', '-f', '-'], text);
       if (r.code !== 0) throw new NetworkCommandError('nft', [{ command: 'nft -f -', message: r.stderr.trim() }]);
+      this.appliedPorts = ports;
     });
   }
 
@@ -294,6 +377,9 @@ export class HostNetwork {
     this.overlays.clear();
     this.peers.clear();
     this.egress.clear();
+    this.endpoints.clear();
+    this.ports = [];
+    this.appliedPorts = [];
     this.sandboxes.clear();
     this.state = 'closed';
     if (problems.length > 0) throw new AggregateError(problems, `closing host network ${this.prefix}: ${problems.map(String).join('; ')}`);

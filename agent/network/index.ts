@@ -5,3 +5,4 @@ export { InvalidNetworkConfigError, NetworkCommandError, HostNetworkClosedError 
 export { nativeNetSys } from './sys';
 export type { NetSys, ExecResult } from './sys';
 export type { OverlaySpec, Endpoint, AttachSpec, HostNetworkOptions } from './types';
+export type { PublishedPort } from './ports';

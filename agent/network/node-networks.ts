@@ -6,7 +6,8 @@
  * attached to its networks, and the /etc files that go with it.
  */
 import { spawn } from 'node:child_process';
-import type { AssignedTask, NetworkView } from '../../shared/proto/codec';
+import type { AssignedTask, NetworkView, PortRule } from '../../shared/proto/codec';
+import { macForIp } from '../../shared/net/ipv4';
 import type { Logger } from '../../shared/log';
 import { HostNetwork } from './host-network';
 import type { OverlaySpec } from './types';
@@ -81,18 +82,19 @@ export class NodeNetworks {
     this.host = new HostNetwork(opts);
   }
 
-  /** Applies changed network views (serialised: views arrive in order). */
-  apply(views: NetworkView[], removed: string[]): Promise<void> {
-    const run = this.chain.then(() => this.applyNow(views, removed));
+  /** Applies changed network views and, when given, the node's whole set of published ports (serialised: they arrive in order). */
+  apply(views: NetworkView[], removed: string[], ports: PortRule[] | null = null): Promise<void> {
+    const run = this.chain.then(() => this.applyNow(views, removed, ports));
     this.chain = run.catch((e: Error) => this.log.error(`networks: ${e.message}`));
     return run;
   }
 
-  private async applyNow(views: NetworkView[], removed: string[]): Promise<void> {
+  private async applyNow(views: NetworkView[], removed: string[], ports: PortRule[] | null): Promise<void> {
     for (const v of views) {
       const spec = overlaySpec(v);
       await this.host.ensureOverlay(spec);
       await this.host.enableEgress(spec);
+      await this.host.setNodeEndpoint(v.id, v.localIp ? { ip: v.localIp, mac: macForIp(v.localIp) } : null);
       await this.host.setPeers(v.id, v.peers);
       let st = this.nets.get(v.id);
       if (!st) {
@@ -113,6 +115,7 @@ export class NodeNetworks {
       st.dns?.update(records(v));
       if (vipsChanged) this.scheduleVipRefresh(v.id);
     }
+    if (ports !== null) await this.host.setPublishedPorts(ports);
     for (const id of removed) {
       const st = this.nets.get(id);
       this.nets.delete(id);

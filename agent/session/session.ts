@@ -6,7 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { loadDispatcher } from '../../shared/proto/load';
-import { networkViewFromWire, statusToWire, taskFromWire, type NetworkView, type StatusUpdate, type WireNetworkView, type WireStatus, type WireTask } from '../../shared/proto/codec';
+import { networkViewFromWire, portRuleFromWire, statusToWire, taskFromWire, type NetworkView, type PortRule, type StatusUpdate, type WireNetworkView, type WirePortRule, type WireStatus, type WireTask } from '../../shared/proto/codec';
 import type { Logger } from '../../shared/log';
 
 export interface NodeDescription {
@@ -25,14 +25,14 @@ export interface SessionHandlers {
   onWelcome(registryUrl: string, manager: string): void;
   /** The manager refused this node for good (bad token, duplicate host). */
   onRejected(reason: string): void;
-  onAssignments(tasks: ReturnType<typeof taskFromWire>[], removed: string[], full: boolean, networks: NetworkView[], removedNetworks: string[]): Promise<void>;
+  onAssignments(tasks: ReturnType<typeof taskFromWire>[], removed: string[], full: boolean, networks: NetworkView[], removedNetworks: string[], ports: PortRule[] | null): Promise<void>;
   /** Status to send again after a reconnect. */
   replay(): StatusUpdate[];
 }
 
 interface ServerMsg {
   welcome?: { node_id: string; registry_url: string; heartbeat_period_ms: number };
-  assignments?: { full: boolean; tasks: WireTask[]; removed: string[]; networks: WireNetworkView[]; removed_networks: string[] };
+  assignments?: { full: boolean; tasks: WireTask[]; removed: string[]; networks: WireNetworkView[]; removed_networks: string[]; ports_changed: boolean; ports: WirePortRule[] };
   rejected?: { reason: string };
 }
 
@@ -104,8 +104,9 @@ export class Session {
         const a = m.assignments;
         const tasks = a.tasks.map(taskFromWire);
         const networks = (a.networks ?? []).map(networkViewFromWire);
+        const ports = a.ports_changed ? (a.ports ?? []).map(portRuleFromWire) : null;
         this.chain = this.chain
-          .then(() => this.handlers.onAssignments(tasks, a.removed, a.full, networks, a.removed_networks ?? []))
+          .then(() => this.handlers.onAssignments(tasks, a.removed, a.full, networks, a.removed_networks ?? [], ports))
           .catch((e: Error) => this.log.error(`applying assignments: ${e.message}`));
       }
     });

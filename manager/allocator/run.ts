@@ -1,5 +1,5 @@
 /** The allocator loop: addresses for new tasks and vip services; releases what stopped. */
-import type { Network, Service, Task } from '../../shared/types';
+import type { ClusterNode, Network, Service, Task } from '../../shared/types';
 import { Keys } from '../../shared/keys';
 import type { Logger } from '../../shared/log';
 import type { Store, WriteOp } from '../store/store';
@@ -11,21 +11,26 @@ export function allocatorLoop(store: Store, log: Logger): ReconcileLoop {
     name: 'allocator',
     store,
     log,
-    prefixes: [Keys.services, Keys.tasks, Keys.networks],
+    prefixes: [Keys.services, Keys.tasks, Keys.networks, Keys.nodes],
     pass: async () => {
-      const [services, tasks, networks, ipam] = await Promise.all([
+      const [services, tasks, networks, ipam, nodes] = await Promise.all([
         store.list<Service>(Keys.services),
         store.list<Task>(Keys.tasks),
         store.list<Network>(Keys.networks),
         store.list<IpamEntry>(Keys.ipamAddrs),
+        store.list<ClusterNode>(Keys.nodes),
       ]);
-      const a = allocate(services.map((s) => s.value), tasks.map((t) => t.value), networks.map((n) => n.value), ipam.map((e) => e.value), new Date().toISOString());
-      const rev = new Map([...services, ...tasks, ...ipam].map((v) => [v.key, v.modRevision]));
+      const a = allocate(services.map((s) => s.value), tasks.map((t) => t.value), networks.map((n) => n.value), ipam.map((e) => e.value), new Date().toISOString(), nodes.map((n) => n.value));
+      const rev = new Map([...services, ...tasks, ...ipam, ...networks].map((v) => [v.key, v.modRevision]));
       const reserveOf = (owner: string) => a.reserve.filter((e) => e.owner === owner).map((e): WriteOp => ({ put: ipamKey(e), value: e, guard: { absent: true } }));
       // Each object lands in one transaction with the reservations it uses.
       const groups: WriteOp[][] = [
         ...a.services.map((s) => [...reserveOf(`vip:${s.id}`), { put: Keys.service(s.id), value: s, guard: { modRevision: rev.get(Keys.service(s.id))! } }]),
         ...a.tasks.map((t) => [...reserveOf(`task:${t.id}`), { put: Keys.task(t.id), value: t, guard: { modRevision: rev.get(Keys.task(t.id))! } }]),
+        ...a.networks.map((n) => [
+          ...a.reserve.filter((e) => e.owner.startsWith('node:') && e.networkId === n.id).map((e): WriteOp => ({ put: ipamKey(e), value: e, guard: { absent: true } })),
+          { put: Keys.network(n.id), value: n, guard: { modRevision: rev.get(Keys.network(n.id))! } } as WriteOp,
+        ]),
         ...a.release.map((e): WriteOp[] => [{ del: ipamKey(e), guard: { modRevision: rev.get(ipamKey(e))! } }]),
       ];
       if (groups.length === 0) return { retry: false };

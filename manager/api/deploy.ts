@@ -4,7 +4,7 @@
  * nothing and two concurrent deploys cannot interleave.
  */
 import type { Network, NetworkSpec, Service, ServiceSpec, Stack, StackNetwork } from '../../shared/types';
-import { NetworkNotFoundError, planNetworkRemoval, planNetworks } from './networks';
+import { NetworkNotFoundError, ingressSpec, planNetworkRemoval, planNetworks } from './networks';
 import { SCHEMA_VERSION } from '../../shared/types';
 import { Keys } from '../../shared/keys';
 import { newId } from '../../shared/ids';
@@ -187,7 +187,34 @@ export function checkPorts(specs: ServiceSpec[], others: Service[]): void {
   }
 }
 
-export async function deployStack(store: Store, stackName: string, specs: ServiceSpec[], networks: StackNetwork[], prune: boolean): Promise<DeployResult> {
+export const FIRST_AUTO_PORT = 30000;
+
+/** Ingress ports given without a published port get the next free one from 30000 up, as Docker does. */
+export function assignPublishedPorts(specs: ServiceSpec[], others: Service[]): ServiceSpec[] {
+  const mine = new Set(specs.map((s) => s.name));
+  const used = new Set<number>();
+  for (const o of others) if (!mine.has(o.spec.name)) for (const p of o.spec.endpoint.ports) if (p.published !== null) used.add(p.published);
+  for (const s of specs) for (const p of s.endpoint.ports) if (p.published !== null) used.add(p.published);
+  // A redeploy keeps the port the cluster picked before.
+  const before = new Map(others.map((o) => [o.spec.name, o.spec.endpoint.ports]));
+  let next = FIRST_AUTO_PORT;
+  return specs.map((s) => ({
+    ...s,
+    endpoint: {
+      ...s.endpoint,
+      ports: s.endpoint.ports.map((p) => {
+        if (p.published !== null || p.mode !== 'ingress') return p;
+        const kept = before.get(s.name)?.find((q) => q.target === p.target && q.protocol === p.protocol && q.mode === 'ingress')?.published;
+        if (kept != null) return { ...p, published: kept };
+        while (used.has(next)) next++;
+        used.add(next);
+        return { ...p, published: next };
+      }),
+    },
+  }));
+}
+
+export async function deployStack(store: Store, stackName: string, requested: ServiceSpec[], networks: StackNetwork[], prune: boolean): Promise<DeployResult> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const [stack, services, nets] = await Promise.all([
       store.get<Stack>(Keys.stack(stackName)),
@@ -195,10 +222,19 @@ export async function deployStack(store: Store, stackName: string, specs: Servic
       store.list<Network>(Keys.networks),
     ]);
     const now = new Date().toISOString();
+    const specs = assignPublishedPorts(requested, services.map((s) => s.value));
     checkPorts(specs, services.map((s) => s.value));
-    const netOps = planStackNetworks(stackName, networks, specs, nets.map((n) => n.value), now);
+    const existing = nets.map((n) => n.value);
+    // The routing mesh's network comes with the first service that publishes in ingress mode.
+    const ingressOps: WriteOp[] = [];
+    if (specs.some((s) => s.endpoint.ports.some((p) => p.mode === 'ingress')) && !existing.some((n) => n.ingress)) {
+      const made = planNetworks([ingressSpec()], existing, now, true);
+      ingressOps.push(...made.ops);
+      existing.push(...made.networks);
+    }
+    const netOps = planStackNetworks(stackName, networks, specs, existing, now);
     const plan = planDeploy(stackName, specs, prune, stack, services, now);
-    const ops = [...netOps, ...plan.ops];
+    const ops = [...ingressOps, ...netOps, ...plan.ops];
     if (ops.length > MAX_TXN_OPS) throw new InvalidArgumentError('the stack is too large to deploy in one transaction');
     if (await store.commit(ops)) return plan.result;
   }

@@ -29,7 +29,7 @@ export function validateNetworkSpec(s: NetworkSpec): void {
  * them in its transaction). Subnets and VXLAN ids are guarded by keys written
  * only if absent, so a concurrent creation elsewhere makes the transaction fail.
  */
-export function planNetworks(specs: NetworkSpec[], existing: Network[], now: string): { networks: Network[]; ops: WriteOp[] } {
+export function planNetworks(specs: NetworkSpec[], existing: Network[], now: string, ingress = false): { networks: Network[]; ops: WriteOp[] } {
   const known = existing.map((n) => ({ name: n.spec.name, subnet: n.subnet, vni: n.vni }));
   const networks: Network[] = [];
   const ops: WriteOp[] = [];
@@ -38,7 +38,7 @@ export function planNetworks(specs: NetworkSpec[], existing: Network[], now: str
     if (known.some((k) => k.name === spec.name)) throw new ConflictError(`network ${spec.name} already exists`);
     const subnet = pickSubnet(spec.subnet, known);
     const vni = pickVni(known);
-    const net: Network = { v: SCHEMA_VERSION, id: newId(), spec, subnet, gateway: gateway(subnet), vni, createdAt: now };
+    const net: Network = { v: SCHEMA_VERSION, id: newId(), spec, subnet, gateway: gateway(subnet), vni, ingress, nodeEndpoints: {}, createdAt: now };
     known.push({ name: spec.name, subnet, vni });
     networks.push(net);
     ops.push(
@@ -52,7 +52,7 @@ export function planNetworks(specs: NetworkSpec[], existing: Network[], now: str
 
 /** Deleting a network and its reservations; refused while a service uses it. */
 export function planNetworkRemoval(net: Versioned<Network>, services: Service[]): WriteOp[] {
-  const users = services.filter((s) => s.spec.networks.some((n) => n.target === net.value.spec.name));
+  const users = services.filter((s) => s.spec.networks.some((n) => n.target === net.value.spec.name) || (net.value.ingress && s.spec.endpoint.ports.some((p) => p.mode === 'ingress')));
   if (users.length) throw new ConflictError(`network ${net.value.spec.name} is in use by service ${users.map((s) => s.spec.name).join(', ')}`);
   return [
     { del: net.key, guard: { modRevision: net.modRevision } },
@@ -67,4 +67,11 @@ export async function findNetwork(store: Store, nameOrId: string): Promise<Versi
   if (!Array.isArray(hit)) return hit;
   if (hit.length === 1) return hit[0]!;
   throw new NetworkNotFoundError(`network ${nameOrId} not found`);
+}
+
+export const INGRESS_NETWORK = 'ingress';
+
+/** The routing mesh's network, made the first time a service publishes a port in ingress mode. */
+export function ingressSpec(): NetworkSpec {
+  return { name: INGRESS_NETWORK, stack: null, driver: 'overlay', subnet: null, attachable: false, labels: {} };
 }

@@ -11,8 +11,8 @@ import { Keys } from '../../shared/keys';
 import type { Logger } from '../../shared/log';
 import { TaskState } from '../../shared/task-state';
 import { loadDispatcher } from '../../shared/proto/load';
-import { networkViewToWire, statusFromWire, taskToWire, type StatusUpdate } from '../../shared/proto/codec';
-import { networkViews } from './network-views';
+import { networkViewToWire, portRuleToWire, statusFromWire, taskToWire, type StatusUpdate } from '../../shared/proto/codec';
+import { networkViews, portRules } from './network-views';
 import type { Store, WriteOp } from '../store/store';
 import type { AgentMsg, ManagerMsg, RegisterMsg } from './messages';
 import { applyStatus } from './status';
@@ -37,6 +37,8 @@ interface Session {
   sent: Map<string, string>;
   /** network id → view last sent. */
   sentNetworks: Map<string, string>;
+  /** Published port rules last sent. */
+  sentPorts: string;
   full: boolean;
 }
 
@@ -63,7 +65,7 @@ export class Dispatcher {
       server.bindAsync(this.opts.listen, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
     );
     this.server = server;
-    this.stopWatch = await this.opts.store.watch([Keys.tasks, Keys.networks, Keys.services], () => this.schedulePush(), (e) => this.opts.log.warn(`task watch: ${e.message}`));
+    this.stopWatch = await this.opts.store.watch([Keys.tasks, Keys.networks, Keys.services, Keys.nodes], () => this.schedulePush(), (e) => this.opts.log.warn(`task watch: ${e.message}`));
     this.checkTimer = setInterval(() => void this.checkHeartbeats(), Math.max(100, Math.floor(this.opts.heartbeatPeriodMs / 2)));
   }
 
@@ -143,7 +145,7 @@ export class Dispatcher {
     await this.opts.store.commit([{ put: key, value: node, guard: existing ? { modRevision: existing.modRevision } : { absent: true } }]);
     const old = this.sessions.get(r.node_id);
     if (old) old.call.end();
-    const s: Session = { nodeId: r.node_id, call, lastSeen: Date.now(), sent: new Map(), sentNetworks: new Map(), full: true };
+    const s: Session = { nodeId: r.node_id, call, lastSeen: Date.now(), sent: new Map(), sentNetworks: new Map(), sentPorts: '', full: true };
     this.sessions.set(r.node_id, s);
     this.lastSeen.set(r.node_id, s.lastSeen);
     call.write({ welcome: { node_id: r.node_id, registry_url: this.opts.registryUrl, heartbeat_period_ms: this.opts.heartbeatPeriodMs } });
@@ -204,7 +206,11 @@ export class Dispatcher {
         for (const v of changedViews) s.sentNetworks.set(v.id, JSON.stringify(v));
         const removedNetworks = [...s.sentNetworks.keys()].filter((id) => !views.some((v) => v.id === id));
         for (const id of removedNetworks) s.sentNetworks.delete(id);
-        if (!s.full && changed.length === 0 && removed.length === 0 && changedViews.length === 0 && removedNetworks.length === 0) continue;
+        const ports = portRules(s.nodeId, tasks, networks, services);
+        const portsText = JSON.stringify(ports);
+        const portsChanged = portsText !== s.sentPorts;
+        s.sentPorts = portsText;
+        if (!s.full && !portsChanged && changed.length === 0 && removed.length === 0 && changedViews.length === 0 && removedNetworks.length === 0) continue;
         s.call.write({
           assignments: {
             full: s.full,
@@ -212,6 +218,8 @@ export class Dispatcher {
             removed,
             networks: changedViews.map(networkViewToWire),
             removed_networks: removedNetworks,
+            ports_changed: portsChanged || s.full,
+            ports: ports.map(portRuleToWire),
           },
         });
         s.full = false;

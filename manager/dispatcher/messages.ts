@@ -1,5 +1,5 @@
 /** Shapes of the decoded dispatcher.proto messages (proto-loader with keepCase, oneofs). */
-import type { WireNetworkView, WireStatus, WireTask } from '../../shared/proto/codec';
+import type { WireNetworkView, WirePortRule, WireStatus, WireTask } from '../../shared/proto/codec';
 
 export interface RegisterMsg {
   node_id: string;
@@ -21,6 +21,6 @@ export interface AgentMsg {
 
 export interface ManagerMsg {
   welcome?: { node_id: string; registry_url: string; heartbeat_period_ms: number };
-  assignments?: { full: boolean; tasks: WireTask[]; removed: string[]; networks: WireNetworkView[]; removed_networks: string[] };
+  assignments?: { full: boolean; tasks: WireTask[]; removed: string[]; networks: WireNetworkView[]; removed_networks: string[]; ports_changed: boolean; ports: WirePortRule[] };
   rejected?: { reason: string };
 }

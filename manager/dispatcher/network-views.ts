@@ -5,7 +5,8 @@
  * what each service VIP balances over.
  */
 import type { ClusterNode, Network, Service, Task } from '../../shared/types';
-import type { NetworkView } from '../../shared/proto/codec';
+import type { NetworkView, PortRule } from '../../shared/proto/codec';
+import { macForIp } from '../../shared/net/ipv4';
 import { isTerminal } from '../../shared/task-state';
 
 /** A task holds its address while it is not finished (it may still be starting or stopping). */
@@ -25,7 +26,9 @@ export function networkViews(nodeId: string, tasks: Task[], networks: Network[],
   const hostAddr = new Map(nodes.map((n) => [n.id, n.addr]));
   const views: NetworkView[] = [];
   for (const net of networks) {
-    if (!mine.has(net.id)) continue;
+    // Every node with an endpoint is on the ingress network (it answers published ports).
+    const localIp = net.ingress ? net.nodeEndpoints[nodeId] ?? null : null;
+    if (!mine.has(net.id) && localIp === null) continue;
     const on = live.filter((t) => t.networks.some((a) => a.networkId === net.id));
     const peers = on
       .filter((t) => t.nodeId !== nodeId)
@@ -33,8 +36,14 @@ export function networkViews(nodeId: string, tasks: Task[], networks: Network[],
         const a = t.networks.find((x) => x.networkId === net.id)!;
         return { ip: ip(a.address), mac: a.mac, hostAddr: hostAddr.get(t.nodeId!) ?? '' };
       })
-      .filter((p) => p.hostAddr !== '')
-      .sort((a, b) => a.ip.localeCompare(b.ip));
+      .filter((p) => p.hostAddr !== '');
+    if (net.ingress) {
+      for (const [id, ep] of Object.entries(net.nodeEndpoints)) {
+        const addr = hostAddr.get(id);
+        if (id !== nodeId && addr) peers.push({ ip: ep, mac: macForIp(ep), hostAddr: addr });
+      }
+    }
+    peers.sort((a, b) => a.ip.localeCompare(b.ip));
     const dns: NetworkView['dns'] = [];
     const vips: NetworkView['vips'] = [];
     for (const s of services) {
@@ -52,7 +61,40 @@ export function networkViews(nodeId: string, tasks: Task[], networks: Network[],
       }
       if (vip !== null && s.spec.endpoint.mode === 'vip') vips.push({ vip, backends: running });
     }
-    views.push({ id: net.id, name: net.spec.name, vni: net.vni, subnet: net.subnet, gateway: net.gateway, peers, dns, vips });
+    views.push({ id: net.id, name: net.spec.name, vni: net.vni, subnet: net.subnet, gateway: net.gateway, peers, dns, vips, localIp });
   }
   return views;
+}
+
+/**
+ * The ports a node publishes: every ingress-mode port of every service (to its
+ * running tasks' ingress addresses, wherever they run, SNAT'ed to this node's
+ * ingress endpoint), and host-mode ports of the tasks running on this node.
+ */
+export function portRules(nodeId: string, tasks: Task[], networks: Network[], services: Service[]): PortRule[] {
+  const ingress = networks.find((n) => n.ingress);
+  const myEndpoint = ingress?.nodeEndpoints[nodeId] ?? null;
+  const running = tasks.filter((t) => t.desiredState === 'running' && t.status.state === 'running');
+  const rules: PortRule[] = [];
+  for (const s of services) {
+    const mine = running.filter((t) => t.serviceId === s.id);
+    for (const p of s.spec.endpoint.ports) {
+      if (p.published === null) continue;
+      if (p.mode === 'ingress') {
+        if (!ingress || myEndpoint === null) continue;
+        const backends = mine
+          .map((t) => t.networks.find((a) => a.networkId === ingress.id))
+          .filter((a) => a !== undefined)
+          .map((a) => ({ ip: ip(a.address), port: p.target }))
+          .sort((a, b) => a.ip.localeCompare(b.ip));
+        rules.push({ protocol: p.protocol, published: p.published, backends, snat: { networkId: ingress.id, ip: myEndpoint } });
+      } else {
+        const backends = mine
+          .filter((t) => t.nodeId === nodeId && t.networks.length > 0)
+          .map((t) => ({ ip: ip(t.networks[0]!.address), port: p.target }));
+        if (backends.length) rules.push({ protocol: p.protocol, published: p.published, backends, snat: null });
+      }
+    }
+  }
+  return rules.sort((a, b) => a.published - b.published || a.protocol.localeCompare(b.protocol));
 }

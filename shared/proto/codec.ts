@@ -44,6 +44,36 @@ export interface WireNetworkView {
   peers: { ip: string; mac: string; host_addr: string }[];
   dns: { name: string; ips: string[]; round_robin: boolean }[];
   vips: { vip: string; backends: string[] }[];
+  local_ip: string;
+}
+
+export interface WirePortRule {
+  protocol: string;
+  published: number;
+  backends: { ip: string; port: number }[];
+  snat_network_id: string;
+  snat_ip: string;
+}
+
+/** A port published on a node (see PortRule in dispatcher.proto). */
+export interface PortRule {
+  protocol: 'tcp' | 'udp';
+  published: number;
+  backends: { ip: string; port: number }[];
+  snat: { networkId: string; ip: string } | null;
+}
+
+export function portRuleToWire(r: PortRule): WirePortRule {
+  return { protocol: r.protocol, published: r.published, backends: r.backends.map((b) => ({ ...b })), snat_network_id: r.snat?.networkId ?? '', snat_ip: r.snat?.ip ?? '' };
+}
+
+export function portRuleFromWire(w: WirePortRule): PortRule {
+  return {
+    protocol: w.protocol === 'udp' ? 'udp' : 'tcp',
+    published: Number(w.published),
+    backends: w.backends.map((b) => ({ ip: b.ip, port: Number(b.port) })),
+    snat: w.snat_ip ? { networkId: w.snat_network_id, ip: w.snat_ip } : null,
+  };
 }
 
 export interface WireTask {
@@ -92,6 +122,8 @@ export interface NetworkView {
   peers: { ip: string; mac: string; hostAddr: string }[];
   dns: { name: string; ips: string[]; roundRobin: boolean }[];
   vips: { vip: string; backends: string[] }[];
+  /** This node's own address on the network (ingress), or null. */
+  localIp: string | null;
 }
 
 export function networkViewToWire(v: NetworkView): WireNetworkView {
@@ -104,6 +136,7 @@ export function networkViewToWire(v: NetworkView): WireNetworkView {
     peers: v.peers.map((p) => ({ ip: p.ip, mac: p.mac, host_addr: p.hostAddr })),
     dns: v.dns.map((d) => ({ name: d.name, ips: [...d.ips], round_robin: d.roundRobin })),
     vips: v.vips.map((x) => ({ vip: x.vip, backends: [...x.backends] })),
+    local_ip: v.localIp ?? '',
   };
 }
 
@@ -117,6 +150,7 @@ export function networkViewFromWire(w: WireNetworkView): NetworkView {
     peers: w.peers.map((p) => ({ ip: p.ip, mac: p.mac, hostAddr: p.host_addr })),
     dns: w.dns.map((d) => ({ name: d.name, ips: [...d.ips], roundRobin: d.round_robin })),
     vips: w.vips.map((x) => ({ vip: x.vip, backends: [...x.backends] })),
+    localIp: w.local_ip ? w.local_ip : null,
   };
 }
 

@@ -37,6 +37,19 @@ services:
     networks: [front]
     deploy:
       replicas: 2
+  pub:
+    image: busybox
+    command: ["sh", "-c", "hostname > /var/www/index.html && exec httpd -f -p 8080 -h /var/www"]
+    stop_grace_period: 1s
+    networks: [front]
+    ports: ["8081:8080"]
+  hm:
+    image: busybox
+    command: ["sh", "-c", "hostname > /var/www/index.html && exec httpd -f -p 8080 -h /var/www"]
+    stop_grace_period: 1s
+    networks: [front]
+    ports:
+      - { target: 8080, published: 9090, mode: host }
   other:
     image: busybox
     command: ["sh", "-c", "while true; do sleep 1; done"]
@@ -74,7 +87,7 @@ describe('overlay networking across hosts', () => {
   });
 
   it('places the services on different hosts', () => {
-    assert.equal(tasks.length, 6);
+    assert.equal(tasks.length, 8);
     assert.equal(new Set(tasks.filter((t) => t.service === 'net_web').map((t) => t.node)).size, 3);
     assert.equal(new Set(tasks.filter((t) => t.service === 'net_client').map((t) => t.node)).size, 2);
   });
@@ -111,6 +124,50 @@ describe('overlay networking across hosts', () => {
       if (r.code === 0) seen.add(r.out.trim());
       return seen.size === 3;
     }, 30000);
+  });
+
+  it('publishes an ingress port on every host, also those without a task', async () => {
+    const pub = tasks.find((t) => t.service === 'net_pub')!;
+    for (const from of hosts.hosts) {
+      for (const to of hosts.hosts) {
+        const r = await eventually(`${from.name} → ${to.name}:8081`, () => {
+          const x = hosts.exec(from, 'wget', ['-qO-', '-T', '3', '-t', '1', `http://${to.addr}:8081/`]);
+          return x.code === 0 ? x : null;
+        }, 15000);
+        assert.equal(r.stdout.trim(), pub.id.slice(0, 12), `${from.name} → ${to.name} reaches the pub task`);
+      }
+    }
+  });
+
+  it('publishes a host-mode port only where its task runs', async () => {
+    const hm = tasks.find((t) => t.service === 'net_hm')!;
+    const where = hosts.hosts.find((h) => h.name === hm.node)!;
+    const elsewhere = hosts.hosts.find((h) => h.name !== hm.node)!;
+    const r = await eventually(`${where.name}:9090`, () => {
+      const x = hosts.exec(elsewhere, 'wget', ['-qO-', '-T', '3', '-t', '1', `http://${where.addr}:9090/`]);
+      return x.code === 0 ? x : null;
+    }, 15000);
+    assert.equal(r.stdout.trim(), hm.id.slice(0, 12));
+    const none = hosts.exec(where, 'wget', ['-qO-', '-T', '2', '-t', '1', `http://${elsewhere.addr}:9090/`]);
+    assert.notEqual(none.code, 0, 'no host-mode port where no task runs');
+  });
+
+  it('follows scaling: the VIP balances over exactly the running tasks', async () => {
+    const client = pidsOf('net_client')[0]!;
+    const current = () => new Set(hosts.json<TaskRow[]>(['service', 'ps', 'net_web']).filter((t) => t.desiredState === 'running' && t.state === 'running').map((t) => t.id.slice(0, 12)));
+    for (const n of [5, 2]) {
+      hosts.ok(hosts.manager, ['service', 'scale', `net_web=${n}`]);
+      const want = current();
+      assert.equal(want.size, n);
+      const seen = new Set<string>();
+      await eventually(`the VIP to reach all ${n} tasks`, () => {
+        const r = inContainer(client, ['wget', '-qO-', 'http://web:8080/']);
+        if (r.code === 0) seen.add(r.out.trim());
+        // Answers from tasks that were stopped do not count.
+        for (const id of seen) if (!want.has(id)) seen.delete(id);
+        return seen.size === n;
+      }, 30000);
+    }
   });
 
   it('keeps the two networks of the stack apart', () => {

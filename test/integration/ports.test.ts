@@ -1,0 +1,286 @@
+/**
+ * Published ports (routing mesh and host mode) on real namespaces: three test hosts on a test
+ * switch (harness/ports-hosts.ts, underlay 10.213.0.1-3); h1 and h2 run a HostNetwork with an
+ * "ingress" overlay (10.214.5.0/24) and node endpoints .250/.251, h3 has no overlay at all and is
+ * the outside client. A real container with busybox httpd serves in a sandbox on h2 (10.214.5.2).
+ * Traffic only goes to addresses of namespaces this test created. `after` stops every process it
+ * started (by PID), removes the container, unmounts what is left under its temp dir and deletes the
+ * four namespaces (and so every link and nft table in them), also when assertions fail.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { macForIp } from '../../agent/network/mac';
+import type { PublishedPort } from '../../agent/network/ports';
+import type { Endpoint, OverlaySpec } from '../../agent/network/types';
+import { createRuntime } from '../../agent/runtime';
+import { detectCgroupDriver } from '../../agent/runtime/cgroups';
+import { umount } from '../../agent/runtime/native';
+import { makeBusyboxRootfs } from '../../bench/busybox-rootfs';
+import { createThreeHosts, destroyThreeHosts, NsAgent, type NsHost } from './harness/ports-hosts';
+
+if (process.getuid?.() !== 0) {
+  throw new Error('test/integration/ports.test.ts needs root: it creates network namespaces, links, nft tables and containers');
+}
+const addonPath = resolve(__dirname, '..', '..', '..', 'native', 'build', 'Release', 'tsswarm_native.node');
+if (!existsSync(addonPath)) throw new Error(`${addonPath} missing: run npm run build:native first`);
+
+const tag = `tsp${randomBytes(3).toString('hex')}`;
+const tmp = mkdtempSync('/tmp/tsswarm-ports-it-');
+const cgroupParent = `tsswarm-ports-it-${randomBytes(4).toString('hex')}`;
+const rt = createRuntime({ root: join(tmp, 'rt'), cgroupParent });
+const layer = join(tmp, 'layer-busybox');
+const webLayer = join(tmp, 'layer-web');
+
+const ingress: OverlaySpec = { id: 'ingress', vni: 4096, subnet: '10.214.5.0/24', gateway: '10.214.5.1', mtu: 1450 };
+const H1_EP = '10.214.5.250';
+const H2_EP = '10.214.5.251';
+const TASK = '10.214.5.2';
+
+let hosts: [NsHost, NsHost, NsHost] | null = null;
+let a: NsAgent | null = null;
+let b: NsAgent | null = null;
+let web = '';
+const started: ChildProcess[] = [];
+
+const ep = (ipAddr: string, hostAddr: string): Endpoint => ({ ip: ipAddr, mac: macForIp(ipAddr), hostAddr });
+
+function three(): [NsHost, NsHost, NsHost] {
+  assert.ok(hosts !== null, 'hosts created');
+  return hosts;
+}
+
+function agents(): [NsAgent, NsAgent] {
+  assert.ok(a !== null && b !== null, 'agents started');
+  return [a, b];
+}
+
+/** Output of the last failed attempt, for messages. */
+let lastOutput = '';
+
+/** Runs a command inside a netns file; never throws. */
+function inNs(nsPath: string, args: string[], timeoutMs = 5000): { ok: boolean; out: string } {
+  const r = spawnSync('nsenter', [`--net=${nsPath}`, ...args], { encoding: 'utf8', timeout: timeoutMs });
+  const out = `${r.stdout}${r.stderr}`;
+  if (r.status !== 0) lastOutput = `${args.join(' ')}: exit ${r.status}: ${out}`;
+  return { ok: r.status === 0, out };
+}
+
+/** GNU wget (busybox wget -T crashes here) with a short timeout and no retries; body or null. */
+function get(fromNs: string, url: string, bind?: string): string | null {
+  const r = inNs(fromNs, ['wget', '-q', '-O-', '-T', '2', '-t', '1', ...(bind === undefined ? [] : [`--bind-address=${bind}`]), url]);
+  return r.ok ? r.out : null;
+}
+
+/** The client address the task's CGI saw (busybox httpd writes IPv4 as `[::ffff:a.b.c.d]`), or null. */
+function peerSeen(fromNs: string, url: string, bind?: string): string | null {
+  const body = get(fromNs, url, bind);
+  return body === null ? null : body.trim().replace(/^\[::ffff:(.*)\]$/, '$1');
+}
+
+/** One UDP datagram to addr:port from inside a netns; the answer, or null after 1.5 s. */
+function udpAsk(fromNs: string, addr: string, port: number, text: string): string | null {
+  const script = `const s=require('dgram').createSocket('udp4');const t=setTimeout(()=>process.exit(3),1500);s.on('message',(m)=>{process.stdout.write(m);clearTimeout(t);s.close();});s.send(process.argv[1],${port},${JSON.stringify(addr)});`;
+  const r = inNs(fromNs, [process.execPath, '-e', script, text]);
+  return r.ok ? r.out : null;
+}
+
+function startIn(nsPath: string, args: string[]): ChildProcess {
+  const child = spawn('nsenter', [`--net=${nsPath}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  started.push(child);
+  return child;
+}
+
+function stop(child: ChildProcess): void {
+  if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
+}
+
+async function eventually<T>(what: string, fn: () => T | null, timeoutMs = 6000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  lastOutput = '';
+  for (;;) {
+    const v = fn();
+    if (v !== null) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${lastOutput}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function linksIn(h: NsHost): string[] {
+  const rows = JSON.parse(execFileSync('ip', ['-n', h.name, '-j', 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifname: string }>;
+  return rows.map((r) => r.ifname).sort();
+}
+
+function tablesIn(h: NsHost): string {
+  return execFileSync('nsenter', [`--net=${h.nsPath}`, 'nft', 'list', 'tables'], { encoding: 'utf8' }).trim();
+}
+
+function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m === dir || m.startsWith(`${dir}/`));
+}
+
+const ingressPort = (snatIp: string, published = 8080): PublishedPort => ({
+  protocol: 'tcp',
+  published,
+  backends: [{ ip: TASK, port: 80 }],
+  snat: { networkId: ingress.id, ip: snatIp },
+});
+const udpPort = (snatIp: string): PublishedPort => ({ protocol: 'udp', published: 5353, backends: [{ ip: TASK, port: 5353 }], snat: { networkId: ingress.id, ip: snatIp } });
+const hostPort: PublishedPort = { protocol: 'tcp', published: 9090, backends: [{ ip: TASK, port: 80 }], snat: null };
+
+before(async () => {
+  makeBusyboxRootfs(layer);
+  // A CGI that answers with the client address the task sees: tells which SNAT happened.
+  mkdirSync(join(webLayer, 'www', 'cgi-bin'), { recursive: true });
+  writeFileSync(join(webLayer, 'www', 'index.html'), 'published\n');
+  writeFileSync(join(webLayer, 'www', 'cgi-bin', 'peer'), '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n%s\\n" "$REMOTE_ADDR"\n');
+  chmodSync(join(webLayer, 'www', 'cgi-bin', 'peer'), 0o755);
+  hosts = createThreeHosts(tag);
+  a = new NsAgent(hosts[0], { underlayAddr: hosts[0].underlayAddr, netnsDir: join(tmp, 'h1-netns'), prefix: 'pa' });
+  b = new NsAgent(hosts[1], { underlayAddr: hosts[1].underlayAddr, netnsDir: join(tmp, 'h2-netns'), prefix: 'pb' });
+  await a.call('ensureOverlay', ingress);
+  await b.call('ensureOverlay', ingress);
+  await a.call('setNodeEndpoint', ingress.id, { ip: H1_EP, mac: macForIp(H1_EP) });
+  await b.call('setNodeEndpoint', ingress.id, { ip: H2_EP, mac: macForIp(H2_EP) });
+  web = await b.call<string>('createSandbox', 'web');
+  await b.call('attach', 'web', ingress, { ip: TASK, mac: macForIp(TASK), ifname: 'eth0', defaultRoute: true });
+  await a.call('setPeers', ingress.id, [ep(H2_EP, hosts[1].underlayAddr), ep(TASK, hosts[1].underlayAddr)]);
+  await b.call('setPeers', ingress.id, [ep(H1_EP, hosts[0].underlayAddr)]);
+  await rt.run({
+    id: 'web',
+    lowerDirs: [webLayer, layer],
+    args: ['httpd', '-f', '-p', '80', '-h', '/www'],
+    env: [],
+    cwd: '/',
+    user: null,
+    hostname: 'web',
+    limits: { memoryBytes: null, nanoCpus: null, pids: null },
+    logPath: join(tmp, 'logs', 'web.log'),
+    netns: web,
+    files: [],
+  });
+  // UDP echo in the same sandbox (a process in its netns, not a container: cheaper, same path).
+  startIn(web, [
+    process.execPath,
+    '-e',
+    "const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>s.send(Buffer.concat([Buffer.from('echo '),m]),r.port,r.address));s.bind(5353);",
+  ]);
+});
+
+after(async () => {
+  const problems: string[] = [];
+  for (const c of started) stop(c);
+  for (const id of await rt.list()) await rt.remove(id).catch((e: unknown) => problems.push(`remove ${id}: ${String(e)}`));
+  for (const x of [a, b]) {
+    if (x === null) continue;
+    const code = await x.stop();
+    if (code !== 0) problems.push(`helper in ${x.host.name} exited ${code}`);
+  }
+  for (const m of mountsUnder(tmp).reverse()) {
+    problems.push(`leftover mount ${m}`);
+    try {
+      umount(m, 2 /* MNT_DETACH */);
+    } catch (e) {
+      problems.push(String(e));
+    }
+  }
+  problems.push(...destroyThreeHosts(tag, hosts ?? []));
+  for (const dir of detectCgroupDriver().plan(cgroupParent, 'x').dirs.map((d) => dirname(d))) {
+    try {
+      rmdirSync(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(`rmdir ${dir}: ${String(e)}`);
+    }
+  }
+  rmSync(tmp, { recursive: true, force: true });
+  assert.deepEqual(problems, [], 'cleanup');
+});
+
+describe('published ports across three netns hosts (root)', () => {
+  it('the task answers on the overlay from h1 before any port is published, and h3 cannot reach it', async () => {
+    const [h1, , h3] = three();
+    // From the node endpoint: the gateway address (the default source) is h2's own as well.
+    assert.equal(await eventually('overlay h1 -> task', () => get(h1.nsPath, `http://${TASK}/`, H1_EP)), 'published\n');
+    assert.equal(get(h3.nsPath, 'http://10.213.0.1:8080/'), null, 'nothing published yet');
+  });
+
+  it('ingress: h3 reaches the task through h1 (no task there) and h2, SNAT to each node endpoint', async () => {
+    const [ha, hb] = agents();
+    const [, , h3] = three();
+    await ha.call('setPublishedPorts', [ingressPort(H1_EP), udpPort(H1_EP)]);
+    await hb.call('setPublishedPorts', [ingressPort(H2_EP), udpPort(H2_EP)]);
+    await ha.call('setPublishedPorts', [ingressPort(H1_EP), udpPort(H1_EP)]); // idempotent
+    assert.equal(await eventually('h3 -> h1:8080', () => get(h3.nsPath, 'http://10.213.0.1:8080/')), 'published\n');
+    assert.equal(await eventually('h3 -> h2:8080', () => get(h3.nsPath, 'http://10.213.0.2:8080/')), 'published\n');
+    assert.equal(peerSeen(h3.nsPath, 'http://10.213.0.1:8080/cgi-bin/peer'), H1_EP, 'task sees h1 node endpoint');
+    assert.equal(peerSeen(h3.nsPath, 'http://10.213.0.2:8080/cgi-bin/peer'), H2_EP, 'task sees h2 node endpoint');
+  });
+
+  it('ingress UDP: a datagram to h1:5353 is answered by the task on h2', async () => {
+    const [, , h3] = three();
+    assert.equal(await eventually('udp h3 -> h1:5353', () => udpAsk(h3.nsPath, '10.213.0.1', 5353, 'hi')), 'echo hi');
+    assert.equal(await eventually('udp h3 -> h2:5353', () => udpAsk(h3.nsPath, '10.213.0.2', 5353, 'ho')), 'echo ho');
+  });
+
+  it('a process on h1 itself reaches its own address:8080 (output chain)', async () => {
+    const [h1] = three();
+    assert.equal(await eventually('h1 -> 10.213.0.1:8080', () => get(h1.nsPath, 'http://10.213.0.1:8080/')), 'published\n');
+    assert.equal(peerSeen(h1.nsPath, 'http://10.213.0.1:8080/cgi-bin/peer'), H1_EP);
+  });
+
+  it('host mode on h2: 9090 answers at h2 without SNAT, h1 does not answer 9090', async () => {
+    const [, hb] = agents();
+    const [, , h3] = three();
+    await hb.call('setPublishedPorts', [ingressPort(H2_EP), udpPort(H2_EP), hostPort]);
+    assert.equal(await eventually('h3 -> h2:9090', () => get(h3.nsPath, 'http://10.213.0.2:9090/')), 'published\n');
+    assert.equal(peerSeen(h3.nsPath, 'http://10.213.0.2:9090/cgi-bin/peer'), '10.213.0.3', 'client address kept');
+    assert.equal(get(h3.nsPath, 'http://10.213.0.1:9090/'), null, 'h1 publishes no 9090');
+    assert.equal(get(h3.nsPath, 'http://10.213.0.2:8080/'), 'published\n', 'ingress still there');
+  });
+
+  it('a port with no backend is closed; setPublishedPorts([]) closes everything', async () => {
+    const [ha, hb] = agents();
+    const [, , h3] = three();
+    await ha.call('setPublishedPorts', [{ ...ingressPort(H1_EP), backends: [] }]);
+    assert.equal(get(h3.nsPath, 'http://10.213.0.1:8080/'), null, 'h1:8080 without backends');
+    await ha.call('setPublishedPorts', []);
+    await hb.call('setPublishedPorts', []);
+    assert.equal(get(h3.nsPath, 'http://10.213.0.2:8080/'), null, 'h2:8080 after []');
+    assert.equal(get(h3.nsPath, 'http://10.213.0.2:9090/'), null, 'h2:9090 after []');
+    assert.equal(udpAsk(h3.nsPath, '10.213.0.1', 5353, 'x'), null, 'h1:5353/udp after []');
+    // The overlay itself still works, and the node endpoint is still there.
+    assert.equal(peerSeen(three()[0].nsPath, `http://${TASK}/cgi-bin/peer`, H1_EP), H1_EP);
+  });
+
+  it('setNodeEndpoint(null) gives the bridge its gateway MAC back and drops the address', async () => {
+    const [ha] = agents();
+    const [h1] = three();
+    const show = (): string => execFileSync('nsenter', [`--net=${h1.nsPath}`, 'ip', '-o', 'addr', 'show'], { encoding: 'utf8' });
+    assert.match(show(), new RegExp(`inet ${H1_EP.replace(/\./g, '\\.')}/24`));
+    await ha.call('setNodeEndpoint', ingress.id, null);
+    assert.doesNotMatch(show(), /10\.214\.5\.250/);
+    const links = execFileSync('nsenter', [`--net=${h1.nsPath}`, 'ip', '-o', 'link', 'show', 'type', 'bridge'], { encoding: 'utf8' });
+    assert.match(links, new RegExp(macForIp(ingress.gateway)));
+  });
+
+  it('close() leaves no link, netns file, mount or nft table behind', async () => {
+    const [ha, hb] = agents();
+    await rt.remove('web');
+    await ha.call('close');
+    await hb.call('close');
+    const [h1, h2] = three();
+    assert.deepEqual(linksIn(h1), ['lo', 'u1']);
+    assert.deepEqual(linksIn(h2), ['lo', 'u2']);
+    assert.equal(tablesIn(h1), '');
+    assert.equal(tablesIn(h2), '');
+    assert.equal(existsSync(join(tmp, 'h1-netns')), false);
+    assert.equal(existsSync(join(tmp, 'h2-netns')), false);
+    assert.deepEqual(mountsUnder(tmp), []);
+  });
+});
