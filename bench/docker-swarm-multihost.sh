@@ -90,6 +90,12 @@ had_run_docker=$(pre_exist /run/docker) had_run_docker_plugins=$(pre_exist /run/
 had_run_docker_libnetwork=$(pre_exist /run/docker/libnetwork)
 had_run_containerd=$(pre_exist /run/containerd) had_run_containerd_s=$(pre_exist /run/containerd/s)
 had_xtables_lock=$(pre_exist /run/xtables.lock) had_run_netns=$(pre_exist /run/netns)
+# libnetwork keeps the files of each overlay network's load-balancer sandbox
+# (lb_<network id>) under a fixed /var/lib/docker/network/files, whatever the data root.
+netfiles=/var/lib/docker/network/files
+had_var_lib_docker=$(pre_exist /var/lib/docker) had_var_lib_docker_network=$(pre_exist /var/lib/docker/network)
+had_netfiles=$(pre_exist "$netfiles")
+netfiles_before=$(ls -A "$netfiles" 2>/dev/null || true)
 nft_before=$(nft list tables 2>/dev/null || true)
 links_before=$(ip -o link show | awk -F': ' '{ print $2 }' | sort)
 
@@ -195,6 +201,14 @@ cleanup() {
   [[ -z "$had_run_containerd_s" ]] && rmdir /run/containerd/s 2>/dev/null
   [[ -z "$had_run_containerd" ]] && rmdir /run/containerd 2>/dev/null
   [[ -z "$had_xtables_lock" ]] && rm -f /run/xtables.lock  # an empty flock file iptables recreates on demand
+  if [[ -d "$netfiles" ]]; then
+    for m in $(comm -13 <(echo "$netfiles_before" | sort) <(ls -A "$netfiles" | sort)); do
+      [[ "$m" == lb_* ]] && rm -rf "${netfiles:?}/$m"
+    done
+  fi
+  [[ -z "$had_netfiles" ]] && rmdir "$netfiles" 2>/dev/null
+  [[ -z "$had_var_lib_docker_network" ]] && rmdir /var/lib/docker/network 2>/dev/null
+  [[ -z "$had_var_lib_docker" ]] && rmdir /var/lib/docker 2>/dev/null
   if [[ -n "$keep_log" ]]; then
     mkdir -p "$keep_log" && for h in "${hosts[@]}"; do cp "$tmp/h$h/dockerd.log" "$keep_log/dockerd-h$h.log" 2>/dev/null; done
   fi
@@ -230,11 +244,14 @@ nsenter --net="/run/netns/$(ns_of 3)" /bin/busybox ping -c1 -W2 "$(addr_of 1)" >
 start_dockerd() {
   local i="$1" driver="$2" d="$tmp/h$1"
   mkdir -p "$d/data" "$d/exec"
+  # Its own config file: the trust key (else /etc/docker/key.json, shared by all
+  # three) and nothing read from /etc/docker/daemon.json.
+  printf '{"deprecated-key-path": "%s/key.json"}\n' "$d" >"$d/daemon.json"
   # nsenter and unshare exec (no fork) and so does sh: $! is dockerd's PID.
   DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 nsenter --net="/run/netns/$(ns_of "$i")" -- unshare --uts -- \
     sh -c 'hostname "$0" && exec "$@"' "h$i" \
-    "$DOCKERD" --data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/dockerd.pid" \
-    -H "unix://$(sock_of "$i")" --deprecated-key-path "$d/key.json" --storage-driver "$driver" \
+    "$DOCKERD" --config-file "$d/daemon.json" --data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/dockerd.pid" \
+    -H "unix://$(sock_of "$i")" --storage-driver "$driver" \
     --bridge=none --ip-masq=false --ip-forward=false \
     --cgroup-parent "$(cg_of "$i")" --shutdown-timeout 5 --log-level warn \
     >"$d/dockerd.log" 2>&1 </dev/null &
@@ -253,9 +270,9 @@ wait_dockerd() {
 stop_dockerd() {
   local i="$1" n p=${dockerd_pid[$1]:-}
   if [[ -n "$p" ]]; then
-    kill -TERM "$p" 2>/dev/null
+    kill -TERM "$p" 2>/dev/null || true
     for ((n = 0; n < 40; n++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.25; done
-    kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null
+    kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true
     dockerd_pid[$i]=""
   fi
 }
@@ -311,3 +328,115 @@ if ((hold)); then
   while [[ -e "$tmp/hold" ]]; do sleep 1; done
   exit 0
 fi
+
+# --- 6. measurements -------------------------------------------------------------------
+svc_common=(--no-resolve-image --stop-grace-period "$grace" --network benchnet)
+web_args=(--name web "${svc_common[@]}" busybox:latest httpd -f -p 8080 -h /var/www)
+
+# Runs inside the client (busybox sh): a DNS query for tasks.web, type A, to the
+# embedded server over TCP (2-byte length prefix; over UDP the answer would be
+# cut at 512 bytes, 19 uncompressed records), parsed from od's byte dump; then
+# an HTTP GET to every address at once. Prints "<addresses> <answered>".
+# (`timeout 3 wget`, not `wget -T`: busybox 1.35's wget -T crashes here.)
+# shellcheck disable=SC2016
+probe_sh='q="\000\033\022\064\001\000\000\001\000\000\000\000\000\000\005tasks\003web\000\000\001\000\001"
+ips=$(printf "$q" | nc -w 2 127.0.0.11 53 | od -An -v -tu1 | awk "
+function skip(p) { while (b[p] != 0) { if (b[p] >= 192) return p + 2; p += b[p] + 1 } return p + 1 }
+{ for (i = 1; i <= NF; i++) b[n++] = \$i }
+END {
+  if (n < 14) exit
+  qd = b[6] * 256 + b[7]; an = b[8] * 256 + b[9]; p = 14
+  for (k = 0; k < qd; k++) p = skip(p) + 4
+  for (k = 0; k < an && p < n; k++) {
+    p = skip(p); t = b[p] * 256 + b[p + 1]; rl = b[p + 8] * 256 + b[p + 9]; p += 10
+    if (t == 1 && rl == 4) print b[p] \".\" b[p + 1] \".\" b[p + 2] \".\" b[p + 3]
+    p += rl
+  }
+}" | sort -u)
+ok=$(for ip in $ips; do (timeout 3 wget -q -O /dev/null "http://$ip:8080/" && echo ok) & done; wait)
+echo "$(echo $ips | wc -w) $(echo "$ok" | grep -c ok)"'
+
+client_node="" client_cid=""
+# find_client → sets client_node (1..3) and client_cid, or fails
+find_client() {
+  local node
+  node=$(dk 1 service ps client --filter desired-state=running --format '{{.Node}} {{.CurrentState}}' 2>/dev/null | awk '$2 == "Running" { print $1; exit }')
+  [[ "$node" =~ ^h([123])$ ]] || return 1
+  client_node=${BASH_REMATCH[1]}
+  client_cid=$(dk "$client_node" ps -q --filter label=com.docker.swarm.service.name=client --filter status=running | head -1)
+  [[ -n "$client_cid" ]]
+}
+probe() { timeout 20 "$DOCKER" -H "unix://$(sock_of "$client_node")" exec "$client_cid" sh -c "$probe_sh" 2>/dev/null || echo "error"; }
+# until_reachable T0 N → ms from T0 until a probe sees exactly N addresses, all answering
+until_reachable() {
+  local t0="$1" n="$2" out last=""
+  while :; do
+    out=$(probe)
+    [[ "$out" == "$n $n" ]] && { ms_since "$t0"; return 0; }
+    [[ "$out" != "$last" ]] && { log "  … $out"; last="$out"; }
+    (( $(ms_since "$t0") > 600000 )) && { log "no $n/$n after 10 minutes (last probe: $out)"; return 1; }
+    sleep 0.1
+  done
+}
+# running_ms T0 N → ms from T0 to the newest Running timestamp of web's N desired-running tasks
+running_ms() {
+  local t0="$1" n="$2" ids out
+  ids=$(dk 1 service ps web -q --filter desired-state=running)
+  # shellcheck disable=SC2086
+  out=$(dk 1 inspect --format '{{.Status.State}} {{.Status.Timestamp.UnixNano}}' $ids)
+  awk -v t0="$t0" -v n="$n" '$1 == "running" { c++; if ($2 > m) m = $2 } END { if (c == n) printf "%d\n", (m - t0) / 1e6; else print -1 }' <<<"$out"
+}
+web_containers() { local h; for h in "${hosts[@]}"; do dk "$h" ps -aq --filter label=com.docker.swarm.service.name=web; done; }
+wait_gone() { # wait_gone SERVICE → its service object and containers gone on every node
+  local svc="$1" i h left
+  for ((i = 0; i < 1200; i++)); do
+    left=""
+    dk 1 service inspect "$svc" >/dev/null 2>&1 && left=service
+    for h in "${hosts[@]}"; do left+=$(dk "$h" ps -aq --filter "label=com.docker.swarm.service.name=$svc"); done
+    [[ -z "$left" ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+deploy_ms=() scale_ms=() rm_ms=() deploy_run=() scale_run=()
+for ((r = 1; r <= runs; r++)); do
+  dk 1 network create -d overlay benchnet >/dev/null || die "docker network create -d overlay benchnet failed"
+  dk 1 service create -d --name client "${svc_common[@]}" busybox:latest sleep 1000000 >/dev/null ||
+    die "docker service create client failed"
+  for ((i = 0; i < 600; i++)); do find_client && [[ $(probe) == "0 0" ]] && break; sleep 0.1; done
+  [[ $(probe) == "0 0" ]] || die "the client task did not come up (or its DNS probe fails: $(probe))"
+  log "run $r/$runs: client on h$client_node"
+
+  # (a) deploy 0→30
+  t0=$(now_ns)
+  dk 1 service create -d --replicas "$n1" "${web_args[@]}" >/dev/null || die "docker service create web failed"
+  ms=$(until_reachable "$t0" "$n1") || die "web did not become reachable with $n1 tasks"
+  deploy_ms+=("$ms") deploy_run+=("$(running_ms "$t0" "$n1")")
+  # (b) scale 30→90
+  t0=$(now_ns)
+  dk 1 service scale -d "web=$n2" >/dev/null || die "docker service scale web=$n2 failed"
+  ms=$(until_reachable "$t0" "$n2") || die "web did not become reachable with $n2 tasks"
+  scale_ms+=("$ms") scale_run+=("$(running_ms "$t0" "$n2")")
+  # (c) rm of 90
+  t0=$(now_ns)
+  dk 1 service rm web >/dev/null || die "docker service rm web failed"
+  wait_gone web || die "containers of web were still there minutes after docker service rm"
+  rm_ms+=("$(ms_since "$t0")")
+  log "run $r/$runs: deploy 0→$n1 reachable ${deploy_ms[-1]} ms (last Running ${deploy_run[-1]} ms), scale $n1→$n2 ${scale_ms[-1]} ms (last Running ${scale_run[-1]} ms), rm $n2 ${rm_ms[-1]} ms"
+
+  dk 1 service rm client >/dev/null; wait_gone client || die "the client's container did not go away"
+  for ((i = 0; i < 100; i++)); do dk 1 network rm benchnet >/dev/null 2>&1 && break; sleep 0.2; done
+  for ((i = 0; i < 100; i++)); do
+    left=""; for h in "${hosts[@]}"; do left+=$(dk "$h" network ls -q --filter name=benchnet); done
+    [[ -z "$left" ]] && break; sleep 0.2
+  done
+  [[ -z "$left" ]] || die "network benchnet did not go away"
+done
+
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%d\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+list() { local IFS=,; echo "[$*]"; }
+printf '{"peer":"docker-swarm %s (3 dockerd in netns)","deploy30Ms":%d,"scale90Ms":%d,"rm90Ms":%d,"runs":%d,"date":"%s","machine":"%s, %s cores","storageDriver":"%s","stopGracePeriod":"%s","deploy30RunningMs":%d,"scale90RunningMs":%d,"deploy30MsAll":%s,"scale90MsAll":%s,"rm90MsAll":%s}\n' \
+  "$server_version" "$(median "${deploy_ms[@]}")" "$(median "${scale_ms[@]}")" "$(median "${rm_ms[@]}")" "$runs" \
+  "$(date -u +%F)" "$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed "s/^ *//; s/\"/\\\\\"/g")" "$(nproc)" "$driver" "$grace" "$(median "${deploy_run[@]}")" "$(median "${scale_run[@]}")" \
+  "$(list "${deploy_ms[@]}")" "$(list "${scale_ms[@]}")" "$(list "${rm_ms[@]}")"

@@ -25,20 +25,27 @@ function inContainer(pid: number, args: string[]): { code: number; out: string }
   return { code: r.status ?? -1, out: r.stdout ?? '' };
 }
 
-/** Polls until the client resolves tasks.web to n addresses and every one of them answers. */
+/**
+ * Polls until every web task address on the stack network answers the client
+ * and the client resolves tasks.web. (90 A records do not fit a 512-byte UDP
+ * answer, and busybox nslookup does not retry over TCP, so the addresses come
+ * from `network inspect` and the name is checked to resolve.)
+ */
 function waitReachable(hosts: TestHosts, n: number, deadline: number): void {
   const client = hosts.json<TaskRow[]>(['service', 'ps', 'bench_client']).find((t) => t.state === 'running')!;
   const answered = new Set<string>();
   for (;;) {
-    const ips = [...inContainer(client.pid!, ['nslookup', 'tasks.web']).out.matchAll(/^Address(?: \d+)?:\s*(\d+\.\d+\.\d+\.\d+)$/gm)].map((m) => m[1]!);
-    if (ips.length === n) {
+    const net = JSON.parse(hosts.ok(hosts.manager, ['network', 'inspect', 'bench_default'])) as { containers: { task: string; address: string }[] }[];
+    const ips = net[0]!.containers.filter((c) => c.task.startsWith('bench_web.')).map((c) => c.address.split('/')[0]!);
+    const resolves = /^Address(?: \d+)?:\s*\d+\.\d+\.\d+\.\d+$/m.test(inContainer(client.pid!, ['nslookup', 'tasks.web']).out);
+    if (ips.length === n && resolves) {
       for (const ip of ips) {
         if (answered.has(ip)) continue;
         if (inContainer(client.pid!, ['wget', '-qO-', `http://${ip}:8080/`]).code === 0) answered.add(ip);
       }
       if (ips.every((ip) => answered.has(ip))) return;
     }
-    if (Date.now() > deadline) throw new Error(`web not reachable with ${n} tasks in time (${ips.length} resolved, ${answered.size} answered)`);
+    if (Date.now() > deadline) throw new Error(`web not reachable with ${n} tasks in time (${ips.length} addresses, ${answered.size} answered)`);
   }
 }
 
