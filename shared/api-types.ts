@@ -36,6 +36,9 @@ export interface NodeView {
   availability: string;
   manager: string | null;
   role: string;
+  cpus: number;
+  memoryBytes: number;
+  labels: Record<string, string>;
 }
 
 export interface StackView {

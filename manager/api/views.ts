@@ -46,6 +46,9 @@ export function nodeView(n: ClusterNode, leaderNodeIds: Set<string>): NodeView {
     availability: n.availability,
     manager: n.role === 'manager' ? (leaderNodeIds.has(n.id) ? 'leader' : 'reachable') : null,
     role: n.role,
+    cpus: n.resources.nanoCpus / 1e9,
+    memoryBytes: n.resources.memoryBytes,
+    labels: n.labels,
   };
 }
 

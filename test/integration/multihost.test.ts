@@ -11,7 +11,7 @@ import { requireRoot } from './harness/root';
 import { TestHosts } from './harness/hosts';
 import { eventually } from './harness/cluster';
 
-interface NodeRow { id: string; hostname: string; addr: string; status: string; availability: string; manager: string | null }
+interface NodeRow { id: string; hostname: string; addr: string; status: string; availability: string; manager: string | null; cpus: number; memoryBytes: number }
 interface TaskRow { name: string; service: string; node: string | null; desiredState: string; state: string; pid: number | null; error: string | null }
 interface ServiceRow { name: string; desired: number; running: number }
 
@@ -55,6 +55,7 @@ describe('several hosts', () => {
         ['host3', '10.213.0.3', 'ready', 'active', null],
       ],
     );
+    for (const n of nodes) assert.ok(n.cpus >= 1 && n.memoryBytes > 2 ** 28, `${n.hostname} reports its resources`);
   });
 
   it('refuses a second join of the same host', () => {
