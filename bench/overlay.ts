@@ -11,7 +11,7 @@
  *
  * Needs root and a built addon. Appends two rows to bench/RESULTS.md unless --no-record.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -48,6 +48,12 @@ async function stream(recvNs: string, sendNs: string, to: string, mb: number): P
   }
 }
 
+/** RTTs in ms of `count` pings from inside a network namespace. */
+function pingRtts(ns: string, to: string, count: number): number[] {
+  const r = spawnSync('nsenter', [`--net=${ns}`, '/bin/busybox', 'ping', '-c', String(count), '-i', '0.05', to], { encoding: 'utf8' });
+  return [...(r.stdout ?? '').matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench/overlay needs root');
   const argv = process.argv.slice(2);
@@ -78,6 +84,16 @@ async function main(): Promise<void> {
       under.push(await stream(hosts[1].nsPath, hosts[0].nsPath, hosts[1].underlayAddr, mb));
       over.push(await stream(s2, s1, '10.214.1.3', mb));
     }
+    // Round-trip latency: 50 pings each way, alternating rounds of 10, median RTT per path.
+    const rttUnder: number[] = [];
+    const rttOver: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      rttUnder.push(...pingRtts(hosts[0].nsPath, hosts[1].underlayAddr, 10));
+      rttOver.push(...pingRtts(s1, '10.214.1.3', 10));
+    }
+    const ru = median(rttUnder);
+    const ro = median(rttOver);
+    console.log(`round trip: underlay ${ru.toFixed(3)} ms, overlay ${ro.toFixed(3)} ms (median of ${rttOver.length})`);
     const u = median(under);
     const o = median(over);
     const rate = (ms: number): string => `${((mb / ms) * 1000).toFixed(0)} MB/s`;
@@ -89,6 +105,7 @@ async function main(): Promise<void> {
       appendFileSync(
         resolve(__dirname, '..', '..', 'bench', 'RESULTS.md'),
         `| ${date} | overlay attach (createSandbox + attach, veth on bridge, addr + default route) | ${machine} | ${attach.sequentialMedianMs.toFixed(2)} ms | — | — | median of ${n} sequential (${attach.sequentialSpawnsPerAttach} process spawn each: one \`ip -batch\` line; netns + sandbox config via the addon on a thread); ${n} at once: ${attach.concurrentTotalMs.toFixed(0)} ms total, ${attach.concurrentSpawns} spawns (group commit). No peer measured |\n` +
+          `| ${date} | overlay round-trip latency (ping, sandbox→sandbox over VXLAN vs host→host underlay) | ${machine} | ${ro.toFixed(3)} ms | underlay ${ru.toFixed(3)} ms | ${(ro / ru).toFixed(2)} | median of ${rttOver.length} pings each, alternating rounds of 10 |\n` +
           `| ${date} | overlay throughput, ${mb} MB via busybox nc, sandbox→sandbox over VXLAN (MTU 1450) vs host→host underlay veth (MTU 1500) | ${machine} | ${o.toFixed(0)} ms (${rate(o)}) | underlay ${u.toFixed(0)} ms (${rate(u)}) | ${(o / u).toFixed(2)} | median of 3, alternating; two netns hosts on one kernel; busybox nc's small writes bound both paths, so this is the encapsulation overhead at nc's rate, not line rate |\n`,
       );
     }
