@@ -367,12 +367,14 @@ find_client() {
   [[ -n "$client_cid" ]]
 }
 probe() { timeout 20 "$DOCKER" -H "unix://$(sock_of "$client_node")" exec "$client_cid" sh -c "$probe_sh" 2>/dev/null || echo "error"; }
-# until_reachable T0 N → ms from T0 until a probe sees exactly N addresses, all answering
+# until_reachable T0 N → sets reach_ms: ms from T0 until a probe sees exactly N
+# addresses, all answering. (Not run in $(…): bash would hold a TERM for the
+# script until the whole loop ended.)
 until_reachable() {
   local t0="$1" n="$2" out last=""
   while :; do
     out=$(probe)
-    [[ "$out" == "$n $n" ]] && { ms_since "$t0"; return 0; }
+    [[ "$out" == "$n $n" ]] && { reach_ms=$(ms_since "$t0"); return 0; }
     [[ "$out" != "$last" ]] && { log "  … $out"; last="$out"; }
     (( $(ms_since "$t0") > 600000 )) && { log "no $n/$n after 10 minutes (last probe: $out)"; return 1; }
     sleep 0.1
@@ -411,13 +413,13 @@ for ((r = 1; r <= runs; r++)); do
   # (a) deploy 0→30
   t0=$(now_ns)
   dk 1 service create -d --replicas "$n1" "${web_args[@]}" >/dev/null || die "docker service create web failed"
-  ms=$(until_reachable "$t0" "$n1") || die "web did not become reachable with $n1 tasks"
-  deploy_ms+=("$ms") deploy_run+=("$(running_ms "$t0" "$n1")")
+  until_reachable "$t0" "$n1" || die "web did not become reachable with $n1 tasks"
+  deploy_ms+=("$reach_ms") deploy_run+=("$(running_ms "$t0" "$n1")")
   # (b) scale 30→90
   t0=$(now_ns)
   dk 1 service scale -d "web=$n2" >/dev/null || die "docker service scale web=$n2 failed"
-  ms=$(until_reachable "$t0" "$n2") || die "web did not become reachable with $n2 tasks"
-  scale_ms+=("$ms") scale_run+=("$(running_ms "$t0" "$n2")")
+  until_reachable "$t0" "$n2" || die "web did not become reachable with $n2 tasks"
+  scale_ms+=("$reach_ms") scale_run+=("$(running_ms "$t0" "$n2")")
   # (c) rm of 90
   t0=$(now_ns)
   dk 1 service rm web >/dev/null || die "docker service rm web failed"
