@@ -39,10 +39,10 @@ function waitReachable(hosts: TestHosts, n: number, deadline: number): void {
     const ips = net[0]!.containers.filter((c) => c.task.startsWith('bench_web.')).map((c) => c.address.split('/')[0]!);
     const resolves = /^Address(?: \d+)?:\s*\d+\.\d+\.\d+\.\d+$/m.test(inContainer(client.pid!, ['nslookup', 'tasks.web']).out);
     if (ips.length === n && resolves) {
-      for (const ip of ips) {
-        if (answered.has(ip)) continue;
-        if (inContainer(client.pid!, ['wget', '-qO-', `http://${ip}:8080/`]).code === 0) answered.add(ip);
-      }
+      // All at once, as the peer's check does.
+      const todo = ips.filter((ip) => !answered.has(ip));
+      const script = todo.map((ip) => `(wget -qO- http://${ip}:8080/ >/dev/null 2>&1 && echo ${ip}) &`).join(' ') + ' wait';
+      for (const ip of inContainer(client.pid!, ['sh', '-c', script]).out.split('\n')) if (ip) answered.add(ip.trim());
       if (ips.every((ip) => answered.has(ip))) return;
     }
     if (Date.now() > deadline) throw new Error(`web not reachable with ${n} tasks in time (${ips.length} addresses, ${answered.size} answered)`);
@@ -52,6 +52,12 @@ function waitReachable(hosts: TestHosts, n: number, deadline: number): void {
 function stack(replicas: number): string {
   return [
     'services:',
+    // On every host before the timed part, so each has the image (as the peer's nodes do after docker load).
+    '  warm:',
+    '    image: busybox',
+    '    command: ["sh", "-c", "while true; do sleep 1; done"]',
+    '    stop_grace_period: 1s',
+    '    deploy: { mode: global }',
     '  client:',
     '    image: busybox',
     '    command: ["sh", "-c", "while true; do sleep 1; done"]',
@@ -79,7 +85,7 @@ function main(): void {
       const img = path.join(m.dataRoot, 'busybox.tar');
       if (spawnSync('bash', [path.join(__dirname, '..', '..', 'scripts', 'make-busybox-image.sh'), img]).status !== 0) throw new Error('image build failed');
       hosts.ok(m, ['image', 'import', img, 'busybox:latest']);
-      // The client first, so the timed part is web alone.
+      // The client (and the image on every host) first, so the timed part is web alone.
       const file = path.join(m.dataRoot, 'stack.yml');
       fs.writeFileSync(file, stack(0));
       hosts.ok(m, ['deploy', '-c', file, 'bench']);

@@ -1,8 +1,10 @@
 /**
  * A reconcile loop: watch the prefixes it depends on, mark dirty on any
- * event, and reconcile after a quiet gap (debounced: 50 ms gap, 1 s at most),
+ * event, and reconcile after a quiet gap (debounced: 20 ms gap, 1 s at most),
  * so bursts of events become one pass and one batch of writes. It makes a
  * full pass when it starts, since events are lost across leader changes.
+ * (SwarmKit waits 50 ms; our writers commit a whole batch in one transaction,
+ * so one event burst is one batch already and 20 ms is enough.)
  */
 import type { Store } from '../store/store';
 import type { Logger } from '../../shared/log';
@@ -55,7 +57,7 @@ export class ReconcileLoop {
       this.firstDirtyAt = now;
     }
     if (this.timer) clearTimeout(this.timer);
-    const gap = this.opts.gapMs ?? 50;
+    const gap = this.opts.gapMs ?? 20;
     const max = this.opts.maxDelayMs ?? 1000;
     const wait = Math.max(0, Math.min(gap, this.firstDirtyAt + max - now));
     this.timer = setTimeout(() => void this.run(), wait);
