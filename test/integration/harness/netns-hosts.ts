@@ -64,11 +64,12 @@ export class HostAgent {
   private readonly exited: Promise<number | null>;
   private stderr = '';
 
+  /** `script` is the helper to run in the host's namespace (JSON lines in and out, as host-network-helper.ts). */
   constructor(
-    readonly host: TestHost,
+    readonly host: Pick<TestHost, 'name' | 'nsPath'>,
     readonly opts: HostNetworkOptions,
+    script: string = join(__dirname, 'host-network-helper.js'),
   ) {
-    const script = join(__dirname, 'host-network-helper.js');
     this.child = spawn('nsenter', [`--net=${host.nsPath}`, process.execPath, script, JSON.stringify(opts)], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr?.on('data', (b: Buffer) => (this.stderr += b.toString('utf8')));
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));

@@ -7,10 +7,11 @@
  *
  * Loaded without arguments (`node --test` loads every file under test/) it does nothing.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { HostNetwork } from '../../../agent/network/host-network';
 import type { HostNetworkOptions } from '../../../agent/network/types';
+import { HostAgent } from './netns-hosts';
 
 export interface NsHost {
   /** Name under /run/netns. */
@@ -83,53 +84,10 @@ const METHODS = ['ensureOverlay', 'removeOverlay', 'createSandbox', 'attach', 'r
 type Method = (typeof METHODS)[number];
 
 /** A HostNetwork in a helper process inside a test host's network namespace. */
-export class NsAgent {
-  private readonly child: ChildProcess;
-  private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private readonly exited: Promise<number | null>;
-  private stderr = '';
-
-  constructor(
-    readonly host: NsHost,
-    readonly opts: HostNetworkOptions,
-  ) {
-    this.child = spawn('nsenter', [`--net=${host.nsPath}`, process.execPath, __filename, JSON.stringify(opts)], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stderr?.on('data', (b: Buffer) => (this.stderr += b.toString('utf8')));
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
-    void this.exited.then((code) => {
-      for (const w of this.waiting.values()) w.reject(new Error(`helper in ${host.name} exited (${code}): ${this.stderr}`));
-      this.waiting.clear();
-    });
-    const rl = createInterface({ input: this.child.stdout as NodeJS.ReadableStream });
-    rl.on('line', (line) => {
-      const r = JSON.parse(line) as Response;
-      const w = this.waiting.get(r.id);
-      this.waiting.delete(r.id);
-      if (r.ok) w?.resolve(r.value);
-      else w?.reject(new Error(`${host.name}: ${r.error ?? 'failed'}`));
-    });
-  }
-
-  call<T = unknown>(method: Method, ...args: unknown[]): Promise<T> {
-    const req: Request = { id: this.nextId++, method, args };
-    return new Promise<T>((resolve, reject) => {
-      this.waiting.set(req.id, { resolve: (v) => resolve(v as T), reject });
-      this.child.stdin?.write(`${JSON.stringify(req)}\n`);
-    });
-  }
-
-  /** Closes stdin (the helper then closes its HostNetwork and exits); SIGKILL by PID after 10 s. */
-  async stop(): Promise<number | null> {
-    this.child.stdin?.end();
-    const timer = setTimeout(() => {
-      if (this.child.pid !== undefined && this.child.exitCode === null) process.kill(this.child.pid, 'SIGKILL');
-    }, 10_000);
-    try {
-      return await this.exited;
-    } finally {
-      clearTimeout(timer);
-    }
+/** The generic helper client, running this file's serve() (it knows the published-port methods). */
+export class NsAgent extends HostAgent {
+  constructor(host: NsHost, opts: HostNetworkOptions) {
+    super(host, opts, __filename);
   }
 }
 
