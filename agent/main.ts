@@ -18,6 +18,17 @@ import { NodeNetworks } from './network/node-networks';
 
 const log = createLogger('agent');
 
+/** `--label k=v,k2=v2`: the node's labels, reported when it registers. */
+function parseLabels(text: string | null): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (text ?? '').split(',').filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new Error(`invalid label ${part}: expected key=value`);
+    out[part.slice(0, eq)] = part.slice(eq + 1);
+  }
+  return out;
+}
+
 /** Link names of this agent start with this (several agents may share a kernel in tests). */
 function linkPrefix(id: string): string {
   return `t${id.replace(/[^a-z0-9]/g, '').slice(0, 3)}`;
@@ -91,7 +102,7 @@ async function main(): Promise<void> {
       addr: flagString(args, 'advertise-addr') ?? '127.0.0.1',
       nanoCpus: os.cpus().length * 1e9,
       memoryBytes: os.totalmem(),
-      labels: {},
+      labels: parseLabels(flagString(args, 'label')),
       role: flagString(args, 'role') === 'manager' ? 'manager' : 'worker',
       token: flagString(args, 'token') ?? '',
     },

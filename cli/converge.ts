@@ -42,7 +42,7 @@ export async function waitConverged(client: Client, opts: WaitOptions): Promise<
     }
     if (done) return true;
     if (opts.timeoutMs !== null && Date.now() - started > opts.timeoutMs) return false;
-    await sleep(100);
+    await sleep(50);
   }
 }
 
@@ -62,6 +62,6 @@ export async function waitGone(client: Client, services: string[], timeoutMs: nu
     const tasks = await client.get<TaskView[]>('/v1/tasks');
     if (!tasks.some((t) => services.includes(t.service))) return true;
     if (timeoutMs !== null && Date.now() - started > timeoutMs) return false;
-    await sleep(100);
+    await sleep(50);
   }
 }

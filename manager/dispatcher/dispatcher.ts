@@ -159,7 +159,7 @@ export class Dispatcher {
     this.pushTimer = setTimeout(() => {
       this.pushTimer = null;
       void this.push();
-    }, 20);
+    }, 5);
   }
 
   /** Sends every session the tasks of its node that changed since the last push. */
