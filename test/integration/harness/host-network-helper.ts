@@ -9,7 +9,7 @@
  */
 import { createInterface } from 'node:readline';
 import { HostNetwork } from '../../../agent/network';
-import type { AttachSpec, Endpoint, HostNetworkOptions, OverlaySpec } from '../../../agent/network';
+import type { AttachSpec, Endpoint, HostNetworkOptions, OverlaySpec, PublishedPort } from '../../../agent/network';
 
 export interface HelperRequest {
   id: number;
@@ -83,6 +83,8 @@ function serve(opts: HostNetworkOptions): void {
     removeSandbox: (a) => hn.removeSandbox(a[0] as string),
     setPeers: (a) => hn.setPeers(a[0] as string, a[1] as Endpoint[]),
     enableEgress: (a) => hn.enableEgress(a[0] as OverlaySpec),
+    setNodeEndpoint: (a) => hn.setNodeEndpoint(a[0] as string, a[1] as { ip: string; mac: string } | null),
+    setPublishedPorts: (a) => hn.setPublishedPorts(a[0] as PublishedPort[]),
     close: () => hn.close(),
     benchAttach: (a) => {
       const [spec, n, prefix3, base] = a as [OverlaySpec, number, string, number];

@@ -2,14 +2,9 @@
  * Three test "hosts" for the published-ports test: network namespaces `<tag>-h1..h3` under
  * /run/netns, each with a veth `u<n>` (10.213.0.<n>/24) whose other end sits on a bridge in a
  * fourth namespace `<tag>-sw` (the test's switch: nothing is added to the machine's own namespace).
- * A HostNetwork runs in a helper process inside a host namespace (this file, run with its options
- * as argument): JSON lines in, JSON lines out, closes the HostNetwork and exits when stdin closes.
- *
- * Loaded without arguments (`node --test` loads every file under test/) it does nothing.
+ * A HostNetwork runs in the shared helper process (host-network-helper.ts) inside a host namespace.
  */
 import { execFileSync } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { HostNetwork } from '../../../agent/network/host-network';
 import type { HostNetworkOptions } from '../../../agent/network/types';
 import { HostAgent } from './netns-hosts';
 
@@ -66,57 +61,9 @@ export function destroyThreeHosts(tag: string, hosts: readonly NsHost[]): string
   return problems;
 }
 
-interface Request {
-  id: number;
-  method: string;
-  args: unknown[];
-}
-
-interface Response {
-  id: number;
-  ok: boolean;
-  value?: unknown;
-  error?: string;
-}
-
-/** HostNetwork methods the helper serves; arguments are passed through as JSON. */
-const METHODS = ['ensureOverlay', 'removeOverlay', 'createSandbox', 'attach', 'removeSandbox', 'setPeers', 'enableEgress', 'setNodeEndpoint', 'setPublishedPorts', 'close'] as const;
-type Method = (typeof METHODS)[number];
-
-/** A HostNetwork in a helper process inside a test host's network namespace. */
-/** The generic helper client, running this file's serve() (it knows the published-port methods). */
+/** The tests' HostNetwork helper (host-network-helper.ts) in one of these hosts. */
 export class NsAgent extends HostAgent {
   constructor(host: NsHost, opts: HostNetworkOptions) {
-    super(host, opts, __filename);
+    super(host, opts);
   }
 }
-
-function serve(opts: HostNetworkOptions): void {
-  const hn = new HostNetwork(opts);
-  const table = hn as unknown as Record<Method, (...a: unknown[]) => Promise<unknown>>;
-  const reply = (r: Response): void => void process.stdout.write(`${JSON.stringify(r)}\n`);
-  const rl = createInterface({ input: process.stdin });
-  rl.on('line', (line) => {
-    const req = JSON.parse(line) as Request;
-    const method = METHODS.find((m) => m === req.method);
-    if (method === undefined) return reply({ id: req.id, ok: false, error: `unknown method ${req.method}` });
-    Promise.resolve()
-      .then(() => table[method].apply(hn, req.args))
-      .then(
-        (value) => reply({ id: req.id, ok: true, value: value ?? null }),
-        (e: unknown) => reply({ id: req.id, ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) }),
-      );
-  });
-  rl.on('close', () => {
-    hn.close().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        process.stderr.write(`close: ${String(e)}\n`);
-        process.exit(1);
-      },
-    );
-  });
-}
-
-const optsArg = process.argv[2];
-if (optsArg !== undefined && require.main === module) serve(JSON.parse(optsArg) as HostNetworkOptions);
