@@ -116,10 +116,10 @@ async function main(): Promise<void> {
         // Exit status 78 (EX_CONFIG) tells the supervisor not to restart us.
         process.exit(78);
       },
-      onAssignments: async (tasks, removed, full, views, removedNetworks, ports) => {
+      onAssignments: async (a) => {
         // Networks first: a new task's sandbox needs its network's view.
-        await networks.apply(views, removedNetworks, ports);
-        await executor.assign(tasks, removed, full);
+        await networks.apply(a.networks, a.removedNetworks, a.ports);
+        await executor.assign(a.tasks, a.removed, a.full);
       },
       replay: () => executor.replayStatus(),
     },

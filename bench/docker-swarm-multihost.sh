@@ -30,10 +30,9 @@
 #       rm90Ms      `docker service rm web` until none of its containers is
 #                   left on any node;
 #     "reachable by name": inside the client (docker exec on the node that
-#     runs it) a DNS query for tasks.web to 127.0.0.11 answers exactly N
-#     addresses and an HTTP GET to each of them answers. The query goes over
-#     TCP: over UDP the embedded DNS truncates an answer to 512 bytes (30 A
-#     records) and busybox nslookup does not retry over TCP.
+#     runs it) bench/reach-probe.sh, the same probe bench/multihost.ts runs:
+#     a DNS query for tasks.web over TCP to the container's resolver answers
+#     exactly N addresses and an HTTP GET to each of them answers.
 #
 # Prints one JSON line on stdout, progress on stderr. Everything it creates
 # (daemons, containerds, shims, containers, mounts, namespaces, cgroups, the
@@ -333,28 +332,8 @@ fi
 svc_common=(--no-resolve-image --stop-grace-period "$grace" --network benchnet)
 web_args=(--name web "${svc_common[@]}" busybox:latest httpd -f -p 8080 -h /var/www)
 
-# Runs inside the client (busybox sh): a DNS query for tasks.web, type A, to the
-# embedded server over TCP (2-byte length prefix; over UDP the answer would be
-# cut at 512 bytes, 19 uncompressed records), parsed from od's byte dump; then
-# an HTTP GET to every address at once. Prints "<addresses> <answered>".
-# (`timeout 3 wget`, not `wget -T`: busybox 1.35's wget -T crashes here.)
-# shellcheck disable=SC2016
-probe_sh='q="\000\033\022\064\001\000\000\001\000\000\000\000\000\000\005tasks\003web\000\000\001\000\001"
-ips=$(printf "$q" | nc -w 2 127.0.0.11 53 | od -An -v -tu1 | awk "
-function skip(p) { while (b[p] != 0) { if (b[p] >= 192) return p + 2; p += b[p] + 1 } return p + 1 }
-{ for (i = 1; i <= NF; i++) b[n++] = \$i }
-END {
-  if (n < 14) exit
-  qd = b[6] * 256 + b[7]; an = b[8] * 256 + b[9]; p = 14
-  for (k = 0; k < qd; k++) p = skip(p) + 4
-  for (k = 0; k < an && p < n; k++) {
-    p = skip(p); t = b[p] * 256 + b[p + 1]; rl = b[p + 8] * 256 + b[p + 9]; p += 10
-    if (t == 1 && rl == 4) print b[p] \".\" b[p + 1] \".\" b[p + 2] \".\" b[p + 3]
-    p += rl
-  }
-}" | sort -u)
-ok=$(for ip in $ips; do (timeout 3 wget -q -O /dev/null "http://$ip:8080/" && echo ok) & done; wait)
-echo "$(echo $ips | wc -w) $(echo "$ok" | grep -c ok)"'
+# The probe both sides run inside their client: see bench/reach-probe.sh.
+probe_sh=$(<"$here/bench/reach-probe.sh")
 
 client_node="" client_cid=""
 # find_client → sets client_node (1..3) and client_cid, or fails

@@ -29,7 +29,7 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.le
 const rows = [['deploy30Ms', 'deploy 0→30 tasks until all reachable by name (3 hosts)'], ['scale90Ms', 'scale 30→90 until all reachable (3 hosts)'], ['rm90Ms', 'stack rm of 90 tasks until gone (3 hosts)']].map(([k, what]) => {
   const o = median(ours.map((x) => x[k]));
   const p = median(peer.map((x) => x[k]));
-  return `| ${ours[0].date} | ${what} | ${peer[0].machine}, ${peer[0].peer} | ${o} ms | ${p} ms | ${(o / p).toFixed(2)} | median of ${count} rounds, alternating; stop grace 1s both; tsswarm: addresses from network inspect + tasks.web resolves + every address answers; peer: tasks.web over TCP DNS lists all + every address answers (kernel without IPVS) |`;
+  return `| ${ours[0].date} | ${what} | ${peer[0].machine}, ${peer[0].peer} | ${o} ms | ${p} ms | ${(o / p).toFixed(2)} | median of ${count} rounds, alternating; stop grace 1s both; both: bench/reach-probe.sh in a client container (tasks.web over TCP DNS lists all + every address answers), deploy/scale detached; kernel without IPVS |`;
 });
 require('fs').appendFileSync('bench/RESULTS.md', rows.join('\n') + '\n');
 console.log(rows.join('\n'));

@@ -4,7 +4,7 @@
  * Measures, from the command's start: deploy of 30 web tasks until every one
  * is reachable by name from the client (tasks.web lists 30 addresses and each
  * answers), scale 30 → 90 likewise, and stack rm of 90 until no task is left.
- * Root, after `npm run build`: node dist/bench/multihost.js [--runs 3]
+ * Root, after `npm run build`: node dist/bench/multihost.js [--runs 3] [--verbose]
  * The peer: bench/docker-swarm-multihost.sh.
  */
 import { spawnSync } from 'node:child_process';
@@ -13,6 +13,8 @@ import * as path from 'node:path';
 import { TestHosts } from '../test/integration/harness/hosts';
 
 interface TaskRow { service: string; desiredState: string; state: string; pid: number | null }
+
+const verbose = process.argv.includes('--verbose');
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -25,27 +27,21 @@ function inContainer(pid: number, args: string[]): { code: number; out: string }
   return { code: r.status ?? -1, out: r.stdout ?? '' };
 }
 
+const PROBE = fs.readFileSync(path.join(__dirname, '..', '..', 'bench', 'reach-probe.sh'), 'utf8');
+
 /**
- * Polls until every web task address on the stack network answers the client
- * and the client resolves tasks.web. (90 A records do not fit a 512-byte UDP
- * answer, and busybox nslookup does not retry over TCP, so the addresses come
- * from `network inspect` and the name is checked to resolve.)
+ * Probes from inside the client until tasks.web (over TCP DNS) lists exactly n
+ * addresses and every one answers: bench/reach-probe.sh, the peer's probe too.
  */
-function waitReachable(hosts: TestHosts, n: number, deadline: number): void {
-  const client = hosts.json<TaskRow[]>(['service', 'ps', 'bench_client']).find((t) => t.state === 'running')!;
-  const answered = new Set<string>();
+function waitReachable(clientPid: number, n: number, deadline: number): void {
+  const t0 = Date.now();
+  let last = '';
   for (;;) {
-    const net = JSON.parse(hosts.ok(hosts.manager, ['network', 'inspect', 'bench_default'])) as { containers: { task: string; address: string }[] }[];
-    const ips = net[0]!.containers.filter((c) => c.task.startsWith('bench_web.')).map((c) => c.address.split('/')[0]!);
-    const resolves = /^Address(?: \d+)?:\s*\d+\.\d+\.\d+\.\d+$/m.test(inContainer(client.pid!, ['nslookup', 'tasks.web']).out);
-    if (ips.length === n && resolves) {
-      // All at once, as the peer's check does.
-      const todo = ips.filter((ip) => !answered.has(ip));
-      const script = todo.map((ip) => `(wget -qO- http://${ip}:8080/ >/dev/null 2>&1 && echo ${ip}) &`).join(' ') + ' wait';
-      for (const ip of inContainer(client.pid!, ['sh', '-c', script]).out.split('\n')) if (ip) answered.add(ip.trim());
-      if (ips.every((ip) => answered.has(ip))) return;
-    }
-    if (Date.now() > deadline) throw new Error(`web not reachable with ${n} tasks in time (${ips.length} addresses, ${answered.size} answered)`);
+    const out = inContainer(clientPid, ['sh', '-c', PROBE]).out.trim();
+    if (verbose && out !== last) process.stderr.write(`  +${Date.now() - t0} ms probe: ${out}\n`);
+    last = out;
+    if (out === `${n} ${n}`) return;
+    if (Date.now() > deadline) throw new Error(`web not reachable with ${n} tasks in time (last probe: ${out})`);
   }
 }
 
@@ -89,14 +85,17 @@ function main(): void {
       const file = path.join(m.dataRoot, 'stack.yml');
       fs.writeFileSync(file, stack(0));
       hosts.ok(m, ['deploy', '-c', file, 'bench']);
+      const client = hosts.json<TaskRow[]>(['service', 'ps', 'bench_client']).find((t) => t.state === 'running');
+      if (client?.pid == null) throw new Error('the client task is not running');
       fs.writeFileSync(file, stack(30));
+      // --detach, as the peer's `service create -d`: the probe is what waits.
       let t = Date.now();
-      hosts.ok(m, ['deploy', '-c', file, 'bench']);
-      waitReachable(hosts, 30, t + 120000);
+      hosts.ok(m, ['deploy', '--detach', '-c', file, 'bench']);
+      waitReachable(client.pid, 30, t + 120000);
       deploy.push(Date.now() - t);
       t = Date.now();
-      hosts.ok(m, ['service', 'scale', 'bench_web=90']);
-      waitReachable(hosts, 90, t + 180000);
+      hosts.ok(m, ['service', 'scale', '--detach', 'bench_web=90']);
+      waitReachable(client.pid, 90, t + 180000);
       scale.push(Date.now() - t);
       t = Date.now();
       hosts.ok(m, ['stack', 'rm', 'bench']);

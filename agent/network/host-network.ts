@@ -63,6 +63,8 @@ export class HostNetwork {
   private readonly egress = new Set<string>();
   /** Per network, this node's own endpoint on it (setNodeEndpoint). */
   private readonly endpoints = new Map<string, NodeEndpoint>();
+  /** Per network, the endpoint (or none) the bridge is known to hold since this process last set it. */
+  private readonly endpointsApplied = new Map<string, NodeEndpoint | null>();
   /** The published ports as last asked for, and as last written to the kernel (null: unknown). */
   private ports: PublishedPort[] = [];
   private appliedPorts: PublishedPort[] | null = [];
@@ -105,6 +107,7 @@ export class HostNetwork {
       const known = this.overlays.get(spec.id);
       if (known !== undefined && isDeepStrictEqual(known, spec)) return;
       const found = await this.overlayPresence(spec);
+      this.endpointsApplied.delete(spec.id);
       await this.ip.run(overlayCommands(this.prefix, this.underlayAddr, spec, found));
       this.overlays.set(spec.id, { ...spec });
       // A recreated VXLAN device has lost its FDB and neighbour entries.
@@ -150,6 +153,7 @@ export class HostNetwork {
     return this.serial(`net:${id}`, async () => {
       this.egress.delete(id);
       this.endpoints.delete(id);
+      this.endpointsApplied.delete(id);
       const had = this.overlays.delete(id);
       if (had) await this.writeRuleset();
       await this.ip.run(removeOverlayCommands(this.prefix, id), GONE);
@@ -255,6 +259,8 @@ export class HostNetwork {
     validateOverlaySpec(spec);
     return this.serial(`net:${spec.id}`, async () => {
       if (!this.overlays.has(spec.id)) throw new InvalidNetworkConfigError(`network ${spec.id} is not set up on this host`, 'id');
+      // Views arrive many times a second during a deploy: nothing to do when it is on already.
+      if (this.egress.has(spec.id)) return;
       // Per network namespace, like every net.* sysctl: this agent's host namespace.
       this.sys.writeSysctl('/proc/sys/net/ipv4/ip_forward', '1');
       this.egress.add(spec.id);
@@ -281,11 +287,15 @@ export class HostNetwork {
         if (!inCidr(requireIpv4(want.ip, 'ip'), parseCidr(spec.subnet, 'subnet'))) throw new InvalidNetworkConfigError(`${want.ip} is not in ${spec.subnet}`, 'ip');
         if (want.ip === spec.gateway) throw new InvalidNetworkConfigError(`${want.ip} is the gateway of ${spec.id}`, 'ip');
       }
+      const applied = this.endpointsApplied.get(networkId);
+      if (applied !== undefined && isDeepStrictEqual(applied, want)) return;
+      this.endpointsApplied.delete(networkId);
       const current = await this.bridgeAddrs(bridgeName(this.prefix, networkId));
       // Forget first: if the batch fails half-way the record does not claim what is not there.
       this.endpoints.delete(networkId);
       await this.ip.run(nodeEndpointCommands(this.prefix, spec, want, current, macForIp(spec.gateway)), GONE);
       if (want !== null) this.endpoints.set(networkId, want);
+      this.endpointsApplied.set(networkId, want);
     });
   }
 
@@ -331,8 +341,8 @@ export class HostNetwork {
       const ports = this.ports;
       const text = filterRuleset(this.prefix, overlays, this.egress) + portsRuleset(this.prefix, overlays, ports);
       this.appliedPorts = null;
-      const r = await this.sys.exec(['nft', '-f', '-'], text);
-      if (r.code !== 0) throw new NetworkCommandError('nft', [{ command: 'nft -f -', message: r.stderr.trim() }]);
+      const r = await this.sys.nft(text);
+      if (!r.ok) throw new NetworkCommandError('nft', [{ command: 'nft -f -', message: r.error }]);
       this.appliedPorts = ports;
     });
   }
@@ -361,8 +371,8 @@ export class HostNetwork {
       await this.ip.run(own.map((n) => `link del ${n}`), GONE);
     });
     await attempt(async () => {
-      const r = await this.sys.exec(['nft', '-f', '-'], filterRuleset(this.prefix, [], new Set()));
-      if (r.code !== 0) throw new NetworkCommandError('nft', [{ command: 'delete table', message: r.stderr.trim() }]);
+      const r = await this.sys.nft(filterRuleset(this.prefix, [], new Set()));
+      if (!r.ok) throw new NetworkCommandError('nft', [{ command: 'delete table', message: r.error }]);
     });
     await attempt(() => {
       let names: string[] = [];
@@ -378,6 +388,7 @@ export class HostNetwork {
     this.peers.clear();
     this.egress.clear();
     this.endpoints.clear();
+    this.endpointsApplied.clear();
     this.ports = [];
     this.appliedPorts = [];
     this.sandboxes.clear();

@@ -5,13 +5,13 @@
  * inside every sandbox on it; for each task, a sandbox network namespace
  * attached to its networks, and the /etc files that go with it.
  */
-import { spawn } from 'node:child_process';
 import type { AssignedTask, NetworkView, PortRule } from '../../shared/proto/codec';
 import { macForIp } from '../../shared/net/ipv4';
 import type { Logger } from '../../shared/log';
 import { HostNetwork } from './host-network';
 import type { OverlaySpec } from './types';
 import { DnsServer, hostsFileFor, resolvConfFor, type DnsRecordSet } from './dns';
+import { applyNft } from './nft';
 import { vipRules } from './vip-rules';
 
 export const OVERLAY_MTU = 1450;
@@ -53,16 +53,10 @@ function records(v: NetworkView): DnsRecordSet {
   return { names, roundRobin };
 }
 
-/** Runs `nft -f -` inside a network namespace (only the network namespace: /sys stays the host's). */
-function nftIn(netns: string, script: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('nsenter', [`--net=${netns}`, 'nft', '-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`nft in ${netns}: ${err.trim()}`))));
-    child.stdin.end(script);
-  });
+/** Applies an nftables script inside a sandbox's network namespace. */
+async function nftIn(netns: string, script: string): Promise<void> {
+  const r = await applyNft(netns, script);
+  if (!r.ok) throw new Error(`nft in ${netns}: ${r.error}`);
 }
 
 export class NodeNetworks {
@@ -113,6 +107,7 @@ export class NodeNetworks {
         }
       }
       st.dns?.update(records(v));
+      this.log.debug(`network ${v.name}: view applied, ${v.dns.length} names, ${v.peers.length} peers`);
       if (vipsChanged) this.scheduleVipRefresh(v.id);
     }
     if (ports !== null) await this.host.setPublishedPorts(ports);

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { NativeError } from '../../shared/errors';
 import * as native from '../runtime/native';
+import { applyNft, type NftResult } from './nft';
 
 export interface ExecResult {
   code: number;
@@ -17,6 +18,8 @@ export interface ExecResult {
 export interface NetSys {
   /** Runs argv with `input` on stdin; resolves whatever the exit code, rejects only if it could not run. */
   exec(argv: readonly string[], input: string): Promise<ExecResult>;
+  /** Applies an nftables script in this process's network namespace (see nft.ts). */
+  nft(script: string): Promise<NftResult>;
   /** A new netns (lo up) bind-mounted on `path`, which must not exist. Throws NativeError. */
   netnsCreate(path: string): void;
   /** Inside the netns: address/prefixLen on ifname, ifname up, default route when gateway is given. */
@@ -53,6 +56,7 @@ export function nativeNetSys(): NetSys {
         );
         child.stdin.end(input);
       }),
+    nft: (script) => applyNft(null, script),
     netnsCreate: native.netnsCreate,
     netnsConfigureIpv4: native.netnsConfigureIpv4,
     netnsRemove: (path) => {

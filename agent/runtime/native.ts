@@ -34,6 +34,7 @@ interface NativeAddon {
   signalProcess(pid: number, startTime: number, signal: number): NativeFailure | null;
   netnsCreate(path: string): NativeFailure | null;
   netnsConfigureIpv4(netnsPath: string, ifname: string, address: string, prefixLen: number, gateway: string | null): NativeFailure | null;
+  nftApply(netnsPath: string | null, script: string): Promise<NativeFailure | null>;
   constants: NativeConstants;
 }
 
@@ -118,6 +119,16 @@ export function netnsCreate(path: string): void {
 /** Inside the namespace at `netnsPath`: address/prefixLen on ifname, ifname up, default route via gateway when given. */
 export function netnsConfigureIpv4(netnsPath: string, ifname: string, address: string, prefixLen: number, gateway: string | null): void {
   const r = addon().netnsConfigureIpv4(netnsPath, ifname, address, prefixLen, gateway);
+  if (r !== null) throw toError(r);
+}
+
+/**
+ * Runs an nftables script (what `nft -f` reads) through libnftables inside the network namespace
+ * at `netnsPath` (null: this process's), on a thread of its own. Without the library it fails with
+ * ENOSYS (errno 38); a rejected ruleset fails with syscall "nft" and nft's message.
+ */
+export async function nftApply(netnsPath: string | null, script: string): Promise<void> {
+  const r = await addon().nftApply(netnsPath, script);
   if (r !== null) throw toError(r);
 }
 

@@ -6,8 +6,9 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { loadDispatcher } from '../../shared/proto/load';
-import { networkViewFromWire, portRuleFromWire, statusToWire, taskFromWire, type NetworkView, type PortRule, type StatusUpdate, type WireNetworkView, type WirePortRule, type WireStatus, type WireTask } from '../../shared/proto/codec';
+import { networkViewFromWire, portRuleFromWire, statusToWire, taskFromWire, type StatusUpdate, type WireNetworkView, type WirePortRule, type WireStatus, type WireTask } from '../../shared/proto/codec';
 import type { Logger } from '../../shared/log';
+import { mergeAssignments, type Assignments } from './assignments';
 
 export interface NodeDescription {
   nodeId: string;
@@ -25,7 +26,8 @@ export interface SessionHandlers {
   onWelcome(registryUrl: string, manager: string): void;
   /** The manager refused this node for good (bad token, duplicate host). */
   onRejected(reason: string): void;
-  onAssignments(tasks: ReturnType<typeof taskFromWire>[], removed: string[], full: boolean, networks: NetworkView[], removedNetworks: string[], ports: PortRule[] | null): Promise<void>;
+  /** Called one at a time; messages that arrive meanwhile are merged into the next call. */
+  onAssignments(a: Assignments): Promise<void>;
   /** Status to send again after a reconnect. */
   replay(): StatusUpdate[];
 }
@@ -49,6 +51,8 @@ export class Session {
   private backoffMs = 100;
   /** Assignment messages are applied one at a time, in order. */
   private chain: Promise<void> = Promise.resolve();
+  /** Messages received while an earlier one is being applied, merged. */
+  private queued: Assignments | null = null;
   private connectedResolve: (() => void) | null = null;
   readonly connected: Promise<void>;
 
@@ -100,15 +104,7 @@ export class Session {
         this.handlers.onRejected(m.rejected.reason);
         return;
       }
-      if (m.assignments) {
-        const a = m.assignments;
-        const tasks = a.tasks.map(taskFromWire);
-        const networks = (a.networks ?? []).map(networkViewFromWire);
-        const ports = a.ports_changed ? (a.ports ?? []).map(portRuleFromWire) : null;
-        this.chain = this.chain
-          .then(() => this.handlers.onAssignments(tasks, a.removed, a.full, networks, a.removed_networks ?? [], ports))
-          .catch((e: Error) => this.log.error(`applying assignments: ${e.message}`));
-      }
+      if (m.assignments) this.enqueue(m.assignments);
     });
     const broken = (why: string) => {
       if (this.call !== call) return;
@@ -148,6 +144,30 @@ export class Session {
   private startHeartbeat(periodMs: number): void {
     this.stopHeartbeat();
     this.heartbeat = setInterval(() => this.send({ heartbeat: { sent_at_ms: Date.now() } }), periodMs);
+  }
+
+  private enqueue(w: NonNullable<ServerMsg['assignments']>): void {
+    const a: Assignments = {
+      full: w.full,
+      tasks: w.tasks.map(taskFromWire),
+      removed: w.removed,
+      networks: (w.networks ?? []).map(networkViewFromWire),
+      removedNetworks: w.removed_networks ?? [],
+      ports: w.ports_changed ? (w.ports ?? []).map(portRuleFromWire) : null,
+    };
+    this.log.debug(`assignments: ${a.tasks.length} tasks, ${a.removed.length} removed, ${a.networks.length} network views${a.full ? ' (full)' : ''}`);
+    if (this.queued !== null) {
+      this.queued = mergeAssignments(this.queued, a);
+      return;
+    }
+    this.queued = a;
+    this.chain = this.chain
+      .then(() => {
+        const next = this.queued!;
+        this.queued = null;
+        return this.handlers.onAssignments(next);
+      })
+      .catch((e: Error) => this.log.error(`applying assignments: ${e.message}`));
   }
 
   private stopHeartbeat(): void {

@@ -5,6 +5,7 @@
 // wrong type throws, because that is a bug in native.ts, not a runtime condition.
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -24,6 +25,7 @@
 
 #include <napi.h>
 
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -313,6 +315,125 @@ Napi::Value NetnsConfigureIpv4(const Napi::CallbackInfo& info) {
   return env.Null();
 }
 
+// ---------------------------------------------------------------------------------------------
+// nftables rulesets through libnftables, in this process. The agent writes a ruleset into every
+// sandbox when it is created and whenever a service's VIP backends change; `nsenter --net=X nft -f -`
+// costs two execs (~4 ms of CPU) per write, which a deploy of many tasks pays many times over.
+// The library is opened with dlopen, so that building needs no libnftables headers and a host
+// without the library (the nftables package brings it) still works: nftApply then fails with
+// ENOSYS and the caller runs the nft program instead.
+
+using NftCtx = void;
+struct NftLib {
+  NftCtx* (*ctxNew)(uint32_t) = nullptr;
+  void (*ctxFree)(NftCtx*) = nullptr;
+  int (*bufferOutput)(NftCtx*) = nullptr;
+  int (*bufferError)(NftCtx*) = nullptr;
+  const char* (*errorBuffer)(NftCtx*) = nullptr;
+  int (*runFromBuffer)(NftCtx*, const char*) = nullptr;
+  std::string loadError;
+};
+
+template <typename T>
+void Bind(void* handle, const char* name, T& slot, std::string& err) {
+  slot = reinterpret_cast<T>(dlsym(handle, name));
+  if (slot == nullptr && err.empty()) err = std::string("libnftables.so.1 has no ") + name;
+}
+
+const NftLib& Nft() {
+  static const NftLib lib = [] {
+    NftLib l;
+    void* h = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (h == nullptr) {
+      const char* e = dlerror();
+      l.loadError = e != nullptr ? e : "dlopen libnftables.so.1 failed";
+      return l;
+    }
+    Bind(h, "nft_ctx_new", l.ctxNew, l.loadError);
+    Bind(h, "nft_ctx_free", l.ctxFree, l.loadError);
+    Bind(h, "nft_ctx_buffer_output", l.bufferOutput, l.loadError);
+    Bind(h, "nft_ctx_buffer_error", l.bufferError, l.loadError);
+    Bind(h, "nft_ctx_get_error_buffer", l.errorBuffer, l.loadError);
+    Bind(h, "nft_run_cmd_from_buffer", l.runFromBuffer, l.loadError);
+    return l;
+  }();
+  return lib;
+}
+
+// libnftables sets up some process-wide state in the first nft_ctx_new (unguarded) and releases a
+// global interface cache in nft_ctx_free; contexts are otherwise independent, so only those two
+// calls are serialised. The rulesets run concurrently: the kernel's wait when rules are replaced
+// (~15 ms) is per namespace, and a refresh of many sandboxes would otherwise queue behind it.
+// (Our rulesets match interfaces by name only, so the interface cache is never filled.)
+std::mutex nftLifecycleMutex;
+
+class NftWorker : public Napi::AsyncWorker {
+ public:
+  NftWorker(Napi::Env env, std::string nsPath, bool hasNs, std::string script)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), nsPath_(std::move(nsPath)),
+        hasNs_(hasNs), script_(std::move(script)) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    const NftLib& lib = Nft();
+    if (!lib.loadError.empty()) return failure_.set(ENOSYS, "dlopen", lib.loadError);
+    // A thread of its own: setns moves only it, and it ends with the call (pool threads are reused).
+    failure_ = OnOwnThread([&](NetFailure& out) {
+      if (hasNs_) {
+        Fd ns(open(nsPath_.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!ns.valid()) return out.set(errno, "open", nsPath_);
+        if (setns(ns.get(), CLONE_NEWNET) < 0) return out.set(errno, "setns", nsPath_);
+      }
+      NftCtx* ctx = nullptr;
+      {
+        std::lock_guard<std::mutex> hold(nftLifecycleMutex);
+        // Made after setns: its netlink socket belongs to the sandbox's namespace.
+        ctx = lib.ctxNew(0);
+      }
+      if (ctx == nullptr) return out.set(ENOMEM, "nft_ctx_new", nsPath_);
+      lib.bufferOutput(ctx);
+      lib.bufferError(ctx);
+      if (lib.runFromBuffer(ctx, script_.c_str()) != 0) {
+        const char* e = lib.errorBuffer(ctx);
+        std::string msg = e != nullptr ? e : "";
+        while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+        out.set(EINVAL, "nft", msg.empty() ? "ruleset rejected" : msg);
+      }
+      std::lock_guard<std::mutex> hold(nftLifecycleMutex);
+      lib.ctxFree(ctx);
+    });
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    deferred_.Resolve(failure_.failed() ? Failure(env, failure_.err, failure_.syscallName, failure_.detail) : env.Null());
+  }
+
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::string nsPath_;
+  bool hasNs_;
+  std::string script_;
+  NetFailure failure_;
+};
+
+// nftApply(netnsPath|null, script) -> Promise<null | failure>
+//
+// Runs `script` (what `nft -f` reads) inside the network namespace at netnsPath, or this thread's
+// own namespace for null, off the main thread.
+Napi::Value NftApply(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !IsStringOrNull(info[0]) || !info[1].IsString()) return TypeError(env, "nftApply(netnsPath, script)");
+  bool hasNs = info[0].IsString();
+  auto* w = new NftWorker(env, hasNs ? info[0].As<Napi::String>().Utf8Value() : "", hasNs, info[1].As<Napi::String>().Utf8Value());
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mount", Napi::Function::New(env, Mount, "mount"));
   exports.Set("umount", Napi::Function::New(env, Umount, "umount"));
@@ -320,6 +441,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("signalProcess", Napi::Function::New(env, SignalProcess, "signalProcess"));
   exports.Set("netnsCreate", Napi::Function::New(env, NetnsCreate, "netnsCreate"));
   exports.Set("netnsConfigureIpv4", Napi::Function::New(env, NetnsConfigureIpv4, "netnsConfigureIpv4"));
+  exports.Set("nftApply", Napi::Function::New(env, NftApply, "nftApply"));
   Napi::Object c = Napi::Object::New(env);
   c.Set("MS_RDONLY", Napi::Number::New(env, MS_RDONLY));
   c.Set("MS_NOSUID", Napi::Number::New(env, MS_NOSUID));

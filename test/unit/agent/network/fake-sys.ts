@@ -21,6 +21,11 @@ export class FakeNetSys implements NetSys {
     const stderr = argv.includes('-batch') ? (this.batchStderr.get(argv[0] ?? '') ?? '') : '';
     return { code: stderr === '' ? 0 : 1, stdout: '', stderr };
   }
+  /** Recorded as a run of `nft -f -`, which is what it amounts to. */
+  async nft(script: string): Promise<{ ok: boolean; error: string }> {
+    const r = await this.exec(['nft', '-f', '-'], script);
+    return { ok: r.code === 0, error: r.stderr.trim() };
+  }
   netnsCreate(path: string): void {
     this.native.push(`create ${path}`);
   }

@@ -1,0 +1,50 @@
+/**
+ * Applies nftables rulesets: through libnftables in this process when the
+ * addon can load it (no process per write), else by running `nft -f -`
+ * (inside a sandbox through `nsenter --net=`, which enters only the network
+ * namespace, so /sys stays the host's).
+ */
+import { spawn } from 'node:child_process';
+import { NativeError } from '../../shared/errors';
+import * as native from '../runtime/native';
+
+const ENOSYS = 38;
+
+/** null until the first call finds out whether the library loads. */
+let inProcess: boolean | null = null;
+
+export interface NftResult {
+  ok: boolean;
+  /** nft's error message when not ok. */
+  error: string;
+}
+
+/** Applies `script` in the netns at `netns` (null: this process's). Rejects only when nothing could run. */
+export async function applyNft(netns: string | null, script: string): Promise<NftResult> {
+  if (inProcess !== false) {
+    try {
+      await native.nftApply(netns, script);
+      inProcess = true;
+      return { ok: true, error: '' };
+    } catch (e) {
+      if (!(e instanceof NativeError)) throw e;
+      // The addon appends strerror and the errno name; for a rejected ruleset only nft's words matter.
+      if (e.errno !== ENOSYS) return { ok: false, error: e.syscall === 'nft' ? e.message.replace(/: [^:]*\(E[A-Z]+\)$/, '') : e.message };
+      inProcess = false;
+    }
+  }
+  return spawnNft(netns, script);
+}
+
+function spawnNft(netns: string | null, script: string): Promise<NftResult> {
+  const argv = netns === null ? ['nft', '-f', '-'] : ['nsenter', `--net=${netns}`, 'nft', '-f', '-'];
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('error', reject);
+    child.stdin.on('error', () => undefined);
+    child.on('close', (code) => resolve({ ok: code === 0, error: err.trim() }));
+    child.stdin.end(script);
+  });
+}

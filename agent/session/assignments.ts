@@ -1,0 +1,42 @@
+/**
+ * One assignments message from the manager, decoded, and how two queued ones
+ * fold into one. While the agent applies a message, the manager may send
+ * several more (a deploy changes the network views with every task that
+ * starts); applying only their sum saves the agent from walking through every
+ * intermediate view.
+ */
+import type { AssignedTask, NetworkView, PortRule } from '../../shared/proto/codec';
+
+export interface Assignments {
+  /** Authoritative: the node's whole set of tasks, anything else is no longer its own. */
+  full: boolean;
+  tasks: AssignedTask[];
+  removed: string[];
+  networks: NetworkView[];
+  removedNetworks: string[];
+  /** The node's whole set of published ports, or null when unchanged. */
+  ports: PortRule[] | null;
+}
+
+/** What applying `a` and then `b` amounts to. */
+export function mergeAssignments(a: Assignments, b: Assignments): Assignments {
+  if (b.full) return b;
+  const { items: tasks, removed } = fold(a.tasks, a.removed, b.tasks, b.removed);
+  const { items: networks, removed: removedNetworks } = fold(a.networks, a.removedNetworks, b.networks, b.removedNetworks);
+  return { full: a.full, tasks, removed, networks, removedNetworks, ports: b.ports ?? a.ports };
+}
+
+/** Later versions replace earlier ones; a removal drops an earlier version, a later version undoes a removal. */
+function fold<T extends { id: string }>(aItems: T[], aRemoved: string[], bItems: T[], bRemoved: string[]): { items: T[]; removed: string[] } {
+  const items = new Map(aItems.map((x) => [x.id, x]));
+  const removed = new Set(aRemoved);
+  for (const id of bRemoved) {
+    items.delete(id);
+    removed.add(id);
+  }
+  for (const x of bItems) {
+    items.set(x.id, x);
+    removed.delete(x.id);
+  }
+  return { items: [...items.values()], removed: [...removed] };
+}
