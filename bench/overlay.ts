@@ -9,6 +9,9 @@
  *
  *   node dist/bench/overlay.js [--no-record] [--mb 200] [--attaches 100]
  *
+ * - line rate: iperf3 (Debian's, run in the namespaces; scripts/setup.sh --bench) over the same two
+ *   paths, when it is installed.
+ *
  * Needs root and a built addon. Appends two rows to bench/RESULTS.md unless --no-record.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -48,6 +51,22 @@ async function stream(recvNs: string, sendNs: string, to: string, mb: number): P
   }
 }
 
+/** TCP throughput in Mbit/s from `sendNs` to an iperf3 server in `recvNs` (one 3 s test), or null without iperf3. */
+async function iperf(recvNs: string, sendNs: string, to: string): Promise<number | null> {
+  if (spawnSync('iperf3', ['--version']).status !== 0) return null;
+  const server = spawn('nsenter', [`--net=${recvNs}`, 'iperf3', '-s', '-1', '-p', '9001'], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const r = spawnSync('nsenter', [`--net=${sendNs}`, 'iperf3', '-c', to, '-p', '9001', '-t', '3', '-J'], { encoding: 'utf8', timeout: 30_000 });
+    const out = JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second?: number } } };
+    const bps = out.end?.sum_received?.bits_per_second;
+    if (bps === undefined) throw new Error(`iperf3 to ${to} failed: ${r.stderr || r.stdout.slice(0, 200)}`);
+    return bps / 1e6;
+  } finally {
+    if (server.pid !== undefined && server.exitCode === null) process.kill(server.pid, 'SIGKILL');
+  }
+}
+
 /** RTTs in ms of `count` pings from inside a network namespace. */
 function pingRtts(ns: string, to: string, count: number): number[] {
   const r = spawnSync('nsenter', [`--net=${ns}`, '/bin/busybox', 'ping', '-c', String(count), '-i', '0.05', to], { encoding: 'utf8' });
@@ -84,6 +103,18 @@ async function main(): Promise<void> {
       under.push(await stream(hosts[1].nsPath, hosts[0].nsPath, hosts[1].underlayAddr, mb));
       over.push(await stream(s2, s1, '10.214.1.3', mb));
     }
+    // Line rate: iperf3 (TCP, 3 s), 3 rounds each, alternating.
+    const bwUnder: number[] = [];
+    const bwOver: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const u = await iperf(hosts[1].nsPath, hosts[0].nsPath, hosts[1].underlayAddr);
+      const o = await iperf(s2, s1, '10.214.1.3');
+      if (u !== null && o !== null) {
+        bwUnder.push(u);
+        bwOver.push(o);
+      }
+    }
+    if (bwOver.length) console.log(`iperf3: underlay ${median(bwUnder).toFixed(0)} Mbit/s, overlay ${median(bwOver).toFixed(0)} Mbit/s (overlay/underlay ${(median(bwOver) / median(bwUnder)).toFixed(2)})`);
     // Round-trip latency: 50 pings each way, alternating rounds of 10, median RTT per path.
     const rttUnder: number[] = [];
     const rttOver: number[] = [];
@@ -106,7 +137,10 @@ async function main(): Promise<void> {
         resolve(__dirname, '..', '..', 'bench', 'RESULTS.md'),
         `| ${date} | overlay attach (createSandbox + attach, veth on bridge, addr + default route) | ${machine} | ${attach.sequentialMedianMs.toFixed(2)} ms | — | — | median of ${n} sequential (${attach.sequentialSpawnsPerAttach} process spawn each: one \`ip -batch\` line; netns + sandbox config via the addon on a thread); ${n} at once: ${attach.concurrentTotalMs.toFixed(0)} ms total, ${attach.concurrentSpawns} spawns (group commit). No peer measured |\n` +
           `| ${date} | overlay round-trip latency (ping, sandbox→sandbox over VXLAN vs host→host underlay) | ${machine} | ${ro.toFixed(3)} ms | underlay ${ru.toFixed(3)} ms | ${(ro / ru).toFixed(2)} | median of ${rttOver.length} pings each, alternating rounds of 10 |\n` +
-          `| ${date} | overlay throughput, ${mb} MB via busybox nc, sandbox→sandbox over VXLAN (MTU 1450) vs host→host underlay veth (MTU 1500) | ${machine} | ${o.toFixed(0)} ms (${rate(o)}) | underlay ${u.toFixed(0)} ms (${rate(u)}) | ${(o / u).toFixed(2)} | median of 3, alternating; two netns hosts on one kernel; busybox nc's small writes bound both paths, so this is the encapsulation overhead at nc's rate, not line rate |\n`,
+          `| ${date} | overlay throughput, ${mb} MB via busybox nc, sandbox→sandbox over VXLAN (MTU 1450) vs host→host underlay veth (MTU 1500) | ${machine} | ${o.toFixed(0)} ms (${rate(o)}) | underlay ${u.toFixed(0)} ms (${rate(u)}) | ${(o / u).toFixed(2)} | median of 3, alternating; two netns hosts on one kernel; busybox nc's small writes bound both paths, so this is the encapsulation overhead at nc's rate, not line rate |\n` +
+          (bwOver.length
+            ? `| ${date} | overlay throughput, iperf3 TCP 3 s, sandbox→sandbox over VXLAN (MTU 1450) vs host→host underlay veth (MTU 1500) | ${machine} | ${median(bwOver).toFixed(0)} Mbit/s | underlay ${median(bwUnder).toFixed(0)} Mbit/s | ${(median(bwOver) / median(bwUnder)).toFixed(2)} | median of 3, alternating; higher is better here (overlay/underlay throughput); both ends on one kernel, so this is the CPU cost of VXLAN + bridge + veth |\n`
+            : ''),
       );
     }
   } finally {

@@ -27,6 +27,7 @@ want dig bind9-dnsutils   # cross-checks the agent's DNS server in test/integrat
 if ((bench)); then
   want /usr/sbin/dockerd docker.io   # the peer in bench/docker-swarm-deploy.sh
   want runc runc                     # the peer in bench/container-start.ts
+  want iperf3 iperf3                 # TCP throughput in bench/overlay.ts
   want crun crun                     # the fast C runtime, also measured there
   want hyperfine hyperfine           # cross-checks runc's time outside Node
 fi
