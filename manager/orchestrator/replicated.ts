@@ -1,18 +1,40 @@
 /**
  * Replicated services: exactly `replicas` live tasks, one per slot 1..N.
- * Pure: (services, tasks) → actions. A task is live while its desired state
- * is running; a live task that has stopped is retired and its slot refilled
- * (restart policy "any", after the restart delay); a task made from an older
- * spec version is replaced.
+ * Pure: (service, tasks, nodes) → actions. A task is live while its desired
+ * state is running; a live task that has stopped is retired and its slot
+ * refilled (restart policy "any", after the restart delay); a task made from
+ * an older spec version is replaced. A task whose node is down or gone is
+ * orphaned and replaced at once. A task on a draining node is replaced new
+ * first: it keeps running until its replacement runs (or has had
+ * DRAIN_HANDOVER_MS to get there, so a drain always empties the node).
  */
-import type { Service, Task } from '../../shared/types';
+import type { ClusterNode, Service, Task } from '../../shared/types';
 import { isTerminal } from '../../shared/task-state';
 import { emptyActions, type TaskActions } from './actions';
 import { newTask, withDesired } from './task-factory';
 import { restartPending } from './restart';
 
-export function reconcileReplicated(service: Service, tasks: Task[], now: string, restartDelayMs = 0): TaskActions {
+export const DRAIN_HANDOVER_MS = 10_000;
+
+/** Why a task's node cannot run it any more, or null when it can (or the task has no node yet). */
+function lostReason(t: Task, nodes: Map<string, ClusterNode> | null): string | null {
+  if (nodes === null || t.nodeId === null) return null;
+  const n = nodes.get(t.nodeId);
+  if (n === undefined) return 'node removed from the cluster';
+  if (n.status.state === 'down') return 'node down';
+  return null;
+}
+
+function orphaned(t: Task, why: string, now: string): Task {
+  return { ...t, desiredState: 'shutdown', status: { ...t.status, state: 'orphaned', message: why, err: null, timestamp: now } };
+}
+
+const runningFirst = (a: Task, b: Task) => (a.status.state === 'running' ? -1 : 0) - (b.status.state === 'running' ? -1 : 0);
+
+export function reconcileReplicated(service: Service, tasks: Task[], now: string, restartDelayMs = 0, nodeList: ClusterNode[] | null = null): TaskActions {
   const out = emptyActions();
+  const nodes = nodeList === null ? null : new Map(nodeList.map((n) => [n.id, n]));
+  const draining = (t: Task) => t.nodeId !== null && nodes?.get(t.nodeId)?.availability === 'drain';
   const bySlot = new Map<number, Task[]>();
   const history = new Map<number, Task[]>();
   for (const t of tasks) {
@@ -24,18 +46,37 @@ export function reconcileReplicated(service: Service, tasks: Task[], now: string
     bySlot.set(t.slot, list);
   }
   const want = service.spec.replicas;
+  const nowMs = Date.parse(now);
   for (let slot = 1; slot <= want; slot++) {
     const live = bySlot.get(slot) ?? [];
-    // Keep the most advanced healthy task of the slot; anything else goes.
-    const keep = live
-      .filter((t) => !isTerminal(t.status.state) && t.specVersion === service.specVersion)
-      .sort((a, b) => (a.status.state === 'running' ? -1 : 0) - (b.status.state === 'running' ? -1 : 0))[0];
-    for (const t of live) if (t !== keep) out.update.push(withDesired(t, 'shutdown'));
-    if (!keep && !restartPending(history.get(slot) ?? [], now, restartDelayMs)) out.create.push(newTask(service, slot, null, now));
+    const handled = new Set<Task>();
+    for (const t of live) {
+      const why = lostReason(t, nodes);
+      if (why === null) continue;
+      out.update.push(isTerminal(t.status.state) ? withDesired(t, 'shutdown') : orphaned(t, why, now));
+      handled.add(t);
+    }
+    const healthy = live.filter((t) => !handled.has(t) && !isTerminal(t.status.state) && t.specVersion === service.specVersion);
+    // Keep the most advanced healthy task of the slot on a node that is not draining.
+    const keep = healthy.filter((t) => !draining(t)).sort(runningFirst)[0];
+    // A task on a draining node stays until its replacement runs.
+    const leaving = healthy.filter(draining).sort(runningFirst)[0];
+    const handover = leaving !== undefined && leaving.status.state === 'running' &&
+      (keep === undefined || (keep.status.state !== 'running' && nowMs - Date.parse(keep.createdAt) < DRAIN_HANDOVER_MS));
+    for (const t of live) {
+      if (handled.has(t) || t === keep || (handover && t === leaving)) continue;
+      out.update.push(withDesired(t, 'shutdown'));
+    }
+    if (keep) continue;
+    // An orphan is not the container's failure: replaced without the restart delay.
+    if (handled.size > 0 || !restartPending(history.get(slot) ?? [], now, restartDelayMs)) out.create.push(newTask(service, slot, null, now));
   }
   for (const [slot, live] of bySlot) {
     if (slot <= want) continue;
-    for (const t of live) out.update.push(withDesired(t, 'shutdown'));
+    for (const t of live) {
+      const why = lostReason(t, nodes);
+      out.update.push(why !== null && !isTerminal(t.status.state) ? orphaned(t, why, now) : withDesired(t, 'shutdown'));
+    }
   }
   return out;
 }

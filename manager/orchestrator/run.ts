@@ -28,7 +28,7 @@ export function orchestratorLoop(store: Store, log: Logger): ReconcileLoop {
       for (const s of snap.services) {
         const a = s.spec.mode === 'global'
           ? reconcileGlobal(s, snap.nodes, snap.tasks, now, RESTART_DELAY_MS)
-          : reconcileReplicated(s, snap.tasks, now, RESTART_DELAY_MS);
+          : reconcileReplicated(s, snap.tasks, now, RESTART_DELAY_MS, snap.nodes);
         actions = mergeActions(actions, a);
       }
       actions = mergeActions(actions, reconcileReaper(snap.services, snap.nodes, snap.tasks));
