@@ -113,8 +113,14 @@ async function main(): Promise<void> {
       },
       onRejected: (reason) => {
         writeSessionStatus(dir, { state: 'rejected', nodeId: id, manager: null, reason });
-        // Exit status 78 (EX_CONFIG) tells the supervisor not to restart us.
-        process.exit(78);
+        // Not (or no longer) part of the cluster: nothing here is anyone's to run. Remove what this
+        // data root holds; exit status 78 (EX_CONFIG) tells the supervisor not to restart us.
+        executor.detachAll();
+        void (async () => {
+          await cleanup(runtime, cgroupParent).catch((e: Error) => log.error(`removing containers: ${e.message}`));
+          await networks.destroy().catch((e: Error) => log.error(`removing networks: ${e.message}`));
+          process.exit(78);
+        })();
       },
       onAssignments: async (a) => {
         // Networks first: a new task's sandbox needs its network's view.

@@ -24,15 +24,18 @@ Commands:
   deploy [-c] STACKFILE [NAME] [--detach] [--prune]
   stack ls | stack ps NAME | stack rm NAME
   service ls | ps SERVICE | inspect SERVICE | scale SERVICE=N...
-  node ls
+  node ls | node inspect NODE | node rm [--force] NODE...
+  node update [--availability active|pause|drain] [--label-add K=V]... [--label-rm K]... NODE
+  node promote NODE... | node demote NODE...
   network create [-d overlay] [--subnet CIDR] [--attachable] NAME | network ls | inspect NAME | rm NAME
 Listing commands take --format json.`;
 
-const VALUED = ['host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet'];
-const BOOLEANS = ['detach', 'prune', 'attachable', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q'];
+const VALUED = ['host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm'];
+const REPEATABLE = ['label-add', 'label-rm'];
+const BOOLEANS = ['detach', 'prune', 'attachable', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q', 'force', 'f'];
 
 async function run(argv: string[]): Promise<void> {
-  const args = parseFlags(argv, VALUED, BOOLEANS);
+  const args = parseFlags(argv, VALUED, BOOLEANS, REPEATABLE);
   if (args.flags.get('a') === true) args.flags.set('all', true);
   const [cmd, ...rest] = args.positionals;
   if (!cmd || args.flags.get('help') === true || args.flags.get('h') === true) {

@@ -33,8 +33,9 @@ async function ensureCluster(store: Store): Promise<Cluster> {
     v: SCHEMA_VERSION,
     id,
     createdAt: new Date().toISOString(),
+    // Three missed heartbeats: a dead agent is down within 1.5-1.75 s (checks run every half period).
     heartbeatPeriodMs: 500,
-    heartbeatGraceMs: 2000,
+    heartbeatGraceMs: 1500,
     joinTokens: { worker: newJoinToken(id), manager: newJoinToken(id) },
   };
   if (await store.commit([{ put: Keys.cluster, value: cluster, guard: { absent: true } }])) return cluster;

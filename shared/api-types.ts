@@ -41,6 +41,14 @@ export interface NodeView {
   labels: Record<string, string>;
 }
 
+/** POST /v1/nodes/:ref/update; every field optional, all applied or none. */
+export interface NodeUpdateRequest {
+  availability?: 'active' | 'pause' | 'drain';
+  labelAdd?: Record<string, string>;
+  labelRm?: string[];
+  role?: 'manager' | 'worker';
+}
+
 export interface StackView {
   name: string;
   services: number;

@@ -6,8 +6,14 @@ export interface Parsed {
   positionals: string[];
 }
 
-/** `valued` lists the flags that take a value; any other `--x` is boolean. */
-export function parseFlags(argv: string[], valued: string[], booleans: string[]): Parsed {
+/** Separates the values of a repeatable flag given more than once (see flagList). */
+const LIST_SEP = '\0';
+
+/**
+ * `valued` lists the flags that take a value; `booleans` those that do not. A valued flag given
+ * twice keeps the last value, unless it is in `repeatable`: then flagList() returns every value.
+ */
+export function parseFlags(argv: string[], valued: string[], booleans: string[], repeatable: string[] = []): Parsed {
   const flags = new Map<string, string | true>();
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -22,7 +28,8 @@ export function parseFlags(argv: string[], valued: string[], booleans: string[])
       if (valued.includes(name)) {
         const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
         if (v === undefined) throw new InvalidArgumentError(`flag --${name} needs a value`);
-        flags.set(name, v);
+        const prev = flags.get(name);
+        flags.set(name, repeatable.includes(name) && typeof prev === 'string' ? `${prev}${LIST_SEP}${v}` : v);
       } else if (booleans.includes(name)) {
         const v = eq > 0 ? a.slice(eq + 1) : 'true';
         if (v !== 'true' && v !== 'false') throw new InvalidArgumentError(`flag --${name} is true or false, not ${v}`);
@@ -41,4 +48,10 @@ export function parseFlags(argv: string[], valued: string[], booleans: string[])
 export function flagString(p: Parsed, name: string): string | null {
   const v = p.flags.get(name);
   return typeof v === 'string' ? v : null;
+}
+
+/** Every value of a repeatable flag, in order (empty when absent). */
+export function flagList(p: Parsed, name: string): string[] {
+  const v = p.flags.get(name);
+  return typeof v === 'string' ? v.split(LIST_SEP) : [];
 }

@@ -33,9 +33,10 @@ export interface SessionHandlers {
 }
 
 interface ServerMsg {
-  welcome?: { node_id: string; registry_url: string; heartbeat_period_ms: number };
+  welcome?: { node_id: string; registry_url: string; heartbeat_period_ms: number; heartbeat_grace_ms: number };
   assignments?: { full: boolean; tasks: WireTask[]; removed: string[]; networks: WireNetworkView[]; removed_networks: string[]; ports_changed: boolean; ports: WirePortRule[] };
   rejected?: { reason: string };
+  heartbeat?: { sent_at_ms: number };
 }
 
 type State = 'idle' | 'connecting' | 'connected' | 'closed';
@@ -84,14 +85,23 @@ export class Session {
     const call = (client as unknown as { Session(): grpc.ClientDuplexStream<unknown, ServerMsg> }).Session();
     this.call = call;
     let periodMs = 500;
+    let lastHeard = Date.now();
     call.on('data', (m: ServerMsg) => {
+      lastHeard = Date.now();
       if (m.welcome) {
         this.state = 'connected';
         this.backoffMs = 100;
         periodMs = m.welcome.heartbeat_period_ms || periodMs;
+        const graceMs = m.welcome.heartbeat_grace_ms || periodMs * 3;
         this.log.info(`session established with ${addr}`);
         this.handlers.onWelcome(m.welcome.registry_url, addr);
-        this.startHeartbeat(periodMs);
+        // The manager answers every heartbeat; silence past the grace means it is gone or cut off.
+        this.startHeartbeat(periodMs, () => {
+          const silent = Date.now() - lastHeard;
+          if (silent <= graceMs) return;
+          broken(`no word from the manager for ${silent} ms`);
+          call.cancel();
+        });
         this.pending = [];
         const replay = this.handlers.replay();
         if (replay.length) this.send({ status: { updates: replay.map(statusToWire) } });
@@ -141,9 +151,12 @@ export class Session {
     return true;
   }
 
-  private startHeartbeat(periodMs: number): void {
+  private startHeartbeat(periodMs: number, check: () => void): void {
     this.stopHeartbeat();
-    this.heartbeat = setInterval(() => this.send({ heartbeat: { sent_at_ms: Date.now() } }), periodMs);
+    this.heartbeat = setInterval(() => {
+      check();
+      this.send({ heartbeat: { sent_at_ms: Date.now() } });
+    }, periodMs);
   }
 
   private enqueue(w: NonNullable<ServerMsg['assignments']>): void {

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Cluster, ClusterNode, Network, NetworkSpec, Service, Stack, Task } from '../../shared/types';
-import type { DeployRequest, InfoView, NetworkCreateRequest, ScaleRequest, StackView } from '../../shared/api-types';
+import type { DeployRequest, InfoView, NetworkCreateRequest, NodeUpdateRequest, ScaleRequest, StackView } from '../../shared/api-types';
 import { Keys } from '../../shared/keys';
 import { ConflictError, InvalidArgumentError, NotFoundError, ServiceNotFoundError, StackNotFoundError, ImageNotFoundError } from '../../shared/errors';
 import { normalizeImageRef } from '../../shared/image-ref';
@@ -19,6 +19,7 @@ import { networkView, nodeView, serviceView, sortTasks, taskView } from './views
 import { findNetwork, planNetworkRemoval, planNetworks } from './networks';
 import { deployStack, removeStack, validateSpec } from './deploy';
 import { currentLeader } from '../election/leader';
+import { checkNodeRemoval, findNode, planNodeUpdate } from './nodes';
 
 export interface ApiContext {
   store: Store;
@@ -80,6 +81,39 @@ const routes: Route[] = [
       const nodes = stored.map((n) => n.value);
       const leaders = new Set(leader?.nodeId ? [leader.nodeId] : []);
       return nodes.map((n) => nodeView(n, leaders)).sort((a, b) => a.hostname.localeCompare(b.hostname));
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/nodes\/([^/]+)$/,
+    handler: async (ctx, _req, [ref]) => findNode(await ctx.store.list<ClusterNode>(Keys.nodes), ref!).value,
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/nodes\/([^/]+)\/update$/,
+    handler: async (ctx, req, [ref]) => {
+      const body = (await readJson(req)) as NodeUpdateRequest | null;
+      if (body === null) throw new InvalidArgumentError('expected a JSON object');
+      const all = await ctx.store.list<ClusterNode>(Keys.nodes);
+      const n = findNode(all, ref!);
+      const next = planNodeUpdate(n.value, body, all.map((x) => x.value));
+      if (!(await ctx.store.commit([{ put: n.key, value: next, guard: { modRevision: n.modRevision } }]))) {
+        throw new ConflictError(`node ${n.value.hostname} changed meanwhile; try again`);
+      }
+      return next;
+    },
+  },
+  {
+    method: 'DELETE',
+    pattern: /^\/v1\/nodes\/([^/]+)$/,
+    handler: async (ctx, _req, [ref], q) => {
+      const n = findNode(await ctx.store.list<ClusterNode>(Keys.nodes), ref!);
+      checkNodeRemoval(n.value, q.get('force') === '1');
+      // Its tasks are orphaned and replaced by the orchestrator; its session is closed by the dispatcher.
+      if (!(await ctx.store.commit([{ del: n.key, guard: { modRevision: n.modRevision } }]))) {
+        throw new ConflictError(`node ${n.value.hostname} changed meanwhile; try again`);
+      }
+      return { removed: n.value.id };
     },
   },
   {

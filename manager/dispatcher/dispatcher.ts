@@ -84,6 +84,7 @@ export class Dispatcher {
       if (!s) return;
       s.lastSeen = Date.now();
       this.lastSeen.set(s.nodeId, s.lastSeen);
+      if (m.heartbeat) call.write({ heartbeat: { sent_at_ms: m.heartbeat.sent_at_ms } });
       if (m.status) {
         for (const w of m.status.updates) {
           const u = statusFromWire(w);
@@ -110,6 +111,7 @@ export class Dispatcher {
     if (existing || r.node_id === this.opts.localNodeId) return null;
     const cluster = await this.opts.store.get<Cluster>(Keys.cluster);
     if (!cluster) return 'the cluster is not initialised yet';
+    if (r.token === '') return 'this node is not part of the cluster (removed, or never joined); join it with a token';
     const role = roleForToken(r.token, cluster.value.joinTokens);
     if (role === null) return 'invalid join token';
     if (role === 'manager') return 'joining as a manager is not supported yet; use the worker token';
@@ -148,7 +150,7 @@ export class Dispatcher {
     const s: Session = { nodeId: r.node_id, call, lastSeen: Date.now(), sent: new Map(), sentNetworks: new Map(), sentPorts: '', full: true };
     this.sessions.set(r.node_id, s);
     this.lastSeen.set(r.node_id, s.lastSeen);
-    call.write({ welcome: { node_id: r.node_id, registry_url: this.opts.registryUrl, heartbeat_period_ms: this.opts.heartbeatPeriodMs } });
+    call.write({ welcome: { node_id: r.node_id, registry_url: this.opts.registryUrl, heartbeat_period_ms: this.opts.heartbeatPeriodMs, heartbeat_grace_ms: this.opts.heartbeatGraceMs } });
     this.opts.log.info(`node ${r.hostname} (${r.node_id.slice(0, 12)}) registered`);
     this.schedulePush();
     return s;
@@ -187,7 +189,12 @@ export class Dispatcher {
         l.push(t);
         byNode.set(t.nodeId, l);
       }
-      for (const s of this.sessions.values()) {
+      const known = new Set(nodes.map((n) => n.id));
+      for (const s of [...this.sessions.values()]) {
+        if (!known.has(s.nodeId)) {
+          void this.closeIfRemoved(s);
+          continue;
+        }
         const mine = byNode.get(s.nodeId) ?? [];
         const current = new Map(mine.map((t) => [t.id, t]));
         const changed: Task[] = [];
@@ -234,6 +241,20 @@ export class Dispatcher {
         this.schedulePush();
       }
     }
+  }
+
+  /**
+   * `node rm --force` of a live node: it is no longer part of the cluster. Checked again on its
+   * own, since the node list the push read may predate the node's registration.
+   */
+  private async closeIfRemoved(s: Session): Promise<void> {
+    if (await this.opts.store.get<ClusterNode>(Keys.node(s.nodeId))) return;
+    if (this.sessions.get(s.nodeId) !== s) return;
+    this.opts.log.info(`node ${s.nodeId.slice(0, 12)} was removed; closing its session`);
+    this.sessions.delete(s.nodeId);
+    this.lastSeen.delete(s.nodeId);
+    s.call.write({ rejected: { reason: 'this node was removed from the cluster; join it again with a token' } });
+    s.call.end();
   }
 
   private scheduleStatusFlush(): void {

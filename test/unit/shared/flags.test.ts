@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError } from '../../../shared/errors';
-import { flagString, parseFlags } from '../../../shared/flags';
+import { flagList, flagString, parseFlags } from '../../../shared/flags';
 
 const VALUED = ['name', 'n', 'file', 'c'];
 const BOOLS = ['prune', 'q', 'detach'];
@@ -75,4 +75,14 @@ describe('flagString', () => {
     ['file', null],
   ];
   for (const [name, want] of table) it(`${name} → ${String(want)}`, () => assert.equal(flagString(p, name), want));
+});
+
+describe('repeatable flags', () => {
+  it('keeps every value of a repeatable flag, and the last of any other', () => {
+    const p = parseFlags(['--label-add', 'a=1', '--label-add=b=2', '--x', '1', '--x', '2', 'n1'], ['label-add', 'x'], [], ['label-add']);
+    assert.deepEqual(flagList(p, 'label-add'), ['a=1', 'b=2']);
+    assert.equal(flagString(p, 'x'), '2');
+    assert.deepEqual(flagList(p, 'missing'), []);
+    assert.deepEqual(p.positionals, ['n1']);
+  });
 });
