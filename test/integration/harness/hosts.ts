@@ -139,6 +139,52 @@ export class TestHosts {
     return mountsMentioning(this.root);
   }
 
+  /** PIDs of the host's containers: every process in its cgroup tree. */
+  containerPids(h: TestHost): number[] {
+    const pids = new Set<number>();
+    for (const dir of cgroupDirs(h.cgroupParent)) {
+      const walk = (d: string): void => {
+        try {
+          for (const line of fs.readFileSync(path.join(d, 'cgroup.procs'), 'utf8').split('\n')) if (line) pids.add(Number(line));
+          for (const sub of fs.readdirSync(d, { withFileTypes: true })) if (sub.isDirectory()) walk(path.join(d, sub.name));
+        } catch {
+          // removed meanwhile
+        }
+      };
+      walk(dir);
+    }
+    return [...pids];
+  }
+
+  /** PIDs of everything a host runs: its programs (command lines naming its data root) and its containers. */
+  hostPids(h: TestHost): number[] {
+    return [...new Set([...processesMentioning(h.dataRoot), ...this.containerPids(h)])];
+  }
+
+  /** Cuts the host off the test network (its port on the switch goes down), or puts it back. */
+  setLink(h: TestHost, up: boolean): void {
+    sh('ip', ['-n', this.switchNs, 'link', 'set', `p${h.index}`, up ? 'up' : 'down']);
+  }
+
+  /** A power cut: the host's link goes down and every one of its processes gets SIGKILL. */
+  killHost(h: TestHost): void {
+    this.setLink(h, false);
+    // Until none is left: the supervisor could restart the agent between two reads.
+    for (let round = 0; round < 50; round++) {
+      const pids = this.hostPids(h);
+      if (pids.length === 0) return;
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      spawnSync('sleep', ['0.1']);
+    }
+    throw new Error(`${h.name}: processes still alive after SIGKILL: ${this.hostPids(h).join(' ')}`);
+  }
+
 
   /** Stops every host and removes everything: processes, mounts, cgroups, namespaces, files. */
   destroy(): void {
@@ -162,13 +208,17 @@ export class TestHosts {
   }
 }
 
-function removeCgroupTree(parent: string): void {
+/** The directories of a cgroup parent: one on cgroup v2, one per controller hierarchy on v1. */
+function cgroupDirs(parent: string): string[] {
   const root = '/sys/fs/cgroup';
   const dirs = fs.existsSync(path.join(root, 'cgroup.controllers'))
     ? [path.join(root, parent)]
     : fs.readdirSync(root).map((c) => path.join(root, c, parent));
-  for (const d of dirs) {
-    if (!fs.existsSync(d)) continue;
+  return dirs.filter((d) => fs.existsSync(d));
+}
+
+function removeCgroupTree(parent: string): void {
+  for (const d of cgroupDirs(parent)) {
     for (const sub of fs.readdirSync(d, { withFileTypes: true })) {
       if (sub.isDirectory()) spawnSync('rmdir', [path.join(d, sub.name)]);
     }
