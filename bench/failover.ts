@@ -10,7 +10,6 @@
  *   node dist/bench/failover.js [--runs 5] [--no-record]
  * Appends a row to bench/RESULTS.md unless --no-record.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { cpus } from 'node:os';
@@ -51,9 +50,7 @@ async function once(): Promise<{ downMs: number; allMs: number }> {
   try {
     hosts.start();
     const m = hosts.manager;
-    const img = path.join(m.dataRoot, 'busybox.tar');
-    if (spawnSync('bash', [path.join(__dirname, '..', '..', 'scripts', 'make-busybox-image.sh'), img]).status !== 0) throw new Error('image build failed');
-    hosts.ok(m, ['image', 'import', img, 'busybox:latest']);
+    hosts.importBusybox();
     const file = path.join(m.dataRoot, 'stack.yml');
     fs.writeFileSync(file, ['services:', '  web:', '    image: busybox', '    command: httpd -f -p 8080 -h /var/www', '    stop_grace_period: 1s', `    deploy: { replicas: ${REPLICAS} }`, ''].join('\n'));
     hosts.ok(m, ['deploy', '-c', file, 'fo']);

@@ -7,7 +7,6 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { requireRoot } from './harness/root';
@@ -60,9 +59,7 @@ describe('failover', () => {
     hosts = new TestHosts(3);
     hosts.start();
     const m = hosts.manager;
-    const img = path.join(m.dataRoot, 'busybox.tar');
-    assert.equal(spawnSync('bash', [path.join(__dirname, '..', '..', '..', 'scripts', 'make-busybox-image.sh'), img]).status, 0);
-    hosts.ok(m, ['image', 'import', img, 'busybox:latest']);
+    hosts.importBusybox();
     file = path.join(m.dataRoot, 'fo.yml');
     fs.writeFileSync(file, stackFile(REPLICAS));
     hosts.ok(m, ['deploy', '-c', file, 'fo']);

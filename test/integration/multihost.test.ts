@@ -74,10 +74,7 @@ describe('several hosts', () => {
 
   it('spreads replicas and runs a global service on every host', async () => {
     const m = hosts.manager;
-    const img = path.join(m.dataRoot, 'busybox.tar');
-    const { spawnSync } = await import('node:child_process');
-    assert.equal(spawnSync('bash', [path.join(__dirname, '..', '..', '..', 'scripts', 'make-busybox-image.sh'), img]).status, 0);
-    hosts.ok(m, ['image', 'import', img, 'busybox:latest']);
+    hosts.importBusybox();
     const stack = path.join(m.dataRoot, 'stack.yml');
     fs.writeFileSync(stack, [
       'services:',

@@ -73,9 +73,7 @@ describe('overlay networking across hosts', () => {
     hosts = new TestHosts(3);
     hosts.start();
     const m = hosts.manager;
-    const img = path.join(m.dataRoot, 'busybox.tar');
-    assert.equal(spawnSync('bash', [path.join(__dirname, '..', '..', '..', 'scripts', 'make-busybox-image.sh'), img]).status, 0);
-    hosts.ok(m, ['image', 'import', img, 'busybox:latest']);
+    hosts.importBusybox();
     const file = path.join(m.dataRoot, 'net.yml');
     fs.writeFileSync(file, STACK);
     hosts.ok(m, ['deploy', '-c', file, 'net']);

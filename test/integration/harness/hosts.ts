@@ -123,6 +123,14 @@ export class TestHosts {
     for (const h of this.hosts.slice(1)) this.ok(h, this.joinArgs(h, token, managerAddr));
   }
 
+  /** Builds the busybox test image (scripts/make-busybox-image.sh) and imports it as busybox:latest. */
+  importBusybox(): void {
+    const img = path.join(this.manager.dataRoot, 'busybox.tar');
+    const r = spawnSync('bash', [path.join(repoRoot, 'scripts', 'make-busybox-image.sh'), img], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`make-busybox-image.sh: ${r.stderr.trim()}`);
+    this.ok(this.manager, ['image', 'import', img, 'busybox:latest']);
+  }
+
   /** The whole cluster: network, manager, workers. */
   start(): void {
     this.createNetwork();
