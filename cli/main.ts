@@ -6,7 +6,7 @@ import { isTsswarmError } from '../shared/errors';
 import { flagString, parseFlags } from '../shared/flags';
 import { Client, defaultHost } from './client';
 import type { CommandContext } from './context';
-import { init, down, join, joinToken } from './commands/cluster';
+import { init, down, join, joinToken, update } from './commands/cluster';
 import { deploy, stack } from './commands/stack';
 import { service } from './commands/service';
 import { node } from './commands/node';
@@ -19,6 +19,7 @@ Commands:
   init [--data-root DIR] [--advertise-addr IP] [--etcd-endpoints URL,...]
   join --token TOKEN MANAGER_ADDR[:PORT] [--advertise-addr IP] [--data-root DIR]
   join-token worker [--quiet]
+  update [--heartbeat-period DURATION] [--heartbeat-grace DURATION]
   down [--data-root DIR] [--purge]
   image import FILE NAME[:TAG] | image ls
   deploy [-c] STACKFILE [NAME] [--detach] [--prune]
@@ -30,7 +31,7 @@ Commands:
   network create [-d overlay] [--subnet CIDR] [--attachable] NAME | network ls | inspect NAME | rm NAME
 Listing commands take --format json.`;
 
-const VALUED = ['host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm'];
+const VALUED = ['host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace'];
 const REPEATABLE = ['label-add', 'label-rm'];
 const BOOLEANS = ['detach', 'prune', 'attachable', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q', 'force', 'f'];
 
@@ -58,6 +59,8 @@ async function run(argv: string[]): Promise<void> {
       return join(ctx.args);
     case 'join-token':
       return joinToken(ctx);
+    case 'update':
+      return update(ctx);
     case 'deploy':
       return deploy(ctx);
     case 'stack':

@@ -41,6 +41,12 @@ export interface NodeView {
   labels: Record<string, string>;
 }
 
+/** POST /v1/cluster/update (`tsswarm update`). */
+export interface ClusterUpdateRequest {
+  heartbeatPeriodMs?: number;
+  heartbeatGraceMs?: number;
+}
+
 /** POST /v1/nodes/:ref/update; every field optional, all applied or none. */
 export interface NodeUpdateRequest {
   availability?: 'active' | 'pause' | 'drain';

@@ -36,7 +36,7 @@ interface ServerMsg {
   welcome?: { node_id: string; registry_url: string; heartbeat_period_ms: number; heartbeat_grace_ms: number };
   assignments?: { full: boolean; tasks: WireTask[]; removed: string[]; networks: WireNetworkView[]; removed_networks: string[]; ports_changed: boolean; ports: WirePortRule[] };
   rejected?: { reason: string };
-  heartbeat?: { sent_at_ms: number };
+  heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number };
 }
 
 type State = 'idle' | 'connecting' | 'connected' | 'closed';
@@ -85,23 +85,34 @@ export class Session {
     const call = (client as unknown as { Session(): grpc.ClientDuplexStream<unknown, ServerMsg> }).Session();
     this.call = call;
     let periodMs = 500;
+    let graceMs = 1500;
     let lastHeard = Date.now();
+    // The manager answers every heartbeat; silence past the grace means it is gone or cut off.
+    const beat = () =>
+      this.startHeartbeat(periodMs, () => {
+        const silent = Date.now() - lastHeard;
+        if (silent <= graceMs) return;
+        broken(`no word from the manager for ${silent} ms`);
+        call.cancel();
+      });
     call.on('data', (m: ServerMsg) => {
       lastHeard = Date.now();
+      const h = m.heartbeat;
+      if (h && h.period_ms > 0 && h.grace_ms > 0 && (h.period_ms !== periodMs || h.grace_ms !== graceMs)) {
+        // `tsswarm update` changed the cluster's settings.
+        periodMs = h.period_ms;
+        graceMs = h.grace_ms;
+        this.log.info(`heartbeat every ${periodMs} ms, grace ${graceMs} ms`);
+        beat();
+      }
       if (m.welcome) {
         this.state = 'connected';
         this.backoffMs = 100;
         periodMs = m.welcome.heartbeat_period_ms || periodMs;
-        const graceMs = m.welcome.heartbeat_grace_ms || periodMs * 3;
+        graceMs = m.welcome.heartbeat_grace_ms || periodMs * 3;
         this.log.info(`session established with ${addr}`);
         this.handlers.onWelcome(m.welcome.registry_url, addr);
-        // The manager answers every heartbeat; silence past the grace means it is gone or cut off.
-        this.startHeartbeat(periodMs, () => {
-          const silent = Date.now() - lastHeard;
-          if (silent <= graceMs) return;
-          broken(`no word from the manager for ${silent} ms`);
-          call.cancel();
-        });
+        beat();
         this.pending = [];
         const replay = this.handlers.replay();
         if (replay.length) this.send({ status: { updates: replay.map(statusToWire) } });

@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { InvalidArgumentError, TsswarmError } from '../../shared/errors';
 import { newId } from '../../shared/ids';
 import { flagString, type Parsed } from '../../shared/flags';
-import type { NodeView } from '../../shared/api-types';
+import type { ClusterUpdateRequest, NodeView } from '../../shared/api-types';
+import { parseDurationMs } from '../../shared/compose/units';
 import { Client, DEFAULT_DATA_ROOT } from '../client';
 import { configPath, defaultAdvertiseAddr, freePort, readConfig, writeConfig, type HostConfig } from '../init/config';
 import type { CommandContext } from '../context';
@@ -245,4 +246,19 @@ export async function down(args: Parsed): Promise<void> {
   fs.rmSync(path.join(dataRoot, 'api.sock'), { force: true });
   if (args.flags.get('purge') === true) fs.rmSync(dataRoot, { recursive: true, force: true });
   process.stdout.write(`Node stopped; its containers are removed${args.flags.get('purge') === true ? ' and its data deleted' : ''}.\n`);
+}
+
+/** `tsswarm update`: cluster-wide settings (like `docker swarm update --dispatcher-heartbeat`). */
+export async function update(ctx: CommandContext): Promise<void> {
+  const req: ClusterUpdateRequest = {};
+  for (const [flag, field] of [['heartbeat-period', 'heartbeatPeriodMs'], ['heartbeat-grace', 'heartbeatGraceMs']] as const) {
+    const v = flagString(ctx.args, flag);
+    if (v === null) continue;
+    const ms = parseDurationMs(v);
+    if (ms === null) throw new InvalidArgumentError(`--${flag}: invalid duration ${JSON.stringify(v)} (e.g. 500ms, 2s)`);
+    req[field] = ms;
+  }
+  if (Object.keys(req).length === 0) throw new InvalidArgumentError('update: nothing to change (--heartbeat-period, --heartbeat-grace)');
+  const r = await ctx.client.post<{ heartbeatPeriodMs: number; heartbeatGraceMs: number }>('/v1/cluster/update', req);
+  process.stdout.write(`heartbeat every ${r.heartbeatPeriodMs}ms, node down after ${r.heartbeatGraceMs}ms of silence\n`);
 }

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Cluster, ClusterNode, Network, NetworkSpec, Service, Stack, Task } from '../../shared/types';
-import type { DeployRequest, InfoView, NetworkCreateRequest, NodeUpdateRequest, ScaleRequest, StackView } from '../../shared/api-types';
+import type { ClusterUpdateRequest, DeployRequest, InfoView, NetworkCreateRequest, NodeUpdateRequest, ScaleRequest, StackView } from '../../shared/api-types';
 import { Keys } from '../../shared/keys';
 import { ConflictError, InvalidArgumentError, NotFoundError, ServiceNotFoundError, StackNotFoundError, ImageNotFoundError } from '../../shared/errors';
 import { normalizeImageRef } from '../../shared/image-ref';
@@ -20,6 +20,7 @@ import { findNetwork, planNetworkRemoval, planNetworks } from './networks';
 import { deployStack, removeStack, validateSpec } from './deploy';
 import { currentLeader } from '../election/leader';
 import { checkNodeRemoval, findNode, planNodeUpdate } from './nodes';
+import { planClusterUpdate } from './cluster';
 
 export interface ApiContext {
   store: Store;
@@ -71,6 +72,21 @@ const routes: Route[] = [
       if (!cluster) throw new NotFoundError('the cluster is not initialised');
       const token = cluster.value.joinTokens[role];
       return { role, token, managerAddr: ctx.dispatcherAddr, command: `tsswarm join --token ${token} ${ctx.dispatcherAddr}` };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/cluster\/update$/,
+    handler: async (ctx, req) => {
+      const body = (await readJson(req)) as ClusterUpdateRequest | null;
+      if (body === null) throw new InvalidArgumentError('expected a JSON object');
+      const cur = await ctx.store.get<Cluster>(Keys.cluster);
+      if (!cur) throw new NotFoundError('the cluster is not initialised');
+      const next = planClusterUpdate(cur.value, body);
+      if (!(await ctx.store.commit([{ put: Keys.cluster, value: next, guard: { modRevision: cur.modRevision } }]))) {
+        throw new ConflictError('the cluster settings changed meanwhile; try again');
+      }
+      return { heartbeatPeriodMs: next.heartbeatPeriodMs, heartbeatGraceMs: next.heartbeatGraceMs };
     },
   },
   {

@@ -65,8 +65,32 @@ export class Dispatcher {
       server.bindAsync(this.opts.listen, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
     );
     this.server = server;
-    this.stopWatch = await this.opts.store.watch([Keys.tasks, Keys.networks, Keys.services, Keys.nodes], () => this.schedulePush(), (e) => this.opts.log.warn(`task watch: ${e.message}`));
+    this.stopWatch = await this.opts.store.watch(
+      [Keys.tasks, Keys.networks, Keys.services, Keys.nodes, Keys.cluster],
+      (key) => (key === Keys.cluster ? void this.reloadSettings() : this.schedulePush()),
+      (e) => this.opts.log.warn(`task watch: ${e.message}`),
+    );
+    this.startChecks();
+  }
+
+  private startChecks(): void {
+    if (this.checkTimer) clearInterval(this.checkTimer);
     this.checkTimer = setInterval(() => void this.checkHeartbeats(), Math.max(100, Math.floor(this.opts.heartbeatPeriodMs / 2)));
+  }
+
+  /** `tsswarm update` changed the heartbeat settings: judge by them now; agents learn them from the next answer. */
+  private async reloadSettings(): Promise<void> {
+    const c = await this.opts.store.get<Cluster>(Keys.cluster).catch(() => null);
+    if (!c) return;
+    const { heartbeatPeriodMs, heartbeatGraceMs } = c.value;
+    if (heartbeatPeriodMs === this.opts.heartbeatPeriodMs && heartbeatGraceMs === this.opts.heartbeatGraceMs) return;
+    this.opts.heartbeatPeriodMs = heartbeatPeriodMs;
+    this.opts.heartbeatGraceMs = heartbeatGraceMs;
+    // A longer grace starts counting afresh, so nobody is judged by the old one in between.
+    const now = Date.now();
+    for (const id of this.lastSeen.keys()) this.lastSeen.set(id, now);
+    this.startChecks();
+    this.opts.log.info(`heartbeat every ${heartbeatPeriodMs} ms, grace ${heartbeatGraceMs} ms`);
   }
 
   private session(call: grpc.ServerDuplexStream<AgentMsg, ManagerMsg>): void {
@@ -84,7 +108,7 @@ export class Dispatcher {
       if (!s) return;
       s.lastSeen = Date.now();
       this.lastSeen.set(s.nodeId, s.lastSeen);
-      if (m.heartbeat) call.write({ heartbeat: { sent_at_ms: m.heartbeat.sent_at_ms } });
+      if (m.heartbeat) call.write({ heartbeat: { sent_at_ms: m.heartbeat.sent_at_ms, period_ms: this.opts.heartbeatPeriodMs, grace_ms: this.opts.heartbeatGraceMs } });
       if (m.status) {
         for (const w of m.status.updates) {
           const u = statusFromWire(w);

@@ -23,5 +23,5 @@ export interface ManagerMsg {
   welcome?: { node_id: string; registry_url: string; heartbeat_period_ms: number; heartbeat_grace_ms: number };
   assignments?: { full: boolean; tasks: WireTask[]; removed: string[]; networks: WireNetworkView[]; removed_networks: string[]; ports_changed: boolean; ports: WirePortRule[] };
   rejected?: { reason: string };
-  heartbeat?: { sent_at_ms: number };
+  heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number };
 }

@@ -162,4 +162,20 @@ describe('failover', () => {
     const unknown = hosts.cli(m, ['node', 'rm', 'host9']);
     assert.match(unknown.stderr, /^error: node host9 not found\n$/);
   });
+
+  it('tsswarm update changes the heartbeat settings on every agent; bad values change nothing', async () => {
+    const m = hosts.manager;
+    assert.equal(hosts.ok(m, ['update', '--heartbeat-period', '250ms', '--heartbeat-grace', '1s']), 'heartbeat every 250ms, node down after 1000ms of silence\n');
+    const log = path.join(hosts.hosts[1]!.dataRoot, 'logs', 'agent.log');
+    await eventually('the agent to take the new settings', () => fs.readFileSync(log, 'utf8').includes('heartbeat every 250 ms, grace 1000 ms'));
+    const bad = hosts.cli(m, ['update', '--heartbeat-period', '2s']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^error: heartbeat grace must be at least twice the period \(4000ms\) and at most 600s\n$/);
+    const junk = hosts.cli(m, ['update', '--heartbeat-grace', 'soon']);
+    assert.match(junk.stderr, /^error: --heartbeat-grace: invalid duration "soon"/);
+    // Nothing changed by the refusals; the nodes stay ready under the new settings.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(hosts.json<NodeRow[]>(['node', 'ls']).map((n) => n.status), ['ready', 'ready']);
+    assert.equal(running().length, REPLICAS);
+  });
 });
