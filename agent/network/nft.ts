@@ -4,9 +4,9 @@
  * (inside a sandbox through `nsenter --net=`, which enters only the network
  * namespace, so /sys stays the host's).
  */
-import { spawn } from 'node:child_process';
 import { NativeError } from '../../shared/errors';
 import * as native from '../runtime/native';
+import { runCommand } from './command';
 
 const ENOSYS = 38;
 
@@ -36,15 +36,7 @@ export async function applyNft(netns: string | null, script: string): Promise<Nf
   return spawnNft(netns, script);
 }
 
-function spawnNft(netns: string | null, script: string): Promise<NftResult> {
-  const argv = netns === null ? ['nft', '-f', '-'] : ['nsenter', `--net=${netns}`, 'nft', '-f', '-'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('error', reject);
-    child.stdin.on('error', () => undefined);
-    child.on('close', (code) => resolve({ ok: code === 0, error: err.trim() }));
-    child.stdin.end(script);
-  });
+async function spawnNft(netns: string | null, script: string): Promise<NftResult> {
+  const r = await runCommand(netns === null ? ['nft', '-f', '-'] : ['nsenter', `--net=${netns}`, 'nft', '-f', '-'], script);
+  return { ok: r.code === 0, error: r.stderr.trim() };
 }

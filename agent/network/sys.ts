@@ -3,17 +3,13 @@
  * containers): HostNetwork talks to this, the real one spawns `ip`/`bridge`/`nft` and calls the
  * addon, unit tests pass a fake that records what would have been run.
  */
-import { spawn } from 'node:child_process';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { NativeError } from '../../shared/errors';
 import * as native from '../runtime/native';
+import { runCommand, type ExecResult } from './command';
 import { applyNft, type NftResult } from './nft';
 
-export interface ExecResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { ExecResult } from './command';
 
 export interface NetSys {
   /** Runs argv with `input` on stdin; resolves whatever the exit code, rejects only if it could not run. */
@@ -35,27 +31,7 @@ const ENOENT = 2;
 
 export function nativeNetSys(): NetSys {
   return {
-    exec: (argv, input) =>
-      new Promise((resolve, reject) => {
-        const [cmd, ...args] = argv;
-        if (cmd === undefined) return reject(new Error('exec: empty argv'));
-        const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-        const out: Buffer[] = [];
-        const err: Buffer[] = [];
-        child.stdout.on('data', (b: Buffer) => out.push(b));
-        child.stderr.on('data', (b: Buffer) => err.push(b));
-        child.on('error', reject);
-        // EPIPE when the tool exits before reading all of stdin: its exit status says why.
-        child.stdin.on('error', () => undefined);
-        child.on('close', (code, signal) =>
-          resolve({
-            code: code ?? (signal === null ? 1 : 128),
-            stdout: Buffer.concat(out).toString('utf8'),
-            stderr: Buffer.concat(err).toString('utf8'),
-          }),
-        );
-        child.stdin.end(input);
-      }),
+    exec: runCommand,
     nft: (script) => applyNft(null, script),
     netnsCreate: native.netnsCreate,
     netnsConfigureIpv4: native.netnsConfigureIpv4,
