@@ -25,8 +25,10 @@ function lostReason(t: Task, nodes: Map<string, ClusterNode> | null): string | n
   return null;
 }
 
-function orphaned(t: Task, why: string, now: string): Task {
-  return { ...t, desiredState: 'shutdown', status: { ...t.status, state: 'orphaned', message: why, err: null, timestamp: now } };
+/** A live task going away: told to shut down, and marked orphaned when its node is lost while it ran. */
+function retired(t: Task, lost: string | null, now: string): Task {
+  if (lost === null || isTerminal(t.status.state)) return withDesired(t, 'shutdown');
+  return { ...t, desiredState: 'shutdown', status: { ...t.status, state: 'orphaned', message: lost, err: null, timestamp: now } };
 }
 
 const runningFirst = (a: Task, b: Task) => (a.status.state === 'running' ? -1 : 0) - (b.status.state === 'running' ? -1 : 0);
@@ -53,7 +55,7 @@ export function reconcileReplicated(service: Service, tasks: Task[], now: string
     for (const t of live) {
       const why = lostReason(t, nodes);
       if (why === null) continue;
-      out.update.push(isTerminal(t.status.state) ? withDesired(t, 'shutdown') : orphaned(t, why, now));
+      out.update.push(retired(t, why, now));
       handled.add(t);
     }
     const healthy = live.filter((t) => !handled.has(t) && !isTerminal(t.status.state) && t.specVersion === service.specVersion);
@@ -73,10 +75,7 @@ export function reconcileReplicated(service: Service, tasks: Task[], now: string
   }
   for (const [slot, live] of bySlot) {
     if (slot <= want) continue;
-    for (const t of live) {
-      const why = lostReason(t, nodes);
-      out.update.push(why !== null && !isTerminal(t.status.state) ? orphaned(t, why, now) : withDesired(t, 'shutdown'));
-    }
+    for (const t of live) out.update.push(retired(t, lostReason(t, nodes), now));
   }
   return out;
 }
