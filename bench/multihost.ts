@@ -7,10 +7,9 @@
  * Root, after `npm run build`: node dist/bench/multihost.js [--runs 3] [--verbose]
  * The peer: bench/docker-swarm-multihost.sh.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TestHosts } from '../test/integration/harness/hosts';
+import { inContainer, TestHosts } from '../test/integration/harness/hosts';
 
 interface TaskRow { service: string; desiredState: string; state: string; pid: number | null }
 
@@ -22,11 +21,6 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-function inContainer(pid: number, args: string[]): { code: number; out: string } {
-  const r = spawnSync('nsenter', ['-t', String(pid), '-m', '-u', '-i', '-n', '-p', '/bin/busybox', ...args], { encoding: 'utf8', timeout: 20000 });
-  return { code: r.status ?? -1, out: r.stdout ?? '' };
-}
-
 const PROBE = fs.readFileSync(path.join(__dirname, '..', '..', 'bench', 'reach-probe.sh'), 'utf8');
 
 /**
@@ -37,7 +31,7 @@ function waitReachable(clientPid: number, n: number, deadline: number): void {
   const t0 = Date.now();
   let last = '';
   for (;;) {
-    const out = inContainer(clientPid, ['sh', '-c', PROBE]).out.trim();
+    const out = inContainer(clientPid, ['sh', '-c', PROBE]).stdout.trim();
     if (verbose && out !== last) process.stderr.write(`  +${Date.now() - t0} ms probe: ${out}\n`);
     last = out;
     if (out === `${n} ${n}`) return;

@@ -5,19 +5,18 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { requireRoot } from './harness/root';
-import { TestHosts } from './harness/hosts';
+import { inContainer as inContainerOf, TestHosts } from './harness/hosts';
 import { eventually } from './harness/cluster';
 
 interface TaskRow { id: string; name: string; service: string; node: string | null; desiredState: string; state: string; pid: number | null }
 
-/** Runs a command inside a container (all its namespaces: its own /etc/resolv.conf, its busybox). */
+/** Runs a command inside a container; `out` is what it printed on both streams. */
 function inContainer(pid: number, args: string[]): { code: number; out: string } {
-  const r = spawnSync('nsenter', ['-t', String(pid), '-m', '-u', '-i', '-n', '-p', '/bin/busybox', ...args], { encoding: 'utf8', timeout: 20000 });
-  return { code: r.status ?? -1, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+  const r = inContainerOf(pid, args);
+  return { code: r.code, out: `${r.stdout}${r.stderr}` };
 }
 
 const STACK = `

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { mountsMentioning, processesMentioning } from './leftovers';
+import { cgroupDirs, mountsMentioning, processesMentioning, removeLeftovers } from './leftovers';
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..', '..');
 const cliPath = path.join(repoRoot, 'dist', 'cli', 'main.js');
@@ -57,10 +57,7 @@ export class TestCluster {
   }
 
   importBusybox(ref = 'busybox:latest'): void {
-    const tar = path.join(this.dataRoot, 'busybox.tar');
-    const r = spawnSync('bash', [path.join(repoRoot, 'scripts', 'make-busybox-image.sh'), tar], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`make-busybox-image failed: ${r.stderr}`);
-    this.ok(['image', 'import', tar, ref]);
+    this.ok(['image', 'import', makeBusyboxImage(this.dataRoot), ref]);
   }
 
   /** PIDs whose command line names the test's directory. */
@@ -72,42 +69,24 @@ export class TestCluster {
     return mountsMentioning(this.dataRoot);
   }
 
-
   cgroupDirs(): string[] {
-    const root = '/sys/fs/cgroup';
-    const dirs = fs.existsSync(path.join(root, 'cgroup.controllers'))
-      ? [path.join(root, this.cgroupParent)]
-      : fs.readdirSync(root).map((c) => path.join(root, c, this.cgroupParent));
-    return dirs.filter((d) => fs.existsSync(d));
+    return cgroupDirs(this.cgroupParent);
   }
 
   /** Stops everything; kills leftovers by PID and unmounts, so a failed test leaves nothing behind. */
   destroy(): void {
     this.cli(['down', '--data-root', this.dataRoot]);
-    for (const pid of this.processes()) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    for (const line of this.mounts().reverse()) {
-      const mp = line.split(' ')[4];
-      if (mp) spawnSync('umount', ['-l', mp]);
-    }
-    for (const d of this.cgroupDirs()) {
-      const rmdir = (p: string) => {
-        try {
-          fs.rmdirSync(p);
-        } catch {
-          // still busy: the test's own checks report it
-        }
-      };
-      for (const sub of fs.readdirSync(d, { withFileTypes: true })) if (sub.isDirectory()) rmdir(path.join(d, sub.name));
-      rmdir(d);
-    }
+    removeLeftovers(this.dataRoot, [this.cgroupParent]);
     fs.rmSync(this.dataRoot, { recursive: true, force: true });
   }
+}
+
+/** Builds the busybox test image (scripts/make-busybox-image.sh) as `dir`/busybox.tar and returns its path. */
+export function makeBusyboxImage(dir: string): string {
+  const tar = path.join(dir, 'busybox.tar');
+  const r = spawnSync('bash', [path.join(repoRoot, 'scripts', 'make-busybox-image.sh'), tar], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`make-busybox-image failed: ${r.stderr}`);
+  return tar;
 }
 
 export async function eventually<T>(what: string, f: () => T | null | undefined | false, timeoutMs = 60000): Promise<T> {

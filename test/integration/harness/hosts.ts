@@ -12,14 +12,20 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { repoRoot, type CliResult } from './cluster';
-import { mountsMentioning, processesMentioning } from './leftovers';
+import { makeBusyboxImage, repoRoot, type CliResult } from './cluster';
+import { cgroupDirs, mountsMentioning, processesMentioning, removeLeftovers } from './leftovers';
 
 const cliPath = path.join(repoRoot, 'dist', 'cli', 'main.js');
 
 function sh(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr.trim()}`);
+}
+
+/** Runs busybox `args` inside a container: all its namespaces (its /etc/resolv.conf, its busybox). */
+export function inContainer(pid: number, args: string[]): CliResult {
+  const r = spawnSync('nsenter', ['-t', String(pid), '-m', '-u', '-i', '-n', '-p', '/bin/busybox', ...args], { encoding: 'utf8', timeout: 20000 });
+  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
 export interface TestHost {
@@ -125,10 +131,7 @@ export class TestHosts {
 
   /** Builds the busybox test image (scripts/make-busybox-image.sh) and imports it as busybox:latest. */
   importBusybox(): void {
-    const img = path.join(this.manager.dataRoot, 'busybox.tar');
-    const r = spawnSync('bash', [path.join(repoRoot, 'scripts', 'make-busybox-image.sh'), img], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`make-busybox-image.sh: ${r.stderr.trim()}`);
-    this.ok(this.manager, ['image', 'import', img, 'busybox:latest']);
+    this.ok(this.manager, ['image', 'import', makeBusyboxImage(this.manager.dataRoot), 'busybox:latest']);
   }
 
   /** The whole cluster: network, manager, workers. */
@@ -193,43 +196,13 @@ export class TestHosts {
     throw new Error(`${h.name}: processes still alive after SIGKILL: ${this.hostPids(h).join(' ')}`);
   }
 
-
   /** Stops every host and removes everything: processes, mounts, cgroups, namespaces, files. */
   destroy(): void {
     for (const h of [...this.hosts].reverse()) {
       if (fs.existsSync(path.join(h.dataRoot, 'config.json'))) this.cli(h, ['down', '--data-root', h.dataRoot]);
     }
-    for (const pid of this.processes()) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    for (const line of this.mounts().reverse()) {
-      const mp = line.split(' ')[4];
-      if (mp) spawnSync('umount', ['-l', mp]);
-    }
-    for (const h of this.hosts) removeCgroupTree(h.cgroupParent);
+    removeLeftovers(this.root, this.hosts.map((h) => h.cgroupParent));
     for (const ns of [...this.hosts.map((h) => h.netns), this.switchNs]) spawnSync('ip', ['netns', 'del', ns]);
     fs.rmSync(this.root, { recursive: true, force: true });
-  }
-}
-
-/** The directories of a cgroup parent: one on cgroup v2, one per controller hierarchy on v1. */
-function cgroupDirs(parent: string): string[] {
-  const root = '/sys/fs/cgroup';
-  const dirs = fs.existsSync(path.join(root, 'cgroup.controllers'))
-    ? [path.join(root, parent)]
-    : fs.readdirSync(root).map((c) => path.join(root, c, parent));
-  return dirs.filter((d) => fs.existsSync(d));
-}
-
-function removeCgroupTree(parent: string): void {
-  for (const d of cgroupDirs(parent)) {
-    for (const sub of fs.readdirSync(d, { withFileTypes: true })) {
-      if (sub.isDirectory()) spawnSync('rmdir', [path.join(d, sub.name)]);
-    }
-    spawnSync('rmdir', [d]);
   }
 }
