@@ -8,31 +8,27 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { macForIp } from '../../agent/network';
 import type { Endpoint, OverlaySpec } from '../../agent/network';
 import { bridgeName, vxlanName } from '../../agent/network/names';
 import { createRuntime } from '../../agent/runtime';
-import { detectCgroupDriver } from '../../agent/runtime/cgroups';
-import { umount } from '../../agent/runtime/native';
 import { makeBusyboxRootfs } from '../../bench/busybox-rootfs';
 import { createHosts, destroyHosts, HostAgent, ip, type TestHost } from './harness/netns-hosts';
+import {
+  cgroupParentDirs, containerConfig, linksIn, makeScratch, mountsUnder, NsRunner, removeCgroupDirs, removeContainers, requireRootAndAddon, stop, tablesIn,
+  unmountLeftovers,
+} from './harness/scratch';
 
-if (process.getuid?.() !== 0) {
-  throw new Error('test/integration/overlay.test.ts needs root: it creates network namespaces, links, nft tables and containers');
-}
-const addonPath = resolve(__dirname, '..', '..', '..', 'native', 'build', 'Release', 'tsswarm_native.node');
-if (!existsSync(addonPath)) throw new Error(`${addonPath} missing: run npm run build:native first`);
+requireRootAndAddon('test/integration/overlay.test.ts', 'network namespaces, links, nft tables and containers');
 
 const tag = `tsw${randomBytes(3).toString('hex')}`;
-const tmp = mkdtempSync('/tmp/tsswarm-ovl-it-');
-const cgroupParent = `tsswarm-ovl-it-${randomBytes(4).toString('hex')}`;
+const scratch = makeScratch('ovl', 'tsswarm-ovl-it');
+const { tmp, cgroupParent, layer, webLayer } = scratch;
 const rt = createRuntime({ root: join(tmp, 'rt'), cgroupParent });
-const layer = join(tmp, 'layer-busybox');
-const webLayer = join(tmp, 'layer-web');
 
 const net1: OverlaySpec = { id: 'ovl-one', vni: 4242, subnet: '10.214.1.0/24', gateway: '10.214.1.1', mtu: 1450 };
 const net2: OverlaySpec = { id: 'ovl-two', vni: 4243, subnet: '10.214.2.0/24', gateway: '10.214.2.1', mtu: 1450 };
@@ -40,7 +36,8 @@ const net2: OverlaySpec = { id: 'ovl-two', vni: 4243, subnet: '10.214.2.0/24', g
 let hosts: [TestHost, TestHost] | null = null;
 let a: HostAgent | null = null;
 let b: HostAgent | null = null;
-const started: ChildProcess[] = [];
+const ns = new NsRunner(5000);
+const { inNs, startIn, eventually } = ns;
 
 const ep = (ipAddr: string, hostAddr: string): Endpoint => ({ ip: ipAddr, mac: macForIp(ipAddr), hostAddr });
 const attachSpec = (ipAddr: string) => ({ ip: ipAddr, mac: macForIp(ipAddr), ifname: 'eth0', defaultRoute: true });
@@ -48,14 +45,6 @@ const attachSpec = (ipAddr: string) => ({ ip: ipAddr, mac: macForIp(ipAddr), ifn
 function agents(): [HostAgent, HostAgent] {
   assert.ok(a !== null && b !== null, 'agents started');
   return [a, b];
-}
-
-/** Runs a command inside a netns file; never throws, returns status and output. */
-function inNs(nsPath: string, args: string[], timeoutMs = 5000): { ok: boolean; out: string } {
-  const r = spawnSync('nsenter', [`--net=${nsPath}`, ...args], { encoding: 'utf8', timeout: timeoutMs });
-  const out = `${r.stdout}${r.stderr}`;
-  if (r.status !== 0) lastOutput = `${args.join(' ')}: exit ${r.status}: ${out}`;
-  return { ok: r.status === 0, out };
 }
 
 /**
@@ -66,47 +55,6 @@ function inNs(nsPath: string, args: string[], timeoutMs = 5000): { ok: boolean; 
 function ping(fromNs: string, to: string): boolean {
   for (let i = 0; i < 3; i++) if (inNs(fromNs, ['busybox', 'ping', '-c', '1', '-W', '1', to]).ok) return true;
   return false;
-}
-
-/** A process inside a netns that this test ends by PID. */
-function startIn(nsPath: string, args: string[]): ChildProcess {
-  const child = spawn('nsenter', [`--net=${nsPath}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  started.push(child);
-  return child;
-}
-
-function stop(child: ChildProcess): void {
-  if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
-}
-
-/** Output of the last failed attempt, for the timeout message. */
-let lastOutput = '';
-
-async function eventually<T>(what: string, fn: () => T | null, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  lastOutput = '';
-  for (;;) {
-    const v = fn();
-    if (v !== null) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${lastOutput}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function linksIn(h: TestHost): string[] {
-  const rows = JSON.parse(ip('-n', h.name, '-j', 'link', 'show')) as Array<{ ifname: string }>;
-  return rows.map((r) => r.ifname).sort();
-}
-
-function tablesIn(h: TestHost): string {
-  return execFileSync('nsenter', [`--net=${h.nsPath}`, 'nft', 'list', 'tables'], { encoding: 'utf8' }).trim();
-}
-
-function mountsUnder(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4] ?? '')
-    .filter((m) => m === dir || m.startsWith(`${dir}/`));
 }
 
 before(async () => {
@@ -121,29 +69,16 @@ before(async () => {
 
 after(async () => {
   const problems: string[] = [];
-  for (const c of started) stop(c);
-  for (const id of await rt.list()) await rt.remove(id).catch((e: unknown) => problems.push(`remove ${id}: ${String(e)}`));
+  ns.stopAll();
+  await removeContainers([rt], problems);
   for (const x of [a, b]) {
     if (x === null) continue;
     const code = await x.stop();
     if (code !== 0) problems.push(`helper in ${x.host.name} exited ${code}`);
   }
-  for (const m of mountsUnder(tmp).reverse()) {
-    problems.push(`leftover mount ${m}`);
-    try {
-      umount(m, 2 /* MNT_DETACH */);
-    } catch (e) {
-      problems.push(String(e));
-    }
-  }
+  unmountLeftovers(tmp, problems);
   if (hosts !== null) problems.push(...destroyHosts(hosts));
-  for (const dir of detectCgroupDriver().plan(cgroupParent, 'x').dirs.map((d) => dirname(d))) {
-    try {
-      rmdirSync(dir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(`rmdir ${dir}: ${String(e)}`);
-    }
-  }
+  removeCgroupDirs(cgroupParentDirs(cgroupParent), problems);
   rmSync(tmp, { recursive: true, force: true });
   assert.deepEqual(problems, [], 'cleanup');
 });
@@ -229,19 +164,7 @@ describe('overlay data plane across two netns hosts (root)', () => {
     const c1 = await hb.call<string>('createSandbox', 'c1');
     await hb.call('attach', 'c1', net1, attachSpec('10.214.1.10'));
     await ha.call('setPeers', net1.id, [ep('10.214.1.3', '10.213.0.2'), ep('10.214.1.10', '10.213.0.2')]);
-    const info = await rt.run({
-      id: 'web1',
-      lowerDirs: [webLayer, layer],
-      args: ['httpd', '-f', '-p', '8080', '-h', '/www'],
-      env: [],
-      cwd: '/',
-      user: null,
-      hostname: 'web1',
-      limits: { memoryBytes: null, nanoCpus: null, pids: null },
-      logPath: join(tmp, 'logs', 'web1.log'),
-      netns: c1,
-      files: [],
-    });
+    const info = await rt.run(containerConfig(scratch, 'web1', ['httpd', '-f', '-p', '8080', '-h', '/www'], { lowerDirs: [webLayer, layer], netns: c1 }));
     try {
       assert.equal(readdirSync(`/proc/${info.pid}/root/sys/class/net`).sort().join(','), 'eth0,lo', 'sysfs of the sandbox');
       const body = await eventually('httpd across hosts', () => {

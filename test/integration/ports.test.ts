@@ -1,6 +1,6 @@
 /**
  * Published ports (routing mesh and host mode) on real namespaces: three test hosts on a test
- * switch (harness/ports-hosts.ts, underlay 10.213.0.1-3); h1 and h2 run a HostNetwork with an
+ * switch (harness/netns-hosts.ts, underlay 10.213.0.1-3); h1 and h2 run a HostNetwork with an
  * "ingress" overlay (10.214.5.0/24) and node endpoints .250/.251, h3 has no overlay at all and is
  * the outside client. A real container with busybox httpd serves in a sandbox on h2 (10.214.5.2).
  * Traffic only goes to addresses of namespaces this test created. `after` stops every process it
@@ -9,64 +9,50 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { macForIp } from '../../agent/network/mac';
 import type { PublishedPort } from '../../agent/network/ports';
 import type { Endpoint, OverlaySpec } from '../../agent/network/types';
 import { createRuntime } from '../../agent/runtime';
-import { detectCgroupDriver } from '../../agent/runtime/cgroups';
-import { umount } from '../../agent/runtime/native';
 import { makeBusyboxRootfs } from '../../bench/busybox-rootfs';
-import { createThreeHosts, destroyThreeHosts, NsAgent, type NsHost } from './harness/ports-hosts';
+import { createSwitchedHosts, destroySwitchedHosts, HostAgent, type TestHost } from './harness/netns-hosts';
+import {
+  cgroupParentDirs, containerConfig, linksIn, makeScratch, mountsUnder, NsRunner, removeCgroupDirs, removeContainers, requireRootAndAddon, tablesIn,
+  unmountLeftovers,
+} from './harness/scratch';
 
-if (process.getuid?.() !== 0) {
-  throw new Error('test/integration/ports.test.ts needs root: it creates network namespaces, links, nft tables and containers');
-}
-const addonPath = resolve(__dirname, '..', '..', '..', 'native', 'build', 'Release', 'tsswarm_native.node');
-if (!existsSync(addonPath)) throw new Error(`${addonPath} missing: run npm run build:native first`);
+requireRootAndAddon('test/integration/ports.test.ts', 'network namespaces, links, nft tables and containers');
 
 const tag = `tsp${randomBytes(3).toString('hex')}`;
-const tmp = mkdtempSync('/tmp/tsswarm-ports-it-');
-const cgroupParent = `tsswarm-ports-it-${randomBytes(4).toString('hex')}`;
+const scratch = makeScratch('ports', 'tsswarm-ports-it');
+const { tmp, cgroupParent, layer, webLayer } = scratch;
 const rt = createRuntime({ root: join(tmp, 'rt'), cgroupParent });
-const layer = join(tmp, 'layer-busybox');
-const webLayer = join(tmp, 'layer-web');
 
 const ingress: OverlaySpec = { id: 'ingress', vni: 4096, subnet: '10.214.5.0/24', gateway: '10.214.5.1', mtu: 1450 };
 const H1_EP = '10.214.5.250';
 const H2_EP = '10.214.5.251';
 const TASK = '10.214.5.2';
 
-let hosts: [NsHost, NsHost, NsHost] | null = null;
-let a: NsAgent | null = null;
-let b: NsAgent | null = null;
+let hosts: [TestHost, TestHost, TestHost] | null = null;
+let a: HostAgent | null = null;
+let b: HostAgent | null = null;
 let web = '';
-const started: ChildProcess[] = [];
+const ns = new NsRunner(6000);
+const { inNs, startIn, eventually } = ns;
 
 const ep = (ipAddr: string, hostAddr: string): Endpoint => ({ ip: ipAddr, mac: macForIp(ipAddr), hostAddr });
 
-function three(): [NsHost, NsHost, NsHost] {
+function three(): [TestHost, TestHost, TestHost] {
   assert.ok(hosts !== null, 'hosts created');
   return hosts;
 }
 
-function agents(): [NsAgent, NsAgent] {
+function agents(): [HostAgent, HostAgent] {
   assert.ok(a !== null && b !== null, 'agents started');
   return [a, b];
-}
-
-/** Output of the last failed attempt, for messages. */
-let lastOutput = '';
-
-/** Runs a command inside a netns file; never throws. */
-function inNs(nsPath: string, args: string[], timeoutMs = 5000): { ok: boolean; out: string } {
-  const r = spawnSync('nsenter', [`--net=${nsPath}`, ...args], { encoding: 'utf8', timeout: timeoutMs });
-  const out = `${r.stdout}${r.stderr}`;
-  if (r.status !== 0) lastOutput = `${args.join(' ')}: exit ${r.status}: ${out}`;
-  return { ok: r.status === 0, out };
 }
 
 /** GNU wget (busybox wget -T crashes here) with a short timeout and no retries; body or null. */
@@ -88,43 +74,6 @@ function udpAsk(fromNs: string, addr: string, port: number, text: string): strin
   return r.ok ? r.out : null;
 }
 
-function startIn(nsPath: string, args: string[]): ChildProcess {
-  const child = spawn('nsenter', [`--net=${nsPath}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  started.push(child);
-  return child;
-}
-
-function stop(child: ChildProcess): void {
-  if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
-}
-
-async function eventually<T>(what: string, fn: () => T | null, timeoutMs = 6000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  lastOutput = '';
-  for (;;) {
-    const v = fn();
-    if (v !== null) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${lastOutput}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function linksIn(h: NsHost): string[] {
-  const rows = JSON.parse(execFileSync('ip', ['-n', h.name, '-j', 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifname: string }>;
-  return rows.map((r) => r.ifname).sort();
-}
-
-function tablesIn(h: NsHost): string {
-  return execFileSync('nsenter', [`--net=${h.nsPath}`, 'nft', 'list', 'tables'], { encoding: 'utf8' }).trim();
-}
-
-function mountsUnder(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4] ?? '')
-    .filter((m) => m === dir || m.startsWith(`${dir}/`));
-}
-
 const ingressPort = (snatIp: string, published = 8080): PublishedPort => ({
   protocol: 'tcp',
   published,
@@ -141,9 +90,9 @@ before(async () => {
   writeFileSync(join(webLayer, 'www', 'index.html'), 'published\n');
   writeFileSync(join(webLayer, 'www', 'cgi-bin', 'peer'), '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n%s\\n" "$REMOTE_ADDR"\n');
   chmodSync(join(webLayer, 'www', 'cgi-bin', 'peer'), 0o755);
-  hosts = createThreeHosts(tag);
-  a = new NsAgent(hosts[0], { underlayAddr: hosts[0].underlayAddr, netnsDir: join(tmp, 'h1-netns'), prefix: 'pa' });
-  b = new NsAgent(hosts[1], { underlayAddr: hosts[1].underlayAddr, netnsDir: join(tmp, 'h2-netns'), prefix: 'pb' });
+  hosts = createSwitchedHosts(tag);
+  a = new HostAgent(hosts[0], { underlayAddr: hosts[0].underlayAddr, netnsDir: join(tmp, 'h1-netns'), prefix: 'pa' });
+  b = new HostAgent(hosts[1], { underlayAddr: hosts[1].underlayAddr, netnsDir: join(tmp, 'h2-netns'), prefix: 'pb' });
   await a.call('ensureOverlay', ingress);
   await b.call('ensureOverlay', ingress);
   await a.call('setNodeEndpoint', ingress.id, { ip: H1_EP, mac: macForIp(H1_EP) });
@@ -152,19 +101,7 @@ before(async () => {
   await b.call('attach', 'web', ingress, { ip: TASK, mac: macForIp(TASK), ifname: 'eth0', defaultRoute: true });
   await a.call('setPeers', ingress.id, [ep(H2_EP, hosts[1].underlayAddr), ep(TASK, hosts[1].underlayAddr)]);
   await b.call('setPeers', ingress.id, [ep(H1_EP, hosts[0].underlayAddr)]);
-  await rt.run({
-    id: 'web',
-    lowerDirs: [webLayer, layer],
-    args: ['httpd', '-f', '-p', '80', '-h', '/www'],
-    env: [],
-    cwd: '/',
-    user: null,
-    hostname: 'web',
-    limits: { memoryBytes: null, nanoCpus: null, pids: null },
-    logPath: join(tmp, 'logs', 'web.log'),
-    netns: web,
-    files: [],
-  });
+  await rt.run(containerConfig(scratch, 'web', ['httpd', '-f', '-p', '80', '-h', '/www'], { lowerDirs: [webLayer, layer], netns: web }));
   // UDP echo in the same sandbox (a process in its netns, not a container: cheaper, same path).
   startIn(web, [
     process.execPath,
@@ -175,29 +112,16 @@ before(async () => {
 
 after(async () => {
   const problems: string[] = [];
-  for (const c of started) stop(c);
-  for (const id of await rt.list()) await rt.remove(id).catch((e: unknown) => problems.push(`remove ${id}: ${String(e)}`));
+  ns.stopAll();
+  await removeContainers([rt], problems);
   for (const x of [a, b]) {
     if (x === null) continue;
     const code = await x.stop();
     if (code !== 0) problems.push(`helper in ${x.host.name} exited ${code}`);
   }
-  for (const m of mountsUnder(tmp).reverse()) {
-    problems.push(`leftover mount ${m}`);
-    try {
-      umount(m, 2 /* MNT_DETACH */);
-    } catch (e) {
-      problems.push(String(e));
-    }
-  }
-  problems.push(...destroyThreeHosts(tag, hosts ?? []));
-  for (const dir of detectCgroupDriver().plan(cgroupParent, 'x').dirs.map((d) => dirname(d))) {
-    try {
-      rmdirSync(dir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(`rmdir ${dir}: ${String(e)}`);
-    }
-  }
+  unmountLeftovers(tmp, problems);
+  problems.push(...destroySwitchedHosts(tag, hosts ?? []));
+  removeCgroupDirs(cgroupParentDirs(cgroupParent), problems);
   rmSync(tmp, { recursive: true, force: true });
   assert.deepEqual(problems, [], 'cleanup');
 });

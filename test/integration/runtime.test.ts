@@ -6,8 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { NativeError } from '../../shared/errors';
 import { createRuntime } from '../../agent/runtime';
@@ -16,40 +15,20 @@ import { netnsCreate, umount } from '../../agent/runtime/native';
 import { processStartTime } from '../../agent/runtime/state';
 import type { ContainerConfig, Runtime } from '../../agent/runtime/types';
 import { makeBusyboxRootfs } from '../../bench/busybox-rootfs';
+import { cgroupParentDirs, containerConfig, makeScratch, mountsUnder, removeCgroupDirs, removeContainers, requireRootAndAddon, unmountLeftovers } from './harness/scratch';
 
-if (process.getuid?.() !== 0) {
-  throw new Error('test/integration/runtime.test.ts needs root: it creates namespaces, mounts and cgroups');
-}
-const addonPath = resolve(__dirname, '..', '..', '..', 'native', 'build', 'Release', 'tsswarm_native.node');
-if (!existsSync(addonPath)) throw new Error(`${addonPath} missing: run npm run build:native first`);
+requireRootAndAddon('test/integration/runtime.test.ts', 'namespaces, mounts and cgroups');
 
-const tmp = mkdtempSync('/tmp/tsswarm-rt-it-');
+const scratch = makeScratch('rt', 'tsswarm-it');
+const { tmp, cgroupParent, layer, webLayer } = scratch;
 const root = join(tmp, 'state');
-const layer = join(tmp, 'layer-busybox');
-const webLayer = join(tmp, 'layer-web');
-const cgroupParent = `tsswarm-it-${randomBytes(4).toString('hex')}`;
 const cgroups = detectCgroupDriver();
 const rt: Runtime = createRuntime({ root, cgroupParent });
 /** A cgroup2 mount: the main one on v2 hosts, the (controller-less) hybrid one on v1 hosts. */
 const v2Root = ['/sys/fs/cgroup', '/sys/fs/cgroup/unified'].find((r) => existsSync(join(r, 'cgroup.controllers'))) ?? null;
 const rtV2: Runtime | null = v2Root === null ? null : createRuntime({ root: join(tmp, 'state-v2'), cgroupParent, cgroupRoot: v2Root });
 
-function cfg(id: string, args: string[], over: Partial<ContainerConfig> = {}): ContainerConfig {
-  return {
-    id,
-    lowerDirs: [layer],
-    args,
-    env: [],
-    cwd: '/',
-    user: null,
-    hostname: id,
-    limits: { memoryBytes: null, nanoCpus: null, pids: null },
-    logPath: join(tmp, 'logs', `${id}.log`),
-    netns: null,
-    files: [],
-    ...over,
-  };
-}
+const cfg = (id: string, args: string[], over: Partial<ContainerConfig> = {}): ContainerConfig => containerConfig(scratch, id, args, over);
 
 const logOf = (id: string): string => readFileSync(join(tmp, 'logs', `${id}.log`), 'utf8');
 
@@ -62,13 +41,7 @@ async function runToEnd(id: string, args: string[], over: Partial<ContainerConfi
   return { exitCode: st.exitCode, out };
 }
 
-/** Mount points at or below our temp dir, from this process's mount table. */
-function ourMounts(): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4] ?? '')
-    .filter((m) => m === tmp || m.startsWith(`${tmp}/`));
-}
+const ourMounts = (): string[] => mountsUnder(tmp);
 
 /** `mountpoint -> "fstype options"` from a container's mountinfo. */
 function mountsOf(pid: number): Map<string, string> {
@@ -106,28 +79,11 @@ before(() => {
 
 after(async () => {
   const problems: string[] = [];
-  for (const r of rtV2 === null ? [rt] : [rt, rtV2]) {
-    for (const id of await r.list()) {
-      await r.remove(id).catch((e: unknown) => problems.push(`remove ${id}: ${String(e)}`));
-    }
-  }
-  for (const m of ourMounts().reverse()) {
-    problems.push(`leftover mount ${m}`);
-    try {
-      umount(m, 2 /* MNT_DETACH */);
-    } catch (e) {
-      problems.push(String(e));
-    }
-  }
-  const parents = cgroups.plan(cgroupParent, 'x').dirs.map((d) => dirname(d));
+  await removeContainers(rtV2 === null ? [rt] : [rt, rtV2], problems);
+  unmountLeftovers(tmp, problems);
+  const parents = cgroupParentDirs(cgroupParent);
   if (v2Root !== null) parents.push(join(v2Root, cgroupParent));
-  for (const dir of parents) {
-    try {
-      rmdirSync(dir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(`rmdir ${dir}: ${String(e)}`);
-    }
-  }
+  removeCgroupDirs(parents, problems);
   rmSync(tmp, { recursive: true, force: true });
   assert.deepEqual(problems, [], 'cleanup');
 });

@@ -1,8 +1,8 @@
 /**
- * Two test "hosts" on this kernel: network namespaces `<tag>-h1`, `<tag>-h2` under /run/netns,
- * joined by a veth pair (the underlay, 10.213.0.1/24 and .2), each running one HostNetwork in a
- * helper process (host-network-helper.ts). destroy() stops the helpers (by PID) and deletes both
- * namespaces, which takes every link and nft table inside them along.
+ * Test "hosts" on this kernel for the data-plane tests: two network namespaces `<tag>-h1`, `<tag>-h2`
+ * under /run/netns joined by a veth pair (the underlay, 10.213.0.1/24 and .2), or three on a test
+ * switch; each may run one HostNetwork in a helper process (host-network-helper.ts, HostAgent).
+ * Deleting the namespaces takes every link and nft table inside them along.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -18,7 +18,7 @@ export interface TestHost {
 }
 
 export function ip(...args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8' });
+  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Creates both hosts; on a failure half-way removes what it made and rethrows. */
@@ -44,16 +44,56 @@ export function createHosts(tag: string): [TestHost, TestHost] {
 
 /** Deletes the namespaces; returns problems instead of throwing so that cleanup goes on. */
 export function destroyHosts(hosts: readonly TestHost[]): string[] {
+  return deleteNamespaces(hosts.map((h) => h.name));
+}
+
+/** `ip netns del` of each name (and so of every link and nft table inside); absent is fine. */
+function deleteNamespaces(names: readonly string[]): string[] {
   const problems: string[] = [];
-  for (const h of hosts) {
+  for (const name of names) {
     try {
-      execFileSync('ip', ['netns', 'del', h.name], { stdio: 'pipe' });
+      execFileSync('ip', ['netns', 'del', name], { stdio: 'pipe' });
     } catch (e) {
       const msg = String((e as { stderr?: Buffer }).stderr ?? e);
-      if (!/No such file/.test(msg)) problems.push(`ip netns del ${h.name}: ${msg}`);
+      if (!/No such file/.test(msg)) problems.push(`ip netns del ${name}: ${msg}`);
     }
   }
   return problems;
+}
+
+const switchName = (tag: string) => `${tag}-sw`;
+
+/**
+ * Three hosts on a test switch (for the published-ports test): namespaces `<tag>-h1..h3`, each
+ * with a veth `u<n>` (10.213.0.<n>/24) whose other end sits on a bridge in a fourth namespace
+ * `<tag>-sw` (nothing is added to the machine's own namespace). On a failure half-way removes what
+ * it made and rethrows.
+ */
+export function createSwitchedHosts(tag: string): [TestHost, TestHost, TestHost] {
+  const hosts = [1, 2, 3].map((n) => ({ name: `${tag}-h${n}`, nsPath: `/run/netns/${tag}-h${n}`, underlayAddr: `10.213.0.${n}` })) as [TestHost, TestHost, TestHost];
+  const sw = switchName(tag);
+  try {
+    ip('netns', 'add', sw);
+    ip('-n', sw, 'link', 'add', 'sw', 'type', 'bridge');
+    ip('-n', sw, 'link', 'set', 'sw', 'up');
+    hosts.forEach((h, i) => {
+      const dev = `u${i + 1}`;
+      ip('netns', 'add', h.name);
+      ip('-n', sw, 'link', 'add', `p${i + 1}`, 'master', 'sw', 'up', 'type', 'veth', 'peer', 'name', dev, 'netns', h.name);
+      ip('-n', h.name, 'addr', 'add', `${h.underlayAddr}/24`, 'dev', dev);
+      ip('-n', h.name, 'link', 'set', dev, 'up');
+      ip('-n', h.name, 'link', 'set', 'lo', 'up');
+    });
+  } catch (e) {
+    destroySwitchedHosts(tag, hosts);
+    throw e;
+  }
+  return hosts;
+}
+
+/** Deletes the hosts and the switch; returns problems, never throws. */
+export function destroySwitchedHosts(tag: string, hosts: readonly TestHost[]): string[] {
+  return deleteNamespaces([...hosts.map((h) => h.name), switchName(tag)]);
 }
 
 /** A HostNetwork in a helper process inside a test host's network namespace. */
