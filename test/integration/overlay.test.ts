@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { macForIp } from '../../agent/network';
 import type { Endpoint, OverlaySpec } from '../../agent/network';
@@ -18,10 +18,7 @@ import { bridgeName, vxlanName } from '../../agent/network/names';
 import { createRuntime } from '../../agent/runtime';
 import { makeBusyboxRootfs } from '../../bench/busybox-rootfs';
 import { createHosts, destroyHosts, HostAgent, ip, type TestHost } from './harness/netns-hosts';
-import {
-  cgroupParentDirs, containerConfig, linksIn, makeScratch, mountsUnder, NsRunner, removeCgroupDirs, removeContainers, requireRootAndAddon, stop, tablesIn,
-  unmountLeftovers,
-} from './harness/scratch';
+import { cleanUpDataPlane, containerConfig, linksIn, makeScratch, mountsUnder, NsRunner, requireRootAndAddon, stop, tablesIn } from './harness/scratch';
 
 requireRootAndAddon('test/integration/overlay.test.ts', 'network namespaces, links, nft tables and containers');
 
@@ -68,18 +65,7 @@ before(async () => {
 });
 
 after(async () => {
-  const problems: string[] = [];
-  ns.stopAll();
-  await removeContainers([rt], problems);
-  for (const x of [a, b]) {
-    if (x === null) continue;
-    const code = await x.stop();
-    if (code !== 0) problems.push(`helper in ${x.host.name} exited ${code}`);
-  }
-  unmountLeftovers(tmp, problems);
-  if (hosts !== null) problems.push(...destroyHosts(hosts));
-  removeCgroupDirs(cgroupParentDirs(cgroupParent), problems);
-  rmSync(tmp, { recursive: true, force: true });
+  const problems = await cleanUpDataPlane({ ns, rt, helpers: [a, b], scratch, deleteNamespaces: () => (hosts === null ? [] : destroyHosts(hosts)) });
   assert.deepEqual(problems, [], 'cleanup');
 });
 

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { macForIp } from '../../agent/network/mac';
 import type { PublishedPort } from '../../agent/network/ports';
@@ -19,10 +19,7 @@ import type { Endpoint, OverlaySpec } from '../../agent/network/types';
 import { createRuntime } from '../../agent/runtime';
 import { makeBusyboxRootfs } from '../../bench/busybox-rootfs';
 import { createSwitchedHosts, destroySwitchedHosts, HostAgent, type TestHost } from './harness/netns-hosts';
-import {
-  cgroupParentDirs, containerConfig, linksIn, makeScratch, mountsUnder, NsRunner, removeCgroupDirs, removeContainers, requireRootAndAddon, tablesIn,
-  unmountLeftovers,
-} from './harness/scratch';
+import { cleanUpDataPlane, containerConfig, linksIn, makeScratch, mountsUnder, NsRunner, requireRootAndAddon, tablesIn } from './harness/scratch';
 
 requireRootAndAddon('test/integration/ports.test.ts', 'network namespaces, links, nft tables and containers');
 
@@ -111,18 +108,7 @@ before(async () => {
 });
 
 after(async () => {
-  const problems: string[] = [];
-  ns.stopAll();
-  await removeContainers([rt], problems);
-  for (const x of [a, b]) {
-    if (x === null) continue;
-    const code = await x.stop();
-    if (code !== 0) problems.push(`helper in ${x.host.name} exited ${code}`);
-  }
-  unmountLeftovers(tmp, problems);
-  problems.push(...destroySwitchedHosts(tag, hosts ?? []));
-  removeCgroupDirs(cgroupParentDirs(cgroupParent), problems);
-  rmSync(tmp, { recursive: true, force: true });
+  const problems = await cleanUpDataPlane({ ns, rt, helpers: [a, b], scratch, deleteNamespaces: () => destroySwitchedHosts(tag, hosts ?? []) });
   assert.deepEqual(problems, [], 'cleanup');
 });
 

@@ -6,11 +6,12 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { detectCgroupDriver } from '../../../agent/runtime/cgroups';
 import { umount } from '../../../agent/runtime/native';
 import type { ContainerConfig, Runtime } from '../../../agent/runtime/types';
+import type { HostAgent } from './netns-hosts';
 
 /** Throws unless this runs as root with the addon built: `file` needs root to create `what`. */
 export function requireRootAndAddon(file: string, what: string): void {
@@ -93,6 +94,27 @@ export function removeCgroupDirs(dirs: string[], problems: string[]): void {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(`rmdir ${dir}: ${String(e)}`);
     }
   }
+}
+
+/**
+ * The data-plane tests' clean-up, in this order: the processes they started, their containers, the
+ * HostNetwork helpers (closing removes the sandboxes they mounted), whatever is still mounted (a
+ * problem), the namespaces, the cgroup parent and the scratch directory. Returns the problems.
+ */
+export async function cleanUpDataPlane(o: { ns: NsRunner; rt: Runtime; helpers: Array<HostAgent | null>; scratch: Scratch; deleteNamespaces: () => string[] }): Promise<string[]> {
+  const problems: string[] = [];
+  o.ns.stopAll();
+  await removeContainers([o.rt], problems);
+  for (const x of o.helpers) {
+    if (x === null) continue;
+    const code = await x.stop();
+    if (code !== 0) problems.push(`helper in ${x.host.name} exited ${code}`);
+  }
+  unmountLeftovers(o.scratch.tmp, problems);
+  problems.push(...o.deleteNamespaces());
+  removeCgroupDirs(cgroupParentDirs(o.scratch.cgroupParent), problems);
+  rmSync(o.scratch.tmp, { recursive: true, force: true });
+  return problems;
 }
 
 /** Ends a process this test started, by PID, if it still runs. */
