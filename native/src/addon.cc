@@ -31,8 +31,10 @@
 #include <vector>
 
 #include "fd.h"
+#include "proc.h"
 
 using tsswarm::Fd;
+using tsswarm::ProcessStartTime;
 
 namespace {
 
@@ -157,22 +159,6 @@ Napi::Value SpawnShim(const Napi::CallbackInfo& info) {
   return out;
 }
 
-unsigned long long StartTime(pid_t pid) {
-  std::string path = "/proc/" + std::to_string(pid) + "/stat";
-  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return 0;
-  char buf[1024];
-  ssize_t n = read(fd.get(), buf, sizeof buf - 1);
-  if (n <= 0) return 0;
-  buf[n] = 0;
-  char* p = strrchr(buf, ')');
-  if (!p) return 0;
-  p++;
-  // p is at the space before field 3; 19 more spaces reach the one before field 22.
-  for (int i = 0; i < 19 && p; i++) p = strchr(p + 1, ' ');
-  return p ? strtoull(p + 1, nullptr, 10) : 0;
-}
-
 // signalProcess(pid, startTime, signal) -> null | failure
 //
 // Race-free against pid reuse: the pidfd pins one process; if its start time is the one recorded
@@ -187,7 +173,7 @@ Napi::Value SignalProcess(const Napi::CallbackInfo& info) {
   if (pid <= 0) return Failure(env, EINVAL, "pidfd_open", "pid " + std::to_string(pid));
   Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
   if (!pidfd.valid()) return Failure(env, errno, "pidfd_open", "pid " + std::to_string(pid));
-  if (StartTime(pid) != startTime) return Failure(env, ESRCH, "pidfd_open", "pid " + std::to_string(pid) + " was reused");
+  if (ProcessStartTime(pid) != startTime) return Failure(env, ESRCH, "pidfd_open", "pid " + std::to_string(pid) + " was reused");
   if (syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) < 0)
     return Failure(env, errno, "pidfd_send_signal", "pid " + std::to_string(pid));
   return env.Null();

@@ -56,8 +56,10 @@
 #include <vector>
 
 #include "fd.h"
+#include "proc.h"
 
 using tsswarm::Fd;
+using tsswarm::ProcessStartTime;
 
 namespace {
 
@@ -138,23 +140,6 @@ bool parseArgs(int argc, char** argv, Config& cfg, std::string& problem) {
     return false;
   }
   return true;
-}
-
-// Field 22 of /proc/<pid>/stat: with the pid it names one process for good (pids are reused).
-unsigned long long processStartTime(pid_t pid) {
-  std::string path = "/proc/" + std::to_string(pid) + "/stat";
-  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return 0;
-  char buf[1024];
-  ssize_t n = read(fd.get(), buf, sizeof buf - 1);
-  if (n <= 0) return 0;
-  buf[n] = 0;
-  char* p = strrchr(buf, ')');  // comm may contain spaces and parentheses
-  if (!p) return 0;
-  p++;
-  // p is at the space before field 3; 19 more spaces reach the one before field 22.
-  for (int i = 0; i < 19 && p; i++) p = strchr(p + 1, ' ');
-  return p ? strtoull(p + 1, nullptr, 10) : 0;
 }
 
 // Written by rename so readers never see half a file. No fsync: after a power loss the container is
@@ -656,8 +641,8 @@ int runShim(const Config& cfg) {
   parentEnd.reset();
 
   pid_t shimPid = getpid();
-  unsigned long long shimStart = processStartTime(shimPid);
-  unsigned long long pidStart = processStartTime(pid);
+  unsigned long long shimStart = ProcessStartTime(shimPid);
+  unsigned long long pidStart = ProcessStartTime(pid);
   writeState(cfg, stateJson("running", shimPid, shimStart, pid, pidStart, -1, 0));
   writeAll(kReportFd, "ok\t" + std::to_string(shimPid) + "\t" + pidText + "\n");
   close(kReportFd);
