@@ -51,34 +51,16 @@ now_ns() { date +%s%N; }
 [[ $(id -u) -eq 0 ]] || die "must run as root (dockerd needs it)"
 
 # --- 1. docker.io ------------------------------------------------------------
-# The Debian binaries, by path: /usr/local/bin/docker (if any) may be another CLI.
-DOCKERD=/usr/sbin/dockerd DOCKER=/usr/bin/docker
-if [[ ! -x $DOCKERD || ! -x $DOCKER ]]; then
-  log "installing docker.io (apt-get)"
-  export DEBIAN_FRONTEND=noninteractive
-  # Without a policy-rc.d, docker.io's postinst would start the *system* dockerd
-  # under sysvinit; forbid that for the duration of the install.
-  made_policy=""
-  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d && made_policy=1
-  fi
-  rc=0
-  apt-get install -y -qq --no-install-recommends docker.io >/dev/null || rc=$?
-  [[ -n "$made_policy" ]] && rm -f /usr/sbin/policy-rc.d
-  ((rc == 0)) || die "apt-get install docker.io failed (exit $rc); run apt-get update?"
-fi
+# shellcheck source=bench/dockerd-lib.sh
+source "$here/bench/dockerd-lib.sh"
+ensure_docker_io
 [[ -x /bin/busybox ]] || die "/bin/busybox missing; run scripts/setup.sh (busybox-static)"
 for c in ip findmnt; do command -v "$c" >/dev/null || die "$c not found (iproute2/util-linux)"; done
 
 # --- state we must not clobber, recorded before dockerd starts ---------------
 ip link show docker_gwbridge >/dev/null 2>&1 &&
   die "a docker_gwbridge link already exists (another dockerd?); refusing to share it"
-pre_exist() { [[ -e "$1" ]] && echo 1 || echo ""; }
-had_etc_docker=$(pre_exist /etc/docker) had_key=$(pre_exist /etc/docker/key.json)
-had_run_docker=$(pre_exist /run/docker) had_run_docker_plugins=$(pre_exist /run/docker/plugins)
-had_run_containerd=$(pre_exist /run/containerd) had_run_containerd_s=$(pre_exist /run/containerd/s)
-had_xtables_lock=$(pre_exist /run/xtables.lock)
-nft_before=$(nft list tables 2>/dev/null || true)
+record_host_state
 
 tmp=$(mktemp -d /tmp/docker-swarm-bench.XXXXXX)
 cg_parent="/$(basename "$tmp")"   # unique cgroup parent for every container
@@ -91,11 +73,7 @@ d() { "$DOCKER" "$@"; }
 # Every process whose command line names our temp dir (dockerd, its containerd,
 # the shims), and every process in our cgroup parent (the containers).
 our_pids() {
-  local p
-  for p in /proc/[0-9]*; do
-    [[ ${p#/proc/} == "$$" ]] && continue
-    { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF "$tmp/" && echo "${p#/proc/}"
-  done
+  pids_naming "$tmp"
   find /sys/fs/cgroup/pids"$cg_parent" -name cgroup.procs -exec cat {} + 2>/dev/null || true
 }
 
@@ -124,28 +102,14 @@ cleanup() {
     sleep 0.5
   done
   # Mounts under the temp dir (overlays, netns files, the data-root bind), deepest first.
-  for ((i = 0; i < 3; i++)); do
-    m=$(findmnt -rn -o TARGET | grep -F "$tmp" | awk '{ print length, $0 }' | sort -rn | cut -d' ' -f2-)
-    [[ -z "$m" ]] && break
-    while IFS= read -r p; do umount "$p" 2>/dev/null || umount -l "$p" 2>/dev/null; done <<<"$m"
-  done
+  umount_under "$tmp"
   # Network: docker_gwbridge is created by swarm even with --bridge=none; it did not exist before.
   ip link show docker_gwbridge >/dev/null 2>&1 && ip link delete docker_gwbridge
-  local nft_after; nft_after=$(nft list tables 2>/dev/null || true)
-  [[ "$nft_after" != "$nft_before" ]] && log "warning: nft tables changed during the run (not by this script's dockerd flags?): $(diff <(echo "$nft_before") <(echo "$nft_after") | grep '^>' | tr '\n' ' ')"
   # Cgroups: children first, in every hierarchy.
   for m in /sys/fs/cgroup/*"$cg_parent"; do
     [[ -d "$m" ]] && find "$m" -depth -type d -exec rmdir {} \; 2>/dev/null
   done
-  # Files dockerd 20.10 writes outside its roots: the trust key, the plugin
-  # socket dir, containerd's shim socket dir; remove them only if we made them.
-  [[ -z "$had_key" ]] && rm -f /etc/docker/key.json
-  [[ -z "$had_etc_docker" ]] && rmdir /etc/docker 2>/dev/null
-  [[ -z "$had_run_docker_plugins" ]] && rmdir /run/docker/plugins 2>/dev/null
-  [[ -z "$had_run_docker" ]] && rmdir /run/docker 2>/dev/null
-  [[ -z "$had_run_containerd_s" ]] && rmdir /run/containerd/s 2>/dev/null
-  [[ -z "$had_run_containerd" ]] && rmdir /run/containerd 2>/dev/null
-  [[ -z "$had_xtables_lock" ]] && rm -f /run/xtables.lock  # an empty flock file iptables recreates on demand
+  restore_host_state
   if [[ -n "$keep_log" && -f "$tmp/dockerd.log" ]]; then mkdir -p "$keep_log" && cp "$tmp/dockerd.log" "$keep_log/"; fi
   if findmnt -rn -o TARGET | grep -qF "$tmp"; then
     log "warning: mounts under $tmp survived; leaving $tmp in place"

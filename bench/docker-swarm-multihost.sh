@@ -63,39 +63,17 @@ ms_since() { echo $(( ($(now_ns) - $1) / 1000000 )); }
 [[ $(id -u) -eq 0 ]] || die "must run as root (dockerd and network namespaces need it)"
 
 # --- 1. tools ------------------------------------------------------------------
-# The Debian binaries, by path: /usr/local/bin/docker (if any) may be another CLI.
-DOCKERD=/usr/sbin/dockerd DOCKER=/usr/bin/docker
-if [[ ! -x $DOCKERD || ! -x $DOCKER ]]; then
-  log "installing docker.io (apt-get)"
-  export DEBIAN_FRONTEND=noninteractive
-  made_policy=""   # keep docker.io's postinst from starting the *system* dockerd
-  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d && made_policy=1
-  fi
-  rc=0
-  apt-get install -y -qq --no-install-recommends docker.io >/dev/null || rc=$?
-  [[ -n "$made_policy" ]] && rm -f /usr/sbin/policy-rc.d
-  ((rc == 0)) || die "apt-get install docker.io failed (exit $rc); run apt-get update?"
-fi
+# shellcheck source=bench/dockerd-lib.sh
+source "$here/bench/dockerd-lib.sh"
+ensure_docker_io
 [[ -x /bin/busybox ]] || die "/bin/busybox missing; run scripts/setup.sh (busybox-static)"
 for c in ip findmnt nsenter unshare iptables; do command -v "$c" >/dev/null || die "$c not found (iproute2/util-linux/iptables)"; done
 [[ -e /run/containerd/containerd.sock ]] &&
   die "/run/containerd/containerd.sock exists: dockerd would use that system containerd instead of one per host"
 
 # --- state we must not clobber, recorded before anything starts ----------------
-pre_exist() { [[ -e "$1" ]] && echo 1 || echo ""; }
-had_etc_docker=$(pre_exist /etc/docker) had_key=$(pre_exist /etc/docker/key.json)
-had_run_docker=$(pre_exist /run/docker) had_run_docker_plugins=$(pre_exist /run/docker/plugins)
-had_run_docker_libnetwork=$(pre_exist /run/docker/libnetwork)
-had_run_containerd=$(pre_exist /run/containerd) had_run_containerd_s=$(pre_exist /run/containerd/s)
-had_xtables_lock=$(pre_exist /run/xtables.lock) had_run_netns=$(pre_exist /run/netns)
-# libnetwork keeps the files of each overlay network's load-balancer sandbox
-# (lb_<network id>) under a fixed /var/lib/docker/network/files, whatever the data root.
-netfiles=/var/lib/docker/network/files
-had_var_lib_docker=$(pre_exist /var/lib/docker) had_var_lib_docker_network=$(pre_exist /var/lib/docker/network)
-had_netfiles=$(pre_exist "$netfiles")
-netfiles_before=$(ls -A "$netfiles" 2>/dev/null || true)
-nft_before=$(nft list tables 2>/dev/null || true)
+record_host_state
+had_run_netns=$(pre_exist /run/netns)
 links_before=$(ip -o link show | awk -F': ' '{ print $2 }' | sort)
 
 tmp=$(mktemp -d /tmp/dswm.XXXXXX)
@@ -116,22 +94,10 @@ dk() { local i="$1"; shift; DOCKER_HOST="unix://$(sock_of "$i")" "$DOCKER" "$@";
 # Every process whose command line names our temp dir (dockerds, containerds,
 # shims), and every process in one of our cgroup parents (the containers).
 our_pids() {
-  local p i
-  for p in /proc/[0-9]*; do
-    [[ ${p#/proc/} == "$$" ]] && continue
-    { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF "$tmp/" && echo "${p#/proc/}"
-  done
+  local i
+  pids_naming "$tmp"
   for i in "${hosts[@]}"; do
     find /sys/fs/cgroup/pids"$(cg_of "$i")" -name cgroup.procs -exec cat {} + 2>/dev/null || true
-  done
-}
-
-umount_under_tmp() {
-  local i m p
-  for ((i = 0; i < 3; i++)); do
-    m=$(findmnt -rn -o TARGET | grep -F "$tmp" | awk '{ print length, $0 }' | sort -rn | cut -d' ' -f2-)
-    [[ -z "$m" ]] && break
-    while IFS= read -r p; do umount "$p" 2>/dev/null || umount -l "$p" 2>/dev/null; done <<<"$m"
   done
 }
 
@@ -174,7 +140,7 @@ cleanup() {
     sleep 0.5
   done
   # Mounts under the temp dir (overlays, netns files, the data-root binds), deepest first.
-  umount_under_tmp
+  umount_under "$tmp"
   # Namespaces: everything dockerd made inside them (docker_gwbridge, ingress
   # and overlay sandboxes' links, vxlan devices, netfilter rules) goes with them.
   for m in "${made_ns[@]}"; do ip netns del "$m" 2>/dev/null; done
@@ -183,31 +149,13 @@ cleanup() {
   fi
   local links_after; links_after=$(ip -o link show | awk -F': ' '{ print $2 }' | sort)
   [[ "$links_after" != "$links_before" ]] && log "warning: links of this machine changed: $(comm -13 <(echo "$links_before") <(echo "$links_after") | tr '\n' ' ')"
-  local nft_after; nft_after=$(nft list tables 2>/dev/null || true)
-  [[ "$nft_after" != "$nft_before" ]] && log "warning: nft tables of this machine changed: $(diff <(echo "$nft_before") <(echo "$nft_after") | grep '^>' | tr '\n' ' ')"
   # Cgroups: children first, in every hierarchy.
   for h in "${hosts[@]}"; do
     for m in /sys/fs/cgroup/*"$(cg_of "$h")" /sys/fs/cgroup/*/"dswm-$tag-h$h"; do
       [[ -d "$m" ]] && find "$m" -depth -type d -exec rmdir {} \; 2>/dev/null
     done
   done
-  # Files dockerd 20.10 writes outside its roots; removed only if we made them.
-  [[ -z "$had_key" ]] && rm -f /etc/docker/key.json
-  [[ -z "$had_etc_docker" ]] && rmdir /etc/docker 2>/dev/null
-  [[ -z "$had_run_docker_plugins" ]] && rmdir /run/docker/plugins 2>/dev/null
-  [[ -z "$had_run_docker_libnetwork" ]] && rm -rf /run/docker/libnetwork 2>/dev/null
-  [[ -z "$had_run_docker" ]] && rmdir /run/docker 2>/dev/null
-  [[ -z "$had_run_containerd_s" ]] && rmdir /run/containerd/s 2>/dev/null
-  [[ -z "$had_run_containerd" ]] && rmdir /run/containerd 2>/dev/null
-  [[ -z "$had_xtables_lock" ]] && rm -f /run/xtables.lock  # an empty flock file iptables recreates on demand
-  if [[ -d "$netfiles" ]]; then
-    for m in $(comm -13 <(echo "$netfiles_before" | sort) <(ls -A "$netfiles" | sort)); do
-      [[ "$m" == lb_* ]] && rm -rf "${netfiles:?}/$m"
-    done
-  fi
-  [[ -z "$had_netfiles" ]] && rmdir "$netfiles" 2>/dev/null
-  [[ -z "$had_var_lib_docker_network" ]] && rmdir /var/lib/docker/network 2>/dev/null
-  [[ -z "$had_var_lib_docker" ]] && rmdir /var/lib/docker 2>/dev/null
+  restore_host_state
   if [[ -n "$keep_log" ]]; then
     mkdir -p "$keep_log" && for h in "${hosts[@]}"; do cp "$tmp/h$h/dockerd.log" "$keep_log/dockerd-h$h.log" 2>/dev/null; done
   fi
@@ -289,7 +237,7 @@ for drv in "${drivers[@]}"; do
   reason=$(grep -E 'level=(error|fatal)|failed to start' "$tmp/h$bad/dockerd.log" | tail -1 | sed -E 's/.*msg="?//; s/"$//' || true)
   tried+=("$drv: h$bad ${reason:-did not come up}")
   for h in "${hosts[@]}"; do cp "$tmp/h$h/dockerd.log" "$tmp/h$h/dockerd-$drv.log" 2>/dev/null || true; stop_dockerd "$h"; done
-  umount_under_tmp
+  umount_under "$tmp"
   for h in "${hosts[@]}"; do rm -rf "$tmp/h$h/data" "$tmp/h$h/exec"; done
 done
 [[ -n "$driver" ]] || die "the dockerds did not start with any storage driver (${tried[*]})"
