@@ -95,12 +95,7 @@ cleanup() {
     kill -0 "$dockerd_pid" 2>/dev/null && { log "dockerd $dockerd_pid ignored SIGTERM; killing"; kill -KILL "$dockerd_pid"; }
   fi
   # Leftover containerd, shims, container processes: ours only, by PID.
-  for ((i = 0; i < 2; i++)); do
-    p=$(our_pids | sort -u)
-    [[ -z "$p" ]] && break
-    kill -KILL $p 2>/dev/null
-    sleep 0.5
-  done
+  kill_leftovers our_pids
   # Mounts under the temp dir (overlays, netns files, the data-root bind), deepest first.
   umount_under "$tmp"
   # Network: docker_gwbridge is created by swarm even with --bridge=none; it did not exist before.

@@ -133,12 +133,7 @@ cleanup() {
     kill -0 "$p" 2>/dev/null && { log "dockerd $p (h$h) ignored SIGTERM; killing"; kill -KILL "$p"; }
   done
   # Leftover containerds, shims, container processes: ours only, by PID.
-  for ((i = 0; i < 3; i++)); do
-    p=$(our_pids | sort -u)
-    [[ -z "$p" ]] && break
-    kill -KILL $p 2>/dev/null
-    sleep 0.5
-  done
+  kill_leftovers our_pids
   # Mounts under the temp dir (overlays, netns files, the data-root binds), deepest first.
   umount_under "$tmp"
   # Namespaces: everything dockerd made inside them (docker_gwbridge, ingress

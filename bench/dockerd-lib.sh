@@ -80,6 +80,19 @@ pids_naming() {
   return 0
 }
 
+# kill_leftovers LISTER: SIGKILL (by PID) what the function LISTER prints, a few
+# rounds, until it prints nothing (containerds, shims and containers left behind).
+kill_leftovers() {
+  local i p
+  for ((i = 0; i < 3; i++)); do
+    p=$("$1" | sort -u)
+    [[ -z "$p" ]] && break
+    # shellcheck disable=SC2086
+    kill -KILL $p 2>/dev/null
+    sleep 0.5
+  done
+}
+
 # umount_under DIR: everything mounted under DIR, deepest first.
 umount_under() {
   local i m p
