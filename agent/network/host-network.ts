@@ -61,10 +61,11 @@ export class HostNetwork {
   private readonly peers = new Map<string, PeerState>();
   /** Networks with egress NAT (enableEgress). */
   private readonly egress = new Set<string>();
-  /** Per network, this node's own endpoint on it (setNodeEndpoint). */
-  private readonly endpoints = new Map<string, NodeEndpoint>();
-  /** Per network, the endpoint (or none) the bridge is known to hold since this process last set it. */
-  private readonly endpointsApplied = new Map<string, NodeEndpoint | null>();
+  /**
+   * Per network, this node's own endpoint on it as last set (setNodeEndpoint; null: none), which a
+   * recreated bridge gets back. Absent while unknown: the next setNodeEndpoint then looks at the bridge.
+   */
+  private readonly endpoints = new Map<string, NodeEndpoint | null>();
   /** The published ports as last asked for, and as last written to the kernel (null: unknown). */
   private ports: PublishedPort[] = [];
   private appliedPorts: PublishedPort[] | null = [];
@@ -107,14 +108,13 @@ export class HostNetwork {
       const known = this.overlays.get(spec.id);
       if (known !== undefined && isDeepStrictEqual(known, spec)) return;
       const found = await this.overlayPresence(spec);
-      this.endpointsApplied.delete(spec.id);
       await this.ip.run(overlayCommands(this.prefix, this.underlayAddr, spec, found));
       this.overlays.set(spec.id, { ...spec });
       // A recreated VXLAN device has lost its FDB and neighbour entries.
       if (found.vxlanStale || !found.vxlan) this.peers.set(spec.id, { fdb: new Map(), neigh: new Map() });
       // A new bridge has the gateway's MAC and no endpoint address: put a known endpoint back.
       const ep = this.endpoints.get(spec.id);
-      if (ep !== undefined && !found.bridge) {
+      if (ep != null && !found.bridge) {
         if (inCidr(requireIpv4(ep.ip, 'ip'), parseCidr(spec.subnet, 'subnet')) && ep.ip !== spec.gateway) {
           await this.ip.run(nodeEndpointCommands(this.prefix, spec, ep, [], macForIp(spec.gateway)));
         } else {
@@ -153,7 +153,6 @@ export class HostNetwork {
     return this.serial(`net:${id}`, async () => {
       this.egress.delete(id);
       this.endpoints.delete(id);
-      this.endpointsApplied.delete(id);
       const had = this.overlays.delete(id);
       if (had) await this.writeRuleset();
       await this.ip.run(removeOverlayCommands(this.prefix, id), GONE);
@@ -287,15 +286,14 @@ export class HostNetwork {
         if (!inCidr(requireIpv4(want.ip, 'ip'), parseCidr(spec.subnet, 'subnet'))) throw new InvalidNetworkConfigError(`${want.ip} is not in ${spec.subnet}`, 'ip');
         if (want.ip === spec.gateway) throw new InvalidNetworkConfigError(`${want.ip} is the gateway of ${spec.id}`, 'ip');
       }
-      const applied = this.endpointsApplied.get(networkId);
+      // Views arrive many times a second during a deploy: nothing to do when the bridge has it already.
+      const applied = this.endpoints.get(networkId);
       if (applied !== undefined && isDeepStrictEqual(applied, want)) return;
-      this.endpointsApplied.delete(networkId);
-      const current = await this.bridgeAddrs(bridgeName(this.prefix, networkId));
       // Forget first: if the batch fails half-way the record does not claim what is not there.
       this.endpoints.delete(networkId);
+      const current = await this.bridgeAddrs(bridgeName(this.prefix, networkId));
       await this.ip.run(nodeEndpointCommands(this.prefix, spec, want, current, macForIp(spec.gateway)), GONE);
-      if (want !== null) this.endpoints.set(networkId, want);
-      this.endpointsApplied.set(networkId, want);
+      this.endpoints.set(networkId, want);
     });
   }
 
@@ -388,7 +386,6 @@ export class HostNetwork {
     this.peers.clear();
     this.egress.clear();
     this.endpoints.clear();
-    this.endpointsApplied.clear();
     this.ports = [];
     this.appliedPorts = [];
     this.sandboxes.clear();
