@@ -11,26 +11,15 @@
  * Appends a row to bench/RESULTS.md unless --no-record.
  */
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import { cpus } from 'node:os';
 import * as path from 'node:path';
+import { Client } from '../cli/client';
 import { TestHosts } from '../test/integration/harness/hosts';
 
 const REPLICAS = 30;
 
 interface TaskRow { node: string | null; desiredState: string; state: string }
 interface NodeRow { hostname: string; status: string }
-
-function get<T>(socket: string, p: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ socketPath: socket, path: p }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body) as T) : reject(new Error(`${p}: ${res.statusCode} ${body}`))));
-    });
-    req.on('error', reject);
-  });
-}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -54,9 +43,9 @@ async function once(): Promise<{ downMs: number; allMs: number }> {
     const file = path.join(m.dataRoot, 'stack.yml');
     fs.writeFileSync(file, ['services:', '  web:', '    image: busybox', '    command: httpd -f -p 8080 -h /var/www', '    stop_grace_period: 1s', `    deploy: { replicas: ${REPLICAS} }`, ''].join('\n'));
     hosts.ok(m, ['deploy', '-c', file, 'fo']);
-    const socket = path.join(m.dataRoot, 'api.sock');
+    const api = new Client(path.join(m.dataRoot, 'api.sock'));
     const victim = hosts.hosts[2]!;
-    const running = async () => (await get<TaskRow[]>(socket, '/v1/services/fo_web/tasks')).filter((t) => t.desiredState === 'running' && t.state === 'running');
+    const running = async () => (await api.get<TaskRow[]>('/v1/services/fo_web/tasks')).filter((t) => t.desiredState === 'running' && t.state === 'running');
     await until('a spread', Date.now() + 60000, async () => {
       const r = await running();
       return r.length === REPLICAS && r.some((t) => t.node === victim.name);
@@ -68,7 +57,7 @@ async function once(): Promise<{ downMs: number; allMs: number }> {
     let downMs = -1;
     await until('failover', t0 + 120000, async () => {
       if (downMs < 0) {
-        const n = (await get<NodeRow[]>(socket, '/v1/nodes')).find((x) => x.hostname === victim.name);
+        const n = (await api.get<NodeRow[]>('/v1/nodes')).find((x) => x.hostname === victim.name);
         if (n?.status === 'down') downMs = Date.now() - t0;
       }
       const r = await running();
