@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createRuntime } from '../agent/runtime';
 import { detectCgroupDriver } from '../agent/runtime/cgroups';
 import { makeBusyboxRootfs } from './busybox-rootfs';
+import { quantile, upperMedian as median } from './stats';
 
 interface Args {
   iterations: number;
@@ -34,13 +35,6 @@ function parseArgs(argv: string[]): Args {
   if (!Number.isInteger(out.iterations) || out.iterations < 1) throw new Error('--iterations must be a positive integer');
   return out;
 }
-
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
-}
-
-const median = (xs: number[]): number => quantile(xs, 0.5);
 
 /** An OCI bundle for runc whose process is `true`, rootfs a plain copy of the busybox layer. */
 function makeRuncBundle(bundle: string, layer: string): void {

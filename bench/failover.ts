@@ -15,17 +15,12 @@ import { cpus } from 'node:os';
 import * as path from 'node:path';
 import { Client } from '../cli/client';
 import { TestHosts } from '../test/integration/harness/hosts';
+import { median } from './stats';
 
 const REPLICAS = 30;
 
 interface TaskRow { node: string | null; desiredState: string; state: string }
 interface NodeRow { hostname: string; status: string }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 async function until(what: string, deadline: number, f: () => Promise<boolean>): Promise<void> {
   while (!(await f().catch(() => false))) {

@@ -10,16 +10,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inContainer, TestHosts } from '../test/integration/harness/hosts';
+import { median } from './stats';
 
 interface TaskRow { service: string; desiredState: string; state: string; pid: number | null }
 
 const verbose = process.argv.includes('--verbose');
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const PROBE = fs.readFileSync(path.join(__dirname, '..', '..', 'bench', 'reach-probe.sh'), 'utf8');
 

@@ -23,11 +23,7 @@ import { macForIp } from '../agent/network';
 import type { OverlaySpec } from '../agent/network';
 import { createHosts, destroyHosts, HostAgent } from '../test/integration/harness/netns-hosts';
 import type { AttachBench } from '../test/integration/harness/host-network-helper';
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
+import { upperMedian as median } from './stats';
 
 /** Receiver in `recvNs` on port 9000, sender in `sendNs`; ms from sender start to receiver exit. */
 async function stream(recvNs: string, sendNs: string, to: string, mb: number): Promise<number> {

@@ -10,6 +10,7 @@
 import { createInterface } from 'node:readline';
 import { HostNetwork } from '../../../agent/network';
 import type { AttachSpec, Endpoint, HostNetworkOptions, OverlaySpec, PublishedPort } from '../../../agent/network';
+import { median } from '../../../bench/stats';
 
 export interface HelperRequest {
   id: number;
@@ -33,12 +34,6 @@ export interface AttachBench {
   /** n createSandbox + attach started at once: what a burst of task starts sees. */
   concurrentTotalMs: number;
   concurrentSpawns: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 }
 
 /** Sandboxes b0.. / c0.. with addresses from the top of the subnet's host part (base .. base+n). */
