@@ -61,6 +61,22 @@ function writeSessionStatus(dir: string, status: SessionStatus): void {
   fs.renameSync(`${file}.tmp`, file);
 }
 
+/** The managers last heard of, kept so a restarted agent can fail over beyond its --manager list. */
+function readManagers(dir: string): string[] {
+  try {
+    const v = JSON.parse(fs.readFileSync(path.join(dir, 'managers.json'), 'utf8')) as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+function writeManagers(dir: string, list: string[]): void {
+  const file = path.join(dir, 'managers.json');
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(list));
+  fs.renameSync(`${file}.tmp`, file);
+}
+
 async function main(): Promise<void> {
   const args = parseFlags(process.argv.slice(2), ['data-root', 'manager', 'advertise-addr', 'hostname', 'cgroup-parent', 'role', 'label', 'token'], ['cleanup']);
   const dataRoot = flagString(args, 'data-root') ?? '/var/lib/tsswarm';
@@ -107,6 +123,7 @@ async function main(): Promise<void> {
       token: flagString(args, 'token') ?? '',
     },
     {
+      onManagers: (list) => writeManagers(dir, list),
       onWelcome: (url, manager) => {
         registryUrl = url;
         writeSessionStatus(dir, { state: 'connected', nodeId: id, manager, reason: null });
@@ -130,6 +147,7 @@ async function main(): Promise<void> {
       replay: () => executor.replayStatus(),
     },
     log.child('session'),
+    readManagers(dir),
   );
   session.start();
   log.info(`agent ${id.slice(0, 12)} started; managers ${managers.join(', ')}`);

@@ -14,6 +14,8 @@ import { flagString, parseFlags } from '../shared/flags';
 import { Store } from './store/store';
 import { newJoinToken } from './ca/join-token';
 import { LeaderElection } from './election/leader';
+import { ManagerPresence } from './election/presence';
+import { memberClientUrls, promoteWhenReady } from './election/etcd-members';
 import { orchestratorLoop } from './orchestrator/run';
 import { schedulerLoop } from './scheduler/run';
 import { allocatorLoop } from './allocator/run';
@@ -55,7 +57,7 @@ async function retry<T>(what: string, f: () => Promise<T>, tries = 60): Promise<
 }
 
 async function main(): Promise<void> {
-  const args = parseFlags(process.argv.slice(2), ['data-root', 'etcd-endpoints', 'socket', 'grpc-listen', 'registry-listen', 'advertise-addr', 'node-id'], []);
+  const args = parseFlags(process.argv.slice(2), ['data-root', 'etcd-endpoints', 'socket', 'grpc-listen', 'registry-listen', 'advertise-addr', 'node-id', 'etcd-member'], ['etcd-managed']);
   const dataRoot = flagString(args, 'data-root') ?? '/var/lib/tsswarm';
   const endpoints = (flagString(args, 'etcd-endpoints') ?? 'http://127.0.0.1:2379').split(',');
   const socket = flagString(args, 'socket') ?? path.join(dataRoot, 'api.sock');
@@ -64,8 +66,22 @@ async function main(): Promise<void> {
   const advertise = flagString(args, 'advertise-addr') ?? '127.0.0.1';
   const localNodeId = flagString(args, 'node-id');
 
-  const store = new Store(endpoints);
+  // --etcd-managed: the managers run etcd themselves, one member per manager host.
+  const etcdManaged = args.flags.get('etcd-managed') === true;
+  let store = new Store(endpoints);
   const cluster = await retry('connecting to etcd', () => ensureCluster(store));
+  const member = flagString(args, 'etcd-member');
+  if (etcdManaged && member) await promoteWhenReady(store, member, log.child('etcd'));
+  if (etcdManaged) {
+    // Talk to every member, not only this host's, so one member's death does not cut this manager off.
+    const all = await memberClientUrls(store).catch(() => []);
+    const more = all.filter((u) => !endpoints.includes(u));
+    if (more.length) {
+      store.close();
+      store = new Store([...endpoints, ...more]);
+      log.info(`etcd members: ${[...endpoints, ...more].join(', ')}`);
+    }
+  }
   const managerId = newId();
   const images = new ImageStore(path.join(dataRoot, 'manager', 'images'));
 
@@ -91,8 +107,11 @@ async function main(): Promise<void> {
     heartbeatPeriodMs: cluster.heartbeatPeriodMs,
     heartbeatGraceMs: cluster.heartbeatGraceMs,
     localNodeId,
+    managerId,
+    isLeader: () => election.isLeader,
+    etcdManaged,
+    etcdEndpoints: endpoints,
   });
-  await dispatcher.start();
 
   let loops: ReconcileLoop[] = [];
   const election = new LeaderElection(store, { managerId, nodeId: localNodeId }, {
@@ -106,6 +125,9 @@ async function main(): Promise<void> {
       await Promise.all(l.map((x) => x.stop()));
     },
   }, log.child('election'));
+  await dispatcher.start();
+  const presence = new ManagerPresence(store, { v: SCHEMA_VERSION, id: managerId, nodeId: localNodeId ?? null, dispatcher: `${advertise}:${dispatcher.port}`, startedAt: new Date().toISOString() }, log.child('presence'));
+  presence.start();
   election.start();
 
   const api = createApiServer({
@@ -129,6 +151,7 @@ async function main(): Promise<void> {
     api.close();
     registry.close();
     await election.stop().catch(() => undefined);
+    await presence.stop().catch(() => undefined);
     await dispatcher.stop().catch(() => undefined);
     store.close();
     process.exit(0);

@@ -11,6 +11,9 @@ export const Keys = {
   configs: `${ROOT}configs/`,
   stacks: `${ROOT}stacks/`,
   election: `${ROOT}election/leader`,
+  /** Live managers, each under its own lease (ManagerRecord). */
+  managers: `${ROOT}managers/`,
+  manager: (id: string) => `${ROOT}managers/${id}`,
   /** Address reservations: ipam/addr/<network id>/<ip> → owner. */
   ipamAddrs: `${ROOT}ipam/addr/`,
   ipamAddr: (networkId: string, ip: string) => `${ROOT}ipam/addr/${networkId}/${ip}`,

@@ -182,7 +182,8 @@ export interface ClusterNode {
   addr: string;
   role: NodeRole;
   availability: NodeAvailability;
-  status: { state: NodeState; message: string; timestamp: string };
+  /** manager: the manager holding the node's session; it judges the node's heartbeats. */
+  status: { state: NodeState; message: string; timestamp: string; manager?: string };
   resources: NodeResources;
   labels: Record<string, string>;
   createdAt: string;
@@ -206,6 +207,21 @@ export interface Cluster {
   heartbeatGraceMs: number;
   /** Secrets a joining node presents (`SWMTKN-1-<cluster>-<secret>`), one per role. */
   joinTokens: { worker: string; manager: string };
+}
+
+/**
+ * A running manager, kept under a lease so it disappears when the manager
+ * dies: agents are told these addresses, and the leader judges the nodes
+ * whose session was with a manager that is gone.
+ */
+export interface ManagerRecord {
+  v: number;
+  id: string;
+  /** The node the manager runs beside (its host's agent). */
+  nodeId: string | null;
+  /** Dispatcher address agents connect to (IP:PORT). */
+  dispatcher: string;
+  startedAt: string;
 }
 
 /** What the compose loader produces for one stack file. */

@@ -24,6 +24,8 @@ export interface NodeDescription {
 
 export interface SessionHandlers {
   onWelcome(registryUrl: string, manager: string): void;
+  /** The managers to try, changed by what a manager said of the live ones (to keep for a restart). */
+  onManagers(managers: string[]): void;
   /** The manager refused this node for good (bad token, duplicate host). */
   onRejected(reason: string): void;
   /** Called one at a time; messages that arrive meanwhile are merged into the next call. */
@@ -33,10 +35,10 @@ export interface SessionHandlers {
 }
 
 interface ServerMsg {
-  welcome?: { node_id: string; registry_url: string; heartbeat_period_ms: number; heartbeat_grace_ms: number };
+  welcome?: { node_id: string; registry_url: string; heartbeat_period_ms: number; heartbeat_grace_ms: number; managers?: string[] };
   assignments?: { full: boolean; tasks: WireTask[]; removed: string[]; networks: WireNetworkView[]; removed_networks: string[]; ports_changed: boolean; ports: WirePortRule[] };
   rejected?: { reason: string };
-  heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number };
+  heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number; managers?: string[] };
 }
 
 type State = 'idle' | 'connecting' | 'connected' | 'closed';
@@ -49,6 +51,8 @@ export class Session {
   private pending: StatusUpdate[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
   private managerIndex = 0;
+  /** Where to connect: the preferred managers first (this host's own, the one joined through), then the others. */
+  private managers: string[];
   private backoffMs = 100;
   /** Assignment messages are applied one at a time, in order. */
   private chain: Promise<void> = Promise.resolve();
@@ -58,12 +62,26 @@ export class Session {
   readonly connected: Promise<void>;
 
   constructor(
-    private readonly managers: string[],
+    private readonly preferred: string[],
     private readonly node: NodeDescription,
     private readonly handlers: SessionHandlers,
     private readonly log: Logger,
+    known: string[] = [],
   ) {
+    this.managers = orderManagers(preferred, known);
     this.connected = new Promise((r) => (this.connectedResolve = r));
+  }
+
+  /** The live managers a manager named: the list to fail over along from now on. */
+  private learnManagers(live: string[] | undefined, current: string): void {
+    if (!live || live.length === 0) return;
+    const next = orderManagers(this.preferred, live);
+    if (next.join(',') === this.managers.join(',')) return;
+    this.managers = next;
+    // Keep pointing at the manager we are connected to, so the next failure moves on from it.
+    this.managerIndex = Math.max(0, next.indexOf(current));
+    this.log.info(`managers: ${next.join(', ')}`);
+    this.handlers.onManagers(next);
   }
 
   start(): void {
@@ -98,6 +116,7 @@ export class Session {
     call.on('data', (m: ServerMsg) => {
       lastHeard = Date.now();
       const h = m.heartbeat;
+      this.learnManagers(h?.managers ?? m.welcome?.managers, addr);
       if (h && h.period_ms > 0 && h.grace_ms > 0 && (h.period_ms !== periodMs || h.grace_ms !== graceMs)) {
         // `tsswarm update` changed the cluster's settings.
         periodMs = h.period_ms;
@@ -220,4 +239,10 @@ export class Session {
     this.call = null;
     this.client?.close();
   }
+}
+
+/** Preferred addresses first, in their order, then the rest sorted; no duplicates. */
+export function orderManagers(preferred: string[], others: string[]): string[] {
+  const rest = [...new Set(others)].filter((a) => !preferred.includes(a)).sort();
+  return [...new Set(preferred), ...rest];
 }

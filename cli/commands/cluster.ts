@@ -11,6 +11,7 @@ import { parseDurationMs } from '../../shared/compose/units';
 import { Client, DEFAULT_DATA_ROOT } from '../client';
 import { configPath, defaultAdvertiseAddr, freePort, readConfig, writeConfig, type HostConfig } from '../init/config';
 import type { CommandContext } from '../context';
+import type * as Grpc from '@grpc/grpc-js';
 
 export class InitError extends TsswarmError {
   readonly code = 'INIT_FAILED';
@@ -77,36 +78,36 @@ export async function init(args: Parsed): Promise<void> {
     hostname: flagString(args, 'hostname') ?? os.hostname(),
   };
   writeConfig(config);
+  const node = await startManagerHost(dataRoot);
+  process.stdout.write(`Cluster initialized: current node (${node.id}) is now a manager.\n`);
+  process.stdout.write(`API: ${path.join(dataRoot, 'api.sock')}  data root: ${dataRoot}\n`);
+}
+
+/** Starts a manager host's programs (config already written) and waits until its node is ready. */
+async function startManagerHost(dataRoot: string): Promise<NodeView> {
   // The node id exists before anything starts, so the manager knows which node it runs on.
   const idFile = path.join(dataRoot, 'agent', 'node-id');
   if (!fs.existsSync(idFile)) {
     fs.mkdirSync(path.dirname(idFile), { recursive: true });
     fs.writeFileSync(idFile, `${newId()}\n`);
   }
+  const id = fs.readFileSync(idFile, 'utf8').trim();
   const logs = path.join(dataRoot, 'logs');
   const child = startSupervisor(dataRoot);
   const client = new Client(path.join(dataRoot, 'api.sock'));
   const deadline = Date.now() + 60000;
-  let node: NodeView | undefined;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) break;
+  while (Date.now() < deadline && child.exitCode === null) {
     try {
-      const nodes = await client.get<NodeView[]>('/v1/nodes');
-      const id = fs.readFileSync(path.join(dataRoot, 'agent', 'node-id'), 'utf8').trim();
-      node = nodes.find((n) => n.id === id && n.status === 'ready');
-      if (node) break;
+      const node = (await client.get<NodeView[]>('/v1/nodes')).find((n) => n.id === id && n.status === 'ready');
+      if (node) return node;
     } catch {
       // not up yet
     }
     await sleep(100);
   }
-  if (!node) {
-    const why = ['manager', 'agent', 'etcd', 'supervisor'].map((n) => tail(path.join(logs, `${n}.log`), 5)).filter(Boolean).join('\n');
-    if (why) process.stderr.write(`${why}\n`);
-    throw new InitError(`the node did not become ready within 60s; logs in ${logs}`);
-  }
-  process.stdout.write(`Cluster initialized: current node (${node.id}) is now a manager.\n`);
-  process.stdout.write(`API: ${path.join(dataRoot, 'api.sock')}  data root: ${dataRoot}\n`);
+  const why = ['manager', 'agent', 'etcd', 'supervisor'].map((n) => tail(path.join(logs, `${n}.log`), 5)).filter(Boolean).join('\n');
+  if (why) process.stderr.write(`${why}\n`);
+  throw new InitError(`the node did not become ready within 60s; logs in ${logs}`);
 }
 
 /** Starts the detached supervisor of this host's programs (see init/supervisor.ts). */
@@ -148,20 +149,45 @@ export async function join(args: Parsed): Promise<void> {
   if (prev && prev.role === 'manager' && fs.existsSync(path.join(dataRoot, 'etcd'))) {
     throw new InvalidArgumentError(`this host was initialised as a manager (data root ${dataRoot}); use tsswarm down --purge first`);
   }
+  const advertise = flagString(args, 'advertise-addr') ?? defaultAdvertiseAddr();
+  const hostname = flagString(args, 'hostname') ?? os.hostname();
+  const ports = { etcdClientPort: await freePort(2379, advertise), etcdPeerPort: await freePort(2380, advertise) };
+  // The token decides the role; a manager also learns which etcd to use.
+  const answer = await askJoin(managerAddr, {
+    token,
+    hostname,
+    addr: advertise,
+    etcd_peer_url: `http://${advertise}:${ports.etcdPeerPort}`,
+    etcd_client_url: `http://${advertise}:${ports.etcdClientPort}`,
+  });
   const config: HostConfig = {
     dataRoot,
-    role: 'worker',
-    managers: [managerAddr],
+    role: answer.role === 'manager' ? 'manager' : 'worker',
+    managers: [managerAddr, ...answer.managers.filter((a) => a !== managerAddr)],
     joinToken: token,
-    advertiseAddr: flagString(args, 'advertise-addr') ?? defaultAdvertiseAddr(),
+    advertiseAddr: advertise,
     externalEtcd: [],
     etcdClientPort: 0,
     etcdPeerPort: 0,
     grpcPort: 0,
     registryPort: 0,
     cgroupParent: flagString(args, 'cgroup-parent') ?? 'tsswarm',
-    hostname: flagString(args, 'hostname') ?? os.hostname(),
+    hostname,
   };
+  if (config.role === 'manager') {
+    Object.assign(config, {
+      ...ports,
+      grpcPort: await freePort(4242, advertise),
+      registryPort: await freePort(4243, advertise),
+      ...(answer.etcd_managed
+        ? { etcdName: answer.etcd_name, etcdInitialCluster: answer.etcd_initial_cluster, etcdMembers: answer.etcd_endpoints }
+        : { externalEtcd: answer.etcd_endpoints }),
+    });
+    writeConfig(config);
+    const node = await startManagerHost(dataRoot);
+    process.stdout.write(`This node (${node.id}) joined the cluster as a manager.\n`);
+    return;
+  }
   writeConfig(config);
   const status = path.join(dataRoot, 'agent', 'session.json');
   fs.rmSync(status, { force: true });
@@ -188,6 +214,32 @@ export async function join(args: Parsed): Promise<void> {
   }
   await stopSupervisor(dataRoot);
   throw new InitError(`could not reach the manager at ${managerAddr} within 30s; logs in ${path.join(dataRoot, 'logs')}`);
+}
+
+interface JoinAnswer {
+  role: string;
+  managers: string[];
+  etcd_endpoints: string[];
+  etcd_managed: boolean;
+  etcd_name: string;
+  etcd_initial_cluster: string;
+}
+
+/** The Join call to the manager's dispatcher: what the token makes of this host. */
+async function askJoin(managerAddr: string, req: Record<string, string>): Promise<JoinAnswer> {
+  // Loaded here: only join needs gRPC, and every other command starts faster without it.
+  const grpc = await import('@grpc/grpc-js');
+  const { Dispatcher } = (await import('../../shared/proto/load')).loadDispatcher();
+  const client = new Dispatcher(managerAddr, grpc.credentials.createInsecure());
+  return new Promise<JoinAnswer>((resolve, reject) => {
+    const call = (client as unknown as { Join(r: unknown, o: Grpc.CallOptions, cb: (e: Grpc.ServiceError | null, a: JoinAnswer) => void): void }).Join;
+    call.call(client, req, { deadline: Date.now() + 30000 }, (e, a) => {
+      client.close();
+      if (!e) return resolve(a);
+      if (e.code === grpc.status.FAILED_PRECONDITION) return reject(new InitError(`the manager refused this node: ${e.details}`));
+      reject(new InitError(`could not reach the manager at ${managerAddr}: ${e.details || e.message}`));
+    });
+  });
 }
 
 export async function joinToken(ctx: CommandContext): Promise<void> {

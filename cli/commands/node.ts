@@ -43,7 +43,7 @@ export async function node(ctx: CommandContext): Promise<void> {
 async function list(ctx: CommandContext): Promise<void> {
   const nodes = await ctx.client.get<NodeView[]>('/v1/nodes');
   if (ctx.json) {
-    return printJson(nodes.map((n) => ({ id: n.id, hostname: n.hostname, addr: n.addr, status: n.status, availability: n.availability, manager: n.manager, cpus: n.cpus, memoryBytes: n.memoryBytes, labels: n.labels })));
+    return printJson(nodes.map((n) => ({ id: n.id, hostname: n.hostname, addr: n.addr, status: n.status, availability: n.availability, role: n.role, manager: n.manager, cpus: n.cpus, memoryBytes: n.memoryBytes, labels: n.labels })));
   }
   return printTable(
     ['ID', 'HOSTNAME', 'ADDRESS', 'STATUS', 'AVAILABILITY', 'MANAGER STATUS', 'CPUS', 'MEMORY'],

@@ -13,8 +13,13 @@ export interface HostConfig {
   /** The token a worker joined with (kept so a restarted agent can present it again). */
   joinToken: string | null;
   advertiseAddr: string;
-  /** Empty when tsswarm runs its own one-member etcd. */
+  /** Empty when the managers run etcd themselves (one member per manager host). */
   externalEtcd: string[];
+  /** A manager that joined: its etcd member's name, the --initial-cluster it started with, and the
+   * other members' client URLs its manager uses until its own member is a voter. */
+  etcdName?: string;
+  etcdInitialCluster?: string;
+  etcdMembers?: string[];
   etcdClientPort: number;
   etcdPeerPort: number;
   grpcPort: number;
@@ -44,7 +49,8 @@ export function writeConfig(c: HostConfig): void {
 }
 
 export function etcdEndpoints(c: HostConfig): string[] {
-  return c.externalEtcd.length ? c.externalEtcd : [`http://127.0.0.1:${c.etcdClientPort}`];
+  if (c.externalEtcd.length) return c.externalEtcd;
+  return c.etcdMembers?.length ? c.etcdMembers : [`http://127.0.0.1:${c.etcdClientPort}`];
 }
 
 /** The preferred port when it is free, else one the kernel picks. */

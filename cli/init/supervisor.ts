@@ -29,16 +29,23 @@ function programs(c: HostConfig): Program[] {
   const node = process.execPath;
   const list: Program[] = [];
   const p = (name: string, cmd: string, args: string[]): Program => ({ name, cmd, args, child: null, restarts: 0, startedAt: 0 });
-  if (c.role === 'manager' && c.externalEtcd.length === 0) {
-    const peer = `http://127.0.0.1:${c.etcdPeerPort}`;
+  const managedEtcd = c.role === 'manager' && c.externalEtcd.length === 0;
+  if (managedEtcd) {
+    // On the advertised address, so the members of other manager hosts reach it; clients also on loopback.
+    const peer = `http://${c.advertiseAddr}:${c.etcdPeerPort}`;
+    const client = `http://${c.advertiseAddr}:${c.etcdClientPort}`;
+    const name = c.etcdName ?? 'tsswarm';
     list.push(p('etcd', 'etcd', [
-      '--name', 'tsswarm',
+      '--name', name,
       '--data-dir', path.join(c.dataRoot, 'etcd'),
-      '--listen-client-urls', `http://127.0.0.1:${c.etcdClientPort}`,
-      '--advertise-client-urls', `http://127.0.0.1:${c.etcdClientPort}`,
+      '--listen-client-urls', c.advertiseAddr === '127.0.0.1' ? client : `http://127.0.0.1:${c.etcdClientPort},${client}`,
+      '--advertise-client-urls', client,
       '--listen-peer-urls', peer,
       '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', `tsswarm=${peer}`,
+      '--initial-cluster', c.etcdInitialCluster ?? `${name}=${peer}`,
+      '--initial-cluster-state', c.etcdInitialCluster ? 'existing' : 'new',
+      // Managers ping their etcd connections every 2 s to notice dead members (store/store.ts).
+      '--grpc-keepalive-min-time', '1s',
       '--heartbeat-interval', '100',
       '--election-timeout', '1000',
       '--log-level', 'warn',
@@ -73,15 +80,19 @@ function programs(c: HostConfig): Program[] {
     '--registry-listen', `${c.advertiseAddr}:${c.registryPort}`,
     '--advertise-addr', c.advertiseAddr,
     ...(nodeId ? ['--node-id', nodeId] : []),
+    ...(managedEtcd ? ['--etcd-managed'] : []),
+    ...(managedEtcd && c.etcdName ? ['--etcd-member', c.etcdName] : []),
   ]));
   list.push(p('agent', node, [
     path.join(dist, 'agent', 'main.js'),
     '--data-root', c.dataRoot,
-    '--manager', `${c.advertiseAddr}:${c.grpcPort}`,
+    '--manager', [`${c.advertiseAddr}:${c.grpcPort}`, ...c.managers].join(','),
     '--advertise-addr', c.advertiseAddr,
     '--hostname', c.hostname,
     '--cgroup-parent', c.cgroupParent,
     '--role', 'manager',
+    // A joined manager's agent may reach another manager before its own is up.
+    ...(c.joinToken ? ['--token', c.joinToken] : []),
   ]));
   return list;
 }

@@ -19,6 +19,7 @@ import { networkView, nodeView, serviceView, sortTasks, taskView } from './views
 import { findNetwork, planNetworkRemoval, planNetworks } from './networks';
 import { deployStack, removeStack, validateSpec } from './deploy';
 import { currentLeader } from '../election/leader';
+import { liveManagers } from '../election/presence';
 import { checkNodeRemoval, findNode, planNodeUpdate } from './nodes';
 import { planClusterUpdate } from './cluster';
 
@@ -93,10 +94,10 @@ const routes: Route[] = [
     method: 'GET',
     pattern: /^\/v1\/nodes$/,
     handler: async (ctx) => {
-      const [stored, leader] = await Promise.all([ctx.store.list<ClusterNode>(Keys.nodes), currentLeader(ctx.store).catch(() => null)]);
+      const [stored, leader, managers] = await Promise.all([ctx.store.list<ClusterNode>(Keys.nodes), currentLeader(ctx.store).catch(() => null), liveManagers(ctx.store)]);
       const nodes = stored.map((n) => n.value);
-      const leaders = new Set(leader?.nodeId ? [leader.nodeId] : []);
-      return nodes.map((n) => nodeView(n, leaders)).sort((a, b) => a.hostname.localeCompare(b.hostname));
+      const live = new Set(managers.flatMap((m) => (m.nodeId ? [m.nodeId] : [])));
+      return nodes.map((n) => nodeView(n, leader?.nodeId ?? null, live)).sort((a, b) => a.hostname.localeCompare(b.hostname));
     },
   },
   {

@@ -37,14 +37,15 @@ export function sortTasks(views: TaskView[]): TaskView[] {
   );
 }
 
-export function nodeView(n: ClusterNode, leaderNodeIds: Set<string>): NodeView {
+/** leaderNodeId: the node the leader runs beside; liveManagerNodes: nodes whose manager is alive. */
+export function nodeView(n: ClusterNode, leaderNodeId: string | null, liveManagerNodes: Set<string>): NodeView {
   return {
     id: n.id,
     hostname: n.hostname,
     addr: n.addr,
     status: n.status.state,
     availability: n.availability,
-    manager: n.role === 'manager' ? (leaderNodeIds.has(n.id) ? 'leader' : 'reachable') : null,
+    manager: n.role !== 'manager' ? null : n.id === leaderNodeId ? 'leader' : liveManagerNodes.has(n.id) ? 'reachable' : 'unreachable',
     role: n.role,
     cpus: n.resources.nanoCpus / 1e9,
     memoryBytes: n.resources.memoryBytes,

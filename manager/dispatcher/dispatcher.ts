@@ -5,7 +5,7 @@
  * than the heartbeat grace are marked down.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { Cluster, ClusterNode, Network, Service, Task } from '../../shared/types';
+import type { Cluster, ClusterNode, ManagerRecord, Network, NodeRole, Service, Task } from '../../shared/types';
 import { SCHEMA_VERSION } from '../../shared/types';
 import { Keys } from '../../shared/keys';
 import type { Logger } from '../../shared/log';
@@ -14,9 +14,11 @@ import { loadDispatcher } from '../../shared/proto/load';
 import { networkViewToWire, portRuleToWire, statusFromWire, taskToWire, type StatusUpdate } from '../../shared/proto/codec';
 import { networkViews, portRules } from './network-views';
 import type { Store, WriteOp } from '../store/store';
-import type { AgentMsg, ManagerMsg, RegisterMsg } from './messages';
+import type { AgentMsg, JoinAnswerMsg, JoinRequestMsg, ManagerMsg, RegisterMsg } from './messages';
 import { applyStatus } from './status';
 import { roleForToken } from '../ca/join-token';
+import { liveManagers } from '../election/presence';
+import { answerJoin } from './join';
 
 export interface DispatcherOptions {
   store: Store;
@@ -27,6 +29,12 @@ export interface DispatcherOptions {
   heartbeatGraceMs: number;
   /** The node id of the agent on this manager's host: it may register without a token. */
   localNodeId: string | null;
+  /** This manager (node records name the manager holding their session). */
+  managerId: string;
+  /** The leader also judges nodes whose session was with a manager that is gone. */
+  isLeader(): boolean;
+  etcdManaged: boolean;
+  etcdEndpoints: string[];
 }
 
 interface Session {
@@ -53,6 +61,10 @@ export class Dispatcher {
   private pushAgain = false;
   private statusQueue: { nodeId: string; update: StatusUpdate }[] = [];
   private statusTimer: NodeJS.Timeout | null = null;
+  /** Live managers (their leased records), kept by the watch. */
+  private managers: ManagerRecord[] = [];
+  /** Nodes whose session's manager is gone: since when the leader has seen them so. */
+  private orphanedSince = new Map<string, number>();
   port = 0;
 
   constructor(private readonly opts: DispatcherOptions) {}
@@ -60,17 +72,49 @@ export class Dispatcher {
   async start(): Promise<void> {
     const { Dispatcher: svc } = loadDispatcher();
     const server = new grpc.Server();
-    server.addService(svc.service, { Session: (call: grpc.ServerDuplexStream<AgentMsg, ManagerMsg>) => this.session(call) });
+    server.addService(svc.service, {
+      Session: (call: grpc.ServerDuplexStream<AgentMsg, ManagerMsg>) => this.session(call),
+      Join: (call: grpc.ServerUnaryCall<JoinRequestMsg, JoinAnswerMsg>, done: grpc.sendUnaryData<JoinAnswerMsg>) => void this.join(call.request, done),
+    });
     this.port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(this.opts.listen, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
     );
     this.server = server;
     this.stopWatch = await this.opts.store.watch(
-      [Keys.tasks, Keys.networks, Keys.services, Keys.nodes, Keys.cluster],
-      (key) => (key === Keys.cluster ? void this.reloadSettings() : this.schedulePush()),
+      [Keys.tasks, Keys.networks, Keys.services, Keys.nodes, Keys.cluster, Keys.managers],
+      (key) => {
+        if (key === Keys.cluster) void this.reloadSettings();
+        else if (key.startsWith(Keys.managers)) void this.reloadManagers();
+        else this.schedulePush();
+      },
       (e) => this.opts.log.warn(`task watch: ${e.message}`),
     );
+    await this.reloadManagers();
     this.startChecks();
+  }
+
+  private async reloadManagers(): Promise<void> {
+    try {
+      this.managers = await liveManagers(this.opts.store);
+    } catch (e) {
+      this.opts.log.warn(`reading the managers: ${(e as Error).message}`);
+    }
+  }
+
+  /** Dispatcher addresses of the live managers, for agents to fail over between. */
+  private managerAddrs(): string[] {
+    return [...new Set(this.managers.map((m) => m.dispatcher))].sort();
+  }
+
+  private async join(req: JoinRequestMsg, done: grpc.sendUnaryData<JoinAnswerMsg>): Promise<void> {
+    try {
+      const answer = await answerJoin({ ...this.opts, managers: () => this.managerAddrs() }, req);
+      this.opts.log.info(`${req.hostname} (${req.addr}) asked to join: ${answer.role}${answer.etcd_managed ? `, etcd member ${answer.etcd_name}` : ''}`);
+      done(null, answer);
+    } catch (e) {
+      this.opts.log.warn(`join of ${req.hostname} (${req.addr}) refused: ${(e as Error).message}`);
+      done({ code: grpc.status.FAILED_PRECONDITION, details: (e as Error).message });
+    }
   }
 
   private startChecks(): void {
@@ -108,7 +152,7 @@ export class Dispatcher {
       if (!s) return;
       s.lastSeen = Date.now();
       this.lastSeen.set(s.nodeId, s.lastSeen);
-      if (m.heartbeat) call.write({ heartbeat: { sent_at_ms: m.heartbeat.sent_at_ms, period_ms: this.opts.heartbeatPeriodMs, grace_ms: this.opts.heartbeatGraceMs } });
+      if (m.heartbeat) call.write({ heartbeat: { sent_at_ms: m.heartbeat.sent_at_ms, period_ms: this.opts.heartbeatPeriodMs, grace_ms: this.opts.heartbeatGraceMs, managers: this.managerAddrs() } });
       if (m.status) {
         for (const w of m.status.updates) {
           const u = statusFromWire(w);
@@ -131,28 +175,31 @@ export class Dispatcher {
    * before), the agent beside this manager, or a new node with the worker
    * join token. A second node for a host that is already a ready node is refused.
    */
-  private async admit(r: RegisterMsg, existing: ClusterNode | null): Promise<string | null> {
-    if (existing || r.node_id === this.opts.localNodeId) return null;
+  private async admit(r: RegisterMsg, existing: ClusterNode | null): Promise<{ refused: string } | { role: NodeRole }> {
+    if (existing) return { role: existing.role };
+    if (r.node_id === this.opts.localNodeId) return { role: 'manager' };
     const cluster = await this.opts.store.get<Cluster>(Keys.cluster);
-    if (!cluster) return 'the cluster is not initialised yet';
-    if (r.token === '') return 'this node is not part of the cluster (removed, or never joined); join it with a token';
+    if (!cluster) return { refused: 'the cluster is not initialised yet' };
+    if (r.token === '') return { refused: 'this node is not part of the cluster (removed, or never joined); join it with a token' };
     const role = roleForToken(r.token, cluster.value.joinTokens);
-    if (role === null) return 'invalid join token';
-    if (role === 'manager') return 'joining as a manager is not supported yet; use the worker token';
+    if (role === null) return { refused: 'invalid join token' };
+    // A manager's host joins through `tsswarm join`, which starts a manager there; its agent
+    // registers with that manager as its local node. An agent alone cannot be one.
+    if (role === 'manager' && r.role !== 'manager') return { refused: 'this agent is not a manager; join the host with tsswarm join --token MANAGER_TOKEN' };
     const nodes = await this.opts.store.list<ClusterNode>(Keys.nodes);
     const dup = nodes.find((n) => n.value.addr === r.addr && n.value.status.state === 'ready');
-    if (dup) return `this host (${r.addr}) is already node ${dup.value.hostname} (${dup.value.id.slice(0, 12)}) of the cluster`;
-    return null;
+    if (dup) return { refused: `this host (${r.addr}) is already node ${dup.value.hostname} (${dup.value.id.slice(0, 12)}) of the cluster` };
+    return { role };
   }
 
   private async register(call: grpc.ServerDuplexStream<AgentMsg, ManagerMsg>, r: RegisterMsg): Promise<Session | null> {
     const now = new Date().toISOString();
     const key = Keys.node(r.node_id);
     const existing = await this.opts.store.get<ClusterNode>(key);
-    const refused = await this.admit(r, existing?.value ?? null);
-    if (refused) {
-      this.opts.log.warn(`refused node ${r.hostname} (${r.addr}): ${refused}`);
-      call.write({ rejected: { reason: refused } });
+    const admitted = await this.admit(r, existing?.value ?? null);
+    if ('refused' in admitted) {
+      this.opts.log.warn(`refused node ${r.hostname} (${r.addr}): ${admitted.refused}`);
+      call.write({ rejected: { reason: admitted.refused } });
       call.end();
       return null;
     }
@@ -161,9 +208,9 @@ export class Dispatcher {
       id: r.node_id,
       hostname: r.hostname,
       addr: r.addr,
-      role: existing?.value.role ?? (r.node_id === this.opts.localNodeId ? 'manager' : 'worker'),
+      role: admitted.role,
       availability: existing?.value.availability ?? 'active',
-      status: { state: 'ready', message: 'session established', timestamp: now },
+      status: { state: 'ready', message: 'session established', timestamp: now, manager: this.opts.managerId },
       resources: { nanoCpus: Number(r.nano_cpus), memoryBytes: Number(r.memory_bytes) },
       labels: { ...(existing?.value.labels ?? {}), ...r.labels },
       createdAt: existing?.value.createdAt ?? now,
@@ -174,7 +221,8 @@ export class Dispatcher {
     const s: Session = { nodeId: r.node_id, call, lastSeen: Date.now(), sent: new Map(), sentNetworks: new Map(), sentPorts: '', full: true };
     this.sessions.set(r.node_id, s);
     this.lastSeen.set(r.node_id, s.lastSeen);
-    call.write({ welcome: { node_id: r.node_id, registry_url: this.opts.registryUrl, heartbeat_period_ms: this.opts.heartbeatPeriodMs, heartbeat_grace_ms: this.opts.heartbeatGraceMs } });
+    this.orphanedSince.delete(r.node_id);
+    call.write({ welcome: { node_id: r.node_id, registry_url: this.opts.registryUrl, heartbeat_period_ms: this.opts.heartbeatPeriodMs, heartbeat_grace_ms: this.opts.heartbeatGraceMs, managers: this.managerAddrs() } });
     this.opts.log.info(`node ${r.hostname} (${r.node_id.slice(0, 12)}) registered`);
     this.schedulePush();
     return s;
@@ -320,17 +368,54 @@ export class Dispatcher {
     }
   }
 
-  /** Marks nodes down when they have been silent past the grace period. */
+  /**
+   * Marks nodes down when they have been silent past the grace period: the
+   * nodes whose session this manager holds, and, on the leader, those whose
+   * session was with a manager that is gone and that have not registered
+   * with another one within the grace period.
+   */
   private async checkHeartbeats(): Promise<void> {
     const now = Date.now();
     try {
       const nodes = await this.opts.store.list<ClusterNode>(Keys.nodes);
+      const live = new Set(this.managers.map((m) => m.id));
+      const leader = this.opts.isLeader();
       const ops: WriteOp[] = [];
+      const down = (n: (typeof nodes)[number], message: string) => {
+        this.opts.log.warn(`node ${n.value.hostname} ${message}; marking it down`);
+        ops.push({
+          put: n.key,
+          value: { ...n.value, status: { state: 'down', message, timestamp: new Date().toISOString() } },
+          guard: { modRevision: n.modRevision },
+        });
+      };
       for (const n of nodes) {
-        if (n.value.status.state !== 'ready') continue;
+        const holder = n.value.status.manager;
+        if (n.value.status.state !== 'ready') {
+          this.orphanedSince.delete(n.value.id);
+          continue;
+        }
+        if (holder !== undefined && holder !== this.opts.managerId) {
+          // Another manager's to judge, unless that manager is gone.
+          this.lastSeen.delete(n.value.id);
+          if (!leader || live.has(holder) || live.size === 0) {
+            this.orphanedSince.delete(n.value.id);
+            continue;
+          }
+          const since = this.orphanedSince.get(n.value.id) ?? now;
+          this.orphanedSince.set(n.value.id, since);
+          if (now - since > this.opts.heartbeatGraceMs) {
+            this.orphanedSince.delete(n.value.id);
+            down(n, 'lost its manager and did not come back');
+          }
+          continue;
+        }
         const seen = this.lastSeen.get(n.value.id);
-        // A node registered with another manager is that manager's to judge.
-        if (seen === undefined) continue;
+        if (seen === undefined) {
+          // Ours on record but never seen by this process (it restarted): count from now.
+          if (holder === this.opts.managerId) this.lastSeen.set(n.value.id, now);
+          continue;
+        }
         if (now - seen <= this.opts.heartbeatGraceMs) continue;
         this.lastSeen.delete(n.value.id);
         const s = this.sessions.get(n.value.id);
@@ -338,12 +423,7 @@ export class Dispatcher {
           this.sessions.delete(n.value.id);
           s.call.end();
         }
-        this.opts.log.warn(`node ${n.value.hostname} missed heartbeats; marking it down`);
-        ops.push({
-          put: n.key,
-          value: { ...n.value, status: { state: 'down', message: 'heartbeat failure', timestamp: new Date().toISOString() } },
-          guard: { modRevision: n.modRevision },
-        });
+        down(n, 'heartbeat failure');
       }
       if (ops.length) await this.opts.store.commit(ops);
     } catch (e) {

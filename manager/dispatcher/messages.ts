@@ -20,8 +20,25 @@ export interface AgentMsg {
 }
 
 export interface ManagerMsg {
-  welcome?: { node_id: string; registry_url: string; heartbeat_period_ms: number; heartbeat_grace_ms: number };
+  welcome?: { node_id: string; registry_url: string; heartbeat_period_ms: number; heartbeat_grace_ms: number; managers: string[] };
   assignments?: { full: boolean; tasks: WireTask[]; removed: string[]; networks: WireNetworkView[]; removed_networks: string[]; ports_changed: boolean; ports: WirePortRule[] };
   rejected?: { reason: string };
-  heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number };
+  heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number; managers: string[] };
+}
+
+export interface JoinRequestMsg {
+  token: string;
+  hostname: string;
+  addr: string;
+  etcd_peer_url: string;
+  etcd_client_url: string;
+}
+
+export interface JoinAnswerMsg {
+  role: string;
+  managers: string[];
+  etcd_endpoints: string[];
+  etcd_managed: boolean;
+  etcd_name: string;
+  etcd_initial_cluster: string;
 }

@@ -117,16 +117,26 @@ export class TestHosts {
     return ['join', '--token', token, managerAddr, '--data-root', h.dataRoot, '--advertise-addr', h.addr, '--cgroup-parent', h.cgroupParent, '--hostname', h.name];
   }
 
-  joinToken(): { token: string; managerAddr: string } {
-    const out = this.ok(this.manager, ['join-token', 'worker']);
+  joinToken(role: 'worker' | 'manager' = 'worker'): { token: string; managerAddr: string } {
+    const out = this.ok(this.manager, ['join-token', role]);
     const m = /tsswarm join --token (\S+) (\S+)/.exec(out);
     if (!m) throw new Error(`unexpected join-token output: ${out}`);
     return { token: m[1]!, managerAddr: m[2]! };
   }
 
-  joinWorkers(): void {
-    const { token, managerAddr } = this.joinToken();
-    for (const h of this.hosts.slice(1)) this.ok(h, this.joinArgs(h, token, managerAddr));
+  /** Hosts 2..managers join as managers, the rest as workers. */
+  joinWorkers(managers = 1): void {
+    const m = this.joinToken('manager');
+    const w = this.joinToken('worker');
+    this.hosts.slice(1).forEach((h, i) => {
+      const { token, managerAddr } = i + 1 < managers ? m : w;
+      this.ok(h, this.joinArgs(h, token, managerAddr));
+    });
+  }
+
+  /** The API socket of a manager host (`--host` for the CLI). */
+  api(h: TestHost): string {
+    return path.join(h.dataRoot, 'api.sock');
   }
 
   /** Builds the busybox test image (scripts/make-busybox-image.sh) and imports it as busybox:latest. */
@@ -134,11 +144,11 @@ export class TestHosts {
     this.ok(this.manager, ['image', 'import', makeBusyboxImage(this.manager.dataRoot), 'busybox:latest']);
   }
 
-  /** The whole cluster: network, manager, workers. */
-  start(): void {
+  /** The whole cluster: network, the first manager, the other managers, the workers. */
+  start(managers = 1): void {
     this.createNetwork();
     this.initManager();
-    this.joinWorkers();
+    this.joinWorkers(managers);
   }
 
   /** PIDs whose command line names the test's directory. */

@@ -1,0 +1,109 @@
+/**
+ * Several managers on three test hosts, each running etcd, a manager and an
+ * agent (`tsswarm init` on the first, `tsswarm join --token MANAGER_TOKEN` on
+ * the others, which makes their etcd members learners and then voters). The
+ * leader's host loses power; another manager takes over, the dead node's
+ * tasks run elsewhere, and a deploy through a survivor works. Asserts the end
+ * state (members, roles, replica counts, processes), never how long it took.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { requireRoot } from './harness/root';
+import { TestHosts, type TestHost } from './harness/hosts';
+import { eventually, makeBusyboxImage } from './harness/cluster';
+
+interface TaskRow { id: string; name: string; slot: number | null; node: string | null; desiredState: string; state: string }
+interface NodeRow { hostname: string; status: string; manager: string | null; role: string }
+
+function stackFile(replicas: number): string {
+  return ['services:', '  web:', '    image: busybox', '    command: httpd -f -p 8080 -h /var/www', '    stop_grace_period: 1s', `    deploy: { replicas: ${replicas} }`, ''].join('\n');
+}
+
+describe('managers', () => {
+  let hosts: TestHosts;
+
+  before(() => {
+    requireRoot();
+    hosts = new TestHosts(3);
+    hosts.start(3);
+    const image = makeBusyboxImage(hosts.manager.dataRoot);
+    // Every manager serves images to the agents connected to it.
+    for (const h of hosts.hosts) hosts.ok(h, ['--host', hosts.api(h), 'image', 'import', image, 'busybox:latest']);
+  });
+
+  after(() => hosts?.destroy());
+
+  const via = (h: TestHost) => ({
+    nodes: () => hosts.json<NodeRow[]>(['--host', hosts.api(h), 'node', 'ls'], h),
+    tasks: (svc: string) => hosts.json<TaskRow[]>(['--host', hosts.api(h), 'service', 'ps', '--all', svc], h),
+  });
+
+  it('joins managers as etcd voters, one leader, the others reachable', async () => {
+    const nodes = via(hosts.manager).nodes();
+    assert.deepEqual(nodes.map((n) => [n.hostname, n.role, n.status]), hosts.hosts.map((h) => [h.name, 'manager', 'ready']));
+    await eventually('one leader and two reachable managers', () => {
+      const m = via(hosts.manager).nodes().map((n) => n.manager).sort();
+      return m.join() === 'leader,reachable,reachable';
+    });
+    // Asked inside host 1's namespace: the test hosts' addresses exist only there.
+    const members = () => {
+      const r = hosts.exec(hosts.manager, 'etcdctl', ['--endpoints', `http://${hosts.manager.addr}:2379`, 'member', 'list', '-w', 'json']);
+      return (JSON.parse(r.stdout) as { members: { peerURLs: string[]; isLearner?: boolean }[] }).members;
+    };
+    // The joined members start as learners; their managers promote them once they caught up.
+    await eventually('three voting etcd members', () => members().length === 3 && members().every((m) => !m.isLearner), 60000);
+    assert.deepEqual(members().flatMap((m) => m.peerURLs).sort(), hosts.hosts.map((h) => `http://${h.addr}:2380`));
+    // Every manager answers the same state.
+    for (const h of hosts.hosts.slice(1)) assert.equal(via(h).nodes().length, 3);
+  });
+
+  it('survives the power cut of the leader host: a survivor leads, the tasks run elsewhere, deploys work', async () => {
+    const file = path.join(hosts.manager.dataRoot, 'stack.yml');
+    fs.writeFileSync(file, stackFile(6));
+    hosts.ok(hosts.manager, ['--host', hosts.api(hosts.manager), 'deploy', '-c', file, 'ha']);
+    const running = (h: TestHost) => via(h).tasks('ha_web').filter((t) => t.desiredState === 'running' && t.state === 'running');
+    await eventually('6 running on 3 hosts', () => {
+      const r = running(hosts.manager);
+      return r.length === 6 && new Set(r.map((t) => t.node)).size === 3;
+    }, 90000);
+    const leaderName = via(hosts.manager).nodes().find((n) => n.manager === 'leader')!.hostname;
+    const leader = hosts.hosts.find((h) => h.name === leaderName)!;
+    const survivors = hosts.hosts.filter((h) => h !== leader);
+    hosts.killHost(leader);
+
+    const s = survivors[0]!;
+    await eventually('a new leader among the survivors, the old one unreachable and down', () => {
+      const nodes = via(s).nodes();
+      const old = nodes.find((n) => n.hostname === leaderName);
+      const led = nodes.find((n) => n.manager === 'leader');
+      return old?.status === 'down' && old.manager === 'unreachable' && led !== undefined && led.hostname !== leaderName;
+    }, 60000);
+    await eventually('6 running on the survivors, one per slot', () => {
+      const all = via(s).tasks('ha_web');
+      const live = all.filter((t) => t.desiredState === 'running');
+      const r = live.filter((t) => t.state === 'running');
+      return live.length === 6 && r.length === 6 && r.every((t) => t.node !== leaderName) && new Set(r.map((t) => t.slot)).size === 6;
+    }, 90000);
+
+    // A deploy through the other survivor.
+    const other = survivors[1]!;
+    const file2 = path.join(other.dataRoot, 'stack2.yml');
+    fs.writeFileSync(file2, stackFile(4));
+    hosts.ok(other, ['--host', hosts.api(other), 'deploy', '-c', file2, 'after']);
+    await eventually('the new stack running on the survivors', () => {
+      const r = via(other).tasks('after_web').filter((t) => t.desiredState === 'running' && t.state === 'running');
+      return r.length === 4 && r.every((t) => t.node !== leaderName);
+    }, 90000);
+    // What really runs: 10 httpd processes on the survivors, none on the dead host.
+    const httpds = (h: TestHost) => hosts.containerPids(h).filter((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('httpd');
+      } catch {
+        return false;
+      }
+    }).length;
+    await eventually('10 httpd processes on the survivors', () => survivors.reduce((n, h) => n + httpds(h), 0) === 10 && httpds(leader) === 0);
+  });
+});
