@@ -77,6 +77,9 @@ function writeManagers(dir: string, list: string[]): void {
   fs.renameSync(`${file}.tmp`, file);
 }
 
+/** Tells the supervisor to apply <data-root>/role-change.json. */
+const EXIT_ROLE_CHANGE = 79;
+
 async function main(): Promise<void> {
   const args = parseFlags(process.argv.slice(2), ['data-root', 'manager', 'advertise-addr', 'hostname', 'cgroup-parent', 'role', 'label', 'token'], ['cleanup']);
   const dataRoot = flagString(args, 'data-root') ?? '/var/lib/tsswarm';
@@ -124,6 +127,16 @@ async function main(): Promise<void> {
     },
     {
       onManagers: (list) => writeManagers(dir, list),
+      onRoleChange: (change) => {
+        // The host's supervisor (cli/init/supervisor.ts) takes it from here: it starts or stops the
+        // manager and etcd member and starts this agent again in its new role. Containers keep running.
+        const file = path.join(dataRoot, 'role-change.json');
+        fs.writeFileSync(`${file}.tmp`, JSON.stringify(change));
+        fs.renameSync(`${file}.tmp`, file);
+        executor.detachAll();
+        void networks.close();
+        setTimeout(() => process.exit(EXIT_ROLE_CHANGE), 50);
+      },
       onWelcome: (url, manager) => {
         registryUrl = url;
         writeSessionStatus(dir, { state: 'connected', nodeId: id, manager, reason: null });

@@ -24,6 +24,7 @@ import { Dispatcher } from './dispatcher/dispatcher';
 import { createApiServer, listenUnix } from './api/server';
 import { ImageStore } from './registry/store';
 import { createRegistryHandler } from './registry/http';
+import { ImageReplicator } from './registry/replicate';
 
 const log = createLogger('manager');
 
@@ -126,13 +127,17 @@ async function main(): Promise<void> {
     },
   }, log.child('election'));
   await dispatcher.start();
-  const presence = new ManagerPresence(store, { v: SCHEMA_VERSION, id: managerId, nodeId: localNodeId ?? null, dispatcher: `${advertise}:${dispatcher.port}`, startedAt: new Date().toISOString() }, log.child('presence'));
+  const registryUrl = `http://${advertise}:${registryPort}`;
+  const presence = new ManagerPresence(store, { v: SCHEMA_VERSION, id: managerId, nodeId: localNodeId ?? null, dispatcher: `${advertise}:${dispatcher.port}`, registry: registryUrl, startedAt: new Date().toISOString() }, log.child('presence'));
   presence.start();
+  const replicator = new ImageReplicator(store, images, registryUrl, log.child('images'));
+  await replicator.start();
   election.start();
 
   const api = createApiServer({
     store,
     images,
+    replicator,
     log: log.child('api'),
     managerId,
     clusterId: cluster.id,
@@ -152,6 +157,7 @@ async function main(): Promise<void> {
     registry.close();
     await election.stop().catch(() => undefined);
     await presence.stop().catch(() => undefined);
+    await replicator.stop().catch(() => undefined);
     await dispatcher.stop().catch(() => undefined);
     store.close();
     process.exit(0);

@@ -14,6 +14,9 @@ export const Keys = {
   /** Live managers, each under its own lease (ManagerRecord). */
   managers: `${ROOT}managers/`,
   manager: (id: string) => `${ROOT}managers/${id}`,
+  /** The cluster's images (ImageRecord), by reference. */
+  images: `${ROOT}images/`,
+  image: (ref: string) => `${ROOT}images/${encodeURIComponent(ref)}`,
   /** Address reservations: ipam/addr/<network id>/<ip> → owner. */
   ipamAddrs: `${ROOT}ipam/addr/`,
   ipamAddr: (networkId: string, ip: string) => `${ROOT}ipam/addr/${networkId}/${ip}`,

@@ -221,7 +221,18 @@ export interface ManagerRecord {
   nodeId: string | null;
   /** Dispatcher address agents connect to (IP:PORT). */
   dispatcher: string;
+  /** Its image registry (http://IP:PORT). */
+  registry: string;
   startedAt: string;
+}
+
+/** An image imported through some manager, which the others copy (manager/registry/replicate.ts). */
+export interface ImageRecord {
+  ref: string;
+  digest: string;
+  /** The registry of the manager it was imported through. */
+  registry: string;
+  importedAt: string;
 }
 
 /** What the compose loader produces for one stack file. */

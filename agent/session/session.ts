@@ -28,6 +28,8 @@ export interface SessionHandlers {
   onManagers(managers: string[]): void;
   /** The manager refused this node for good (bad token, duplicate host). */
   onRejected(reason: string): void;
+  /** `node promote|demote`: this host changes role (the session is closed first). */
+  onRoleChange(change: RoleChange): void;
   /** Called one at a time; messages that arrive meanwhile are merged into the next call. */
   onAssignments(a: Assignments): Promise<void>;
   /** Status to send again after a reconnect. */
@@ -38,7 +40,18 @@ interface ServerMsg {
   welcome?: { node_id: string; registry_url: string; heartbeat_period_ms: number; heartbeat_grace_ms: number; managers?: string[] };
   assignments?: { full: boolean; tasks: WireTask[]; removed: string[]; networks: WireNetworkView[]; removed_networks: string[]; ports_changed: boolean; ports: WirePortRule[] };
   rejected?: { reason: string };
+  role_change?: RoleChange;
   heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number; managers?: string[] };
+}
+
+/** A promotion or demotion, as the manager sends it (dispatcher.proto RoleChange). */
+export interface RoleChange {
+  role: string;
+  managers: string[];
+  etcd_endpoints: string[];
+  etcd_managed: boolean;
+  etcd_name: string;
+  etcd_initial_cluster: string;
 }
 
 type State = 'idle' | 'connecting' | 'connected' | 'closed';
@@ -142,6 +155,12 @@ export class Session {
         this.log.error(`manager ${addr} refused this node: ${m.rejected.reason}`);
         this.close();
         this.handlers.onRejected(m.rejected.reason);
+        return;
+      }
+      if (m.role_change) {
+        this.log.info(`this node becomes a ${m.role_change.role}`);
+        this.close();
+        this.handlers.onRoleChange(m.role_change);
         return;
       }
       if (m.assignments) this.enqueue(m.assignments);

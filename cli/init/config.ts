@@ -28,6 +28,31 @@ export interface HostConfig {
   hostname: string;
 }
 
+/** A promotion or demotion as the manager sent it (agent/session/session.ts RoleChange). */
+export interface RoleChange {
+  role: string;
+  managers: string[];
+  etcd_endpoints: string[];
+  etcd_managed: boolean;
+  etcd_name: string;
+  etcd_initial_cluster: string;
+}
+
+/** Default ports of a promoted host (the manager prepared its etcd member on the peer port). */
+const MANAGER_PORTS = { etcdClientPort: 2379, etcdPeerPort: 2380, grpcPort: 4242, registryPort: 4243 };
+
+/** The host's configuration in its new role. */
+export function applyRoleChange(c: HostConfig, change: RoleChange): HostConfig {
+  const managers = change.managers.length ? change.managers : c.managers;
+  const { etcdName: _n, etcdInitialCluster: _i, etcdMembers: _m, ...rest } = c;
+  if (change.role === 'worker') return { ...rest, role: 'worker', managers, externalEtcd: [], etcdClientPort: 0, etcdPeerPort: 0, grpcPort: 0, registryPort: 0 };
+  if (change.role !== 'manager') throw new Error(`unknown role ${change.role}`);
+  const etcd = change.etcd_managed
+    ? { externalEtcd: [], etcdName: change.etcd_name, etcdInitialCluster: change.etcd_initial_cluster, etcdMembers: change.etcd_endpoints }
+    : { externalEtcd: change.etcd_endpoints };
+  return { ...rest, ...MANAGER_PORTS, ...etcd, role: 'manager', managers };
+}
+
 export function configPath(dataRoot: string): string {
   return path.join(dataRoot, 'config.json');
 }

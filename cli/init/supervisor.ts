@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createLogger } from '../../shared/log';
 import { flagString, parseFlags } from '../../shared/flags';
-import { etcdEndpoints, readConfig, type HostConfig } from './config';
+import { applyRoleChange, etcdEndpoints, readConfig, writeConfig, type HostConfig, type RoleChange } from './config';
 
 const log = createLogger('supervisor');
 
@@ -24,6 +24,8 @@ interface Program {
 const dist = path.join(__dirname, '..', '..');
 /** EX_CONFIG: the program cannot work as configured (e.g. the manager refused this node). */
 const EXIT_FATAL = 78;
+/** The agent was told of a promotion or demotion (agent/main.ts). */
+const EXIT_ROLE_CHANGE = 79;
 
 function programs(c: HostConfig): Program[] {
   const node = process.execPath;
@@ -101,12 +103,14 @@ function main(): void {
   const args = parseFlags(process.argv.slice(2), ['data-root'], []);
   const dataRoot = flagString(args, 'data-root');
   if (!dataRoot) throw new Error('--data-root is required');
-  const config = readConfig(dataRoot);
+  let config = readConfig(dataRoot);
   if (!config) throw new Error(`no config in ${dataRoot}; run tsswarm init`);
   const logs = path.join(dataRoot, 'logs');
   fs.mkdirSync(logs, { recursive: true });
-  const progs = programs(config);
+  let progs = programs(config);
   let stopping = false;
+  /** Programs are being stopped on purpose (a role change): do not restart them. */
+  let holding = false;
 
   const start = (p: Program) => {
     const out = fs.openSync(path.join(logs, `${p.name}.log`), 'a');
@@ -117,26 +121,25 @@ function main(): void {
     fs.writeFileSync(path.join(dataRoot, `${p.name}.pid`), `${child.pid ?? ''}\n`);
     child.on('exit', (code, sig) => {
       p.child = null;
-      if (stopping) return;
+      if (stopping || holding) return;
       if (code === EXIT_FATAL) {
         log.error(`${p.name} exited with a configuration error; not restarting it`);
+        return;
+      }
+      if (code === EXIT_ROLE_CHANGE && p.name === 'agent') {
+        void changeRole();
         return;
       }
       // Back off when a program keeps dying right after it starts.
       p.restarts = Date.now() - p.startedAt > 10000 ? 0 : p.restarts + 1;
       const delay = Math.min(5000, 100 * 2 ** Math.min(p.restarts, 6));
       log.warn(`${p.name} exited (${sig ?? code}); restarting in ${delay} ms`);
-      setTimeout(() => !stopping && start(p), delay);
+      setTimeout(() => !stopping && !holding && start(p), delay);
     });
   };
-  for (const p of progs) start(p);
-  fs.writeFileSync(path.join(dataRoot, 'supervisor.pid'), `${process.pid}\n`);
-  log.info(`supervising ${progs.map((p) => p.name).join(', ')}`);
 
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    // Agent first, etcd last: each depends on the ones after it.
+  /** Stops the programs, agent first and etcd last: each depends on the ones after it. */
+  const stopAll = async () => {
     for (const p of [...progs].reverse()) {
       const c = p.child;
       if (!c || c.exitCode !== null) continue;
@@ -147,6 +150,38 @@ function main(): void {
       clearTimeout(t);
       fs.rmSync(path.join(dataRoot, `${p.name}.pid`), { force: true });
     }
+  };
+
+  /** `node promote|demote`: the agent left the change in role-change.json; restart in the new role. */
+  const changeRole = async () => {
+    const file = path.join(dataRoot, 'role-change.json');
+    holding = true;
+    try {
+      const change = JSON.parse(fs.readFileSync(file, 'utf8')) as RoleChange;
+      await stopAll();
+      const next = applyRoleChange(config!, change);
+      // A demoted manager's etcd member was removed from the cluster; its data cannot rejoin.
+      if (next.role === 'worker' && config!.role === 'manager' && config!.externalEtcd.length === 0) fs.rmSync(path.join(dataRoot, 'etcd'), { recursive: true, force: true });
+      writeConfig(next);
+      config = next;
+      fs.rmSync(file, { force: true });
+      log.info(`this host is now a ${next.role}`);
+    } catch (e) {
+      log.error(`role change failed: ${(e as Error).message}; starting the programs as they were`);
+    }
+    progs = programs(config!);
+    holding = false;
+    if (!stopping) for (const p of progs) start(p);
+  };
+
+  for (const p of progs) start(p);
+  fs.writeFileSync(path.join(dataRoot, 'supervisor.pid'), `${process.pid}\n`);
+  log.info(`supervising ${progs.map((p) => p.name).join(', ')}`);
+
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await stopAll();
     fs.rmSync(path.join(dataRoot, 'supervisor.pid'), { force: true });
     process.exit(0);
   };

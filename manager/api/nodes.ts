@@ -44,6 +44,8 @@ export function planNodeUpdate(node: ClusterNode, req: NodeUpdateRequest, all: C
 
 function planRole(node: ClusterNode, role: NodeRole, all: ClusterNode[]): NodeRole {
   if (role !== 'manager' && role !== 'worker') throw new InvalidArgumentError(`invalid role ${JSON.stringify(role)}`);
+  // The node's own agent starts or stops its manager: it has to be there to do it.
+  if (role !== node.role && node.status.state !== 'ready') throw new ConflictError(`node ${node.hostname} is ${node.status.state}; it must be ready to change its role`);
   if (role === 'worker' && node.role === 'manager' && all.filter((n) => n.role === 'manager').length <= 1) {
     throw new ConflictError(`node ${node.hostname} is the only manager; promote another node before demoting it`);
   }

@@ -14,6 +14,7 @@ import { normalizeImageRef } from '../../shared/image-ref';
 import type { Logger } from '../../shared/log';
 import type { Store, Versioned, WriteOp } from '../store/store';
 import type { ImageStore } from '../registry/store';
+import type { ImageReplicator } from '../registry/replicate';
 import { readJson, sendError, sendJson } from './http-util';
 import { networkView, nodeView, serviceView, sortTasks, taskView } from './views';
 import { findNetwork, planNetworkRemoval, planNetworks } from './networks';
@@ -26,6 +27,8 @@ import { planClusterUpdate } from './cluster';
 export interface ApiContext {
   store: Store;
   images: ImageStore;
+  /** Copies images between managers; deploy asks it for images imported elsewhere. */
+  replicator: ImageReplicator;
   log: Logger;
   managerId: string;
   clusterId: string;
@@ -227,7 +230,7 @@ const routes: Route[] = [
       for (const s of body.services) validateSpec(s, stackName);
       for (const s of body.services) {
         const ref = normalizeImageRef(s.container.image);
-        if (!(await ctx.images.resolve(ref))) {
+        if (!(await ctx.images.resolve(ref)) && !(await ctx.replicator.ensure(ref))) {
           throw new ImageNotFoundError(`service ${s.name}: image ${ref} not found in the cluster (import it with: tsswarm image import FILE ${ref})`);
         }
       }
@@ -311,7 +314,9 @@ const routes: Route[] = [
           out.on('error', reject);
           req.on('error', reject);
         });
-        return await ctx.images.importArchive(file, normalized);
+        const summary = await ctx.images.importArchive(file, normalized);
+        await ctx.replicator.announce(summary.ref, summary.digest);
+        return summary;
       } finally {
         await fs.promises.rm(tmp, { recursive: true, force: true });
       }

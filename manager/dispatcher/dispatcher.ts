@@ -18,7 +18,8 @@ import type { AgentMsg, JoinAnswerMsg, JoinRequestMsg, ManagerMsg, RegisterMsg }
 import { applyStatus } from './status';
 import { roleForToken } from '../ca/join-token';
 import { liveManagers } from '../election/presence';
-import { answerJoin } from './join';
+import { answerJoin, etcdForManager } from './join';
+import { removeMembersOn } from '../election/etcd-members';
 
 export interface DispatcherOptions {
   store: Store;
@@ -39,6 +40,10 @@ export interface DispatcherOptions {
 
 interface Session {
   nodeId: string;
+  /** The role the agent registered with; a different role on record means promote/demote. */
+  role: string;
+  /** A role change is under way for this session (told to the agent, or being prepared). */
+  changingRole: boolean;
   call: grpc.ServerDuplexStream<AgentMsg, ManagerMsg>;
   lastSeen: number;
   /** task id → JSON last sent, to send only what changed. */
@@ -218,7 +223,7 @@ export class Dispatcher {
     await this.opts.store.commit([{ put: key, value: node, guard: existing ? { modRevision: existing.modRevision } : { absent: true } }]);
     const old = this.sessions.get(r.node_id);
     if (old) old.call.end();
-    const s: Session = { nodeId: r.node_id, call, lastSeen: Date.now(), sent: new Map(), sentNetworks: new Map(), sentPorts: '', full: true };
+    const s: Session = { nodeId: r.node_id, role: r.role, changingRole: false, call, lastSeen: Date.now(), sent: new Map(), sentNetworks: new Map(), sentPorts: '', full: true };
     this.sessions.set(r.node_id, s);
     this.lastSeen.set(r.node_id, s.lastSeen);
     this.orphanedSince.delete(r.node_id);
@@ -261,12 +266,14 @@ export class Dispatcher {
         l.push(t);
         byNode.set(t.nodeId, l);
       }
-      const known = new Set(nodes.map((n) => n.id));
+      const known = new Map(nodes.map((n) => [n.id, n]));
       for (const s of [...this.sessions.values()]) {
-        if (!known.has(s.nodeId)) {
+        const node = known.get(s.nodeId);
+        if (!node) {
           void this.closeIfRemoved(s);
           continue;
         }
+        if (node.role !== s.role && !s.changingRole) void this.changeRole(s, node);
         const mine = byNode.get(s.nodeId) ?? [];
         const current = new Map(mine.map((t) => [t.id, t]));
         const changed: Task[] = [];
@@ -329,6 +336,29 @@ export class Dispatcher {
     s.call.end();
   }
 
+  /**
+   * `node promote|demote`: prepares etcd (a learner member for a new manager
+   * whose peers run etcd; the member removed for a demoted one) and tells the
+   * agent, whose host supervisor then starts or stops the manager there.
+   */
+  private async changeRole(s: Session, node: ClusterNode): Promise<void> {
+    s.changingRole = true;
+    try {
+      const etcd = node.role === 'manager'
+        ? await etcdForManager(this.opts, node.hostname, node.addr, `http://${node.addr}:2380`)
+        : { etcd_endpoints: [], etcd_managed: false, etcd_name: '', etcd_initial_cluster: '' };
+      if (node.role === 'worker' && this.opts.etcdManaged) await removeMembersOn(this.opts.store, node.addr);
+      this.opts.log.info(`node ${node.hostname} becomes a ${node.role}`);
+      s.call.write({ role_change: { role: node.role, managers: this.managerAddrs(), ...etcd } });
+    } catch (e) {
+      this.opts.log.warn(`changing the role of ${node.hostname}: ${(e as Error).message}; trying again`);
+      setTimeout(() => {
+        s.changingRole = false;
+        this.schedulePush();
+      }, 2000).unref();
+    }
+  }
+
   private scheduleStatusFlush(): void {
     if (this.statusTimer) return;
     this.statusTimer = setTimeout(() => {
@@ -378,8 +408,10 @@ export class Dispatcher {
     const now = Date.now();
     try {
       const nodes = await this.opts.store.list<ClusterNode>(Keys.nodes);
-      const live = new Set(this.managers.map((m) => m.id));
       const leader = this.opts.isLeader();
+      // The leader reads the managers afresh: a watch cache that missed a restarted manager would
+      // make its nodes look orphaned.
+      const live = new Set((leader ? await liveManagers(this.opts.store) : this.managers).map((m) => m.id));
       const ops: WriteOp[] = [];
       const down = (n: (typeof nodes)[number], message: string) => {
         this.opts.log.warn(`node ${n.value.hostname} ${message}; marking it down`);
@@ -391,6 +423,13 @@ export class Dispatcher {
       };
       for (const n of nodes) {
         const holder = n.value.status.manager;
+        const seenAt = this.lastSeen.get(n.value.id);
+        if (n.value.status.state === 'down' && this.sessions.has(n.value.id) && seenAt !== undefined && now - seenAt <= this.opts.heartbeatGraceMs) {
+          // Judged down (by a leader that thought this manager gone) while its session here is alive.
+          this.opts.log.info(`node ${n.value.hostname} is heartbeating here; marking it ready again`);
+          ops.push({ put: n.key, value: { ...n.value, status: { state: 'ready', message: 'session established', timestamp: new Date().toISOString(), manager: this.opts.managerId } }, guard: { modRevision: n.modRevision } });
+          continue;
+        }
         if (n.value.status.state !== 'ready') {
           this.orphanedSince.delete(n.value.id);
           continue;

@@ -34,12 +34,20 @@ export async function answerJoin(ctx: JoinContext, req: JoinRequestMsg): Promise
   if (role === null) throw new InvalidArgumentError('invalid join token');
   const answer: JoinAnswerMsg = { role, managers: ctx.managers(), etcd_endpoints: [], etcd_managed: false, etcd_name: '', etcd_initial_cluster: '' };
   if (role === 'worker') return answer;
-  if (!ctx.etcdManaged) return { ...answer, etcd_endpoints: ctx.etcdEndpoints };
-  if (!/^http:\/\/[^/]+:\d+$/.test(req.etcd_peer_url) || !/^http:\/\/[^/]+:\d+$/.test(req.etcd_client_url)) {
-    throw new InvalidArgumentError('a joining manager must give its etcd peer and client URLs');
-  }
-  const name = memberName(req.hostname, req.addr);
+  if (ctx.etcdManaged && !/^http:\/\/[^/]+:\d+$/.test(req.etcd_peer_url)) throw new InvalidArgumentError('a joining manager must give its etcd peer URL');
+  return { ...answer, ...(await etcdForManager(ctx, req.hostname, req.addr, req.etcd_peer_url)) };
+}
+
+export type EtcdSetup = Pick<JoinAnswerMsg, 'etcd_endpoints' | 'etcd_managed' | 'etcd_name' | 'etcd_initial_cluster'>;
+
+/**
+ * What a host becoming a manager (a join, a promotion) needs to reach etcd:
+ * the external endpoints, or a new learner member of the managers' etcd.
+ */
+export async function etcdForManager(ctx: Pick<JoinContext, 'store' | 'etcdManaged' | 'etcdEndpoints'>, hostname: string, addr: string, peerUrl: string): Promise<EtcdSetup> {
+  if (!ctx.etcdManaged) return { etcd_endpoints: ctx.etcdEndpoints, etcd_managed: false, etcd_name: '', etcd_initial_cluster: '' };
+  const name = memberName(hostname, addr);
   const clients = await memberClientUrls(ctx.store);
-  const { initialCluster } = await addMember(ctx.store, name, req.etcd_peer_url);
-  return { ...answer, etcd_managed: true, etcd_name: name, etcd_initial_cluster: initialCluster, etcd_endpoints: clients };
+  const { initialCluster } = await addMember(ctx.store, name, peerUrl);
+  return { etcd_managed: true, etcd_name: name, etcd_initial_cluster: initialCluster, etcd_endpoints: clients };
 }

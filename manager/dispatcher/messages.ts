@@ -23,6 +23,7 @@ export interface ManagerMsg {
   welcome?: { node_id: string; registry_url: string; heartbeat_period_ms: number; heartbeat_grace_ms: number; managers: string[] };
   assignments?: { full: boolean; tasks: WireTask[]; removed: string[]; networks: WireNetworkView[]; removed_networks: string[]; ports_changed: boolean; ports: WirePortRule[] };
   rejected?: { reason: string };
+  role_change?: RoleChangeMsg;
   heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number; managers: string[] };
 }
 
@@ -32,6 +33,15 @@ export interface JoinRequestMsg {
   addr: string;
   etcd_peer_url: string;
   etcd_client_url: string;
+}
+
+export interface RoleChangeMsg {
+  role: string;
+  managers: string[];
+  etcd_endpoints: string[];
+  etcd_managed: boolean;
+  etcd_name: string;
+  etcd_initial_cluster: string;
 }
 
 export interface JoinAnswerMsg {

@@ -81,3 +81,11 @@ export async function promoteWhenReady(store: Store, name: string, log: Logger, 
     await new Promise((r) => setTimeout(r, 500));
   }
 }
+
+/** Removes the members whose peer URL is on `addr` (a demoted manager's host). */
+export async function removeMembersOn(store: Store, addr: string): Promise<number> {
+  const list = await store.client.cluster.memberList({});
+  const mine = list.members.filter((m) => m.peerURLs.some((u) => new URL(u).hostname === addr));
+  for (const m of mine) await store.client.cluster.memberRemove({ ID: m.ID });
+  return mine.length;
+}

@@ -70,16 +70,27 @@ export class ImageStore {
 
   /** Imports a rootfs tar, a `docker save` archive or an OCI layout archive as `ref`. All or nothing. */
   async importArchive(file: string, ref: string): Promise<ImageSummary> {
+    try {
+      return await this.importStaged(ref, (staging, target) => this.stage(file, staging, target));
+    } catch (e) {
+      if (e instanceof ImageImportError || e instanceof InvalidArgumentError) throw e;
+      throw new ImageImportError(`cannot import ${file}: ${oneLine(e)}`, file, { cause: e });
+    }
+  }
+
+  /**
+   * Imports what `stage` writes into a staging directory (an archive's
+   * contents, or blobs fetched from another manager's registry) as `ref`.
+   * All or nothing.
+   */
+  async importStaged(ref: string, stage: (staging: string, target: string) => Promise<StagedImage>): Promise<ImageSummary> {
     const target = normalizeImageRef(ref);
     if (parseImageRef(target).digest !== null) throw new InvalidArgumentError(`cannot import as ${ref}: name the image with a tag, not a digest`);
     await this.open();
     const staging = await mkdtemp(join(this.tmpDir, 'import-'));
     try {
-      const staged = await this.stage(file, staging, target);
+      const staged = await stage(staging, target);
       return await this.locked(() => this.commit(target, staged));
-    } catch (e) {
-      if (e instanceof ImageImportError) throw e;
-      throw new ImageImportError(`cannot import ${file}: ${oneLine(e)}`, file, { cause: e });
     } finally {
       await rm(staging, { recursive: true, force: true });
     }

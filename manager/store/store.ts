@@ -4,7 +4,7 @@
  * guarded (a transaction that fails its guard writes nothing).
  */
 import { Etcd3, EtcdError, GRPCDeadlineExceededError, GRPCUnavailableError, isRecoverableError, type IOptions } from 'etcd3';
-import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, noop } from 'cockatiel';
+import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, noop } from 'cockatiel';
 import type { IKeyValue } from 'etcd3/lib/rpc';
 import { StoreUnavailableError } from '../../shared/errors';
 
@@ -37,7 +37,7 @@ function decode<T>(kv: IKeyValue): Versioned<T> {
 
 /** Maps connection-level failures to the one error users see. */
 export function asStoreError(e: unknown): unknown {
-  if (e instanceof GRPCDeadlineExceededError || e instanceof GRPCUnavailableError) {
+  if (e instanceof GRPCDeadlineExceededError || e instanceof GRPCUnavailableError || e instanceof BrokenCircuitError) {
     return new StoreUnavailableError('cluster store unavailable: cannot reach etcd', { cause: e });
   }
   if (e instanceof EtcdError && /unavailable|deadline|connect/i.test(e.message)) {

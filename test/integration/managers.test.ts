@@ -1,10 +1,12 @@
 /**
  * Several managers on three test hosts, each running etcd, a manager and an
- * agent (`tsswarm init` on the first, `tsswarm join --token MANAGER_TOKEN` on
- * the others, which makes their etcd members learners and then voters). The
- * leader's host loses power; another manager takes over, the dead node's
- * tasks run elsewhere, and a deploy through a survivor works. Asserts the end
- * state (members, roles, replica counts, processes), never how long it took.
+ * agent: `tsswarm init` on the first, `tsswarm join --token MANAGER_TOKEN` on
+ * the second (its etcd member joins as a learner and becomes a voter), the
+ * third joins as a worker and is promoted, demoted and promoted again. The
+ * leader's manager is killed; then the leader's host loses power; another
+ * manager takes over, the dead node's tasks run elsewhere, and a deploy
+ * through a survivor works. Asserts the end state (members, roles, replica
+ * counts, processes), never how long it took.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { requireRoot } from './harness/root';
 import { TestHosts, type TestHost } from './harness/hosts';
-import { eventually, makeBusyboxImage } from './harness/cluster';
+import { eventually } from './harness/cluster';
 
 interface TaskRow { id: string; name: string; slot: number | null; node: string | null; desiredState: string; state: string }
 interface NodeRow { hostname: string; status: string; manager: string | null; role: string }
@@ -27,10 +29,8 @@ describe('managers', () => {
   before(() => {
     requireRoot();
     hosts = new TestHosts(3);
-    hosts.start(3);
-    const image = makeBusyboxImage(hosts.manager.dataRoot);
-    // Every manager serves images to the agents connected to it.
-    for (const h of hosts.hosts) hosts.ok(h, ['--host', hosts.api(h), 'image', 'import', image, 'busybox:latest']);
+    hosts.start(2);
+    hosts.importBusybox();
   });
 
   after(() => hosts?.destroy());
@@ -40,6 +40,42 @@ describe('managers', () => {
     tasks: (svc: string) => hosts.json<TaskRow[]>(['--host', hosts.api(h), 'service', 'ps', '--all', svc], h),
   });
 
+  /** etcd's member list, asked inside host 1's namespace (the test hosts' addresses exist only there). */
+  const members = () => {
+    const r = hosts.exec(hosts.manager, 'etcdctl', ['--endpoints', `http://${hosts.manager.addr}:2379`, 'member', 'list', '-w', 'json']);
+    return (JSON.parse(r.stdout) as { members: { peerURLs: string[]; isLearner?: boolean }[] }).members;
+  };
+  const voters = (n: number) => eventually(`${n} voting etcd members`, () => members().length === n && members().every((m) => !m.isLearner), 60000);
+  const managerPid = (h: TestHost) => {
+    try {
+      const pid = Number(fs.readFileSync(path.join(h.dataRoot, 'manager.pid'), 'utf8'));
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return null;
+    }
+  };
+
+  it('promotes a worker to manager and demotes it again: its manager and etcd member start and stop', async () => {
+    const h3 = hosts.hosts[2]!;
+    await voters(2);
+    assert.equal(via(hosts.manager).nodes().find((n) => n.hostname === h3.name)?.role, 'worker');
+    assert.equal(managerPid(h3), null);
+    hosts.ok(hosts.manager, ['node', 'promote', h3.name]);
+    await voters(3);
+    await eventually('host3 runs a manager that answers', () => managerPid(h3) !== null && via(h3).nodes().find((n) => n.hostname === h3.name)?.manager === 'reachable', 60000);
+    hosts.ok(hosts.manager, ['node', 'demote', h3.name]);
+    await voters(2);
+    await eventually('host3 is a worker again, without a manager, ready', () => {
+      const n = via(hosts.manager).nodes().find((x) => x.hostname === h3.name);
+      return managerPid(h3) === null && n?.role === 'worker' && n.manager === null && n.status === 'ready';
+    }, 60000);
+    assert.equal(fs.existsSync(path.join(h3.dataRoot, 'etcd')), false, 'the removed member\'s data is gone');
+    // And back: a fresh learner on an empty data directory.
+    hosts.ok(hosts.manager, ['node', 'promote', h3.name]);
+    await voters(3);
+  });
+
   it('joins managers as etcd voters, one leader, the others reachable', async () => {
     const nodes = via(hosts.manager).nodes();
     assert.deepEqual(nodes.map((n) => [n.hostname, n.role, n.status]), hosts.hosts.map((h) => [h.name, 'manager', 'ready']));
@@ -47,16 +83,30 @@ describe('managers', () => {
       const m = via(hosts.manager).nodes().map((n) => n.manager).sort();
       return m.join() === 'leader,reachable,reachable';
     });
-    // Asked inside host 1's namespace: the test hosts' addresses exist only there.
-    const members = () => {
-      const r = hosts.exec(hosts.manager, 'etcdctl', ['--endpoints', `http://${hosts.manager.addr}:2379`, 'member', 'list', '-w', 'json']);
-      return (JSON.parse(r.stdout) as { members: { peerURLs: string[]; isLearner?: boolean }[] }).members;
-    };
-    // The joined members start as learners; their managers promote them once they caught up.
-    await eventually('three voting etcd members', () => members().length === 3 && members().every((m) => !m.isLearner), 60000);
+    await voters(3);
     assert.deepEqual(members().flatMap((m) => m.peerURLs).sort(), hosts.hosts.map((h) => `http://${h.addr}:2380`));
-    // Every manager answers the same state.
+    // Every manager answers the same state, and has the image imported through the first.
     for (const h of hosts.hosts.slice(1)) assert.equal(via(h).nodes().length, 3);
+    await eventually('busybox copied to every manager', () =>
+      hosts.hosts.every((h) => hosts.json<{ ref: string }[]>(['--host', hosts.api(h), 'image', 'ls'], h).some((i) => i.ref === 'busybox:latest')));
+  });
+
+  it('survives the SIGKILL of the leader manager: another leads, no node goes down, no task moves', async () => {
+    const file = path.join(hosts.manager.dataRoot, 'pre.yml');
+    fs.writeFileSync(file, stackFile(3));
+    hosts.ok(hosts.manager, ['deploy', '-c', file, 'pre']);
+    const runningIds = () => via(hosts.manager).tasks('pre_web').filter((t) => t.desiredState === 'running' && t.state === 'running').map((t) => t.id).sort();
+    const before = await eventually('3 running', () => (runningIds().length === 3 ? runningIds() : null), 90000);
+    const leaderName = via(hosts.manager).nodes().find((n) => n.manager === 'leader')!.hostname;
+    const leader = hosts.hosts.find((h) => h.name === leaderName)!;
+    const other = hosts.hosts.find((h) => h !== leader)!;
+    process.kill(managerPid(leader)!, 'SIGKILL');
+    await eventually('another manager leads', () => via(other).nodes().find((n) => n.manager === 'leader')?.hostname !== leaderName, 60000);
+    // The killed one's supervisor restarts it; everything stays where it was.
+    await eventually('three managers reachable again', () => via(other).nodes().filter((n) => n.manager === 'leader' || n.manager === 'reachable').length === 3, 60000);
+    assert.deepEqual(via(other).nodes().map((n) => n.status), ['ready', 'ready', 'ready']);
+    assert.deepEqual(runningIds(), before);
+    hosts.ok(other, ['--host', hosts.api(other), 'stack', 'rm', 'pre']);
   });
 
   it('survives the power cut of the leader host: a survivor leads, the tasks run elsewhere, deploys work', async () => {
@@ -104,6 +154,15 @@ describe('managers', () => {
         return false;
       }
     }).length;
-    await eventually('10 httpd processes on the survivors', () => survivors.reduce((n, h) => n + httpds(h), 0) === 10 && httpds(leader) === 0);
+    // As many on each host as the API says run there.
+    const expected = () => {
+      const rows = [...via(other).tasks('ha_web'), ...via(other).tasks('after_web')].filter((t) => t.desiredState === 'running' && t.state === 'running');
+      return hosts.hosts.map((h) => rows.filter((t) => t.node === h.name).length);
+    };
+    let seen: number[] = [];
+    await eventually('10 httpd processes on the survivors', () => {
+      seen = hosts.hosts.map(httpds);
+      return seen.join() === expected().join() && seen.reduce((a, b) => a + b, 0) === 10;
+    }).catch(() => assert.deepEqual(seen, expected(), 'httpd processes per host vs the tasks running there'));
   });
 });

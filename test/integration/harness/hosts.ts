@@ -108,9 +108,9 @@ export class TestHosts {
     return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   }
 
-  initManager(): void {
+  initManager(extra: string[] = []): void {
     const m = this.manager;
-    this.ok(m, ['init', '--data-root', m.dataRoot, '--advertise-addr', m.addr, '--cgroup-parent', m.cgroupParent, '--hostname', m.name]);
+    this.ok(m, ['init', '--data-root', m.dataRoot, '--advertise-addr', m.addr, '--cgroup-parent', m.cgroupParent, '--hostname', m.name, ...extra]);
   }
 
   joinArgs(h: TestHost, token: string, managerAddr: string): string[] {
@@ -145,9 +145,9 @@ export class TestHosts {
   }
 
   /** The whole cluster: network, the first manager, the other managers, the workers. */
-  start(managers = 1): void {
+  start(managers = 1, initArgs: string[] = []): void {
     this.createNetwork();
-    this.initManager();
+    this.initManager(initArgs);
     this.joinWorkers(managers);
   }
 
@@ -208,6 +208,9 @@ export class TestHosts {
 
   /** Stops every host and removes everything: processes, mounts, cgroups, namespaces, files. */
   destroy(): void {
+    // TSSWARM_TEST_KEEP_LOGS=DIR: keep every host's logs (debugging a failed run).
+    const keep = process.env.TSSWARM_TEST_KEEP_LOGS;
+    if (keep) for (const h of this.hosts) fs.cpSync(path.join(h.dataRoot, 'logs'), path.join(keep, this.tag, h.name), { recursive: true, force: true });
     for (const h of [...this.hosts].reverse()) {
       if (fs.existsSync(path.join(h.dataRoot, 'config.json'))) this.cli(h, ['down', '--data-root', h.dataRoot]);
     }

@@ -1,0 +1,86 @@
+/**
+ * Every manager serves the cluster's images to the agents connected to it,
+ * so an image imported through one manager is copied to the others: the
+ * import is recorded in etcd (ref → digest, and the registry it came from),
+ * and each manager pulls what it lacks from that registry, or from any other
+ * live manager's. A manager that joins later, or was down, catches up at start.
+ */
+import type { ImageRecord } from '../../shared/types';
+import { Keys } from '../../shared/keys';
+import type { Logger } from '../../shared/log';
+import type { Store } from '../store/store';
+import { liveManagers } from '../election/presence';
+import type { ImageStore } from './store';
+import { stageFromPeer } from './peer-pull';
+
+export class ImageReplicator {
+  private stopWatch: (() => Promise<void>) | null = null;
+  /** ref → the pull in progress, so a deploy and the watch do not fetch twice. */
+  private readonly pulls = new Map<string, Promise<boolean>>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly images: ImageStore,
+    /** This manager's registry (http://IP:PORT), named in the records of images imported here. */
+    private readonly registry: string,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.stopWatch = await this.store.watch([Keys.images], () => void this.syncAll(), (e) => this.log.warn(`image watch: ${e.message}`));
+    void this.syncAll();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopWatch) await this.stopWatch();
+  }
+
+  /** Records an image imported into this manager's store, for the others to copy. */
+  async announce(ref: string, digest: string): Promise<void> {
+    const rec: ImageRecord = { ref, digest, registry: this.registry, importedAt: new Date().toISOString() };
+    await this.store.commit([{ put: Keys.image(ref), value: rec, guard: null }]);
+  }
+
+  /** True when this manager has `ref` (as recorded) or could copy it now. */
+  async ensure(ref: string): Promise<boolean> {
+    const rec = await this.store.get<ImageRecord>(Keys.image(ref));
+    if (!rec) return false;
+    return this.pull(rec.value);
+  }
+
+  private async syncAll(): Promise<void> {
+    try {
+      const recs = await this.store.list<ImageRecord>(Keys.images);
+      for (const r of recs) await this.pull(r.value);
+    } catch (e) {
+      this.log.warn(`image sync: ${(e as Error).message}`);
+    }
+  }
+
+  private pull(rec: ImageRecord): Promise<boolean> {
+    const running = this.pulls.get(rec.ref);
+    if (running) return running;
+    const p = this.pullNow(rec).finally(() => this.pulls.delete(rec.ref));
+    this.pulls.set(rec.ref, p);
+    return p;
+  }
+
+  private async pullNow(rec: ImageRecord): Promise<boolean> {
+    if ((await this.images.resolve(rec.ref))?.digest === rec.digest) return true;
+    const others = (await liveManagers(this.store).catch(() => [])).map((m) => m.registry).filter((r) => r && r !== rec.registry && r !== this.registry);
+    for (const source of [rec.registry, ...others]) {
+      if (source === this.registry) continue;
+      try {
+        const s = await this.images.importStaged(rec.ref, (staging, target) => stageFromPeer(source, target, staging, async (d) => (await this.images.blobInfo(d)) !== null));
+        if (s.digest === rec.digest) {
+          this.log.info(`copied image ${rec.ref} (${rec.digest.slice(7, 19)}) from ${source}`);
+          return true;
+        }
+        this.log.warn(`image ${rec.ref} at ${source} is ${s.digest}, not ${rec.digest}`);
+      } catch (e) {
+        this.log.warn(`copying image ${rec.ref} from ${source}: ${(e as Error).message}`);
+      }
+    }
+    return false;
+  }
+}
