@@ -77,79 +77,19 @@ had_run_netns=$(pre_exist /run/netns)
 links_before=$(ip -o link show | awk -F': ' '{ print $2 }' | sort)
 
 tmp=$(mktemp -d /tmp/dswm.XXXXXX)
-tag=${tmp##*.}
-sw_ns="dswm-$tag-sw"
-hosts=(1 2 3)
-ns_of() { echo "dswm-$tag-h$1"; }
-addr_of() { echo "10.213.0.$1"; }
-cg_of() { echo "/dswm-$tag-h$1"; }           # cgroup parent of host i's containers
-sock_of() { echo "$tmp/h$1/docker.sock"; }
-declare -A dockerd_pid=()
-made_ns=()
+hosts_init "dswm-${tmp##*.}"
 export DOCKER_CONFIG="$tmp/cli"
 
-# dk I ARGS… → the Debian docker CLI against host I's dockerd
-dk() { local i="$1"; shift; DOCKER_HOST="unix://$(sock_of "$i")" "$DOCKER" "$@"; }
-
-# Every process whose command line names our temp dir (dockerds, containerds,
-# shims), and every process in one of our cgroup parents (the containers).
-our_pids() {
-  local i
-  pids_naming "$tmp"
-  for i in "${hosts[@]}"; do
-    find /sys/fs/cgroup/pids"$(cg_of "$i")" -name cgroup.procs -exec cat {} + 2>/dev/null || true
-  done
-}
-
 cleanup() {
-  local rc=$? i h p m left
+  local rc=$? h links_after left
   trap - EXIT INT TERM
   set +e
-  # Services away first (fewer containers for the daemons to stop), then the swarm.
-  if [[ -n "${dockerd_pid[1]:-}" ]] && kill -0 "${dockerd_pid[1]}" 2>/dev/null && [[ -S $(sock_of 1) ]]; then
-    timeout 20 "$DOCKER" -H "unix://$(sock_of 1)" service rm web client >/dev/null 2>&1
-    for ((i = 0; i < 60; i++)); do
-      left=""
-      for h in "${hosts[@]}"; do
-        [[ -S $(sock_of "$h") ]] && left+=$(timeout 10 "$DOCKER" -H "unix://$(sock_of "$h")" ps -aq 2>/dev/null)
-      done
-      [[ -z "$left" ]] && break
-      sleep 0.5
-    done
-  fi
-  for h in 3 2 1; do
-    p=${dockerd_pid[$h]:-}
-    [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null && [[ -S $(sock_of "$h") ]] &&
-      timeout 30 "$DOCKER" -H "unix://$(sock_of "$h")" swarm leave --force >/dev/null 2>&1
-  done
-  for h in "${hosts[@]}"; do
-    p=${dockerd_pid[$h]:-}
-    [[ -n "$p" ]] && kill -TERM "$p" 2>/dev/null
-  done
-  for h in "${hosts[@]}"; do
-    p=${dockerd_pid[$h]:-}
-    [[ -z "$p" ]] && continue
-    for ((i = 0; i < 60; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.5; done
-    kill -0 "$p" 2>/dev/null && { log "dockerd $p (h$h) ignored SIGTERM; killing"; kill -KILL "$p"; }
-  done
-  # Leftover containerds, shims, container processes: ours only, by PID.
-  kill_leftovers our_pids
-  # Mounts under the temp dir (overlays, netns files, the data-root binds), deepest first.
-  umount_under "$tmp"
-  # Namespaces: everything dockerd made inside them (docker_gwbridge, ingress
-  # and overlay sandboxes' links, vxlan devices, netfilter rules) goes with them.
-  for m in "${made_ns[@]}"; do ip netns del "$m" 2>/dev/null; done
+  hosts_down web client
   if [[ -z "$had_run_netns" && -d /run/netns && -z $(ls -A /run/netns 2>/dev/null) ]]; then
     umount /run/netns 2>/dev/null; rmdir /run/netns 2>/dev/null
   fi
-  local links_after; links_after=$(ip -o link show | awk -F': ' '{ print $2 }' | sort)
+  links_after=$(ip -o link show | awk -F': ' '{ print $2 }' | sort)
   [[ "$links_after" != "$links_before" ]] && log "warning: links of this machine changed: $(comm -13 <(echo "$links_before") <(echo "$links_after") | tr '\n' ' ')"
-  # Cgroups: children first, in every hierarchy.
-  for h in "${hosts[@]}"; do
-    for m in /sys/fs/cgroup/*"$(cg_of "$h")" /sys/fs/cgroup/*/"dswm-$tag-h$h"; do
-      [[ -d "$m" ]] && find "$m" -depth -type d -exec rmdir {} \; 2>/dev/null
-    done
-  done
   restore_host_state
   if [[ -n "$keep_log" ]]; then
     mkdir -p "$keep_log" && for h in "${hosts[@]}"; do cp "$tmp/h$h/dockerd.log" "$keep_log/dockerd-h$h.log" 2>/dev/null; done
@@ -159,7 +99,7 @@ cleanup() {
   else
     rm -rf "$tmp"
   fi
-  left=$(our_pids | sort -u | tr '\n' ' ')
+  left=$(hosts_pids | sort -u | tr '\n' ' ')
   [[ -n "$left" ]] && log "warning: processes still alive: $left"
   exit "$rc"
 }
@@ -168,100 +108,16 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # --- 2. the test network (as test/integration/harness/hosts.ts) ---------------
-ip netns add "$sw_ns" && made_ns+=("$sw_ns") || die "ip netns add $sw_ns failed"
-ip -n "$sw_ns" link add br0 type bridge && ip -n "$sw_ns" link set br0 up || die "bridge in $sw_ns failed"
-for h in "${hosts[@]}"; do
-  ns=$(ns_of "$h")
-  ip netns add "$ns" && made_ns+=("$ns") || die "ip netns add $ns failed"
-  ip -n "$ns" link set lo up &&
-    ip -n "$sw_ns" link add "p$h" type veth peer name eth0 netns "$ns" &&
-    ip -n "$sw_ns" link set "p$h" master br0 up &&
-    ip -n "$ns" addr add "$(addr_of "$h")/24" dev eth0 &&
-    ip -n "$ns" link set eth0 up || die "underlay veth for h$h failed"
-done
-nsenter --net="/run/netns/$(ns_of 3)" /bin/busybox ping -c1 -W2 "$(addr_of 1)" >/dev/null || die "h3 cannot reach h1 over the test bridge"
+hosts_net_up
 
 # --- 3. one dockerd per host --------------------------------------------------------
-# start_dockerd I DRIVER → background dockerd in host I's netns (PID in dockerd_pid[I])
-start_dockerd() {
-  local i="$1" driver="$2" d="$tmp/h$1"
-  mkdir -p "$d/data" "$d/exec"
-  # Its own config file: the trust key (else /etc/docker/key.json, shared by all
-  # three) and nothing read from /etc/docker/daemon.json.
-  printf '{"deprecated-key-path": "%s/key.json"}\n' "$d" >"$d/daemon.json"
-  # nsenter and unshare exec (no fork) and so does sh: $! is dockerd's PID.
-  DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 nsenter --net="/run/netns/$(ns_of "$i")" -- unshare --uts -- \
-    sh -c 'hostname "$0" && exec "$@"' "h$i" \
-    "$DOCKERD" --config-file "$d/daemon.json" --data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/dockerd.pid" \
-    -H "unix://$(sock_of "$i")" --storage-driver "$driver" \
-    --bridge=none --ip-masq=false --ip-forward=false \
-    --cgroup-parent "$(cg_of "$i")" --shutdown-timeout 5 --log-level warn \
-    >"$d/dockerd.log" 2>&1 </dev/null &
-  dockerd_pid[$i]=$!
-}
-# wait_dockerd I DRIVER → 0 when host I's dockerd answers with that driver
-wait_dockerd() {
-  local i="$1" driver="$2" n p=${dockerd_pid[$1]}
-  for ((n = 0; n < 160; n++)); do
-    kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return 1; }
-    [[ -S $(sock_of "$i") ]] && dk "$i" version >/dev/null 2>&1 && break
-    sleep 0.25
-  done
-  [[ $(dk "$i" info --format '{{.Driver}}' 2>/dev/null) == "$driver" ]]
-}
-stop_dockerd() {
-  local i="$1" n p=${dockerd_pid[$1]:-}
-  if [[ -n "$p" ]]; then
-    kill -TERM "$p" 2>/dev/null || true
-    for ((n = 0; n < 40; n++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.25; done
-    kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true
-    dockerd_pid[$i]=""
-  fi
-}
-
-drivers=(overlay2)
-command -v fuse-overlayfs >/dev/null && drivers+=(fuse-overlayfs)
-drivers+=(vfs)
-driver="" tried=()
-for drv in "${drivers[@]}"; do
-  log "starting 3 dockerds (storage driver $drv) under $tmp"
-  for h in "${hosts[@]}"; do start_dockerd "$h" "$drv"; done
-  ok=1
-  for h in "${hosts[@]}"; do wait_dockerd "$h" "$drv" || { ok=0; bad=$h; break; }; done
-  if ((ok)); then driver="$drv"; break; fi
-  reason=$(grep -E 'level=(error|fatal)|failed to start' "$tmp/h$bad/dockerd.log" | tail -1 | sed -E 's/.*msg="?//; s/"$//' || true)
-  tried+=("$drv: h$bad ${reason:-did not come up}")
-  for h in "${hosts[@]}"; do cp "$tmp/h$h/dockerd.log" "$tmp/h$h/dockerd-$drv.log" 2>/dev/null || true; stop_dockerd "$h"; done
-  umount_under "$tmp"
-  for h in "${hosts[@]}"; do rm -rf "$tmp/h$h/data" "$tmp/h$h/exec"; done
-done
-[[ -n "$driver" ]] || die "the dockerds did not start with any storage driver (${tried[*]})"
-server_version=$(dk 1 version --format '{{.Server.Version}}')
-log "dockerd $server_version up on h1..h3 (pids ${dockerd_pid[1]} ${dockerd_pid[2]} ${dockerd_pid[3]}, $driver)"
+dockerds_up
 
 # --- 4. busybox:latest on every node, without a registry ------------------------
-bash "$here/scripts/make-busybox-image.sh" "$tmp/busybox.tar" --docker-save busybox:latest ||
-  die "building the busybox docker-save archive failed"
-for h in "${hosts[@]}"; do
-  dk "$h" load -q -i "$tmp/busybox.tar" >/dev/null || die "docker load of the busybox archive failed on h$h"
-done
-dk 1 run --rm --network none busybox:latest true ||
-  die "a plain 'docker run busybox' fails on h1's dockerd (see the error above)"
+busybox_everywhere "$tmp/busybox.tar"
 
 # --- 5. swarm -------------------------------------------------------------------------
-dk 1 swarm init --advertise-addr "$(addr_of 1)" >/dev/null || die "docker swarm init on h1 failed"
-token=$(dk 1 swarm join-token -q worker) || die "docker swarm join-token failed"
-for h in 2 3; do
-  timeout 120 "$DOCKER" -H "unix://$(sock_of "$h")" swarm join --token "$token" --advertise-addr "$(addr_of "$h")" "$(addr_of 1):2377" >/dev/null ||
-    die "h$h could not join the swarm at $(addr_of 1):2377"
-done
-for ((n = 0; n < 120; n++)); do
-  ready=$(dk 1 node ls --format '{{.Status}}' | grep -c '^Ready$' || true)
-  ((ready == 3)) && break
-  sleep 0.5
-done
-((ready == 3)) || die "only $ready of 3 swarm nodes are Ready"
-log "swarm up: $(dk 1 node ls --format '{{.Hostname}}/{{.Status}}' | tr '\n' ' ')"
+swarm_up
 
 if ((hold)); then
   for h in "${hosts[@]}"; do log "h$h: DOCKER_HOST=unix://$(sock_of "$h")  netns $(ns_of "$h")"; done

@@ -1,8 +1,9 @@
-# Shared by the Docker Swarm peer scripts (bench/docker-swarm-deploy.sh and
-# bench/docker-swarm-multihost.sh), which source it after defining log and die:
-# the Debian docker binaries, the machine state dockerd touches outside its own
-# roots (recorded before it starts, restored after), and the removal of what a
-# run leaves under its temp dir.
+# Shared by the Docker Swarm peer scripts (bench/docker-swarm-deploy.sh,
+# bench/docker-swarm-multihost.sh, bench/docker-swarm-failover.sh), which source
+# it after defining log and die: the Debian docker binaries, the machine state
+# dockerd touches outside its own roots (recorded before it starts, restored
+# after), the removal of what a run leaves under its temp dir, and (last
+# section) three test hosts with one dockerd each, for the multi-host scripts.
 
 # The Debian binaries, by path: /usr/local/bin/docker (if any) may be another CLI.
 DOCKERD=/usr/sbin/dockerd DOCKER=/usr/bin/docker
@@ -71,12 +72,12 @@ restore_host_state() {
 }
 
 # pids_naming DIR: every process (but this shell) whose command line names DIR/.
+# One grep over every cmdline (a few ms, not a fork per process: the failover
+# script runs this in its timed part); the pattern comes from a file so that
+# grep's own command line does not name DIR.
 pids_naming() {
-  local p
-  for p in /proc/[0-9]*; do
-    [[ ${p#/proc/} == "$$" ]] && continue
-    { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF "$1/" && echo "${p#/proc/}"
-  done
+  grep -laF -f <(printf '%s/\n' "$1") /proc/[0-9]*/cmdline 2>/dev/null |
+    sed -nE 's#^/proc/([0-9]+)/cmdline$#\1#p' | grep -vx "$$"
   return 0
 }
 
@@ -101,4 +102,235 @@ umount_under() {
     [[ -z "$m" ]] && break
     while IFS= read -r p; do umount "$p" 2>/dev/null || umount -l "$p" 2>/dev/null; done <<<"$m"
   done
+}
+
+# --- three test hosts, one dockerd each ----------------------------------------
+# For bench/docker-swarm-multihost.sh and bench/docker-swarm-failover.sh (the
+# one-host script has its own start_dockerd and a scalar dockerd_pid, hence
+# the host_ prefixes and nothing declared until hosts_init). The caller sets
+# tmp (its own temp dir) and calls hosts_init PREFIX (unique to the
+# invocation: it names the namespaces and the cgroup parents). Host I lives in
+# network namespace PREFIX-hI, has 10.213.0.I/24 on a veth to a bridge in
+# PREFIX-sw (the layout of test/integration/harness/hosts.ts), and its dockerd
+# keeps everything under $tmp/hI.
+hosts_init() {
+  ns_prefix="$1"
+  hosts=(1 2 3)
+  declare -gA dockerd_pid=()
+  made_ns=()
+  driver="" server_version=""
+}
+
+sw_ns() { echo "$ns_prefix-sw"; }
+ns_of() { echo "$ns_prefix-h$1"; }
+addr_of() { echo "10.213.0.$1"; }
+cg_of() { echo "/$ns_prefix-h$1"; }           # cgroup parent of host I's containers
+sock_of() { echo "$tmp/h$1/docker.sock"; }
+# dk I ARGS… → the Debian docker CLI against host I's dockerd
+dk() { local i="$1"; shift; DOCKER_HOST="unix://$(sock_of "$i")" "$DOCKER" "$@"; }
+dockerd_alive() { [[ -n "${dockerd_pid[$1]:-}" ]] && kill -0 "${dockerd_pid[$1]}" 2>/dev/null && [[ -S $(sock_of "$1") ]]; }
+
+# host_pids I: host I's dockerd, containerd and shims (command line names
+# $tmp/hI) and its containers (in its cgroup parent), one PID a line.
+host_pids() {
+  pids_naming "$tmp/h$1"
+  find /sys/fs/cgroup/pids"$(cg_of "$1")" -name cgroup.procs -exec cat {} + 2>/dev/null || true
+}
+# hosts_pids: the same for every host, and anything else naming $tmp.
+hosts_pids() {
+  local i
+  pids_naming "$tmp"
+  for i in "${hosts[@]}"; do host_pids "$i"; done
+}
+
+# hosts_net_up: the namespaces, the bridge and the veths; dies on failure.
+hosts_net_up() {
+  local h ns sw; sw=$(sw_ns)
+  ip netns add "$sw" && made_ns+=("$sw") || die "ip netns add $sw failed"
+  ip -n "$sw" link add br0 type bridge && ip -n "$sw" link set br0 up || die "bridge in $sw failed"
+  for h in "${hosts[@]}"; do
+    ns=$(ns_of "$h")
+    ip netns add "$ns" && made_ns+=("$ns") || die "ip netns add $ns failed"
+    ip -n "$ns" link set lo up &&
+      ip -n "$sw" link add "p$h" type veth peer name eth0 netns "$ns" &&
+      ip -n "$sw" link set "p$h" master br0 up &&
+      ip -n "$ns" addr add "$(addr_of "$h")/24" dev eth0 &&
+      ip -n "$ns" link set eth0 up || die "underlay veth for h$h failed"
+  done
+  nsenter --net="/run/netns/$(ns_of 3)" /bin/busybox ping -c1 -W2 "$(addr_of 1)" >/dev/null || die "h3 cannot reach h1 over the test bridge"
+}
+# set_link I up|down: host I's port on the switch.
+set_link() { ip -n "$(sw_ns)" link set "p$1" "$2"; }
+
+# host_dockerd_start I DRIVER → background dockerd in host I's netns (PID in dockerd_pid[I])
+host_dockerd_start() {
+  local i="$1" driver="$2" d="$tmp/h$1"
+  mkdir -p "$d/data" "$d/exec" "$d/tmp"
+  # TMPDIR: when dockerd gives up on its containerd (health checks failing on a
+  # loaded machine) it sends it SIGUSR1 before SIGKILL, and containerd writes a
+  # stack dump to $TMPDIR/containerd.<pid>.stacks.log; that way under $tmp.
+  # Its own config file: the trust key (else /etc/docker/key.json, shared by all
+  # three) and nothing read from /etc/docker/daemon.json.
+  printf '{"deprecated-key-path": "%s/key.json"}\n' "$d" >"$d/daemon.json"
+  # nsenter and unshare exec (no fork) and so does sh: $! is dockerd's PID.
+  TMPDIR="$d/tmp" DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 nsenter --net="/run/netns/$(ns_of "$i")" -- unshare --uts -- \
+    sh -c 'hostname "$0" && exec "$@"' "h$i" \
+    "$DOCKERD" --config-file "$d/daemon.json" --data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/dockerd.pid" \
+    -H "unix://$(sock_of "$i")" --storage-driver "$driver" \
+    --bridge=none --ip-masq=false --ip-forward=false \
+    --cgroup-parent "$(cg_of "$i")" --shutdown-timeout 5 --log-level warn \
+    >"$d/dockerd.log" 2>&1 </dev/null &
+  dockerd_pid[$i]=$!
+}
+# host_dockerd_wait I DRIVER → 0 when host I's dockerd answers with that driver
+host_dockerd_wait() {
+  local i="$1" driver="$2" n p=${dockerd_pid[$1]}
+  for ((n = 0; n < 160; n++)); do
+    kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return 1; }
+    [[ -S $(sock_of "$i") ]] && dk "$i" version >/dev/null 2>&1 && break
+    sleep 0.25
+  done
+  [[ $(dk "$i" info --format '{{.Driver}}' 2>/dev/null) == "$driver" ]]
+}
+host_dockerd_stop() {
+  local i="$1" n p=${dockerd_pid[$1]:-}
+  if [[ -n "$p" ]]; then
+    kill -TERM "$p" 2>/dev/null || true
+    for ((n = 0; n < 40; n++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.25; done
+    kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true
+    dockerd_pid[$i]=""
+  fi
+}
+
+# dockerds_up [DRIVER…]: one dockerd per host with the first storage driver
+# that works for all three (default: overlay2, fuse-overlayfs if installed,
+# vfs); sets driver and server_version, dies if none does.
+dockerds_up() {
+  local drivers=("$@") drv h ok bad reason tried=()
+  if ((${#drivers[@]} == 0)); then
+    drivers=(overlay2)
+    command -v fuse-overlayfs >/dev/null && drivers+=(fuse-overlayfs)
+    drivers+=(vfs)
+  fi
+  driver=""
+  for drv in "${drivers[@]}"; do
+    log "starting 3 dockerds (storage driver $drv) under $tmp"
+    for h in "${hosts[@]}"; do host_dockerd_start "$h" "$drv"; done
+    ok=1
+    for h in "${hosts[@]}"; do host_dockerd_wait "$h" "$drv" || { ok=0; bad=$h; break; }; done
+    if ((ok)); then driver="$drv"; break; fi
+    reason=$(grep -E 'level=(error|fatal)|failed to start' "$tmp/h$bad/dockerd.log" | tail -1 | sed -E 's/.*msg="?//; s/"$//' || true)
+    tried+=("$drv: h$bad ${reason:-did not come up}")
+    for h in "${hosts[@]}"; do cp "$tmp/h$h/dockerd.log" "$tmp/h$h/dockerd-$drv.log" 2>/dev/null || true; host_dockerd_stop "$h"; done
+    umount_under "$tmp"
+    for h in "${hosts[@]}"; do rm -rf "$tmp/h$h/data" "$tmp/h$h/exec"; done
+  done
+  [[ -n "$driver" ]] || die "the dockerds did not start with any storage driver (${tried[*]})"
+  server_version=$(dk 1 version --format '{{.Server.Version}}')
+  log "dockerd $server_version up on h1..h3 (pids ${dockerd_pid[1]} ${dockerd_pid[2]} ${dockerd_pid[3]}, $driver)"
+}
+
+# busybox_everywhere TAR: busybox:latest on every node, without a registry
+# (TAR: scripts/make-busybox-image.sh --docker-save, built here if missing).
+busybox_everywhere() {
+  local tar="$1" h
+  if [[ ! -s "$tar" ]]; then
+    bash "$here/scripts/make-busybox-image.sh" "$tar" --docker-save busybox:latest ||
+      die "building the busybox docker-save archive failed"
+  fi
+  for h in "${hosts[@]}"; do
+    dk "$h" load -q -i "$tar" >/dev/null || die "docker load of the busybox archive failed on h$h"
+  done
+  dk 1 run --rm --network none busybox:latest true ||
+    die "a plain 'docker run busybox' fails on h1's dockerd (see the error above)"
+}
+
+# swarm_up: swarm init on h1, h2 and h3 join as workers, all three Ready.
+swarm_up() {
+  local h n ready=0 token
+  dk 1 swarm init --advertise-addr "$(addr_of 1)" >/dev/null || die "docker swarm init on h1 failed"
+  token=$(dk 1 swarm join-token -q worker) || die "docker swarm join-token failed"
+  for h in 2 3; do
+    timeout 120 "$DOCKER" -H "unix://$(sock_of "$h")" swarm join --token "$token" --advertise-addr "$(addr_of "$h")" "$(addr_of 1):2377" >/dev/null ||
+      die "h$h could not join the swarm at $(addr_of 1):2377"
+  done
+  for ((n = 0; n < 120; n++)); do
+    ready=$(dk 1 node ls --format '{{.Status}}' | grep -c '^Ready$' || true)
+    ((ready == 3)) && break
+    sleep 0.5
+  done
+  ((ready == 3)) || die "only $ready of 3 swarm nodes are Ready"
+  log "swarm up: $(dk 1 node ls --format '{{.Hostname}}/{{.Status}}' | tr '\n' ' ')"
+}
+
+# shim_sockets I: the sockets containerd 1.6 made in /run/containerd/s for
+# host I's shims: named sha256(<containerd address>/moby/<container id>), so
+# these names are ours alone. A shim removes its socket when it exits, a
+# SIGKILLed one does not.
+shim_sockets() {
+  local c id
+  for c in "$tmp/h$1"/data/containers/*/; do
+    [[ -d "$c" ]] || continue
+    id=$(basename "$c")
+    printf '/run/containerd/s/%s\n' "$(printf '%s' "$tmp/h$1/exec/containerd/containerd.sock/moby/$id" | sha256sum | cut -d' ' -f1)"
+  done
+}
+
+# hosts_down [SERVICE…]: removes the services (fewer containers for the daemons
+# to stop), leaves the swarm, stops the dockerds (SIGTERM, by PID), SIGKILLs
+# whatever of theirs is left (containerds, shims, containers), unmounts
+# everything under $tmp, and deletes the namespaces (with all dockerd made in
+# them: docker_gwbridge, sandboxes, vxlan devices, netfilter rules), the shim
+# sockets of killed shims and the cgroup parents. Hosts whose dockerd is
+# already dead (a power cut) are cleaned the same way. Never fails.
+hosts_down() {
+  local - i h p m left
+  set +e
+  if dockerd_alive 1; then
+    (($#)) && timeout 20 "$DOCKER" -H "unix://$(sock_of 1)" service rm "$@" >/dev/null 2>&1
+    for ((i = 0; i < 60; i++)); do
+      left=""
+      for h in "${hosts[@]}"; do
+        dockerd_alive "$h" && left+=$(timeout 10 "$DOCKER" -H "unix://$(sock_of "$h")" ps -aq 2>/dev/null)
+      done
+      [[ -z "$left" ]] && break
+      sleep 0.5
+    done
+  fi
+  for h in 3 2 1; do
+    dockerd_alive "$h" && timeout 30 "$DOCKER" -H "unix://$(sock_of "$h")" swarm leave --force >/dev/null 2>&1
+  done
+  for h in "${hosts[@]}"; do
+    p=${dockerd_pid[$h]:-}
+    [[ -n "$p" ]] && kill -TERM "$p" 2>/dev/null
+  done
+  for h in "${hosts[@]}"; do
+    p=${dockerd_pid[$h]:-}
+    [[ -z "$p" ]] && continue
+    for ((i = 0; i < 60; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$p" 2>/dev/null && { log "dockerd $p (h$h) ignored SIGTERM; killing"; kill -KILL "$p"; }
+    wait "$p" 2>/dev/null
+    dockerd_pid[$h]=""
+  done
+  # Leftover containerds, shims, container processes: ours only, by PID.
+  kill_leftovers hosts_pids
+  for h in "${hosts[@]}"; do
+    compgen -G "$tmp/h$h/tmp/containerd.*.stacks.log" >/dev/null &&
+      log "h$h: its dockerd killed and restarted its containerd during the run (health checks failed; load?)"
+  done
+  for h in "${hosts[@]}"; do
+    left=$(shim_sockets "$h" | while IFS= read -r m; do [[ -S "$m" ]] && rm -f "$m" && echo "$m"; done)
+    [[ -n "$left" ]] && log "h$h: removed the $(wc -l <<<"$left") sockets its killed shims left in /run/containerd/s"
+  done
+  # Mounts under the temp dir (overlays, netns files, the data-root binds), deepest first.
+  umount_under "$tmp"
+  for m in "${made_ns[@]}"; do ip netns del "$m" 2>/dev/null; done
+  made_ns=()
+  # Cgroups: children first, in every hierarchy.
+  for h in "${hosts[@]}"; do
+    for m in /sys/fs/cgroup/*"$(cg_of "$h")"; do
+      [[ -d "$m" ]] && find "$m" -depth -type d -exec rmdir {} \; 2>/dev/null
+    done
+  done
+  return 0
 }
