@@ -13,9 +13,9 @@ import { createLogger } from '../shared/log';
 import { flagString, parseFlags } from '../shared/flags';
 import { Store } from './store/store';
 import { newJoinToken } from './ca/join-token';
-import { LeaderElection } from './election/leader';
+import { clearPredecessor, LeaderElection } from './election/leader';
 import { ManagerPresence } from './election/presence';
-import { memberClientUrls, promoteWhenReady } from './election/etcd-members';
+import { promoteWhenReady } from './election/etcd-members';
 import { orchestratorLoop } from './orchestrator/run';
 import { schedulerLoop } from './scheduler/run';
 import { allocatorLoop } from './allocator/run';
@@ -58,7 +58,7 @@ async function retry<T>(what: string, f: () => Promise<T>, tries = 60): Promise<
 }
 
 async function main(): Promise<void> {
-  const args = parseFlags(process.argv.slice(2), ['data-root', 'etcd-endpoints', 'socket', 'grpc-listen', 'registry-listen', 'advertise-addr', 'node-id', 'etcd-member'], ['etcd-managed']);
+  const args = parseFlags(process.argv.slice(2), ['data-root', 'etcd-endpoints', 'socket', 'grpc-listen', 'registry-listen', 'advertise-addr', 'node-id', 'etcd-member', 'etcd-local'], []);
   const dataRoot = flagString(args, 'data-root') ?? '/var/lib/tsswarm';
   const endpoints = (flagString(args, 'etcd-endpoints') ?? 'http://127.0.0.1:2379').split(',');
   const socket = flagString(args, 'socket') ?? path.join(dataRoot, 'api.sock');
@@ -67,21 +67,22 @@ async function main(): Promise<void> {
   const advertise = flagString(args, 'advertise-addr') ?? '127.0.0.1';
   const localNodeId = flagString(args, 'node-id');
 
-  // --etcd-managed: the managers run etcd themselves, one member per manager host.
-  const etcdManaged = args.flags.get('etcd-managed') === true;
-  let store = new Store(endpoints);
+  // --etcd-local URL: the managers run etcd themselves, one member per manager host, this one's at URL.
+  const etcdLocal = flagString(args, 'etcd-local');
+  const etcdManaged = etcdLocal !== null;
+  // Our own members allow 1 s keepalive pings (cli/init/supervisor.ts).
+  const keepaliveMs = etcdManaged ? 1000 : 5000;
+  let store = new Store(endpoints, {}, keepaliveMs);
   const cluster = await retry('connecting to etcd', () => ensureCluster(store));
   const member = flagString(args, 'etcd-member');
-  if (etcdManaged && member) await promoteWhenReady(store, member, log.child('etcd'));
-  if (etcdManaged) {
-    // Talk to every member, not only this host's, so one member's death does not cut this manager off.
-    const all = await memberClientUrls(store).catch(() => []);
-    const more = all.filter((u) => !endpoints.includes(u));
-    if (more.length) {
-      store.close();
-      store = new Store([...endpoints, ...more]);
-      log.info(`etcd members: ${[...endpoints, ...more].join(', ')}`);
-    }
+  if (etcdLocal && member) await promoteWhenReady(store, member, log.child('etcd'));
+  if (etcdLocal && endpoints.join() !== etcdLocal) {
+    // Once this host's member votes, talk to it alone: it lives as long as this host does (its
+    // supervisor restarts it), so a member dying elsewhere never leaves calls, watches or lease
+    // keepalives waiting on a dead connection. (A joining learner serves no requests: until it is
+    // promoted, the other members' endpoints are used.)
+    store.close();
+    store = new Store([etcdLocal], {}, keepaliveMs);
   }
   const managerId = newId();
   const images = new ImageStore(path.join(dataRoot, 'manager', 'images'));
@@ -127,6 +128,10 @@ async function main(): Promise<void> {
     },
   }, log.child('election'));
   await dispatcher.start();
+  if (localNodeId) {
+    const n = await clearPredecessor(store, localNodeId, managerId).catch((e: Error) => (log.warn(`clearing a predecessor: ${e.message}`), 0));
+    if (n) log.info(`removed ${n} keys of this node's previous manager`);
+  }
   const registryUrl = `http://${advertise}:${registryPort}`;
   const presence = new ManagerPresence(store, { v: SCHEMA_VERSION, id: managerId, nodeId: localNodeId ?? null, dispatcher: `${advertise}:${dispatcher.port}`, registry: registryUrl, startedAt: new Date().toISOString() }, log.child('presence'));
   presence.start();

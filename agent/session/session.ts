@@ -56,6 +56,9 @@ export interface RoleChange {
 
 type State = 'idle' | 'connecting' | 'connected' | 'closed';
 
+/** A registration is a few store calls, each of which gives up within ~6 s (manager/store/store.ts). */
+const WELCOME_TIMEOUT_MS = 8000;
+
 export class Session {
   private state: State = 'idle';
   private call: grpc.ClientDuplexStream<unknown, ServerMsg> | null = null;
@@ -118,6 +121,11 @@ export class Session {
     let periodMs = 500;
     let graceMs = 1500;
     let lastHeard = Date.now();
+    // A manager that takes the registration but never welcomes us (its store hangs) is left for the next.
+    const welcomeTimer = setTimeout(() => {
+      broken(`no welcome within ${WELCOME_TIMEOUT_MS} ms`);
+      call.cancel();
+    }, WELCOME_TIMEOUT_MS);
     // The manager answers every heartbeat; silence past the grace means it is gone or cut off.
     const beat = () =>
       this.startHeartbeat(periodMs, () => {
@@ -138,6 +146,7 @@ export class Session {
         beat();
       }
       if (m.welcome) {
+        clearTimeout(welcomeTimer);
         this.state = 'connected';
         this.backoffMs = 100;
         periodMs = m.welcome.heartbeat_period_ms || periodMs;
@@ -166,6 +175,7 @@ export class Session {
       if (m.assignments) this.enqueue(m.assignments);
     });
     const broken = (why: string) => {
+      clearTimeout(welcomeTimer);
       if (this.call !== call) return;
       this.call = null;
       this.stopHeartbeat();

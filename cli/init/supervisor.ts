@@ -46,7 +46,7 @@ function programs(c: HostConfig): Program[] {
       '--initial-advertise-peer-urls', peer,
       '--initial-cluster', c.etcdInitialCluster ?? `${name}=${peer}`,
       '--initial-cluster-state', c.etcdInitialCluster ? 'existing' : 'new',
-      // Managers ping their etcd connections every 2 s to notice dead members (store/store.ts).
+      // Managers ping their etcd connections every second to notice dead members (store/store.ts).
       '--grpc-keepalive-min-time', '1s',
       '--heartbeat-interval', '100',
       '--election-timeout', '1000',
@@ -82,7 +82,7 @@ function programs(c: HostConfig): Program[] {
     '--registry-listen', `${c.advertiseAddr}:${c.registryPort}`,
     '--advertise-addr', c.advertiseAddr,
     ...(nodeId ? ['--node-id', nodeId] : []),
-    ...(managedEtcd ? ['--etcd-managed'] : []),
+    ...(managedEtcd ? ['--etcd-local', `http://127.0.0.1:${c.etcdClientPort}`] : []),
     ...(managedEtcd && c.etcdName ? ['--etcd-member', c.etcdName] : []),
   ]));
   list.push(p('agent', node, [

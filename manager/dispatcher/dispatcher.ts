@@ -70,6 +70,7 @@ export class Dispatcher {
   private managers: ManagerRecord[] = [];
   /** Nodes whose session's manager is gone: since when the leader has seen them so. */
   private orphanedSince = new Map<string, number>();
+  private checking = false;
   port = 0;
 
   constructor(private readonly opts: DispatcherOptions) {}
@@ -150,7 +151,9 @@ export class Dispatcher {
           s = sess;
         }).catch((e: Error) => {
           this.opts.log.warn(`register failed: ${e.message}`);
-          call.destroy(e);
+          // An 'error' ends the call with a status the agent sees (destroy() would not send one),
+          // so it moves on to another manager at once.
+          call.emit('error', Object.assign(new Error(`registration failed: ${e.message}`), { code: grpc.status.UNAVAILABLE }));
         });
         return;
       }
@@ -405,13 +408,17 @@ export class Dispatcher {
    * with another one within the grace period.
    */
   private async checkHeartbeats(): Promise<void> {
-    const now = Date.now();
+    // One check at a time: with etcd slow, overlapping checks would judge by each other's clocks.
+    if (this.checking) return;
+    this.checking = true;
     try {
       const nodes = await this.opts.store.list<ClusterNode>(Keys.nodes);
       const leader = this.opts.isLeader();
       // The leader reads the managers afresh: a watch cache that missed a restarted manager would
       // make its nodes look orphaned.
       const live = new Set((leader ? await liveManagers(this.opts.store) : this.managers).map((m) => m.id));
+      if (!leader) this.orphanedSince.clear();
+      const now = Date.now();
       const ops: WriteOp[] = [];
       const down = (n: (typeof nodes)[number], message: string) => {
         this.opts.log.warn(`node ${n.value.hostname} ${message}; marking it down`);
@@ -441,9 +448,12 @@ export class Dispatcher {
             this.orphanedSince.delete(n.value.id);
             continue;
           }
+          // The manager's record outlives it by its lease (2 s), longer than the heartbeat grace in
+          // which a live agent notices and moves to another manager; one more heartbeat period
+          // covers a registration under way.
           const since = this.orphanedSince.get(n.value.id) ?? now;
           this.orphanedSince.set(n.value.id, since);
-          if (now - since > this.opts.heartbeatGraceMs) {
+          if (now - since > this.opts.heartbeatPeriodMs) {
             this.orphanedSince.delete(n.value.id);
             down(n, 'lost its manager and did not come back');
           }
@@ -467,6 +477,8 @@ export class Dispatcher {
       if (ops.length) await this.opts.store.commit(ops);
     } catch (e) {
       this.opts.log.warn(`heartbeat check failed: ${(e as Error).message}`);
+    } finally {
+      this.checking = false;
     }
   }
 

@@ -5,6 +5,8 @@
 import type { Campaign } from 'etcd3';
 import type { Store } from '../store/store';
 import type { Logger } from '../../shared/log';
+import type { ManagerRecord } from '../../shared/types';
+import { Keys } from '../../shared/keys';
 
 export const ELECTION = 'tsswarm-leader';
 
@@ -25,6 +27,30 @@ export async function currentLeader(store: Store): Promise<LeaderValue | null> {
   }
 }
 
+/**
+ * A manager restarted on the same node (its supervisor restarts it within a
+ * second) removes what its dead predecessor left: its campaign key, so the
+ * next candidate leads now instead of when the dead one's lease expires, and
+ * its manager record. Returns how many keys it removed.
+ */
+export async function clearPredecessor(store: Store, nodeId: string, managerId: string): Promise<number> {
+  const stale: string[] = [];
+  const campaigns = await store.client.getAll().prefix(`election/${ELECTION}/`).strings();
+  for (const [key, v] of Object.entries(campaigns)) {
+    try {
+      const l = JSON.parse(v) as LeaderValue;
+      if (l.nodeId === nodeId && l.managerId !== managerId) stale.push(key);
+    } catch {
+      // not ours to judge
+    }
+  }
+  for (const r of await store.list<ManagerRecord>(Keys.managers)) {
+    if (r.value.nodeId === nodeId && r.value.id !== managerId) stale.push(r.key);
+  }
+  for (const key of stale) await store.client.delete().key(key).exec();
+  return stale.length;
+}
+
 export interface LeaderHooks {
   onElected(): Promise<void>;
   onDemoted(): Promise<void>;
@@ -41,7 +67,7 @@ export class LeaderElection {
     private readonly value: LeaderValue,
     private readonly hooks: LeaderHooks,
     private readonly log: Logger,
-    private readonly ttlSeconds = 3,
+    private readonly ttlSeconds = 2,
   ) {}
 
   get isLeader(): boolean {

@@ -18,7 +18,7 @@ export class ManagerPresence {
     private readonly store: Store,
     private readonly record: ManagerRecord,
     private readonly log: Logger,
-    private readonly ttlSeconds = 3,
+    private readonly ttlSeconds = 2,
   ) {}
 
   start(): void {

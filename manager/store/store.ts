@@ -3,8 +3,8 @@
  * carries the key's mod revision so that writes depending on it can be
  * guarded (a transaction that fails its guard writes nothing).
  */
-import { Etcd3, EtcdError, GRPCDeadlineExceededError, GRPCUnavailableError, isRecoverableError, type IOptions } from 'etcd3';
-import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, noop } from 'cockatiel';
+import { Etcd3, EtcdError, GRPCDeadlineExceededError, GRPCUnavailableError, type IOptions } from 'etcd3';
+import { BrokenCircuitError, ExponentialBackoff, noop } from 'cockatiel';
 import type { IKeyValue } from 'etcd3/lib/rpc';
 import { StoreUnavailableError } from '../../shared/errors';
 
@@ -57,18 +57,28 @@ async function wrap<T>(p: Promise<T>): Promise<T> {
 export class Store {
   readonly client: Etcd3;
 
-  constructor(endpoints: string[], options: Partial<IOptions> = {}) {
+  /**
+   * keepaliveMs: how often connections to etcd are pinged; a member that dies without closing them
+   * (power cut) is noticed after twice that. Below etcd's --grpc-keepalive-min-time (5 s by default)
+   * etcd answers with GOAWAY; the managers' own etcd members allow 1 s.
+   */
+  constructor(endpoints: string[], options: Partial<IOptions> = {}, keepaliveMs = 5000) {
     this.client = new Etcd3({
       hosts: endpoints,
       dialTimeout: 3000,
-      defaultCallOptions: () => ({ deadline: Date.now() + 5000 }),
+      // Per attempt: a call stuck on a member that died is tried again on another (etcd3 retries
+      // recoverable errors, deadlines included, up to 3 times), so a user waits ~6 s at worst.
+      defaultCallOptions: () => ({ deadline: Date.now() + 2000 }),
       // A member that dies without closing its connections (power cut, partition) is noticed by
-      // keepalive pings, so watches move to a live member instead of waiting on a dead one.
-      grpcOptions: { 'grpc.keepalive_time_ms': 2000, 'grpc.keepalive_timeout_ms': 2000, 'grpc.keepalive_permit_without_calls': 1 },
+      // keepalive pings, so watches and lease keepalives move to a live member instead of waiting
+      // on a dead one (for longer than a lease lives).
+      grpcOptions: { 'grpc.keepalive_time_ms': keepaliveMs, 'grpc.keepalive_timeout_ms': keepaliveMs, 'grpc.keepalive_permit_without_calls': 1 },
       faultHandling: {
-        // etcd3's default breaker shuts a member out for 5 s after three failures; with one member
-        // that is a 5 s outage after any hiccup. Several members: skip a failing one for a second.
-        host: () => (endpoints.length > 1 ? circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }) : noop),
+        // No per-member circuit breaker: etcd3's default shuts a member out for 5 s after three
+        // failures, and an etcd leader election fails calls on every member at once, so all of
+        // them would be shut out. A failed call is tried again on another member (etcd3's global
+        // retry). (Managers that run their own member use it alone, see manager/main.ts.)
+        host: () => noop,
         // Watches resume within 2 s at worst (etcd3's default grows to 30 s). etcd3 declares the
         // backoff type of an older cockatiel; the object has what its watcher uses (next, duration).
         watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }) as unknown as NonNullable<NonNullable<IOptions['faultHandling']>['watchBackoff']>,

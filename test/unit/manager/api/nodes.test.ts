@@ -53,3 +53,11 @@ describe('checkNodeRemoval', () => {
     assert.throws(() => checkNodeRemoval(node('m', { role: 'manager', state: 'down' }), true), /demote it/);
   });
 });
+
+describe('planNodeUpdate role', () => {
+  it('changes the role only of a ready node (its agent starts or stops the manager)', () => {
+    const down = { ...node('n2'), status: { ...node('n2').status, state: 'down' as const } };
+    assert.throws(() => planNodeUpdate(down, { role: 'manager' }, [down]), ConflictError);
+    assert.equal(planNodeUpdate(node('n3'), { role: 'manager' }, [node('n3')]).role, 'manager');
+  });
+});
