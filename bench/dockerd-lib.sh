@@ -1,5 +1,6 @@
 # Shared by the Docker Swarm peer scripts (bench/docker-swarm-deploy.sh,
-# bench/docker-swarm-multihost.sh, bench/docker-swarm-failover.sh), which source
+# bench/docker-swarm-multihost.sh, bench/docker-swarm-failover.sh,
+# bench/docker-swarm-leader-failover.sh), which source
 # it after defining log and die: the Debian docker binaries, the machine state
 # dockerd touches outside its own roots (recorded before it starts, restored
 # after), the removal of what a run leaves under its temp dir, and (last
@@ -105,9 +106,10 @@ umount_under() {
 }
 
 # --- three test hosts, one dockerd each ----------------------------------------
-# For bench/docker-swarm-multihost.sh and bench/docker-swarm-failover.sh (the
-# one-host script has its own start_dockerd and a scalar dockerd_pid, hence
-# the host_ prefixes and nothing declared until hosts_init). The caller sets
+# For bench/docker-swarm-multihost.sh, bench/docker-swarm-failover.sh and
+# bench/docker-swarm-leader-failover.sh (the one-host script has its own
+# start_dockerd and a scalar dockerd_pid, hence the host_ prefixes and nothing
+# declared until hosts_init). The caller sets
 # tmp (its own temp dir) and calls hosts_init PREFIX (unique to the
 # invocation: it names the namespaces and the cgroup parents). Host I lives in
 # network namespace PREFIX-hI, has 10.213.0.I/24 on a veth to a bridge in
@@ -245,22 +247,28 @@ busybox_everywhere() {
     die "a plain 'docker run busybox' fails on h1's dockerd (see the error above)"
 }
 
-# swarm_up: swarm init on h1, h2 and h3 join as workers, all three Ready.
+# swarm_up [worker|manager]: swarm init on h1, h2 and h3 join with the token
+# of that role (default worker); waits until all three are Ready and, as
+# managers, until h1 sees one Leader and two Reachable.
 swarm_up() {
-  local h n ready=0 token
+  local role="${1:-worker}" h n nodes ok=0 token
+  [[ "$role" == worker || "$role" == manager ]] || die "swarm_up: role worker or manager, not $role"
   dk 1 swarm init --advertise-addr "$(addr_of 1)" >/dev/null || die "docker swarm init on h1 failed"
-  token=$(dk 1 swarm join-token -q worker) || die "docker swarm join-token failed"
+  token=$(dk 1 swarm join-token -q "$role") || die "docker swarm join-token $role failed"
   for h in 2 3; do
     timeout 120 "$DOCKER" -H "unix://$(sock_of "$h")" swarm join --token "$token" --advertise-addr "$(addr_of "$h")" "$(addr_of 1):2377" >/dev/null ||
-      die "h$h could not join the swarm at $(addr_of 1):2377"
+      die "h$h could not join the swarm at $(addr_of 1):2377 (as $role)"
   done
   for ((n = 0; n < 120; n++)); do
-    ready=$(dk 1 node ls --format '{{.Status}}' | grep -c '^Ready$' || true)
-    ((ready == 3)) && break
+    nodes=$(dk 1 node ls --format '{{.Status}} {{.ManagerStatus}}' 2>/dev/null || true)
+    if [[ $(grep -c '^Ready' <<<"$nodes") == 3 ]] &&
+      [[ "$role" == worker || $(awk '{ print $2 }' <<<"$nodes" | sort | tr '\n' ' ') == "Leader Reachable Reachable " ]]; then
+      ok=1; break
+    fi
     sleep 0.5
   done
-  ((ready == 3)) || die "only $ready of 3 swarm nodes are Ready"
-  log "swarm up: $(dk 1 node ls --format '{{.Hostname}}/{{.Status}}' | tr '\n' ' ')"
+  ((ok)) || die "swarm not up: $(dk 1 node ls --format '{{.Hostname}}/{{.Status}}/{{.ManagerStatus}}' | tr '\n' ' ')"
+  log "swarm up: $(dk 1 node ls --format '{{.Hostname}}/{{.Status}}{{if .ManagerStatus}}/{{.ManagerStatus}}{{end}}' | tr '\n' ' ')"
 }
 
 # shim_sockets I: the sockets containerd 1.6 made in /run/containerd/s for
@@ -276,18 +284,23 @@ shim_sockets() {
   done
 }
 
-# hosts_down [SERVICE…]: removes the services (fewer containers for the daemons
-# to stop), leaves the swarm, stops the dockerds (SIGTERM, by PID), SIGKILLs
-# whatever of theirs is left (containerds, shims, containers), unmounts
-# everything under $tmp, and deletes the namespaces (with all dockerd made in
-# them: docker_gwbridge, sandboxes, vxlan devices, netfilter rules), the shim
-# sockets of killed shims and the cgroup parents. Hosts whose dockerd is
-# already dead (a power cut) are cleaned the same way. Never fails.
+# hosts_down [SERVICE…]: removes the services through the first live dockerd
+# (fewer containers for the daemons to stop), leaves the swarm, stops the
+# dockerds (SIGTERM, by PID), SIGKILLs whatever of theirs is left
+# (containerds, shims, containers), unmounts everything under $tmp, and
+# deletes the namespaces (with all dockerd made in them: docker_gwbridge,
+# sandboxes, vxlan devices, netfilter rules), the shim sockets of killed shims
+# and the cgroup parents. Hosts whose dockerd is already dead (a power cut, or
+# a SIGKILL of the dockerd alone that left its containerd, shims and
+# containers running) are cleaned the same way. Never fails.
 hosts_down() {
-  local - i h p m left
+  local - i h p m left alive=""
   set +e
-  if dockerd_alive 1; then
-    (($#)) && timeout 20 "$DOCKER" -H "unix://$(sock_of 1)" service rm "$@" >/dev/null 2>&1
+  # The first host whose dockerd lives (h1, the manager, unless it was the one
+  # killed: with three managers a survivor takes the service rm).
+  for h in "${hosts[@]}"; do dockerd_alive "$h" && { alive=$h; break; }; done
+  if [[ -n "$alive" ]]; then
+    (($#)) && timeout 20 "$DOCKER" -H "unix://$(sock_of "$alive")" service rm "$@" >/dev/null 2>&1
     for ((i = 0; i < 60; i++)); do
       left=""
       for h in "${hosts[@]}"; do
