@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadDispatcher } from '../../shared/proto/load';
 import { networkViewFromWire, portRuleFromWire, statusToWire, taskFromWire, type StatusUpdate, type WireNetworkView, type WirePortRule, type WireStatus, type WireTask } from '../../shared/proto/codec';
 import type { Logger } from '../../shared/log';
+import type { RoleWire } from '../../shared/proto/role';
 import { mergeAssignments, type Assignments } from './assignments';
 
 export interface NodeDescription {
@@ -44,15 +45,8 @@ interface ServerMsg {
   heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number; managers?: string[] };
 }
 
-/** A promotion or demotion, as the manager sends it (dispatcher.proto RoleChange). */
-export interface RoleChange {
-  role: string;
-  managers: string[];
-  etcd_endpoints: string[];
-  etcd_managed: boolean;
-  etcd_name: string;
-  etcd_initial_cluster: string;
-}
+/** A promotion or demotion, as the manager sends it (dispatcher.proto HostRole). */
+export type RoleChange = RoleWire;
 
 type State = 'idle' | 'connecting' | 'connected' | 'closed';
 

@@ -12,6 +12,7 @@ import { Client, DEFAULT_DATA_ROOT } from '../client';
 import { configPath, defaultAdvertiseAddr, freePort, readConfig, writeConfig, type HostConfig } from '../init/config';
 import type { CommandContext } from '../context';
 import type * as Grpc from '@grpc/grpc-js';
+import type { RoleWire } from '../../shared/proto/role';
 
 export class InitError extends TsswarmError {
   readonly code = 'INIT_FAILED';
@@ -216,14 +217,7 @@ export async function join(args: Parsed): Promise<void> {
   throw new InitError(`could not reach the manager at ${managerAddr} within 30s; logs in ${path.join(dataRoot, 'logs')}`);
 }
 
-interface JoinAnswer {
-  role: string;
-  managers: string[];
-  etcd_endpoints: string[];
-  etcd_managed: boolean;
-  etcd_name: string;
-  etcd_initial_cluster: string;
-}
+type JoinAnswer = RoleWire;
 
 /** The Join call to the manager's dispatcher: what the token makes of this host. */
 async function askJoin(managerAddr: string, req: Record<string, string>): Promise<JoinAnswer> {

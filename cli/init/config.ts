@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { RoleWire } from '../../shared/proto/role';
 
 export interface HostConfig {
   dataRoot: string;
@@ -28,15 +29,8 @@ export interface HostConfig {
   hostname: string;
 }
 
-/** A promotion or demotion as the manager sent it (agent/session/session.ts RoleChange). */
-export interface RoleChange {
-  role: string;
-  managers: string[];
-  etcd_endpoints: string[];
-  etcd_managed: boolean;
-  etcd_name: string;
-  etcd_initial_cluster: string;
-}
+/** A promotion or demotion as the manager sent it (dispatcher.proto HostRole). */
+export type RoleChange = RoleWire;
 
 /** Default ports of a promoted host (the manager prepared its etcd member on the peer port). */
 const MANAGER_PORTS = { etcdClientPort: 2379, etcdPeerPort: 2380, grpcPort: 4242, registryPort: 4243 };

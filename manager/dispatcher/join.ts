@@ -38,7 +38,7 @@ export async function answerJoin(ctx: JoinContext, req: JoinRequestMsg): Promise
   return { ...answer, ...(await etcdForManager(ctx, req.hostname, req.addr, req.etcd_peer_url)) };
 }
 
-export type EtcdSetup = Pick<JoinAnswerMsg, 'etcd_endpoints' | 'etcd_managed' | 'etcd_name' | 'etcd_initial_cluster'>;
+export type EtcdSetup = Omit<JoinAnswerMsg, 'role' | 'managers'>;
 
 /**
  * What a host becoming a manager (a join, a promotion) needs to reach etcd:

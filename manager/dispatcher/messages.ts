@@ -1,5 +1,6 @@
 /** Shapes of the decoded dispatcher.proto messages (proto-loader with keepCase, oneofs). */
 import type { WireNetworkView, WirePortRule, WireStatus, WireTask } from '../../shared/proto/codec';
+import type { RoleWire } from '../../shared/proto/role';
 
 export interface RegisterMsg {
   node_id: string;
@@ -35,20 +36,5 @@ export interface JoinRequestMsg {
   etcd_client_url: string;
 }
 
-export interface RoleChangeMsg {
-  role: string;
-  managers: string[];
-  etcd_endpoints: string[];
-  etcd_managed: boolean;
-  etcd_name: string;
-  etcd_initial_cluster: string;
-}
-
-export interface JoinAnswerMsg {
-  role: string;
-  managers: string[];
-  etcd_endpoints: string[];
-  etcd_managed: boolean;
-  etcd_name: string;
-  etcd_initial_cluster: string;
-}
+export type RoleChangeMsg = RoleWire;
+export type JoinAnswerMsg = RoleWire;
