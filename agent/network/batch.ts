@@ -4,7 +4,7 @@
  * validated before they get here (names, addresses), so nothing needs quoting.
  */
 import { formatIpv4, parseCidr } from './ipv4';
-import { macForIp } from './mac';
+import { macForIp } from '../../shared/net/ipv4';
 import { bridgeName, nftTableName, vethName, vxlanName } from './names';
 import type { PeerDiff } from './peers';
 import type { AttachSpec, OverlaySpec } from './types';

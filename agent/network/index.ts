@@ -1,6 +1,6 @@
 /** The per-host overlay data plane: see README.md. */
 export { HostNetwork, validateOverlaySpec } from './host-network';
-export { macForIp } from './mac';
+export { macForIp } from '../../shared/net/ipv4';
 export { InvalidNetworkConfigError, NetworkCommandError, HostNetworkClosedError } from './errors';
 export { nativeNetSys } from './sys';
 export type { NetSys, ExecResult } from './sys';

@@ -1,27 +1,11 @@
-/** IPv4 text <-> number, CIDR parsing: what validation and MAC derivation need, nothing more. */
+/**
+ * The data plane's checks of addresses and CIDRs it is handed (any prefix
+ * length; errors name the field), on the shared IPv4 text <-> number.
+ */
 import { InvalidNetworkConfigError } from './errors';
+import { formatIpv4, parseIpv4 } from '../../shared/net/ipv4';
 
-const OCTETS = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
-/** The address as an unsigned 32-bit number, or null when it is not dotted-quad IPv4. */
-export function parseIpv4(text: string): number | null {
-  const m = OCTETS.exec(text);
-  if (m === null) return null;
-  let n = 0;
-  for (let i = 1; i <= 4; i++) {
-    const part = m[i] ?? '';
-    // No leading zeros: "010" is octal to some parsers and decimal to others.
-    if (part.length > 1 && part.startsWith('0')) return null;
-    const v = Number(part);
-    if (v > 255) return null;
-    n = n * 256 + v;
-  }
-  return n;
-}
-
-export function formatIpv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
+export { formatIpv4, parseIpv4 };
 
 export interface Cidr {
   /** Network address (host bits zero). */

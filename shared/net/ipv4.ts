@@ -1,5 +1,30 @@
-/** IPv4 arithmetic for IPAM: addresses as unsigned 32-bit numbers, subnets as CIDR. */
+/**
+ * IPv4 arithmetic: addresses as unsigned 32-bit numbers, subnets as CIDR
+ * (the manager's IPAM), and task MACs derived from IPs (manager and agent).
+ */
 import { InvalidArgumentError } from '../errors';
+
+const OCTETS = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/** The address as an unsigned 32-bit number, or null when it is not dotted-quad IPv4. */
+export function parseIpv4(text: string): number | null {
+  const m = OCTETS.exec(text);
+  if (m === null) return null;
+  let n = 0;
+  for (let i = 1; i <= 4; i++) {
+    const part = m[i] ?? '';
+    // No leading zeros: "010" is octal to some parsers and decimal to others.
+    if (part.length > 1 && part.startsWith('0')) return null;
+    const v = Number(part);
+    if (v > 255) return null;
+    n = n * 256 + v;
+  }
+  return n;
+}
+
+export function formatIpv4(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
 
 export interface Cidr {
   base: number;
@@ -7,19 +32,12 @@ export interface Cidr {
 }
 
 export function ipToInt(ip: string): number {
-  const parts = ip.split('.');
-  if (parts.length !== 4) throw new InvalidArgumentError(`invalid IPv4 address ${ip}`);
-  let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) throw new InvalidArgumentError(`invalid IPv4 address ${ip}`);
-    n = n * 256 + Number(p);
-  }
+  const n = parseIpv4(ip);
+  if (n === null) throw new InvalidArgumentError(`invalid IPv4 address ${ip}`);
   return n;
 }
 
-export function intToIp(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
+export const intToIp = formatIpv4;
 
 export function parseCidr(cidr: string): Cidr {
   const m = /^([\d.]+)\/(\d{1,2})$/.exec(cidr);
@@ -56,8 +74,12 @@ export function gatewayOf(c: Cidr): string {
   return intToIp(c.base + 1);
 }
 
-/** Locally administered MAC derived from the IP (02:42 + the four bytes), as Docker derives them. */
+/**
+ * `02:42:` + the four address bytes, as Docker derives them: locally administered (bit 1 of the
+ * first byte), unicast, unique as long as the IPs are unique on the network; any host computes any
+ * task's MAC without asking anyone.
+ */
 export function macForIp(ip: string): string {
   const n = ipToInt(ip);
-  return ['02', '42', ...[n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+  return [0x02, 0x42, n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { macForIp } from '../../agent/network/mac';
+import { macForIp } from '../../shared/net/ipv4';
 import type { PublishedPort } from '../../agent/network/ports';
 import type { Endpoint, OverlaySpec } from '../../agent/network/types';
 import { createRuntime } from '../../agent/runtime';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostNetwork } from '../../../../agent/network/host-network';
 import { HostNetworkClosedError, InvalidNetworkConfigError } from '../../../../agent/network/errors';
-import { macForIp } from '../../../../agent/network/mac';
+import { macForIp } from '../../../../shared/net/ipv4';
 import { bridgeName, vethName, vxlanName } from '../../../../agent/network/names';
 import type { OverlaySpec } from '../../../../agent/network/types';
 import { FakeNetSys } from './fake-sys';

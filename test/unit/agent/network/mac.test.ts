@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { macForIp, normalizeMac } from '../../../../agent/network/mac';
+import { normalizeMac } from '../../../../agent/network/mac';
+import { macForIp } from '../../../../shared/net/ipv4';
+import { InvalidArgumentError } from '../../../../shared/errors';
 import { inCidr, parseCidr, parseIpv4 } from '../../../../agent/network/ipv4';
 import { InvalidNetworkConfigError } from '../../../../agent/network/errors';
 
@@ -14,7 +16,7 @@ describe('macForIp', () => {
     assert.equal(first & 0b11, 0b10);
   });
   it('rejects what is not IPv4', () => {
-    for (const bad of ['10.0.0', '10.0.0.256', '010.0.0.1', 'fe80::1', '']) assert.throws(() => macForIp(bad), InvalidNetworkConfigError, bad);
+    for (const bad of ['10.0.0', '10.0.0.256', '010.0.0.1', 'fe80::1', '']) assert.throws(() => macForIp(bad), InvalidArgumentError, bad);
   });
 });
 

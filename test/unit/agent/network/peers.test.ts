@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { desiredPeerState, diffPeers, emptyPeerState, isEmptyDiff, parseFdbJson, parseNeighJson, type PeerState } from '../../../../agent/network/peers';
 import { InvalidNetworkConfigError } from '../../../../agent/network/errors';
-import { macForIp } from '../../../../agent/network/mac';
+import { macForIp } from '../../../../shared/net/ipv4';
 import type { Endpoint } from '../../../../agent/network/types';
 
 const ep = (ip: string, hostAddr: string): Endpoint => ({ ip, mac: macForIp(ip), hostAddr });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { filterRuleset } from '../../../../agent/network/batch';
 import { InvalidNetworkConfigError } from '../../../../agent/network/errors';
 import { HostNetwork } from '../../../../agent/network/host-network';
-import { macForIp } from '../../../../agent/network/mac';
+import { macForIp } from '../../../../shared/net/ipv4';
 import { bridgeName } from '../../../../agent/network/names';
 import { nodeEndpointCommands, portsRuleset, validatePublishedPorts, type PublishedPort } from '../../../../agent/network/ports';
 import type { OverlaySpec } from '../../../../agent/network/types';
