@@ -31,92 +31,19 @@
 # --keep-log DIR keeps the dockerd logs of every run.
 set -euo pipefail
 
-runs=3 keep_log="" replicas=30 victim=3
-while (($#)); do
-  case "$1" in
-    --runs) runs="$2"; shift 2 ;;
-    --keep-log) keep_log="$2"; shift 2 ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
-    *) echo "usage: $0 [--runs R] [--keep-log DIR]" >&2; exit 2 ;;
-  esac
-done
-[[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "docker-swarm-failover: --runs takes a positive integer" >&2; exit 2; }
-
 here=$(cd "$(dirname "$0")/.." && pwd)
 log() { printf 'docker-swarm-failover: %s\n' "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
-now_ns() { date +%s%N; }
-ms_since() { echo $(( ($(now_ns) - $1) / 1000000 )); }
-
-[[ $(id -u) -eq 0 ]] || die "must run as root (dockerd and network namespaces need it)"
-
-# --- 1. tools ------------------------------------------------------------------
 # shellcheck source=bench/dockerd-lib.sh
 source "$here/bench/dockerd-lib.sh"
-ensure_docker_io
-[[ -x /bin/busybox ]] || die "/bin/busybox missing; run scripts/setup.sh (busybox-static)"
-for c in ip findmnt nsenter unshare iptables sha256sum; do command -v "$c" >/dev/null || die "$c not found (iproute2/util-linux/iptables/coreutils)"; done
-[[ -e /run/containerd/containerd.sock ]] &&
-  die "/run/containerd/containerd.sock exists: dockerd would use that system containerd instead of one per host"
 
-# --- state we must not clobber, recorded before anything starts ----------------
-record_host_state
-had_run_netns=$(pre_exist /run/netns)
-links_before=$(ip -o link show | awk -F': ' '{ print $2 }' | sort)
+runs=3 keep_log="" replicas=30 victim=3 run=0
+peer_options "[--runs R] [--keep-log DIR]" "$@"
+hosts_preflight
 
-tmp=$(mktemp -d /tmp/dswf.XXXXXX)
-hosts_init "dswf-${tmp##*.}"
-export DOCKER_CONFIG="$tmp/cli"
-run=0
-
-# save_logs: the dockerd logs of the current run to --keep-log DIR.
-save_logs() {
-  local h
-  [[ -n "$keep_log" ]] || return 0
-  mkdir -p "$keep_log" || return 0
-  for h in "${hosts[@]}"; do cp "$tmp/h$h/dockerd.log" "$keep_log/run$run-dockerd-h$h.log" 2>/dev/null || true; done
-}
-
-cleanup() {
-  local rc=$? links_after left
-  trap - EXIT INT TERM
-  set +e
-  hosts_down web
-  save_logs
-  if [[ -z "$had_run_netns" && -d /run/netns && -z $(ls -A /run/netns 2>/dev/null) ]]; then
-    umount /run/netns 2>/dev/null; rmdir /run/netns 2>/dev/null
-  fi
-  links_after=$(ip -o link show | awk -F': ' '{ print $2 }' | sort)
-  [[ "$links_after" != "$links_before" ]] && log "warning: links of this machine changed: $(comm -13 <(echo "$links_before") <(echo "$links_after") | tr '\n' ' ')"
-  restore_host_state
-  if findmnt -rn -o TARGET | grep -qF "$tmp"; then
-    log "warning: mounts under $tmp survived; leaving $tmp in place"
-  else
-    rm -rf "$tmp"
-  fi
-  left=$(hosts_pids | sort -u | tr '\n' ' ')
-  [[ -n "$left" ]] && log "warning: processes still alive: $left"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# power_cut I: SIGKILL every process of host I, by PID, until none is left (as
-# TestHosts.killHost: a containerd could still be starting a shim between two reads).
-power_cut() {
-  local round pids p=${dockerd_pid[$1]:-}
-  for ((round = 0; round < 50; round++)); do
-    pids=$(host_pids "$1" | sort -u)
-    [[ -z "$pids" ]] && { dockerd_pid[$1]=""; return 0; }
-    # shellcheck disable=SC2086
-    kill -KILL $pids 2>/dev/null || true
-    # dockerd is our child: reap it here, or bash reports "Killed" on stderr.
-    if [[ -n "$p" ]] && grep -qx "$p" <<<"$pids"; then wait "$p" 2>/dev/null || true; p=""; fi
-    sleep 0.1
-  done
-  die "h$1: processes still alive after SIGKILL: $(host_pids "$1" | sort -u | tr '\n' ' ')"
-}
+# teardown: the hosts down and their logs kept, after each run and on exit.
+teardown() { hosts_down web; save_dockerd_logs "$keep_log" "run$run-"; }
+hosts_session_start dswf teardown
 
 # web_tasks → one line per task of web with desired state running: "<node> <current state>"
 web_tasks() { dk 1 service ps web --filter desired-state=running --format '{{.Node}} {{.CurrentState}}' 2>/dev/null || true; }
@@ -152,7 +79,6 @@ for ((run = 1; run <= runs; run++)); do
 
   # --- the power cut, and the manager's view of it ---------------------------------
   t0=$(now_ns)
-  set_link "$victim" down || die "could not take h$victim's link down"
   power_cut "$victim"
   log "run $run/$runs: h$victim cut off and killed ($(ms_since "$t0") ms)"
   d=-1 a=-1 last=""
@@ -171,16 +97,10 @@ for ((run = 1; run <= runs; run++)); do
   log "run $run/$runs: node down after $d ms, $replicas running again after $a ms"
 
   # --- back to nothing, for the next run (or the exit) -----------------------------
-  hosts_down web
-  save_logs
-  findmnt -rn -o TARGET | grep -qF "$tmp/" && die "mounts under $tmp survived the teardown"
-  left=$(hosts_pids | sort -u | tr '\n' ' ')
-  [[ -z "$left" ]] || die "processes still alive after the teardown: $left"
-  for h in "${hosts[@]}"; do rm -rf "${tmp:?}/h$h"; done
+  teardown
+  hosts_clear
 done
 
-median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%d\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-list() { local IFS=,; echo "[$*]"; }
 printf '{"date":"%s","machine":"%s, %s cores","peer":"docker-swarm %s (3 dockerd in netns)","storageDriver":"%s","runs":%d,"downMedianMs":%d,"allMedianMs":%d,"downMs":%s,"allMs":%s}\n' \
   "$(date -u +%F)" "$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed "s/^ *//; s/\"/\\\\\"/g")" "$(nproc)" "$server_version" "$driver" "$runs" \
   "$(median "${down_ms[@]}")" "$(median "${all_ms[@]}")" "$(list "${down_ms[@]}")" "$(list "${all_ms[@]}")"

@@ -47,51 +47,15 @@
 # containerd, shims and containers. --keep-log DIR keeps the dockerd logs.
 set -euo pipefail
 
-runs=3 keep_log="" replicas=30 scaled_to=33
-while (($#)); do
-  case "$1" in
-    --runs) runs="$2"; shift 2 ;;
-    --keep-log) keep_log="$2"; shift 2 ;;
-    -h|--help) sed -n '2,47p' "$0"; exit 0 ;;
-    *) echo "usage: $0 [--runs R] [--keep-log DIR]" >&2; exit 2 ;;
-  esac
-done
-[[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "docker-swarm-leader-failover: --runs takes a positive integer" >&2; exit 2; }
-
 here=$(cd "$(dirname "$0")/.." && pwd)
 log() { printf 'docker-swarm-leader-failover: %s\n' "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
-now_ns() { date +%s%N; }
-ms_since() { echo $(( ($(now_ns) - $1) / 1000000 )); }
-
-[[ $(id -u) -eq 0 ]] || die "must run as root (dockerd and network namespaces need it)"
-
-# --- 1. tools ------------------------------------------------------------------
 # shellcheck source=bench/dockerd-lib.sh
 source "$here/bench/dockerd-lib.sh"
-ensure_docker_io
-[[ -x /bin/busybox ]] || die "/bin/busybox missing; run scripts/setup.sh (busybox-static)"
-for c in ip findmnt nsenter unshare iptables sha256sum timeout; do command -v "$c" >/dev/null || die "$c not found (iproute2/util-linux/iptables/coreutils)"; done
-[[ -e /run/containerd/containerd.sock ]] &&
-  die "/run/containerd/containerd.sock exists: dockerd would use that system containerd instead of one per host"
 
-# --- state we must not clobber, recorded before anything starts ----------------
-record_host_state
-had_run_netns=$(pre_exist /run/netns)
-links_before=$(ip -o link show | awk -F': ' '{ print $2 }' | sort)
-
-tmp=$(mktemp -d /tmp/dslf.XXXXXX)
-hosts_init "dslf-${tmp##*.}"
-export DOCKER_CONFIG="$tmp/cli"
-run=0 scenario="" bg_pids=()
-
-# save_logs: the dockerd logs of the current scenario to --keep-log DIR.
-save_logs() {
-  local h
-  [[ -n "$keep_log" ]] || return 0
-  mkdir -p "$keep_log" || return 0
-  for h in "${hosts[@]}"; do cp "$tmp/h$h/dockerd.log" "$keep_log/run$run-$scenario-dockerd-h$h.log" 2>/dev/null || true; done
-}
+runs=3 keep_log="" replicas=30 scaled_to=33 run=0 scenario="" bg_pids=()
+peer_options "[--runs R] [--keep-log DIR]" "$@"
+hosts_preflight
 
 # stop_bg: the background loops of a scenario (leader poller, scaler), by PID;
 # a docker CLI one of them was waiting for names $tmp/ and goes with
@@ -104,48 +68,16 @@ stop_bg() {
   done
   bg_pids=()
 }
-
-cleanup() {
-  local rc=$? links_after left
-  trap - EXIT INT TERM
-  set +e
-  stop_bg
-  hosts_down web
-  save_logs
-  if [[ -z "$had_run_netns" && -d /run/netns && -z $(ls -A /run/netns 2>/dev/null) ]]; then
-    umount /run/netns 2>/dev/null; rmdir /run/netns 2>/dev/null
-  fi
-  links_after=$(ip -o link show | awk -F': ' '{ print $2 }' | sort)
-  [[ "$links_after" != "$links_before" ]] && log "warning: links of this machine changed: $(comm -13 <(echo "$links_before") <(echo "$links_after") | tr '\n' ' ')"
-  restore_host_state
-  if findmnt -rn -o TARGET | grep -qF "$tmp"; then
-    log "warning: mounts under $tmp survived; leaving $tmp in place"
-  else
-    rm -rf "$tmp"
-  fi
-  left=$(hosts_pids | sort -u | tr '\n' ' ')
-  [[ -n "$left" ]] && log "warning: processes still alive: $left"
-  exit "$rc"
+# reap_bg: waits for the background loops, which have ended (or are about to).
+reap_bg() {
+  local p
+  for p in "${bg_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  bg_pids=()
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
-# power_cut I: SIGKILL every process of host I, by PID, until none is left (as
-# bench/docker-swarm-failover.sh and TestHosts.killHost).
-power_cut() {
-  local round pids p=${dockerd_pid[$1]:-}
-  for ((round = 0; round < 50; round++)); do
-    pids=$(host_pids "$1" | sort -u)
-    [[ -z "$pids" ]] && { dockerd_pid[$1]=""; return 0; }
-    # shellcheck disable=SC2086
-    kill -KILL $pids 2>/dev/null || true
-    # dockerd is our child: reap it here, or bash reports "Killed" on stderr.
-    if [[ -n "$p" ]] && grep -qx "$p" <<<"$pids"; then wait "$p" 2>/dev/null || true; p=""; fi
-    sleep 0.1
-  done
-  die "h$1: processes still alive after SIGKILL: $(host_pids "$1" | sort -u | tr '\n' ' ')"
-}
+# teardown: the background loops stopped, the hosts down and their logs kept, after each scenario and on exit.
+teardown() { stop_bg; hosts_down web; save_dockerd_logs "$keep_log" "run$run-$scenario-"; }
+hosts_session_start dslf teardown
 
 # dkt I ARGS… → the docker CLI against host I, given up after 5 s: a survivor
 # forwards to the leader, and a call caught by the leader's death must not
@@ -172,6 +104,16 @@ new_leader_ms() {
   [[ -s "$1" ]] || return 0
   awk -v old="$3" -v t0="$2" '$2 != old && (best == "" || $1 < best) { best = $1; who = $2 }
     END { if (best != "") print int((best - t0) / 1000000), who }' "$1"
+}
+# note_new_leader: until l is set, sets it (ms since t0) once the poller saw a leader other than h$leader, and stops the poller.
+note_new_leader() {
+  local found
+  ((l < 0)) || return 0
+  found=$(new_leader_ms "$tmp/leaders" "$t0" "h$leader")
+  [[ -n "$found" ]] || return 0
+  l=${found% *}
+  touch "$tmp/leaders.stop"
+  log "  new leader ${found#* } after $l ms"
 }
 # scaler I N FILE: `docker service scale web=N --detach` through host I until
 # the CLI accepts it (each try given up after 15 s; a try caught by the
@@ -229,16 +171,7 @@ cluster_up() {
 }
 
 # scenario_down: back to nothing, for the next scenario (or the exit).
-scenario_down() {
-  local h left
-  stop_bg
-  hosts_down web
-  save_logs
-  findmnt -rn -o TARGET | grep -qF "$tmp/" && die "mounts under $tmp survived the teardown"
-  left=$(hosts_pids | sort -u | tr '\n' ' ')
-  [[ -z "$left" ]] || die "processes still alive after the teardown: $left"
-  for h in "${hosts[@]}"; do rm -rf "${tmp:?}/h$h"; done
-}
+scenario_down() { teardown; hosts_clear; }
 
 kill_leader_ms=() kill_scale_ms=() kill_accepted_ms=() kill_on_dead=() power_leader_ms=() power_all_ms=()
 for ((run = 1; run <= runs; run++)); do
@@ -260,14 +193,7 @@ for ((run = 1; run <= runs; run++)); do
   log "run $run/$runs kill: h$leader's dockerd killed ($(ms_since "$t0") ms), scale to $scaled_to through h$survivor"
   l=-1 s=-1 a=-1 n=0 dead_n=0 last=""
   while :; do
-    if ((l < 0)); then
-      found=$(new_leader_ms "$tmp/leaders" "$t0" "h$leader")
-      if [[ -n "$found" ]]; then
-        l=${found% *}
-        touch "$tmp/leaders.stop"
-        log "  new leader ${found#* } after $l ms"
-      fi
-    fi
+    note_new_leader
     if ((a < 0)) && [[ -s "$tmp/scale" ]]; then
       a=$(( ($(<"$tmp/scale") - t0) / 1000000 ))
       # The CLI's reasons for the refused tries, shortened, the most frequent first.
@@ -288,9 +214,7 @@ for ((run = 1; run <= runs; run++)); do
     (($(ms_since "$t0") > 180000)) && die "kill: no new leader and $scaled_to running within 3 minutes (leader $l ms, scale accepted $a ms, last $n running)"
     sleep 0.1
   done
-  # Both background loops have ended (or are about to): reap them.
-  for p in "${bg_pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  bg_pids=()
+  reap_bg
   kill_leader_ms+=("$l") kill_scale_ms+=("$s") kill_accepted_ms+=("$a") kill_on_dead+=("$dead_n")
   log "run $run/$runs kill: new leader after $l ms, scale done after $s ms"
   scenario_down
@@ -300,21 +224,13 @@ for ((run = 1; run <= runs; run++)); do
   cluster_up
   rm -f "$tmp"/leaders*
   t0=$(now_ns)
-  set_link "$leader" down || die "could not take h$leader's link down"
   power_cut "$leader"
   leader_poller "$survivor" "$tmp/leaders" &
   bg_pids+=($!)
   log "run $run/$runs power: h$leader cut off and killed ($(ms_since "$t0") ms)"
   l=-1 a=-1 n=0 nd=0 last=""
   while :; do
-    if ((l < 0)); then
-      found=$(new_leader_ms "$tmp/leaders" "$t0" "h$leader")
-      if [[ -n "$found" ]]; then
-        l=${found% *}
-        touch "$tmp/leaders.stop"
-        log "  new leader ${found#* } after $l ms"
-      fi
-    fi
+    note_new_leader
     tasks=$(web_tasks "$survivor")
     n=$(count_running "$tasks") nd=$(grep -c "^h$leader " <<<"$tasks" || true)
     ((l >= 0 && n == replicas && nd == 0)) && { a=$(ms_since "$t0"); break; }
@@ -322,15 +238,12 @@ for ((run = 1; run <= runs; run++)); do
     (($(ms_since "$t0") > 180000)) && die "power: no failover within 3 minutes (new leader: $l ms; last: $n running, $nd on h$leader)"
     sleep 0.1
   done
-  for p in "${bg_pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  bg_pids=()
+  reap_bg
   power_leader_ms+=("$l") power_all_ms+=("$a")
   log "run $run/$runs power: new leader after $l ms, $replicas running again after $a ms ($(spread "$tasks"))"
   scenario_down
 done
 
-median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%d\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-list() { local IFS=,; echo "[$*]"; }
 log "medians of $runs: kill: new leader $(median "${kill_leader_ms[@]}") ms, scale done $(median "${kill_scale_ms[@]}") ms; power: new leader $(median "${power_leader_ms[@]}") ms, all $replicas $(median "${power_all_ms[@]}") ms"
 printf '{"date":"%s","machine":"%s, %s cores","peer":"docker-swarm %s (3 dockerd in netns, 3 managers)","storageDriver":"%s","runs":%d,"kill":{"leaderMs":%s,"scaleMs":%s,"scaleAcceptedMs":%s,"runningOnKilledNode":%s},"power":{"leaderMs":%s,"allMs":%s}}\n' \
   "$(date -u +%F)" "$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed "s/^ *//; s/\"/\\\\\"/g")" "$(nproc)" "$server_version" "$driver" "$runs" \

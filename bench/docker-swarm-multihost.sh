@@ -41,71 +41,29 @@
 # removed (debugging; the DOCKER_HOST of each node is printed).
 set -euo pipefail
 
-runs=3 grace=1s keep_log="" hold=0 n1=30 n2=90
-while (($#)); do
-  case "$1" in
-    --runs) runs="$2"; shift 2 ;;
-    --grace) grace="$2"; shift 2 ;;
-    --keep-log) keep_log="$2"; shift 2 ;;
-    --hold) hold=1; shift ;;
-    -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
-    *) echo "usage: $0 [--runs R] [--grace DURATION] [--keep-log DIR] [--hold]" >&2; exit 2 ;;
-  esac
-done
-[[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "docker-swarm-multihost: --runs takes a positive integer" >&2; exit 2; }
-
 here=$(cd "$(dirname "$0")/.." && pwd)
 log() { printf 'docker-swarm-multihost: %s\n' "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
-now_ns() { date +%s%N; }
-ms_since() { echo $(( ($(now_ns) - $1) / 1000000 )); }
-
-[[ $(id -u) -eq 0 ]] || die "must run as root (dockerd and network namespaces need it)"
-
-# --- 1. tools ------------------------------------------------------------------
 # shellcheck source=bench/dockerd-lib.sh
 source "$here/bench/dockerd-lib.sh"
-ensure_docker_io
-[[ -x /bin/busybox ]] || die "/bin/busybox missing; run scripts/setup.sh (busybox-static)"
-for c in ip findmnt nsenter unshare iptables; do command -v "$c" >/dev/null || die "$c not found (iproute2/util-linux/iptables)"; done
-[[ -e /run/containerd/containerd.sock ]] &&
-  die "/run/containerd/containerd.sock exists: dockerd would use that system containerd instead of one per host"
 
-# --- state we must not clobber, recorded before anything starts ----------------
-record_host_state
-had_run_netns=$(pre_exist /run/netns)
-links_before=$(ip -o link show | awk -F': ' '{ print $2 }' | sort)
-
-tmp=$(mktemp -d /tmp/dswm.XXXXXX)
-hosts_init "dswm-${tmp##*.}"
-export DOCKER_CONFIG="$tmp/cli"
-
-cleanup() {
-  local rc=$? h links_after left
-  trap - EXIT INT TERM
-  set +e
-  hosts_down web client
-  if [[ -z "$had_run_netns" && -d /run/netns && -z $(ls -A /run/netns 2>/dev/null) ]]; then
-    umount /run/netns 2>/dev/null; rmdir /run/netns 2>/dev/null
-  fi
-  links_after=$(ip -o link show | awk -F': ' '{ print $2 }' | sort)
-  [[ "$links_after" != "$links_before" ]] && log "warning: links of this machine changed: $(comm -13 <(echo "$links_before") <(echo "$links_after") | tr '\n' ' ')"
-  restore_host_state
-  if [[ -n "$keep_log" ]]; then
-    mkdir -p "$keep_log" && for h in "${hosts[@]}"; do cp "$tmp/h$h/dockerd.log" "$keep_log/dockerd-h$h.log" 2>/dev/null; done
-  fi
-  if findmnt -rn -o TARGET | grep -qF "$tmp"; then
-    log "warning: mounts under $tmp survived; leaving $tmp in place"
-  else
-    rm -rf "$tmp"
-  fi
-  left=$(hosts_pids | sort -u | tr '\n' ' ')
-  [[ -n "$left" ]] && log "warning: processes still alive: $left"
-  exit "$rc"
+runs=3 grace=1s keep_log="" hold=0 n1=30 n2=90
+# more_option ARGS…: this script's own options, for peer_options.
+more_option() {
+  case "$1" in
+    --grace) grace="$2"; more_shift=2 ;;
+    --hold) hold=1; more_shift=1 ;;
+    *) return 1 ;;
+  esac
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+peer_options "[--runs R] [--grace DURATION] [--keep-log DIR] [--hold]" "$@"
+
+# --- 1. tools ------------------------------------------------------------------
+hosts_preflight
+
+# teardown: the services removed, the hosts down and their logs kept, on exit.
+teardown() { hosts_down web client; save_dockerd_logs "$keep_log" ""; }
+hosts_session_start dswm teardown
 
 # --- 2. the test network (as test/integration/harness/hosts.ts) ---------------
 hosts_net_up
@@ -214,8 +172,6 @@ for ((r = 1; r <= runs; r++)); do
   [[ -z "$left" ]] || die "network benchnet did not go away"
 done
 
-median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%d\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-list() { local IFS=,; echo "[$*]"; }
 printf '{"peer":"docker-swarm %s (3 dockerd in netns)","deploy30Ms":%d,"scale90Ms":%d,"rm90Ms":%d,"runs":%d,"date":"%s","machine":"%s, %s cores","storageDriver":"%s","stopGracePeriod":"%s","deploy30RunningMs":%d,"scale90RunningMs":%d,"deploy30MsAll":%s,"scale90MsAll":%s,"rm90MsAll":%s}\n' \
   "$server_version" "$(median "${deploy_ms[@]}")" "$(median "${scale_ms[@]}")" "$(median "${rm_ms[@]}")" "$runs" \
   "$(date -u +%F)" "$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed "s/^ *//; s/\"/\\\\\"/g")" "$(nproc)" "$driver" "$grace" "$(median "${deploy_run[@]}")" "$(median "${scale_run[@]}")" \

@@ -3,8 +3,10 @@
 # bench/docker-swarm-leader-failover.sh), which source
 # it after defining log and die: the Debian docker binaries, the machine state
 # dockerd touches outside its own roots (recorded before it starts, restored
-# after), the removal of what a run leaves under its temp dir, and (last
-# section) three test hosts with one dockerd each, for the multi-host scripts.
+# after), the removal of what a run leaves under its temp dir, (next section)
+# three test hosts with one dockerd each, for the multi-host scripts, and
+# (last section) the frame those three scripts share around their
+# measurements: options, checks, the session and its exit trap, timing.
 
 # The Debian binaries, by path: /usr/local/bin/docker (if any) may be another CLI.
 DOCKERD=/usr/sbin/dockerd DOCKER=/usr/bin/docker
@@ -163,6 +165,23 @@ hosts_net_up() {
 }
 # set_link I up|down: host I's port on the switch.
 set_link() { ip -n "$(sw_ns)" link set "p$1" "$2"; }
+
+# power_cut I: host I's port down, then SIGKILL of all its processes, by PID, until none is left.
+power_cut() {
+  local round pids p=${dockerd_pid[$1]:-}
+  set_link "$1" down || die "could not take h$1's link down"
+  # Until none is left, as TestHosts.killHost: a containerd could still be starting a shim between two reads.
+  for ((round = 0; round < 50; round++)); do
+    pids=$(host_pids "$1" | sort -u)
+    [[ -z "$pids" ]] && { dockerd_pid[$1]=""; return 0; }
+    # shellcheck disable=SC2086
+    kill -KILL $pids 2>/dev/null || true
+    # dockerd is our child: reap it here, or bash reports "Killed" on stderr.
+    if [[ -n "$p" ]] && grep -qx "$p" <<<"$pids"; then wait "$p" 2>/dev/null || true; p=""; fi
+    sleep 0.1
+  done
+  die "h$1: processes still alive after SIGKILL: $(host_pids "$1" | sort -u | tr '\n' ' ')"
+}
 
 # host_dockerd_start I DRIVER → background dockerd in host I's netns (PID in dockerd_pid[I])
 host_dockerd_start() {
@@ -346,4 +365,113 @@ hosts_down() {
     done
   done
   return 0
+}
+
+# --- the frame of the three-host scripts -------------------------------------------
+# What bench/docker-swarm-multihost.sh, bench/docker-swarm-failover.sh and
+# bench/docker-swarm-leader-failover.sh do alike around their measurements.
+
+# now_ns → nanoseconds since the epoch
+now_ns() { date +%s%N; }
+# ms_since T0 → whole milliseconds since T0 (now_ns)
+ms_since() { echo $(( ($(now_ns) - $1) / 1000000 )); }
+# median N… → the median of integers (the mean of the middle two, truncated, for an even count)
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%d\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+# list N… → a JSON array of numbers
+list() { local IFS=,; echo "[$*]"; }
+
+# peer_options USAGE ARGS…: --runs R (runs), --keep-log DIR (keep_log), -h; others to the script's more_option.
+peer_options() {
+  local usage="$1"; shift
+  # A script's own options: its function more_option ARGS… sets more_shift (the words it took), or fails
+  # for one it does not know (→ the usage, exit 2). -h prints the header comment of $0.
+  while (($#)); do
+    case "$1" in
+      --runs) runs="$2"; shift 2 ;;
+      --keep-log) keep_log="$2"; shift 2 ;;
+      -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
+      *)
+        if declare -F more_option >/dev/null && more_option "$@"; then shift "$more_shift"
+        else echo "usage: $0 $usage" >&2; exit 2; fi ;;
+    esac
+  done
+  [[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "$(basename "$0" .sh): --runs takes a positive integer" >&2; exit 2; }
+}
+
+# hosts_preflight: root, docker.io, busybox and the tools the hosts need, and no system containerd in the way.
+hosts_preflight() {
+  local c
+  [[ $(id -u) -eq 0 ]] || die "must run as root (dockerd and network namespaces need it)"
+  ensure_docker_io
+  [[ -x /bin/busybox ]] || die "/bin/busybox missing; run scripts/setup.sh (busybox-static)"
+  for c in ip findmnt nsenter unshare iptables sha256sum timeout; do
+    command -v "$c" >/dev/null || die "$c not found (iproute2/util-linux/iptables/coreutils)"
+  done
+  if [[ -e /run/containerd/containerd.sock ]]; then
+    die "/run/containerd/containerd.sock exists: dockerd would use that system containerd instead of one per host"
+  fi
+}
+
+# host_links → this machine's network interfaces, sorted
+host_links() { ip -o link show | awk -F': ' '{ print $2 }' | sort; }
+
+# hosts_session_start NAME TEARDOWN: machine state recorded, tmp and the hosts named, TEARDOWN run on every exit.
+hosts_session_start() {
+  # TEARDOWN: the script's function that calls hosts_down; hosts_on_exit then runs hosts_session_end.
+  record_host_state
+  had_run_netns=$(pre_exist /run/netns)
+  links_before=$(host_links)
+  tmp=$(mktemp -d "/tmp/$1.XXXXXX")
+  hosts_init "$1-${tmp##*.}"
+  export DOCKER_CONFIG="$tmp/cli"
+  hosts_teardown="$2"
+  trap hosts_on_exit EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+# hosts_on_exit: the EXIT trap of hosts_session_start (failure and Ctrl-C included); keeps the exit status.
+hosts_on_exit() {
+  local rc=$?
+  trap - EXIT INT TERM
+  set +e
+  "$hosts_teardown"
+  hosts_session_end
+  exit "$rc"
+}
+
+# hosts_session_end: once the hosts are down, undoes the rest (/run/netns, restore_host_state, $tmp) and warns of leftovers.
+hosts_session_end() {
+  local links_after left
+  if [[ -z "$had_run_netns" && -d /run/netns && -z $(ls -A /run/netns 2>/dev/null) ]]; then
+    umount /run/netns 2>/dev/null; rmdir /run/netns 2>/dev/null
+  fi
+  links_after=$(host_links)
+  [[ "$links_after" != "$links_before" ]] && log "warning: links of this machine changed: $(comm -13 <(echo "$links_before") <(echo "$links_after") | tr '\n' ' ')"
+  restore_host_state
+  if findmnt -rn -o TARGET | grep -qF "$tmp"; then
+    log "warning: mounts under $tmp survived; leaving $tmp in place"
+  else
+    rm -rf "$tmp"
+  fi
+  left=$(hosts_pids | sort -u | tr '\n' ' ')
+  [[ -n "$left" ]] && log "warning: processes still alive: $left"
+  return 0
+}
+
+# hosts_clear: after hosts_down between runs, dies if mounts or processes of the hosts survived, else removes their directories.
+hosts_clear() {
+  local h left
+  findmnt -rn -o TARGET | grep -qF "$tmp/" && die "mounts under $tmp survived the teardown"
+  left=$(hosts_pids | sort -u | tr '\n' ' ')
+  [[ -z "$left" ]] || die "processes still alive after the teardown: $left"
+  for h in "${hosts[@]}"; do rm -rf "${tmp:?}/h$h"; done
+}
+
+# save_dockerd_logs DIR PREFIX: each host's dockerd log to DIR/PREFIXdockerd-hI.log (--keep-log; nothing when DIR is empty).
+save_dockerd_logs() {
+  local h
+  [[ -n "$1" ]] || return 0
+  mkdir -p "$1" || return 0
+  for h in "${hosts[@]}"; do cp "$tmp/h$h/dockerd.log" "$1/$2dockerd-h$h.log" 2>/dev/null || true; done
 }

@@ -12,31 +12,15 @@
 #   bench/leader-failover-compare.sh [--rounds 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=3
-while (($#)); do
-  case "$1" in
-    --rounds) rounds="$2"; shift 2 ;;
-    *) echo "usage: $0 [--rounds R]" >&2; exit 2 ;;
-  esac
-done
-[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "leader-failover-compare: --rounds takes a positive integer" >&2; exit 2; }
-[[ -f dist/bench/leader-failover.js ]] || { echo "leader-failover-compare: dist/bench/leader-failover.js missing; run npm run build" >&2; exit 1; }
-ours=() peer=()
-for ((r = 1; r <= rounds; r++)); do
-  echo "round $r/$rounds: tsswarm" >&2
-  ours+=("$(node dist/bench/leader-failover.js --runs 1 --no-record)")
-  echo "round $r/$rounds: docker swarm" >&2
-  peer+=("$(bash bench/docker-swarm-leader-failover.sh --runs 1)")
-done
-node - "${#ours[@]}" "${ours[@]}" "${peer[@]}" <<'JS'
-const [n, ...rest] = process.argv.slice(2);
-const count = Number(n);
-const ours = rest.slice(0, count).map((s) => JSON.parse(s));
-const peer = rest.slice(count).map((s) => JSON.parse(s));
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return Math.round(s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2); };
+# shellcheck source=bench/compare-lib.sh
+source bench/compare-lib.sh
+compare_options 3 "$@"
+require_built dist/bench/leader-failover.js
+compare_rounds node dist/bench/leader-failover.js --runs 1 --no-record -- bash bench/docker-swarm-leader-failover.sh --runs 1
+compare_report <<'JS'
 // tsswarm prints one number per figure (its median), the peer a list: all rounds' values either way.
 const all = (runs, scenario, k) => runs.flatMap((x) => [].concat(x[scenario][k]));
-const med = (runs, scenario, k) => median(all(runs, scenario, k));
+const med = (runs, scenario, k) => Math.round(median(all(runs, scenario, k)));
 const ratio = (a, b) => (a / b).toFixed(2);
 const o = { kl: med(ours, 'kill', 'leaderMs'), ks: med(ours, 'kill', 'scaleMs'), pl: med(ours, 'power', 'leaderMs'), pa: med(ours, 'power', 'allMs') };
 const p = { kl: med(peer, 'kill', 'leaderMs'), ks: med(peer, 'kill', 'scaleMs'), pl: med(peer, 'power', 'leaderMs'), pa: med(peer, 'power', 'allMs') };
@@ -46,6 +30,5 @@ const rows = [
   `| ${date} | leader-manager failover, 3 managers, 30 replicas: SIGKILL of the leader's manager (Docker: its dockerd) → another leads; scale 30→33 through a survivor all running | ${machine}, ${name} | new leader ${o.kl} ms, scale done ${o.ks} ms | new leader ${p.kl} ms, scale done ${p.ks} ms | ${ratio(o.kl, p.kl)} | ratio on the new-leader time; scale done ${ratio(o.ks, p.ks)}; ${common}; Docker's killed dockerd leaves its 10 containers running, counted among the 33 while the swarm still reports them running; tsswarm leader ${JSON.stringify(all(ours, 'kill', 'leaderMs'))} scale ${JSON.stringify(all(ours, 'kill', 'scaleMs'))}, Docker leader ${JSON.stringify(all(peer, 'kill', 'leaderMs'))} scale ${JSON.stringify(all(peer, 'kill', 'scaleMs'))} |`,
   `| ${date} | leader-manager failover: power cut of the leader's host → another leads; 30 replicas running again off the dead host | ${machine}, ${name} | new leader ${o.pl} ms, all 30 ${o.pa} ms | new leader ${p.pl} ms, all 30 ${p.pa} ms | ${ratio(o.pa, p.pa)} | ratio on the all-30 time; new leader ${ratio(o.pl, p.pl)}; ${common}; Docker gives every node 6 heartbeat periods (~30 s) after a leader change before it declares one down; tsswarm all ${JSON.stringify(all(ours, 'power', 'allMs'))}, Docker all ${JSON.stringify(all(peer, 'power', 'allMs'))} |`,
 ];
-require('fs').appendFileSync('bench/RESULTS.md', `${rows.join('\n')}\n`);
-console.log(rows.join('\n'));
+record(rows);
 JS
