@@ -134,7 +134,9 @@ function main(): void {
       p.restarts = Date.now() - p.startedAt > 10000 ? 0 : p.restarts + 1;
       const delay = Math.min(5000, 100 * 2 ** Math.min(p.restarts, 6));
       log.warn(`${p.name} exited (${sig ?? code}); restarting in ${delay} ms`);
-      setTimeout(() => !stopping && !holding && start(p), delay);
+      // Not if a role change dropped the program meanwhile (a demoted host's etcd member exits as soon
+      // as it is removed from the cluster, before the agent hands over).
+      setTimeout(() => !stopping && !holding && progs.includes(p) && start(p), delay);
     });
   };
 

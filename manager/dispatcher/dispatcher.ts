@@ -71,6 +71,8 @@ export class Dispatcher {
   /** Nodes whose session's manager is gone: since when the leader has seen them so. */
   private orphanedSince = new Map<string, number>();
   private checking = false;
+  /** When the heartbeat check last read the store (every half period while it answers). */
+  private storeOkAt = Date.now();
   port = 0;
 
   constructor(private readonly opts: DispatcherOptions) {}
@@ -97,6 +99,15 @@ export class Dispatcher {
     );
     await this.reloadManagers();
     this.startChecks();
+  }
+
+  /**
+   * False once the store has not answered for longer than a heartbeat period (it is read every half
+   * period): the agents then hear nothing and move on within their grace, before the leader, seeing
+   * this manager's record expire, would judge their nodes.
+   */
+  private storeReachable(): boolean {
+    return Date.now() - this.storeOkAt <= this.opts.heartbeatPeriodMs;
   }
 
   private async reloadManagers(): Promise<void> {
@@ -160,7 +171,9 @@ export class Dispatcher {
       if (!s) return;
       s.lastSeen = Date.now();
       this.lastSeen.set(s.nodeId, s.lastSeen);
-      if (m.heartbeat) call.write({ heartbeat: { sent_at_ms: m.heartbeat.sent_at_ms, period_ms: this.opts.heartbeatPeriodMs, grace_ms: this.opts.heartbeatGraceMs, managers: this.managerAddrs() } });
+      // A manager cut off from the store cannot record what its agents report: it stops answering,
+      // and they move to another manager once their grace runs out.
+      if (m.heartbeat && this.storeReachable()) call.write({ heartbeat: { sent_at_ms: m.heartbeat.sent_at_ms, period_ms: this.opts.heartbeatPeriodMs, grace_ms: this.opts.heartbeatGraceMs, managers: this.managerAddrs() } });
       if (m.status) {
         for (const w of m.status.updates) {
           const u = statusFromWire(w);
@@ -448,12 +461,13 @@ export class Dispatcher {
             this.orphanedSince.delete(n.value.id);
             continue;
           }
-          // The manager's record outlives it by its lease (2 s), longer than the heartbeat grace in
-          // which a live agent notices and moves to another manager; one more heartbeat period
-          // covers a registration under way.
+          // A live agent moves to another manager within its grace of its manager going silent; a
+          // manager that lost the store goes silent one period after (see storeReachable) and its
+          // record expires 2 s after its last keepalive. So one more grace after the record is gone
+          // covers an agent on its way, and only a dead one is marked down.
           const since = this.orphanedSince.get(n.value.id) ?? now;
           this.orphanedSince.set(n.value.id, since);
-          if (now - since > this.opts.heartbeatPeriodMs) {
+          if (now - since > this.opts.heartbeatGraceMs) {
             this.orphanedSince.delete(n.value.id);
             down(n, 'lost its manager and did not come back');
           }
@@ -475,6 +489,7 @@ export class Dispatcher {
         down(n, 'heartbeat failure');
       }
       if (ops.length) await this.opts.store.commit(ops);
+      this.storeOkAt = Date.now();
     } catch (e) {
       this.opts.log.warn(`heartbeat check failed: ${(e as Error).message}`);
     } finally {

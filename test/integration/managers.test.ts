@@ -66,11 +66,14 @@ describe('managers', () => {
     await eventually('host3 runs a manager that answers', () => managerPid(h3) !== null && via(h3).nodes().find((n) => n.hostname === h3.name)?.manager === 'reachable', 60000);
     hosts.ok(hosts.manager, ['node', 'demote', h3.name]);
     await voters(2);
-    await eventually('host3 is a worker again, without a manager, ready', () => {
+    // Its supervisor stops manager and etcd, removes the member's data (it cannot rejoin with it) and
+    // starts the agent again as a worker.
+    const agentBefore = fs.readFileSync(path.join(h3.dataRoot, 'agent.pid'), 'utf8');
+    await eventually('host3 is a worker again: no manager, no etcd data, a new agent, ready', () => {
       const n = via(hosts.manager).nodes().find((x) => x.hostname === h3.name);
-      return managerPid(h3) === null && n?.role === 'worker' && n.manager === null && n.status === 'ready';
+      const agentNow = fs.readFileSync(path.join(h3.dataRoot, 'agent.pid'), 'utf8');
+      return managerPid(h3) === null && !fs.existsSync(path.join(h3.dataRoot, 'etcd')) && agentNow !== agentBefore && n?.role === 'worker' && n.manager === null && n.status === 'ready';
     }, 60000);
-    assert.equal(fs.existsSync(path.join(h3.dataRoot, 'etcd')), false, 'the removed member\'s data is gone');
     // And back: a fresh learner on an empty data directory.
     hosts.ok(hosts.manager, ['node', 'promote', h3.name]);
     await voters(3);
@@ -107,6 +110,34 @@ describe('managers', () => {
     assert.deepEqual(via(other).nodes().map((n) => n.status), ['ready', 'ready', 'ready']);
     assert.deepEqual(runningIds(), before);
     hosts.ok(other, ['--host', hosts.api(other), 'stack', 'rm', 'pre']);
+  });
+
+  it('moves the agents of a manager cut off from etcd (its member frozen) to another manager; nothing else changes', async () => {
+    const lastSession = (h: TestHost) => {
+      const lines = fs.readFileSync(path.join(h.dataRoot, 'logs', 'agent.log'), 'utf8').split('\n').filter((l) => l.includes('session established with '));
+      return lines.at(-1)?.split('session established with ')[1]?.trim() ?? null;
+    };
+    // A manager some agent is connected to (one that does not lead, if there is one).
+    const leaderName = via(hosts.manager).nodes().find((n) => n.manager === 'leader')!.hostname;
+    const busy = hosts.hosts.filter((m) => hosts.hosts.some((h) => lastSession(h) === `${m.addr}:4242`));
+    const x = busy.find((m) => m.name !== leaderName) ?? busy[0]!;
+    const onX = hosts.hosts.filter((h) => lastSession(h) === `${x.addr}:4242`);
+    const other = hosts.hosts.find((h) => h !== x)!;
+    const file = path.join(other.dataRoot, 'mv.yml');
+    fs.writeFileSync(file, stackFile(3));
+    hosts.ok(other, ['--host', hosts.api(other), 'deploy', '-c', file, 'mv']);
+    const ids = () => via(other).tasks('mv_web').filter((t) => t.desiredState === 'running' && t.state === 'running').map((t) => t.id).sort();
+    const before = await eventually('3 running', () => (ids().length === 3 ? ids() : null), 90000);
+    const etcdPid = Number(fs.readFileSync(path.join(x.dataRoot, 'etcd.pid'), 'utf8'));
+    process.kill(etcdPid, 'SIGSTOP');
+    try {
+      await eventually('its agents on other managers', () => onX.every((h) => lastSession(h) !== `${x.addr}:4242`), 60000);
+      await eventually('all nodes ready', () => via(other).nodes().every((n) => n.status === 'ready'), 30000);
+      assert.deepEqual(ids(), before, 'no task was replaced');
+    } finally {
+      process.kill(etcdPid, 'SIGCONT');
+    }
+    hosts.ok(other, ['--host', hosts.api(other), 'stack', 'rm', 'mv']);
   });
 
   it('survives the power cut of the leader host: a survivor leads, the tasks run elsewhere, deploys work', async () => {
