@@ -64,11 +64,12 @@ describe('managers', () => {
     hosts.ok(hosts.manager, ['node', 'promote', h3.name]);
     await voters(3);
     await eventually('host3 runs a manager that answers', () => managerPid(h3) !== null && via(h3).nodes().find((n) => n.hostname === h3.name)?.manager === 'reachable', 60000);
+    // Read before the demote: the agent may restart before the command returns.
+    const agentBefore = fs.readFileSync(path.join(h3.dataRoot, 'agent.pid'), 'utf8');
     hosts.ok(hosts.manager, ['node', 'demote', h3.name]);
     await voters(2);
     // Its supervisor stops manager and etcd, removes the member's data (it cannot rejoin with it) and
     // starts the agent again as a worker.
-    const agentBefore = fs.readFileSync(path.join(h3.dataRoot, 'agent.pid'), 'utf8');
     await eventually('host3 is a worker again: no manager, no etcd data, a new agent, ready', () => {
       const n = via(hosts.manager).nodes().find((x) => x.hostname === h3.name);
       const agentNow = fs.readFileSync(path.join(h3.dataRoot, 'agent.pid'), 'utf8');
