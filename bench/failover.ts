@@ -16,18 +16,13 @@ import * as path from 'node:path';
 import { Client } from '../cli/client';
 import { TestHosts } from '../test/integration/harness/hosts';
 import { median } from './stats';
+import { until } from './poll';
+import { httpdStack } from '../test/integration/harness/stacks';
 
 const REPLICAS = 30;
 
 interface TaskRow { node: string | null; desiredState: string; state: string }
 interface NodeRow { hostname: string; status: string }
-
-async function until(what: string, deadline: number, f: () => Promise<boolean>): Promise<void> {
-  while (!(await f().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function once(): Promise<{ downMs: number; allMs: number }> {
   const hosts = new TestHosts(3);
@@ -36,7 +31,7 @@ async function once(): Promise<{ downMs: number; allMs: number }> {
     const m = hosts.manager;
     hosts.importBusybox();
     const file = path.join(m.dataRoot, 'stack.yml');
-    fs.writeFileSync(file, ['services:', '  web:', '    image: busybox', '    command: httpd -f -p 8080 -h /var/www', '    stop_grace_period: 1s', `    deploy: { replicas: ${REPLICAS} }`, ''].join('\n'));
+    fs.writeFileSync(file, httpdStack(REPLICAS));
     hosts.ok(m, ['deploy', '-c', file, 'fo']);
     const api = new Client(path.join(m.dataRoot, 'api.sock'));
     const victim = hosts.hosts[2]!;

@@ -19,20 +19,13 @@ import * as path from 'node:path';
 import { Client } from '../cli/client';
 import { TestHosts, type TestHost } from '../test/integration/harness/hosts';
 import { median } from './stats';
+import { until } from './poll';
+import { httpdStack } from '../test/integration/harness/stacks';
 
 const REPLICAS = 30;
 
 interface TaskRow { node: string | null; desiredState: string; state: string }
 interface NodeRow { hostname: string; manager: string | null }
-
-async function until(what: string, deadline: number, f: () => Promise<boolean>): Promise<void> {
-  while (!(await f().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const stack = (n: number) => ['services:', '  web:', '    image: busybox', '    command: httpd -f -p 8080 -h /var/www', '    stop_grace_period: 1s', `    deploy: { replicas: ${n} }`, ''].join('\n');
 
 async function cluster(): Promise<{ hosts: TestHosts; leader: TestHost; survivor: TestHost; api: Client }> {
   const hosts = new TestHosts(3);
@@ -40,7 +33,7 @@ async function cluster(): Promise<{ hosts: TestHosts; leader: TestHost; survivor
   hosts.importBusybox();
   const m = hosts.manager;
   const file = path.join(m.dataRoot, 'stack.yml');
-  fs.writeFileSync(file, stack(REPLICAS));
+  fs.writeFileSync(file, httpdStack(REPLICAS));
   hosts.ok(m, ['deploy', '-c', file, 'lf']);
   const api0 = new Client(hosts.api(m));
   await until('30 running on 3 hosts, 3 reachable managers', Date.now() + 120000, async () => {

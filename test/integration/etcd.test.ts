@@ -13,13 +13,10 @@ import { requireRoot } from './harness/root';
 import { TestHosts, type TestHost } from './harness/hosts';
 import { EtcdMembers } from './harness/etcd-members';
 import { eventually } from './harness/cluster';
+import { httpdStack } from './harness/stacks';
 
 interface TaskRow { node: string | null; desiredState: string; state: string }
 interface ServiceRow { name: string; running: number; desired: number }
-
-function stackFile(replicas: number): string {
-  return ['services:', '  web:', '    image: busybox', '    command: httpd -f -p 8080 -h /var/www', '    stop_grace_period: 1s', `    deploy: { replicas: ${replicas} }`, ''].join('\n');
-}
 
 describe('external etcd cluster', () => {
   let hosts: TestHosts;
@@ -61,12 +58,12 @@ describe('external etcd cluster', () => {
   it('keeps working with one member of three stopped', async () => {
     const [m1, m2, h3] = hosts.hosts as [TestHost, TestHost, TestHost];
     assert.equal(hosts.json<{ manager: string | null }[]>(['node', 'ls']).filter((n) => n.manager !== null).length, 2);
-    fs.writeFileSync(file, stackFile(4));
+    fs.writeFileSync(file, httpdStack(4));
     hosts.ok(m1, ['deploy', '-c', file, 'st']);
     await eventually('4 running', () => running(m1, 'st_web') === 4, 90000);
     await etcd.stop(h3);
     // Both managers answer and act: a scale through each.
-    fs.writeFileSync(file, stackFile(6));
+    fs.writeFileSync(file, httpdStack(6));
     hosts.ok(m2, ['--host', hosts.api(m2), 'deploy', '-c', file, 'st']);
     await eventually('6 running, seen from both managers', () => running(m1, 'st_web') === 6 && running(m2, 'st_web') === 6, 90000);
     assert.equal(httpds(), 6);
@@ -80,7 +77,7 @@ describe('external etcd cluster', () => {
     assert.match(ls.stderr, /^error: cluster store unavailable/);
     assert.equal(ls.stderr.trim().split('\n').length, 1, ls.stderr);
     const other = path.join(m1.dataRoot, 'other.yml');
-    fs.writeFileSync(other, stackFile(2));
+    fs.writeFileSync(other, httpdStack(2));
     const dep = cli(m1, ['deploy', '-c', other, 'half']);
     assert.equal(dep.code, 1);
     assert.match(dep.stderr, /^error: cluster store unavailable/);

@@ -12,23 +12,12 @@ import * as path from 'node:path';
 import { requireRoot } from './harness/root';
 import { TestHosts, type TestHost } from './harness/hosts';
 import { eventually } from './harness/cluster';
+import { httpdStack } from './harness/stacks';
 
 interface TaskRow { id: string; name: string; node: string | null; desiredState: string; state: string; pid: number | null }
 interface NodeRow { hostname: string; status: string; availability: string }
 
 const REPLICAS = 6;
-
-function stackFile(replicas: number): string {
-  return [
-    'services:',
-    '  web:',
-    '    image: busybox',
-    '    command: httpd -f -p 8080 -h /var/www',
-    '    stop_grace_period: 1s',
-    `    deploy: { replicas: ${replicas} }`,
-    '',
-  ].join('\n');
-}
 
 describe('failover', () => {
   let hosts: TestHosts;
@@ -61,7 +50,7 @@ describe('failover', () => {
     const m = hosts.manager;
     hosts.importBusybox();
     file = path.join(m.dataRoot, 'fo.yml');
-    fs.writeFileSync(file, stackFile(REPLICAS));
+    fs.writeFileSync(file, httpdStack(REPLICAS));
     hosts.ok(m, ['deploy', '-c', file, 'fo']);
     await settledWithout('the stack to run', null);
     for (const h of hosts.hosts) assert.ok(running().some((t) => t.node === h.name), `a task on ${h.name}`);

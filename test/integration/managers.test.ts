@@ -15,13 +15,10 @@ import * as path from 'node:path';
 import { requireRoot } from './harness/root';
 import { TestHosts, type TestHost } from './harness/hosts';
 import { eventually } from './harness/cluster';
+import { httpdStack } from './harness/stacks';
 
 interface TaskRow { id: string; name: string; slot: number | null; node: string | null; desiredState: string; state: string }
 interface NodeRow { hostname: string; status: string; manager: string | null; role: string }
-
-function stackFile(replicas: number): string {
-  return ['services:', '  web:', '    image: busybox', '    command: httpd -f -p 8080 -h /var/www', '    stop_grace_period: 1s', `    deploy: { replicas: ${replicas} }`, ''].join('\n');
-}
 
 describe('managers', () => {
   let hosts: TestHosts;
@@ -97,7 +94,7 @@ describe('managers', () => {
 
   it('survives the SIGKILL of the leader manager: another leads, no node goes down, no task moves', async () => {
     const file = path.join(hosts.manager.dataRoot, 'pre.yml');
-    fs.writeFileSync(file, stackFile(3));
+    fs.writeFileSync(file, httpdStack(3));
     hosts.ok(hosts.manager, ['deploy', '-c', file, 'pre']);
     const runningIds = () => via(hosts.manager).tasks('pre_web').filter((t) => t.desiredState === 'running' && t.state === 'running').map((t) => t.id).sort();
     const before = await eventually('3 running', () => (runningIds().length === 3 ? runningIds() : null), 90000);
@@ -125,7 +122,7 @@ describe('managers', () => {
     const onX = hosts.hosts.filter((h) => lastSession(h) === `${x.addr}:4242`);
     const other = hosts.hosts.find((h) => h !== x)!;
     const file = path.join(other.dataRoot, 'mv.yml');
-    fs.writeFileSync(file, stackFile(3));
+    fs.writeFileSync(file, httpdStack(3));
     hosts.ok(other, ['--host', hosts.api(other), 'deploy', '-c', file, 'mv']);
     const ids = () => via(other).tasks('mv_web').filter((t) => t.desiredState === 'running' && t.state === 'running').map((t) => t.id).sort();
     const before = await eventually('3 running', () => (ids().length === 3 ? ids() : null), 90000);
@@ -143,7 +140,7 @@ describe('managers', () => {
 
   it('survives the power cut of the leader host: a survivor leads, the tasks run elsewhere, deploys work', async () => {
     const file = path.join(hosts.manager.dataRoot, 'stack.yml');
-    fs.writeFileSync(file, stackFile(6));
+    fs.writeFileSync(file, httpdStack(6));
     hosts.ok(hosts.manager, ['--host', hosts.api(hosts.manager), 'deploy', '-c', file, 'ha']);
     const running = (h: TestHost) => via(h).tasks('ha_web').filter((t) => t.desiredState === 'running' && t.state === 'running');
     await eventually('6 running on 3 hosts', () => {
@@ -172,7 +169,7 @@ describe('managers', () => {
     // A deploy through the other survivor.
     const other = survivors[1]!;
     const file2 = path.join(other.dataRoot, 'stack2.yml');
-    fs.writeFileSync(file2, stackFile(4));
+    fs.writeFileSync(file2, httpdStack(4));
     hosts.ok(other, ['--host', hosts.api(other), 'deploy', '-c', file2, 'after']);
     await eventually('the new stack running on the survivors', () => {
       const r = via(other).tasks('after_web').filter((t) => t.desiredState === 'running' && t.state === 'running');
