@@ -159,7 +159,6 @@ export async function join(args: Parsed): Promise<void> {
     hostname,
     addr: advertise,
     etcd_peer_url: `http://${advertise}:${ports.etcdPeerPort}`,
-    etcd_client_url: `http://${advertise}:${ports.etcdClientPort}`,
   });
   const config: HostConfig = {
     dataRoot,

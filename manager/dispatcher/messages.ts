@@ -33,7 +33,6 @@ export interface JoinRequestMsg {
   hostname: string;
   addr: string;
   etcd_peer_url: string;
-  etcd_client_url: string;
 }
 
 export type RoleChangeMsg = RoleWire;
