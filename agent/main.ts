@@ -54,11 +54,15 @@ export interface SessionStatus {
   reason: string | null;
 }
 
+/** Replaces `file` with `value` as JSON, so a reader (the CLI, the supervisor, a restart) never sees half of it. */
+function replaceJson(file: string, value: unknown): void {
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(value));
+  fs.renameSync(`${file}.tmp`, file);
+}
+
 /** What `tsswarm join` waits for: the first session, or the manager's refusal. */
 function writeSessionStatus(dir: string, status: SessionStatus): void {
-  const file = path.join(dir, 'session.json');
-  fs.writeFileSync(`${file}.tmp`, JSON.stringify(status));
-  fs.renameSync(`${file}.tmp`, file);
+  replaceJson(path.join(dir, 'session.json'), status);
 }
 
 /** The managers last heard of, kept so a restarted agent can fail over beyond its --manager list. */
@@ -69,12 +73,6 @@ function readManagers(dir: string): string[] {
   } catch {
     return [];
   }
-}
-
-function writeManagers(dir: string, list: string[]): void {
-  const file = path.join(dir, 'managers.json');
-  fs.writeFileSync(`${file}.tmp`, JSON.stringify(list));
-  fs.renameSync(`${file}.tmp`, file);
 }
 
 /** Tells the supervisor to apply <data-root>/role-change.json. */
@@ -126,13 +124,11 @@ async function main(): Promise<void> {
       token: flagString(args, 'token') ?? '',
     },
     {
-      onManagers: (list) => writeManagers(dir, list),
+      onManagers: (list) => replaceJson(path.join(dir, 'managers.json'), list),
       onRoleChange: (change) => {
         // The host's supervisor (cli/init/supervisor.ts) takes it from here: it starts or stops the
         // manager and etcd member and starts this agent again in its new role. Containers keep running.
-        const file = path.join(dataRoot, 'role-change.json');
-        fs.writeFileSync(`${file}.tmp`, JSON.stringify(change));
-        fs.renameSync(`${file}.tmp`, file);
+        replaceJson(path.join(dataRoot, 'role-change.json'), change);
         executor.detachAll();
         void networks.close();
         setTimeout(() => process.exit(EXIT_ROLE_CHANGE), 50);
