@@ -103,8 +103,9 @@ function main(): void {
   const args = parseFlags(process.argv.slice(2), ['data-root'], []);
   const dataRoot = flagString(args, 'data-root');
   if (!dataRoot) throw new Error('--data-root is required');
-  let config = readConfig(dataRoot);
-  if (!config) throw new Error(`no config in ${dataRoot}; run tsswarm init`);
+  const initial = readConfig(dataRoot);
+  if (!initial) throw new Error(`no config in ${dataRoot}; run tsswarm init`);
+  let config: HostConfig = initial;
   const logs = path.join(dataRoot, 'logs');
   fs.mkdirSync(logs, { recursive: true });
   let progs = programs(config);
@@ -161,9 +162,9 @@ function main(): void {
     try {
       const change = JSON.parse(fs.readFileSync(file, 'utf8')) as RoleChange;
       await stopAll();
-      const next = applyRoleChange(config!, change);
+      const next = applyRoleChange(config, change);
       // A demoted manager's etcd member was removed from the cluster; its data cannot rejoin.
-      if (next.role === 'worker' && config!.role === 'manager' && config!.externalEtcd.length === 0) fs.rmSync(path.join(dataRoot, 'etcd'), { recursive: true, force: true });
+      if (next.role === 'worker' && config.role === 'manager' && config.externalEtcd.length === 0) fs.rmSync(path.join(dataRoot, 'etcd'), { recursive: true, force: true });
       writeConfig(next);
       config = next;
       fs.rmSync(file, { force: true });
@@ -171,7 +172,7 @@ function main(): void {
     } catch (e) {
       log.error(`role change failed: ${(e as Error).message}; starting the programs as they were`);
     }
-    progs = programs(config!);
+    progs = programs(config);
     holding = false;
     if (!stopping) for (const p of progs) start(p);
   };
