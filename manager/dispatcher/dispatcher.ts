@@ -118,6 +118,11 @@ export class Dispatcher {
     }
   }
 
+  /** A node with a session here: ready, and this manager's to judge. */
+  private readyStatus(timestamp: string): ClusterNode['status'] {
+    return { state: 'ready', message: 'session established', timestamp, manager: this.opts.managerId };
+  }
+
   /** Dispatcher addresses of the live managers, for agents to fail over between. */
   private managerAddrs(): string[] {
     return [...new Set(this.managers.map((m) => m.dispatcher))].sort();
@@ -231,7 +236,7 @@ export class Dispatcher {
       addr: r.addr,
       role: admitted.role,
       availability: existing?.value.availability ?? 'active',
-      status: { state: 'ready', message: 'session established', timestamp: now, manager: this.opts.managerId },
+      status: this.readyStatus(now),
       resources: { nanoCpus: Number(r.nano_cpus), memoryBytes: Number(r.memory_bytes) },
       labels: { ...(existing?.value.labels ?? {}), ...r.labels },
       createdAt: existing?.value.createdAt ?? now,
@@ -447,7 +452,7 @@ export class Dispatcher {
         if (n.value.status.state === 'down' && this.sessions.has(n.value.id) && seenAt !== undefined && now - seenAt <= this.opts.heartbeatGraceMs) {
           // Judged down (by a leader that thought this manager gone) while its session here is alive.
           this.opts.log.info(`node ${n.value.hostname} is heartbeating here; marking it ready again`);
-          ops.push({ put: n.key, value: { ...n.value, status: { state: 'ready', message: 'session established', timestamp: new Date().toISOString(), manager: this.opts.managerId } }, guard: { modRevision: n.modRevision } });
+          ops.push({ put: n.key, value: { ...n.value, status: this.readyStatus(new Date().toISOString()) }, guard: { modRevision: n.modRevision } });
           continue;
         }
         if (n.value.status.state !== 'ready') {
