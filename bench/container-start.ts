@@ -7,6 +7,7 @@
  * Needs root, runc (scripts/setup.sh --bench) and a built addon (npm run build:native).
  * Appends a row to bench/RESULTS.md unless --no-record.
  */
+import { defaultRuntimeSettings } from '../shared/types';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
       logPath: join(tmp, 'logs', `${id}.log`),
       netns: null,
       files: [],
+      runtime: defaultRuntimeSettings(),
     });
     const status = await rt.wait(id);
     await rt.remove(id);

@@ -21,6 +21,8 @@ want nsenter util-linux
 want setfattr attr
 want g++ g++
 want make make
+want /usr/include/seccomp.h libseccomp-dev        # the runtime's seccomp filters (native/src/seccomp.cc)
+want /usr/include/nlohmann/json.hpp nlohmann-json3-dev   # the runtime reads the OCI config.json (native/src/oci-config.cc)
 want python3 python3
 want wget wget                # tests reach published ports from the test hosts
 want dig bind9-dnsutils   # cross-checks the agent's DNS server in test/integration/dns.test.ts

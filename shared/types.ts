@@ -35,6 +35,88 @@ export interface ContainerSpec {
   dns: string[];
   /** `host:ip` entries added to /etc/hosts (compose `extra_hosts`). */
   extraHosts: string[];
+  /** How the container is confined and what it may do (compose cap_add, privileged, ulimits, ...). */
+  runtime: RuntimeSettings;
+}
+
+/** A host device given to the container (compose `devices: /dev/x:/dev/y:rwm`). */
+export interface DeviceMapping {
+  pathOnHost: string;
+  pathInContainer: string;
+  /** cgroup permissions: a subset of `rwm`. */
+  permissions: string;
+}
+
+/** An rlimit (compose `ulimits`), named as Docker names them: `nofile`, `nproc`, `core`, ... */
+export interface Ulimit {
+  name: string;
+  soft: number;
+  hard: number;
+}
+
+/** A tmpfs mount (compose `tmpfs: /run` or `tmpfs: /run:size=64m,mode=1770`). */
+export interface TmpfsMount {
+  target: string;
+  sizeBytes: number | null;
+  /** File mode of the mount's root, e.g. 0o1777; null for the kernel's default. */
+  mode: number | null;
+}
+
+export type SeccompMode = 'default' | 'unconfined' | 'custom';
+
+/**
+ * The runtime keys of a service, each meaning what it means to Docker. Defaults (all empty / false /
+ * null) are Docker's default confinement: its capability set, seccomp profile, masked paths and
+ * device allowlist (agent/runtime/oci/spec.ts).
+ */
+export interface RuntimeSettings {
+  /** Capabilities added to / dropped from Docker's default set, `CAP_NET_ADMIN` form; `ALL` allowed. */
+  capAdd: string[];
+  capDrop: string[];
+  /** Every capability, no seccomp, every device, writable /sys and /proc. */
+  privileged: boolean;
+  devices: DeviceMapping[];
+  /** Namespaced sysctls only (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*). */
+  sysctls: Record<string, string>;
+  ulimits: Ulimit[];
+  /** The root filesystem read-only. */
+  readOnly: boolean;
+  /** A minimal init as PID 1 that forwards signals and reaps zombies. */
+  init: boolean;
+  tmpfs: TmpfsMount[];
+  /** Size of /dev/shm; null for Docker's 64 MiB. */
+  shmSizeBytes: number | null;
+  /** Signal that stops the container (`SIGTERM` when null). */
+  stopSignal: string | null;
+  /** security_opt no-new-privileges. */
+  noNewPrivileges: boolean;
+  /** security_opt seccomp=unconfined | seccomp=PROFILE.json (its text in `profile`); else Docker's default profile. */
+  seccomp: { mode: SeccompMode; profile: string | null };
+  /** -1000..1000, null to inherit. */
+  oomScoreAdj: number | null;
+  /** `host`: no user namespace even where the node remaps users. */
+  usernsMode: 'host' | null;
+}
+
+/** Docker's defaults: nothing added, nothing loosened. */
+export function defaultRuntimeSettings(): RuntimeSettings {
+  return {
+    capAdd: [],
+    capDrop: [],
+    privileged: false,
+    devices: [],
+    sysctls: {},
+    ulimits: [],
+    readOnly: false,
+    init: false,
+    tmpfs: [],
+    shmSizeBytes: null,
+    stopSignal: null,
+    noNewPrivileges: false,
+    seccomp: { mode: 'default', profile: null },
+    oomScoreAdj: null,
+    usernsMode: null,
+  };
 }
 
 export type ServiceMode = 'replicated' | 'global';

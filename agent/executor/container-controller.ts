@@ -55,6 +55,7 @@ export class ContainerController implements Controller {
       logPath: path.join(this.logsDir, `${this.task.id}.log`),
       netns: sandbox?.netns ?? null,
       files: sandbox?.files ?? [],
+      runtime: this.task.spec.runtime,
     };
   }
 

@@ -30,7 +30,8 @@ interface NativeConstants {
 interface NativeAddon {
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): NativeFailure | null;
   umount(target: string, flags: number): NativeFailure | null;
-  spawnShim(path: string, args: string[]): NativeFailure | { fd: number };
+  spawnRuntime(path: string, args: string[], logPath: string): NativeFailure | { fd: number };
+  readFileInRoot(root: string, path: string, maxBytes: number): NativeFailure | { text: string } | null;
   signalProcess(pid: number, startTime: number, signal: number): NativeFailure | null;
   netnsCreate(path: string): NativeFailure | null;
   netnsConfigureIpv4(netnsPath: string, ifname: string, address: string, prefixLen: number, gateway: string | null): NativeFailure | null;
@@ -46,8 +47,8 @@ function projectRoot(): string {
 
 const buildDir = process.env['TSSWARM_NATIVE_DIR'] ?? join(projectRoot(), 'native', 'build', 'Release');
 
-/** Path of the shim executable next to the addon. */
-export const shimPath: string = join(buildDir, 'tsswarm-shim');
+/** The OCI runtime (and per-container shim) next to the addon: native/src/runtime-main.cc. */
+export const runtimePath: string = join(buildDir, 'tsswarm-runtime');
 
 let loaded: NativeAddon | null = null;
 
@@ -91,13 +92,25 @@ export function umount(target: string, flags: number): void {
 }
 
 /**
- * Starts the shim in its own session, detached from this process. Returns the read end of its
- * report pipe; the caller owns the fd and must close it.
+ * Runs `tsswarm-runtime ARGS` in its own session with stdout/stderr appended to `logPath`; it forks
+ * the container's shim and returns at once. Returns the read end of its report pipe (fd 3); the
+ * caller owns the fd and must close it.
  */
-export function spawnShim(path: string, args: string[]): number {
-  const r = addon().spawnShim(path, args);
+export function spawnRuntime(path: string, args: string[], logPath: string): number {
+  const r = addon().spawnRuntime(path, args, logPath);
   if (isFailure(r)) throw toError(r);
   return r.fd;
+}
+
+/**
+ * The text of `path` inside the root filesystem `root`, resolved as if `root` were "/" (so an image's
+ * symlinks cannot point it at the host's files); null when there is no such file.
+ */
+export function readFileInRoot(root: string, path: string, maxBytes = 1 << 20): string | null {
+  const r = addon().readFileInRoot(root, path, maxBytes);
+  if (r === null) return null;
+  if (isFailure(r)) throw toError(r);
+  return r.text;
 }
 
 /** Signals `pid` only if it is still the process that started at `startTime` (clock ticks). */
@@ -132,7 +145,7 @@ export async function nftApply(netnsPath: string | null, script: string): Promis
   if (r !== null) throw toError(r);
 }
 
-/** What the shim reports on its fd 3 once the container has exec'd (or failed to). */
+/** What the runtime's shim reports on fd 3 once the container has exec'd (or failed to). */
 export interface ShimStarted {
   shimPid: number;
   pid: number;

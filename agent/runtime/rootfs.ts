@@ -9,27 +9,36 @@ import { NativeError } from '../../shared/errors';
 import { InvalidContainerConfigError } from './errors';
 import type { MountOps } from './sys';
 
-/** Everything a container owns on disk lives under its state dir. */
+/**
+ * Everything a container owns on disk: its OCI bundle `<root>/<id>/` (config.json, the rootfs mount
+ * point, the overlay's upper and work dirs) and the runtime's state `<root>/.state/<id>/` (the
+ * runtime's --root is `<root>/.state`; container ids never start with a dot).
+ */
 export interface ContainerPaths {
   dir: string;
   upper: string;
   work: string;
   rootfs: string;
-  /** Written by the runtime before anything external is created: how to undo it. */
-  runtimeFile: string;
-  /** Written by the shim: pids, then the exit status. */
+  configFile: string;
+  /** The runtime's --root. */
+  stateRoot: string;
+  stateDir: string;
+  /** Written by the shim: its cgroup before it makes it, pids, then the exit status. */
   stateFile: string;
 }
 
 export function containerPaths(root: string, id: string): ContainerPaths {
   const dir = join(root, id);
+  const stateRoot = join(root, '.state');
   return {
     dir,
     upper: join(dir, 'upper'),
     work: join(dir, 'work'),
     rootfs: join(dir, 'rootfs'),
-    runtimeFile: join(dir, 'runtime.json'),
-    stateFile: join(dir, 'state.json'),
+    configFile: join(dir, 'config.json'),
+    stateRoot,
+    stateDir: join(stateRoot, id),
+    stateFile: join(stateRoot, id, 'state.json'),
   };
 }
 

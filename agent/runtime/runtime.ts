@@ -3,34 +3,29 @@
  * outside this process pushes its undo, and a failure anywhere runs the undos in reverse:
  *
  *   1. claim `<root>/<id>/` (mkdir fails if the id exists), make upper/ work/ rootfs/
- *   2. write runtime.json (the planned cgroup dirs), so a later remove() can undo a crash mid-start
- *   3. create the cgroup and apply memory / cpu / pids limits
- *   4. mount the overlay rootfs
- *   5. spawn the detached shim, which clones PID 1, joins it to the cgroup, and reports exec or the
- *      failed step (see native/src/shim.cc for the steps inside the container)
+ *   2. mount the overlay rootfs, write the container's files (resolv.conf, hosts) into it
+ *   3. resolve the user against the image's /etc/passwd, build config.json (oci/spec.ts)
+ *   4. `tsswarm-runtime run --detach`: its shim makes the cgroup, clones PID 1 and reports exec or
+ *      the failed step (see native/src/shim.cc and container.cc); on failure it undoes its own part
  *
- * After that the shim owns PID 1 and writes state.json; every other method reads that file.
+ * After that the shim owns PID 1 and writes `<root>/.state/<id>/state.json`; every other method reads
+ * that file.
  */
-import { mkdirSync, readdirSync, renameSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { dirname } from 'node:path';
 import { ConflictError, NativeError, NotFoundError } from '../../shared/errors';
-import type { CgroupDriver, CgroupSpec } from './cgroups';
+import type { CgroupDriver } from './cgroups';
 import { InvalidContainerConfigError } from './errors';
 import { containerPaths, mountRootfs, overlayOptions, unmountRootfs, type ContainerPaths } from './rootfs';
-import {
-  isSameProcess,
-  parseRuntimeRecord,
-  parseShimState,
-  readFileOrNull,
-  toContainerInfo,
-  type IsSameProcess,
-  type RuntimeRecord,
-  type ShimState,
-} from './state';
+import { isSameProcess, parseShimState, readFileOrNull, toContainerInfo, type IsSameProcess, type ShimState } from './state';
 import type { RuntimeSys } from './sys';
 import type { ContainerConfig, ContainerInfo, ExitStatus, Runtime, RuntimeOptions } from './types';
 import { writeContainerFiles } from './container-files';
+import { hostFacts } from './oci/host';
+import { buildSpec, type HostFacts } from './oci/spec';
+import { resolveIdentity } from './oci/user';
+import { runtimePath } from './native';
 
 export interface NativeRuntimeDeps {
   sys: RuntimeSys;
@@ -39,6 +34,8 @@ export interface NativeRuntimeDeps {
   isSameProcess?: IsSameProcess;
   /** Poll interval of wait() besides inotify (covers a shim that dies without writing state). */
   waitPollMs?: number;
+  /** What config.json is built from besides the config; replaced in unit tests. */
+  host?: HostFacts;
 }
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -75,24 +72,10 @@ export function validateConfig(cfg: ContainerConfig): void {
   overlayOptions(cfg.lowerDirs, '/u', '/w');
 }
 
-/** The shim's command line (native/src/shim.cc parseArgs). */
-export function buildShimArgs(cfg: ContainerConfig, paths: ContainerPaths, cgroup: CgroupSpec, procsFiles: readonly string[]): string[] {
-  const out = ['--state-dir', paths.dir, '--rootfs', paths.rootfs, '--log', cfg.logPath, '--hostname', cfg.hostname, '--cwd', cfg.cwd];
-  if (cfg.user !== null) out.push('--user', cfg.user);
-  if (cfg.netns !== null) out.push('--netns', cfg.netns);
-  // v2: clone PID 1 straight into the cgroup (no migration, see shim.cc); procs files are the fallback.
-  const v2dir = cgroup.version === 2 ? cgroup.dirs[0] : undefined;
-  if (v2dir !== undefined) out.push('--cgroup-v2-dir', v2dir);
-  for (const f of procsFiles) out.push('--cgroup-procs', f);
-  for (const e of cfg.env) out.push('--env', e);
-  out.push('--', ...cfg.args);
-  return out;
-}
-
-function writeJsonAtomic(file: string, value: unknown): void {
-  const tmp = `${file}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value));
-  renameSync(tmp, file);
+/** tsswarm-runtime's command line for a container start (native/src/runtime-main.cc). */
+export function runtimeArgs(paths: ContainerPaths, id: string, cgroupRoot: string | undefined): string[] {
+  const global = ['--root', paths.stateRoot, ...(cgroupRoot === undefined ? [] : ['--cgroup-root', cgroupRoot])];
+  return [...global, 'run', '--detach', '--bundle', paths.dir, '--report-fd', '3', id];
 }
 
 function abortError(signal: AbortSignal): unknown {
@@ -106,6 +89,7 @@ export class NativeRuntime implements Runtime {
   private readonly cgroups: CgroupDriver;
   private readonly alive: IsSameProcess;
   private readonly waitPollMs: number;
+  private readonly host: HostFacts;
   /** Ids whose run() is in progress in this process (no state.json yet, but not dead either). */
   private readonly starting = new Set<string>();
 
@@ -117,6 +101,7 @@ export class NativeRuntime implements Runtime {
     this.cgroups = deps.cgroups;
     this.alive = deps.isSameProcess ?? isSameProcess;
     this.waitPollMs = deps.waitPollMs ?? 200;
+    this.host = deps.host ?? hostFacts(runtimePath);
   }
 
   async run(cfg: ContainerConfig): Promise<ContainerInfo> {
@@ -137,23 +122,36 @@ export class NativeRuntime implements Runtime {
       mkdirSync(paths.upper);
       mkdirSync(paths.work);
       mkdirSync(paths.rootfs);
+      mkdirSync(paths.stateRoot, { recursive: true, mode: 0o700 });
       mkdirSync(dirname(cfg.logPath), { recursive: true });
-      const record: RuntimeRecord = {
-        id: cfg.id,
-        createdAt: new Date().toISOString(),
-        cgroup: this.cgroups.plan(this.opts.cgroupParent, cfg.id),
-        logPath: cfg.logPath,
-      };
-      writeJsonAtomic(paths.runtimeFile, record);
-
-      const cg = this.cgroups.create(this.opts.cgroupParent, cfg.id, cfg.limits);
-      undo.push(() => this.cgroups.remove(cg));
 
       mountRootfs(this.sys, paths, cfg.lowerDirs);
-      writeContainerFiles(paths.rootfs, cfg.files);
       undo.push(() => unmountRootfs(this.sys, paths.rootfs));
+      writeContainerFiles(paths.rootfs, cfg.files);
 
-      const started = await this.sys.startShim(buildShimArgs(cfg, paths, cg, this.cgroups.procsFiles(cg)));
+      const identity = resolveIdentity(
+        cfg.user,
+        this.sys.readFileInRoot(paths.rootfs, '/etc/passwd'),
+        this.sys.readFileInRoot(paths.rootfs, '/etc/group'),
+      );
+      const spec = buildSpec(
+        {
+          id: cfg.id,
+          args: cfg.args,
+          env: cfg.env,
+          cwd: cfg.cwd,
+          hostname: cfg.hostname,
+          identity,
+          limits: cfg.limits,
+          netns: cfg.netns,
+          runtime: cfg.runtime,
+          cgroupsPath: `${this.opts.cgroupParent}/${cfg.id}`,
+        },
+        this.host,
+      );
+      writeFileSync(paths.configFile, JSON.stringify(spec));
+
+      const started = await this.sys.startRuntime(runtimeArgs(paths, cfg.id, this.opts.cgroupRoot), cfg.logPath);
       return { id: cfg.id, status: 'running', pid: started.pid, shimPid: started.shimPid, exitCode: null, signal: null };
     } catch (e) {
       for (const step of undo.reverse()) {
@@ -236,7 +234,8 @@ export class NativeRuntime implements Runtime {
       // inotify on the state dir sees the shim's rename of state.json at once; the poll covers
       // filesystems without inotify and a shim that died without writing anything.
       try {
-        watcher = watch(containerPaths(this.opts.root, id).dir, { persistent: true }, check);
+        mkdirSync(containerPaths(this.opts.root, id).stateRoot, { recursive: true, mode: 0o700 });
+        watcher = watch(containerPaths(this.opts.root, id).stateRoot, { persistent: true }, check);
         watcher.on('error', () => undefined);
       } catch {
         watcher = null;
@@ -254,7 +253,7 @@ export class NativeRuntime implements Runtime {
     // Only a process the shim recorded as running, and only if it still is that process (the addon
     // checks pid + start time through a pidfd). An exited container is not an error: stop() races
     // with natural exits all the time.
-    if (state === null || state.status !== 'running') return;
+    if (state === null || (state.status !== 'running' && state.status !== 'created')) return;
     try {
       this.sys.signalProcess(state.pid, state.pidStartTime, signo);
     } catch (e) {
@@ -272,11 +271,10 @@ export class NativeRuntime implements Runtime {
       await this.waitGone(id);
     }
     unmountRootfs(this.sys, paths.rootfs);
-    const recordText = readFileOrNull(paths.runtimeFile);
-    const record = recordText === null ? null : parseRuntimeRecord(recordText);
-    const cg: CgroupSpec = record?.cgroup ?? this.cgroups.plan(this.opts.cgroupParent, id);
-    await this.cgroups.remove(cg);
+    const state = this.readState(id);
+    if (state !== null) await this.cgroups.remove({ version: this.cgroups.version, dirs: state.cgroupDirs });
     // Synchronous: a handful of entries, and the promise version pays a thread-pool hop per entry.
+    rmSync(paths.stateDir, { recursive: true, force: true });
     rmSync(paths.dir, { recursive: true, force: true });
   }
 

@@ -4,20 +4,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import type { CgroupSpec } from './cgroups';
 import type { ContainerInfo } from './types';
 
-/** runtime.json: written by the runtime before it creates anything outside the state dir. */
-export interface RuntimeRecord {
-  id: string;
-  createdAt: string;
-  cgroup: CgroupSpec;
-  logPath: string;
-}
-
-/** state.json, written by the shim (see native/src/shim.cc, stateJson). */
+/**
+ * state.json, written by the runtime's shim (native/src/state.h): the runtime-spec's state plus the
+ * shim's pid, start times that pin the pids, the cgroup it made and the exit status.
+ */
 export interface ShimState {
-  status: 'running' | 'exited';
+  status: 'creating' | 'created' | 'running' | 'stopped';
   shimPid: number;
   /** Start times in clock ticks since boot (/proc/<pid>/stat field 22): pid + start time = one process. */
   shimStartTime: number;
@@ -26,7 +20,11 @@ export interface ShimState {
   exitCode: number | null;
   /** Signal number, 0 when PID 1 exited normally. */
   signal: number | null;
+  /** The container's cgroup directories (every v1 hierarchy, or the one v2 directory). */
+  cgroupDirs: string[];
 }
+
+const STATUSES = ['creating', 'created', 'running', 'stopped'] as const;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null;
@@ -43,37 +41,22 @@ export function parseShimState(text: string): ShimState | null {
   } catch {
     return null;
   }
-  if (!isObject(v) || (v['status'] !== 'running' && v['status'] !== 'exited')) return null;
+  if (!isObject(v)) return null;
+  const status = STATUSES.find((x) => x === v['status']);
   const shimPid = int(v['shimPid']);
   const pid = int(v['pid']);
-  if (shimPid === null || pid === null) return null;
+  if (status === undefined || shimPid === null || pid === null) return null;
+  const cg = isObject(v['cgroup']) ? v['cgroup'] : {};
+  const dirs = Array.isArray(cg['dirs']) ? cg['dirs'].filter((d): d is string => typeof d === 'string') : [];
   return {
-    status: v['status'],
+    status,
     shimPid,
     shimStartTime: int(v['shimStartTime']) ?? 0,
     pid,
     pidStartTime: int(v['pidStartTime']) ?? 0,
     exitCode: int(v['exitCode']),
     signal: int(v['signal']),
-  };
-}
-
-export function parseRuntimeRecord(text: string): RuntimeRecord | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (!isObject(v) || typeof v['id'] !== 'string' || !isObject(v['cgroup'])) return null;
-  const cg = v['cgroup'];
-  const dirs = cg['dirs'];
-  if ((cg['version'] !== 1 && cg['version'] !== 2) || !Array.isArray(dirs) || !dirs.every((d) => typeof d === 'string')) return null;
-  return {
-    id: v['id'],
-    createdAt: typeof v['createdAt'] === 'string' ? v['createdAt'] : '',
-    cgroup: { version: cg['version'], dirs: dirs as string[] },
-    logPath: typeof v['logPath'] === 'string' ? v['logPath'] : '',
+    cgroupDirs: dirs,
   };
 }
 
@@ -111,19 +94,21 @@ export function signalName(n: number): string {
 /**
  * What a state dir says. A shim that died without recording an exit (OOM-killed, SIGKILLed)
  * leaves "running" behind: then PID 1 itself decides, and when it is gone too the exit code is
- * unknown (null).
+ * unknown (null). "creating" and "created" are moments of a start (the agent starts at once).
  */
 export function toContainerInfo(id: string, state: ShimState | null, starting: boolean, alive: IsSameProcess): ContainerInfo {
-  if (state === null) {
-    return { id, status: starting ? 'running' : 'exited', pid: null, shimPid: null, exitCode: null, signal: null };
+  const gone: ContainerInfo = { id, status: 'exited', pid: null, shimPid: null, exitCode: null, signal: null };
+  if (state === null || state.status === 'creating') {
+    const shimAlive = state !== null && alive(state.shimPid, state.shimStartTime);
+    return starting || shimAlive ? { ...gone, status: 'running' } : gone;
   }
-  if (state.status === 'exited') {
+  if (state.status === 'stopped') {
     const sig = state.signal !== null && state.signal > 0 ? signalName(state.signal) : null;
-    return { id, status: 'exited', pid: null, shimPid: null, exitCode: state.exitCode, signal: sig };
+    return { ...gone, exitCode: state.exitCode, signal: sig };
   }
   const shimAlive = alive(state.shimPid, state.shimStartTime);
   if (shimAlive || alive(state.pid, state.pidStartTime)) {
     return { id, status: 'running', pid: state.pid, shimPid: shimAlive ? state.shimPid : null, exitCode: null, signal: null };
   }
-  return { id, status: 'exited', pid: null, shimPid: null, exitCode: null, signal: null };
+  return gone;
 }

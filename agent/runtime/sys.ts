@@ -14,22 +14,28 @@ export interface MountOps {
 }
 
 export interface RuntimeSys extends MountOps {
-  /** Starts a detached shim and resolves once PID 1 has exec'd; rejects with the failed step. */
-  startShim(args: string[]): Promise<ShimStarted>;
+  /**
+   * Runs `tsswarm-runtime ARGS` (stdout/stderr appended to logPath) and resolves once the
+   * container's process has exec'd; rejects with the failed step.
+   */
+  startRuntime(args: string[], logPath: string): Promise<ShimStarted>;
   /** Signals pid only if it is still the process with this start time; throws NativeError (ESRCH). */
   signalProcess(pid: number, startTime: number, signal: number): void;
+  /** A file inside a root filesystem, resolved inside it; null when absent. */
+  readFileInRoot(root: string, path: string): string | null;
 }
 
 export type { ShimStarted };
 
-export function nativeSys(shimPath: string = native.shimPath): RuntimeSys {
+export function nativeSys(runtimePath: string = native.runtimePath): RuntimeSys {
   return {
     mount: native.mount,
     umount: native.umount,
     get MNT_DETACH(): number {
       return native.mountConstants().MNT_DETACH;
     },
-    startShim: (args) => native.readShimReport(native.spawnShim(shimPath, args)),
+    startRuntime: (args, logPath) => native.readShimReport(native.spawnRuntime(runtimePath, args, logPath)),
     signalProcess: native.signalProcess,
+    readFileInRoot: (root, path) => native.readFileInRoot(root, path),
   };
 }

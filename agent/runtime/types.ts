@@ -2,6 +2,8 @@
  * The runtime seam: what the executor needs from the native container runtime.
  * Everything Linux-specific (namespaces, cgroups, overlayfs, the shim) is behind it.
  */
+import type { RuntimeSettings } from '../../shared/types';
+
 export interface RuntimeLimits {
   memoryBytes: number | null;
   /** CPU in units of 1e-9 CPUs; null for no limit. */
@@ -38,6 +40,8 @@ export interface ContainerConfig {
    * /etc/resolv.conf, /etc/hosts, /etc/hostname. Paths are absolute inside the container.
    */
   files: { path: string; content: string }[];
+  /** The service's runtime keys (capabilities, seccomp, devices, ...): oci/spec.ts applies them. */
+  runtime: RuntimeSettings;
 }
 
 export type ContainerStatus = 'running' | 'exited';
@@ -78,4 +82,6 @@ export interface RuntimeOptions {
   root: string;
   /** Cgroup parent name; containers go in `<parent>/<id>` in each controller (v1) or the unified tree (v2). */
   cgroupParent: string;
+  /** Where the cgroup hierarchies are mounted (tests, benchmarks); /sys/fs/cgroup when absent. */
+  cgroupRoot?: string;
 }

@@ -18,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -32,6 +33,8 @@
 
 #include "fd.h"
 #include "proc.h"
+#include "safe-path.h"
+#include "text.h"
 
 using tsswarm::Fd;
 using tsswarm::ProcessStartTime;
@@ -105,43 +108,50 @@ struct SpawnAttrs {
   SpawnAttrs& operator=(const SpawnAttrs&) = delete;
 };
 
-// spawnShim(path, args) -> { fd } | failure
+// spawnRuntime(path, args, logPath) -> { fd } | failure
 //
 // posix_spawn (vfork-style in glibc) instead of fork: copying the page tables of a large Node process
-// costs milliseconds per container. The spawned process starts a new session and forks once more
-// itself; its first process exits at once and is reaped here, so the shim is never the agent's child.
-// The returned fd is the read end of the report pipe (the shim's fd 3); the caller reads it to EOF.
-Napi::Value SpawnShim(const Napi::CallbackInfo& info) {
+// costs milliseconds per container. The spawned tsswarm-runtime forks the shim and exits at once (it
+// is reaped here); the shim is never the agent's child, so the container outlives the agent. Its
+// stdout and stderr (which the container inherits) are logPath, appended to; stdin is /dev/null. The
+// returned fd is the read end of the report pipe (the runtime's fd 3); the caller reads one line.
+Napi::Value SpawnRuntime(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 2 || !info[0].IsString() || !info[1].IsArray()) return TypeError(env, "spawnShim(path, args)");
+  if (info.Length() != 3 || !info[0].IsString() || !info[1].IsArray() || !info[2].IsString())
+    return TypeError(env, "spawnRuntime(path, args, logPath)");
   std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::string logPath = info[2].As<Napi::String>().Utf8Value();
   Napi::Array arr = info[1].As<Napi::Array>();
   std::vector<std::string> args{path};
   for (uint32_t i = 0; i < arr.Length(); i++) {
     Napi::Value v = arr.Get(i);
-    if (!v.IsString()) return TypeError(env, "spawnShim: args must be strings");
+    if (!v.IsString()) return TypeError(env, "spawnRuntime: args must be strings");
     args.push_back(v.As<Napi::String>().Utf8Value());
   }
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 
+  // Opened here, so a bad log path is an error of this call and not a silent container without output.
+  Fd log(open(logPath.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
+  if (!log.valid()) return Failure(env, errno, "open", logPath);
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) return Failure(env, errno, "pipe2", "report pipe");
   Fd readEnd(AboveReportFd(p[0]));
   Fd writeEnd(AboveReportFd(p[1]));
-  if (!readEnd.valid() || !writeEnd.valid()) return Failure(env, errno, "fcntl", "report pipe");
+  Fd logFd(AboveReportFd(log.release()));
+  if (!readEnd.valid() || !writeEnd.valid() || !logFd.valid()) return Failure(env, errno, "fcntl", "report pipe");
 
   SpawnAttrs sa;
   sigset_t none, all;
   sigemptyset(&none);
   sigfillset(&all);
   posix_spawnattr_setsigmask(&sa.attr, &none);
-  posix_spawnattr_setsigdefault(&sa.attr, &all);  // Node ignores SIGPIPE; the shim must not inherit that
+  posix_spawnattr_setsigdefault(&sa.attr, &all);  // Node ignores SIGPIPE; the container must not inherit that
   posix_spawnattr_setflags(&sa.attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawn_file_actions_addopen(&sa.actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&sa.actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&sa.actions, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&sa.actions, logFd.get(), 1);
+  posix_spawn_file_actions_adddup2(&sa.actions, logFd.get(), 2);
   posix_spawn_file_actions_adddup2(&sa.actions, writeEnd.get(), 3);
 
   pid_t pid = -1;
@@ -152,10 +162,37 @@ Napi::Value SpawnShim(const Napi::CallbackInfo& info) {
 
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return Failure(env, errno, "waitpid", "shim launcher");
+    if (errno != EINTR) return Failure(env, errno, "waitpid", "runtime launcher");
   }
   Napi::Object out = Napi::Object::New(env);
   out.Set("fd", Napi::Number::New(env, readEnd.release()));
+  return out;
+}
+
+// readFileInRoot(root, path, maxBytes) -> { text } | null (no such file) | failure
+//
+// A file of a container's root filesystem (/etc/passwd of an image), resolved inside `root` as if it
+// were "/" (safe-path.cc): a symlink in the image cannot make the agent read a file of the host.
+Napi::Value ReadFileInRoot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 3 || !info[0].IsString() || !info[1].IsString() || !info[2].IsNumber())
+    return TypeError(env, "readFileInRoot(root, path, maxBytes)");
+  std::string root = info[0].As<Napi::String>().Utf8Value();
+  std::string path = info[1].As<Napi::String>().Utf8Value();
+  size_t maxBytes = static_cast<size_t>(info[2].As<Napi::Number>().Int64Value());
+  Fd rootFd(open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!rootFd.valid()) return Failure(env, errno, "open", root);
+  Fd f(tsswarm::OpenInRoot(rootFd.get(), path, O_RDONLY | O_NONBLOCK));
+  if (!f.valid()) {
+    if (errno == ENOENT || errno == ENOTDIR) return env.Null();
+    return Failure(env, errno, "openat2", path);
+  }
+  struct stat st {};
+  if (fstat(f.get(), &st) < 0) return Failure(env, errno, "fstat", path);
+  if (!S_ISREG(st.st_mode)) return Failure(env, EINVAL, "openat2", path + " is not a regular file");
+  std::string text = tsswarm::ReadFd(f.get(), maxBytes);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("text", Napi::String::New(env, text));
   return out;
 }
 
@@ -423,7 +460,8 @@ Napi::Value NftApply(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mount", Napi::Function::New(env, Mount, "mount"));
   exports.Set("umount", Napi::Function::New(env, Umount, "umount"));
-  exports.Set("spawnShim", Napi::Function::New(env, SpawnShim, "spawnShim"));
+  exports.Set("spawnRuntime", Napi::Function::New(env, SpawnRuntime, "spawnRuntime"));
+  exports.Set("readFileInRoot", Napi::Function::New(env, ReadFileInRoot, "readFileInRoot"));
   exports.Set("signalProcess", Napi::Function::New(env, SignalProcess, "signalProcess"));
   exports.Set("netnsCreate", Napi::Function::New(env, NetnsCreate, "netnsCreate"));
   exports.Set("netnsConfigureIpv4", Napi::Function::New(env, NetnsConfigureIpv4, "netnsConfigureIpv4"));

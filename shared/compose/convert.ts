@@ -17,6 +17,7 @@ import type {
   ServiceSpec,
   StackNetwork,
 } from '../types';
+import { defaultRuntimeSettings } from '../types';
 import { invalidSubnetReason, parseHostsAddress, parseIpv4, subnetRange } from './addresses';
 import { normalizeImageRef } from './image-ref';
 import type { Lookup } from './interpolate';
@@ -255,6 +256,7 @@ class Converter {
       stopGracePeriodMs,
       dns,
       extraHosts,
+      runtime: defaultRuntimeSettings(),
     };
     const spec: ServiceSpec = {
       name: `${stack}_${name}`,

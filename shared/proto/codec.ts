@@ -3,6 +3,7 @@
  * dispatcher.proto. proto3 has no null, so "absent" travels as 0 / "" / a has_ flag.
  */
 import type { ContainerSpec, NetworkAttachment, ResourceLimits, Task } from '../types';
+import { defaultRuntimeSettings } from '../types';
 import type { DesiredState, TaskStateName } from '../task-state';
 import { TaskState } from '../task-state';
 
@@ -10,21 +11,6 @@ export interface WireLimits {
   memory_bytes: number;
   nano_cpus: number;
   pids: number;
-}
-
-export interface WireContainerSpec {
-  image: string;
-  command: string[];
-  has_command: boolean;
-  entrypoint: string[];
-  has_entrypoint: boolean;
-  env: string[];
-  working_dir: string;
-  user: string;
-  hostname: string;
-  stop_grace_period_ms: number;
-  dns: string[];
-  extra_hosts: string[];
 }
 
 export interface WireAttachment {
@@ -82,7 +68,7 @@ export interface WireTask {
   service_name: string;
   slot: number;
   desired_state: string;
-  spec: WireContainerSpec | null;
+  spec_json: string;
   limits: WireLimits | null;
   observed_state: string;
   attachments: WireAttachment[];
@@ -165,6 +151,33 @@ export interface StatusUpdate {
 }
 
 const orNull = (n: number): number | null => (n > 0 ? n : null);
+
+/**
+ * The spec a manager sent, with the defaults of fields it may not know yet (a manager older than
+ * this agent): every field of ContainerSpec is then set.
+ */
+export function containerSpecFromJson(text: string): ContainerSpec {
+  let v: Partial<ContainerSpec> = {};
+  try {
+    const parsed: unknown = text === '' ? {} : JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null) v = parsed as Partial<ContainerSpec>;
+  } catch {
+    // an unreadable spec runs nothing: the image '' fails the task with a clear error
+  }
+  return {
+    image: v.image ?? '',
+    command: v.command ?? null,
+    entrypoint: v.entrypoint ?? null,
+    env: v.env ?? [],
+    workingDir: v.workingDir ?? null,
+    user: v.user ?? null,
+    hostname: v.hostname ?? null,
+    stopGracePeriodMs: v.stopGracePeriodMs ?? 10_000,
+    dns: v.dns ?? [],
+    extraHosts: v.extraHosts ?? [],
+    runtime: { ...defaultRuntimeSettings(), ...(v.runtime ?? {}) },
+  };
+}
 const orEmpty = (s: string): string | null => (s === '' ? null : s);
 
 export function isTaskStateName(s: string): s is TaskStateName {
@@ -183,20 +196,7 @@ export function taskToWire(t: Task): WireTask {
     slot: t.slot ?? 0,
     desired_state: t.desiredState,
     observed_state: t.status.state,
-    spec: {
-      image: t.spec.image,
-      command: t.spec.command ?? [],
-      has_command: t.spec.command !== null,
-      entrypoint: t.spec.entrypoint ?? [],
-      has_entrypoint: t.spec.entrypoint !== null,
-      env: t.spec.env,
-      working_dir: t.spec.workingDir ?? '',
-      user: t.spec.user ?? '',
-      hostname: t.spec.hostname ?? '',
-      stop_grace_period_ms: t.spec.stopGracePeriodMs,
-      dns: t.spec.dns,
-      extra_hosts: t.spec.extraHosts,
-    },
+    spec_json: JSON.stringify(t.spec),
     attachments: t.networks.map((a) => ({ network_id: a.networkId, network_name: a.networkName, address: a.address, mac: a.mac, aliases: a.aliases })),
     limits: {
       memory_bytes: t.limits.memoryBytes ?? 0,
@@ -207,7 +207,6 @@ export function taskToWire(t: Task): WireTask {
 }
 
 export function taskFromWire(w: WireTask): AssignedTask {
-  const s = w.spec;
   const l = w.limits;
   return {
     id: w.id,
@@ -216,18 +215,7 @@ export function taskFromWire(w: WireTask): AssignedTask {
     slot: w.slot > 0 ? w.slot : null,
     desiredState: isDesired(w.desired_state) ? w.desired_state : 'shutdown',
     observedState: isTaskStateName(w.observed_state) ? w.observed_state : 'assigned',
-    spec: {
-      image: s?.image ?? '',
-      command: s && s.has_command ? [...s.command] : null,
-      entrypoint: s && s.has_entrypoint ? [...s.entrypoint] : null,
-      env: s ? [...s.env] : [],
-      workingDir: orEmpty(s?.working_dir ?? ''),
-      user: orEmpty(s?.user ?? ''),
-      hostname: orEmpty(s?.hostname ?? ''),
-      stopGracePeriodMs: Number(s?.stop_grace_period_ms ?? 10000),
-      dns: s ? [...s.dns] : [],
-      extraHosts: s ? [...s.extra_hosts] : [],
-    },
+    spec: containerSpecFromJson(w.spec_json),
     networks: (w.attachments ?? []).map((a) => ({ networkId: a.network_id, networkName: a.network_name, address: a.address, mac: a.mac, aliases: [...a.aliases] })),
     limits: {
       memoryBytes: orNull(Number(l?.memory_bytes ?? 0)),

@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { NativeError } from '../../shared/errors';
-import { createRuntime } from '../../agent/runtime';
+import { createRuntime, InvalidContainerConfigError } from '../../agent/runtime';
 import { detectCgroupDriver } from '../../agent/runtime/cgroups';
 import { netnsCreate, umount } from '../../agent/runtime/native';
 import { processStartTime } from '../../agent/runtime/state';
@@ -138,7 +138,9 @@ describe('native runtime (root)', () => {
       assert.match(status, /^CapEff:\s+00000000a80425fb$/m);
       assert.match(status, /^CapBnd:\s+00000000a80425fb$/m);
       assert.match(status, /^CapInh:\s+0+$/m);
-      assert.match(status, /^NoNewPrivs:\s+1$/m);
+      // Docker's default: no no_new_privs (setuid binaries of the image work), a seccomp filter.
+      assert.match(status, /^NoNewPrivs:\s+0$/m);
+      assert.match(status, /^Seccomp:\s+2$/m);
 
       // SIGTERM is ignored by a PID 1 without a handler (Linux semantics); SIGKILL is not.
       await rt.kill(id, 'SIGKILL');
@@ -198,7 +200,7 @@ describe('native runtime (root)', () => {
     }
     await assert.rejects(rt.run(cfg('nons', ['true'], { netns: join(tmp, 'no-such-netns') })), (e: unknown) => {
       assert.ok(e instanceof NativeError, String(e));
-      assert.equal(e.syscall, 'open netns');
+      assert.equal(e.syscall, 'open network namespace');
       return true;
     });
     assert.equal(existsSync(join(root, 'nons')), false);
@@ -220,7 +222,9 @@ describe('native runtime (root)', () => {
     assert.equal(existsSync(join(root, 'nocmd')), false);
     for (const d of cgroups.plan(cgroupParent, 'nocmd').dirs) assert.equal(existsSync(d), false, d);
     assert.deepEqual(ourMounts(), []);
-    await assert.rejects(rt.run(cfg('nouser', ['true'], { user: 'ghost' })), (e: unknown) => e instanceof NativeError && e.syscall === 'user');
+    await assert.rejects(rt.run(cfg('nouser', ['true'], { user: 'ghost' })), (e: unknown) => e instanceof InvalidContainerConfigError && /unable to find user ghost/.test(e.message));
+    assert.equal(existsSync(join(root, 'nouser')), false);
+    assert.deepEqual(ourMounts(), []);
   });
 
   it('runs as the configured user', async () => {

@@ -5,6 +5,7 @@
  */
 import type { TaskStateName } from '../../shared/task-state';
 import type { ClusterNode, ContainerSpec, ResourceLimits, Service, ServiceSpec, Task, TaskStatus } from '../../shared/types';
+import { defaultRuntimeSettings } from '../../shared/types';
 import { SCHEMA_VERSION } from '../../shared/types';
 
 export const NOW = '2024-01-01T00:00:00.000Z';
@@ -26,6 +27,7 @@ export function containerSpec(over: Partial<ContainerSpec> = {}): ContainerSpec 
     stopGracePeriodMs: 10_000,
     dns: [],
     extraHosts: [],
+    runtime: defaultRuntimeSettings(),
     ...over,
   };
 }

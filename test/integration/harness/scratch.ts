@@ -4,6 +4,7 @@
  * configurations, commands and processes inside network namespace files, and the pieces of a
  * clean-up that reports everything it had to remove (each test runs them in its own order).
  */
+import { defaultRuntimeSettings } from '../../../shared/types';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
@@ -49,6 +50,7 @@ export function containerConfig(s: Scratch, id: string, args: string[], over: Pa
     logPath: join(s.tmp, 'logs', `${id}.log`),
     netns: null,
     files: [],
+    runtime: defaultRuntimeSettings(),
     ...over,
   };
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ComposeError } from '../../../shared/errors';
+import { defaultRuntimeSettings } from '../../../shared/types';
 import { loadStackFile } from '../../../shared/compose';
 import { assertFails, load, service, yaml } from './helpers';
 
@@ -65,6 +66,7 @@ describe('loadStackText: conversion', () => {
         stopGracePeriodMs: 90_000,
         dns: [],
         extraHosts: [],
+        runtime: defaultRuntimeSettings(),
       },
       limits: { memoryBytes: 512 * 1024 * 1024, nanoCpus: 500_000_000, pids: 200 },
       labels: { 'com.docker.stack.namespace': 'test' },
@@ -87,6 +89,7 @@ describe('loadStackText: conversion', () => {
         stopGracePeriodMs: 10_000,
         dns: [],
         extraHosts: [],
+        runtime: defaultRuntimeSettings(),
       },
       limits: { memoryBytes: null, nanoCpus: null, pids: null },
       labels: { 'com.docker.stack.namespace': 'test' },
@@ -114,6 +117,7 @@ describe('loadStackText: conversion', () => {
         stopGracePeriodMs: 10_000,
         dns: [],
         extraHosts: [],
+        runtime: defaultRuntimeSettings(),
       },
       limits: { memoryBytes: null, nanoCpus: null, pids: null },
       labels: { 'com.docker.stack.namespace': 'test' },

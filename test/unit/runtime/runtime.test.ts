@@ -8,8 +8,11 @@ import { CgroupV2Driver } from '../../../agent/runtime/cgroups';
 import { InvalidContainerConfigError } from '../../../agent/runtime/errors';
 import { parseShimReport } from '../../../agent/runtime/native';
 import { containerPaths, overlayOptions, unmountRootfs } from '../../../agent/runtime/rootfs';
-import { NativeRuntime, buildShimArgs, validateConfig } from '../../../agent/runtime/runtime';
-import { parseRuntimeRecord, parseShimState, toContainerInfo } from '../../../agent/runtime/state';
+import { NativeRuntime, runtimeArgs, validateConfig } from '../../../agent/runtime/runtime';
+import { parseShimState, toContainerInfo } from '../../../agent/runtime/state';
+import type { HostFacts } from '../../../agent/runtime/oci/spec';
+import type { OciSpec } from '../../../agent/runtime/oci/spec-types';
+import { defaultRuntimeSettings } from '../../../shared/types';
 import type { RuntimeSys, ShimStarted } from '../../../agent/runtime/sys';
 import type { ContainerConfig } from '../../../agent/runtime/types';
 
@@ -26,6 +29,7 @@ function config(over: Partial<ContainerConfig> = {}): ContainerConfig {
     logPath: '/var/log/c1.log',
     netns: null,
     files: [],
+    runtime: defaultRuntimeSettings(),
     ...over,
   };
 }
@@ -74,41 +78,11 @@ describe('overlayOptions', () => {
   });
 });
 
-describe('buildShimArgs', () => {
-  it('passes everything the shim needs, command last', () => {
+describe('runtimeArgs', () => {
+  it('runs the bundle detached with the state under <root>/.state, the outcome on fd 3', () => {
     const p = containerPaths('/run/tsswarm', 'c1');
-    const v1 = { version: 1 as const, dirs: ['/cg/memory/t/c1', '/cg/pids/t/c1'] };
-    const args = buildShimArgs(config({ user: 'nobody', env: ['A=1', 'B=x y'] }), p, v1, ['/cg/memory/t/c1/cgroup.procs', '/cg/pids/t/c1/cgroup.procs']);
-    assert.deepEqual(args, [
-      '--state-dir', '/run/tsswarm/c1',
-      '--rootfs', '/run/tsswarm/c1/rootfs',
-      '--log', '/var/log/c1.log',
-      '--hostname', 'web',
-      '--cwd', '/',
-      '--user', 'nobody',
-      '--cgroup-procs', '/cg/memory/t/c1/cgroup.procs',
-      '--cgroup-procs', '/cg/pids/t/c1/cgroup.procs',
-      '--env', 'A=1',
-      '--env', 'B=x y',
-      '--', 'httpd', '-f',
-    ]);
-  });
-  it('passes --netns only when a network namespace is given', () => {
-    const p = containerPaths('/r', 'c1');
-    const none = buildShimArgs(config(), p, { version: 1, dirs: [] }, []);
-    assert.equal(none.includes('--netns'), false);
-    const args = buildShimArgs(config({ netns: '/run/tsswarm/netns/sb1' }), p, { version: 1, dirs: [] }, []);
-    assert.deepEqual(args.slice(args.indexOf('--netns'), args.indexOf('--netns') + 2), ['--netns', '/run/tsswarm/netns/sb1']);
-    assert.ok(args.indexOf('--netns') < args.indexOf('--'));
-  });
-  it('keeps arguments that look like options after --', () => {
-    const args = buildShimArgs(config({ args: ['--', '--user', 'x'] }), containerPaths('/r', 'c1'), { version: 1, dirs: [] }, []);
-    assert.deepEqual(args.slice(args.indexOf('--')), ['--', '--', '--user', 'x']);
-    assert.equal(args.includes('--user') && args.indexOf('--user') < args.indexOf('--'), false);
-  });
-  it('asks the shim to clone into the cgroup on v2', () => {
-    const args = buildShimArgs(config(), containerPaths('/r', 'c1'), { version: 2, dirs: ['/cg/t/c1'] }, ['/cg/t/c1/cgroup.procs']);
-    assert.deepEqual(args.slice(args.indexOf('--cgroup-v2-dir'), args.indexOf('--cgroup-v2-dir') + 4), ['--cgroup-v2-dir', '/cg/t/c1', '--cgroup-procs', '/cg/t/c1/cgroup.procs']);
+    assert.deepEqual(runtimeArgs(p, 'c1', undefined), ['--root', '/run/tsswarm/.state', 'run', '--detach', '--bundle', '/run/tsswarm/c1', '--report-fd', '3', 'c1']);
+    assert.deepEqual(runtimeArgs(p, 'c1', '/cg').slice(0, 4), ['--root', '/run/tsswarm/.state', '--cgroup-root', '/cg']);
   });
 });
 
@@ -126,21 +100,24 @@ describe('shim report and state files', () => {
     assert.throws(() => parseShimReport(''), (e: unknown) => e instanceof NativeError && e.syscall === 'shim');
   });
   it('parses state.json and maps it to ContainerInfo', () => {
-    const running = parseShimState('{"status":"running","shimPid":10,"shimStartTime":5,"pid":11,"pidStartTime":6}');
+    const running = parseShimState('{"status":"running","shimPid":10,"shimStartTime":5,"pid":11,"pidStartTime":6,"cgroup":{"version":1,"dirs":["/cg/a","/cg/b"]}}');
     assert.ok(running);
     const alive = (pid: number, st: number): boolean => (pid === 10 && st === 5) || (pid === 11 && st === 6);
     assert.deepEqual(toContainerInfo('c', running, false, alive), { id: 'c', status: 'running', pid: 11, shimPid: 10, exitCode: null, signal: null });
     assert.equal(toContainerInfo('c', running, false, () => false).status, 'exited', 'shim and pid 1 both gone');
     assert.equal(toContainerInfo('c', running, false, (pid) => pid === 11).shimPid, null, 'orphaned pid 1 still runs');
-    const killed = parseShimState('{"status":"exited","shimPid":10,"shimStartTime":5,"pid":11,"pidStartTime":6,"exitCode":137,"signal":9}');
+    assert.deepEqual(running.cgroupDirs, ['/cg/a', '/cg/b']);
+    const killed = parseShimState('{"status":"stopped","shimPid":10,"shimStartTime":5,"pid":11,"pidStartTime":6,"exitCode":137,"signal":9}');
     assert.deepEqual(toContainerInfo('c', killed, false, alive), { id: 'c', status: 'exited', pid: null, shimPid: null, exitCode: 137, signal: 'SIGKILL' });
     assert.equal(parseShimState('{"status":"weird"}'), null);
     assert.equal(parseShimState('not json'), null);
-    assert.equal(parseRuntimeRecord('{"id":"c","cgroup":{"version":3,"dirs":[]}}'), null);
+    const creating = parseShimState('{"status":"creating","shimPid":10,"shimStartTime":5,"pid":0,"pidStartTime":0}');
+    assert.equal(toContainerInfo('c', creating, false, alive).status, 'running', 'a shim still making the container');
+    assert.equal(toContainerInfo('c', creating, false, () => false).status, 'exited', 'a shim that died while making it');
   });
 });
 
-/** A fake kernel: records mounts, starts "shims" that write state.json like the real one. */
+/** A fake kernel: records mounts, starts "runtimes" that write state.json like the real one. */
 class FakeSys implements RuntimeSys {
   readonly MNT_DETACH = 2;
   mounts = new Set<string>();
@@ -148,6 +125,11 @@ class FakeSys implements RuntimeSys {
   failMount: NativeError | null = null;
   failShim: NativeError | null = null;
   signals: Array<[number, number]> = [];
+  files = new Map<string, string>();
+  /** config.json of the last start. */
+  spec: OciSpec | null = null;
+  /** cgroup dirs the fake shim records as made. */
+  cgroupDirs: string[] = [];
   mount(_s: string | null, target: string, fstype: string | null, _f: number, data: string | null): void {
     this.calls.push(`mount ${fstype} ${target} ${data}`);
     if (this.failMount) throw this.failMount;
@@ -157,17 +139,33 @@ class FakeSys implements RuntimeSys {
     this.calls.push(`umount ${target}`);
     if (!this.mounts.delete(target)) throw new NativeError(22, 'umount2', 'not mounted');
   }
-  async startShim(args: string[]): Promise<ShimStarted> {
-    this.calls.push(`shim ${args.join(' ')}`);
-    if (this.failShim) throw this.failShim;
-    const dir = args[args.indexOf('--state-dir') + 1] ?? '';
-    writeState(dir, { status: 'running', shimPid: 900, shimStartTime: 1, pid: 901, pidStartTime: 2 });
+  async startRuntime(args: string[], logPath: string): Promise<ShimStarted> {
+    this.calls.push(`runtime ${args.join(' ')} > ${logPath}`);
+    const bundle = args[args.indexOf('--bundle') + 1] ?? '';
+    this.spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as OciSpec;
+    if (this.failShim) throw this.failShim; // the real runtime removes its own state dir and cgroup
+    const dir = join(args[args.indexOf('--root') + 1] ?? '', args[args.length - 1] ?? '');
+    for (const d of this.cgroupDirs) mkdirSync(d, { recursive: true });
+    mkdirSync(dir, { recursive: true });
+    writeState(dir, { status: 'running', shimPid: 900, shimStartTime: 1, pid: 901, pidStartTime: 2, cgroup: { version: 2, dirs: this.cgroupDirs } });
     return { shimPid: 900, pid: 901 };
   }
   signalProcess(pid: number, _st: number, sig: number): void {
     this.signals.push([pid, sig]);
   }
+  readFileInRoot(root: string, path: string): string | null {
+    return this.files.get(join(root, path)) ?? null;
+  }
 }
+
+const fakeHost: HostFacts = {
+  arch: 'x64',
+  kernel: '6.1.0',
+  device: (path) => (path === '/dev/fuse' ? { type: 'c', major: 10, minor: 229, mode: 0o666, uid: 0, gid: 0 } : null),
+  allDevices: () => [],
+  initBinary: '/opt/tsswarm-runtime',
+  maxOpenFiles: 1048576,
+};
 
 function writeState(dir: string, state: object): void {
   writeFileSync(join(dir, 'state.json.tmp'), JSON.stringify(state));
@@ -190,10 +188,11 @@ describe('NativeRuntime on a fake kernel', () => {
     mkdirSync(cgRoot, { recursive: true });
     writeFileSync(join(cgRoot, 'cgroup.controllers'), 'cpu memory pids');
     sys = new FakeSys();
+    sys.cgroupDirs = [join(cgRoot, 'tsswarm', 'c1')];
     live = new Set([900, 901]);
     rt = new NativeRuntime(
       { root, cgroupParent: 'tsswarm' },
-      { sys, cgroups: new CgroupV2Driver(cgRoot), isSameProcess: (pid) => live.has(pid), waitPollMs: 20 },
+      { sys, cgroups: new CgroupV2Driver(cgRoot), isSameProcess: (pid) => live.has(pid), waitPollMs: 20, host: fakeHost },
     );
   });
   after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -201,34 +200,48 @@ describe('NativeRuntime on a fake kernel', () => {
   const cfg = (over: Partial<ContainerConfig> = {}): ContainerConfig =>
     config({ lowerDirs: ['/layers/a'], logPath: join(tmp, 'logs', 'c1.log'), ...over });
 
-  it('runs in the documented order: cgroup, overlay mount, shim', async () => {
-    const info = await rt.run(cfg({ limits: { memoryBytes: 1 << 26, nanoCpus: null, pids: 64 } }));
-    assert.deepEqual(info, { id: 'c1', status: 'running', pid: 901, shimPid: 900, exitCode: null, signal: null });
+  it('runs in the documented order: overlay mount, config.json, runtime', async () => {
     const p = containerPaths(root, 'c1');
+    sys.files.set(join(p.rootfs, '/etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nweb:x:33:33::/var/www:/bin/false\n');
+    sys.files.set(join(p.rootfs, '/etc/group'), 'root:x:0:\nweb:x:33:\nlogs:x:4:web\n');
+    const info = await rt.run(cfg({ user: 'web', limits: { memoryBytes: 1 << 26, nanoCpus: null, pids: 64 } }));
+    assert.deepEqual(info, { id: 'c1', status: 'running', pid: 901, shimPid: 900, exitCode: null, signal: null });
     assert.equal(sys.calls[0], `mount overlay ${p.rootfs} lowerdir=/layers/a,upperdir=${p.upper},workdir=${p.work}`);
-    assert.match(sys.calls[1] ?? '', new RegExp(`--cgroup-v2-dir ${join(cgRoot, 'tsswarm', 'c1')} --cgroup-procs ${join(cgRoot, 'tsswarm', 'c1', 'cgroup.procs')}`));
-    assert.equal(readFileSync(join(cgRoot, 'tsswarm', 'c1', 'memory.max'), 'utf8'), String(1 << 26));
-    assert.deepEqual(parseRuntimeRecord(readFileSync(p.runtimeFile, 'utf8'))?.cgroup, { version: 2, dirs: [join(cgRoot, 'tsswarm', 'c1')] });
+    assert.equal(sys.calls[1], `runtime ${runtimeArgs(p, 'c1', undefined).join(' ')} > ${join(tmp, 'logs', 'c1.log')}`);
+    const spec = sys.spec;
+    assert.ok(spec);
+    assert.deepEqual(spec.process.user, { uid: 33, gid: 33, additionalGids: [4] });
+    assert.ok(spec.process.env.includes('HOME=/var/www'));
+    assert.deepEqual(spec.linux.resources.memory, { limit: 1 << 26 });
+    assert.deepEqual(spec.linux.resources.pids, { limit: 64 });
+    assert.equal(spec.linux.cgroupsPath, '/tsswarm/c1');
+    assert.equal(spec.root.path, 'rootfs');
     assert.deepEqual(await rt.list(), ['c1']);
     assert.equal((await rt.inspect('c1'))?.status, 'running');
     await assert.rejects(rt.run(cfg()), ConflictError);
   });
 
-  it('undoes mount, cgroup and state dir when the container fails to start', async () => {
+  it('undoes the mount and the bundle when the container fails to start', async () => {
     sys.failShim = new NativeError(2, 'exec', 'exec: ENOENT');
     await assert.rejects(rt.run(cfg()), (e: unknown) => e instanceof NativeError && e.syscall === 'exec');
     assert.equal(sys.mounts.size, 0);
     assert.ok(sys.calls.includes(`umount ${containerPaths(root, 'c1').rootfs}`));
-    assert.equal(existsSync(join(cgRoot, 'tsswarm', 'c1')), false, 'cgroup removed');
-    assert.equal(existsSync(containerPaths(root, 'c1').dir), false, 'state dir removed');
+    assert.equal(existsSync(containerPaths(root, 'c1').dir), false, 'bundle removed');
     assert.deepEqual(await rt.list(), []);
   });
 
-  it('undoes the cgroup when the mount fails', async () => {
+  it('a user the image does not know fails before the runtime runs, and is undone', async () => {
+    await assert.rejects(rt.run(cfg({ user: 'ghost' })), /unable to find user ghost/);
+    assert.ok(!sys.calls.some((c) => c.startsWith('runtime')), 'never started the runtime');
+    assert.equal(sys.mounts.size, 0);
+    assert.equal(existsSync(containerPaths(root, 'c1').dir), false);
+  });
+
+  it('never starts the runtime when the mount fails', async () => {
     sys.failMount = new NativeError(19, 'mount', 'no overlay');
     await assert.rejects(rt.run(cfg()), NativeError);
-    assert.equal(existsSync(join(cgRoot, 'tsswarm', 'c1')), false);
-    assert.ok(!sys.calls.some((c) => c.startsWith('shim')), 'never started the shim');
+    assert.ok(!sys.calls.some((c) => c.startsWith('runtime')), 'never started the runtime');
+    assert.equal(existsSync(containerPaths(root, 'c1').dir), false);
   });
 
   it('rejects a bad config before creating anything', async () => {
@@ -241,7 +254,7 @@ describe('NativeRuntime on a fake kernel', () => {
     await rt.kill('c1', 'SIGTERM');
     assert.deepEqual(sys.signals, [[901, 15]]);
     const waited = rt.wait('c1');
-    writeState(containerPaths(root, 'c1').dir, { status: 'exited', shimPid: 900, shimStartTime: 1, pid: 901, pidStartTime: 2, exitCode: 143, signal: 15 });
+    writeState(containerPaths(root, 'c1').stateDir, { status: 'stopped', shimPid: 900, shimStartTime: 1, pid: 901, pidStartTime: 2, exitCode: 143, signal: 15 });
     live.clear();
     assert.deepEqual(await waited, { exitCode: 143, signal: 'SIGTERM' });
     await rt.kill('c1', 'SIGKILL');
@@ -269,7 +282,7 @@ describe('NativeRuntime on a fake kernel', () => {
     await rt.run(cfg());
     sys.signalProcess = (pid, _st, sig): void => {
       sys.signals.push([pid, sig]);
-      writeState(containerPaths(root, 'c1').dir, { status: 'exited', shimPid: 900, shimStartTime: 1, pid: 901, pidStartTime: 2, exitCode: 137, signal: 9 });
+      writeState(containerPaths(root, 'c1').stateDir, { status: 'stopped', shimPid: 900, shimStartTime: 1, pid: 901, pidStartTime: 2, exitCode: 137, signal: 9, cgroup: { version: 2, dirs: sys.cgroupDirs } });
       live.clear();
     };
     await rt.remove('c1');
@@ -277,13 +290,14 @@ describe('NativeRuntime on a fake kernel', () => {
     assert.equal(sys.mounts.size, 0);
     assert.equal(existsSync(join(cgRoot, 'tsswarm', 'c1')), false);
     assert.equal(existsSync(containerPaths(root, 'c1').dir), false);
+    assert.equal(existsSync(containerPaths(root, 'c1').stateDir), false);
     assert.equal(await rt.inspect('c1'), null);
     await rt.remove('c1');
   });
 
   it('a new runtime over the same root sees the same containers', async () => {
     await rt.run(cfg());
-    const again = new NativeRuntime({ root, cgroupParent: 'tsswarm' }, { sys, cgroups: new CgroupV2Driver(cgRoot), isSameProcess: (pid) => live.has(pid) });
+    const again = new NativeRuntime({ root, cgroupParent: 'tsswarm' }, { sys, cgroups: new CgroupV2Driver(cgRoot), isSameProcess: (pid) => live.has(pid), host: fakeHost });
     assert.deepEqual(await again.list(), ['c1']);
     assert.equal((await again.inspect('c1'))?.pid, 901);
   });

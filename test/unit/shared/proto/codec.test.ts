@@ -83,7 +83,7 @@ describe('codec: task round trip', () => {
   });
 
   it('a message without spec or limits decodes to empty ones', () => {
-    const w: WireTask = { ...taskToWire(taskOf({})), spec: null, limits: null };
+    const w: WireTask = { ...taskToWire(taskOf({})), spec_json: '', limits: null };
     const a = taskFromWire(w);
     assert.deepEqual(a.limits, { memoryBytes: null, nanoCpus: null, pids: null });
     assert.equal(a.spec.command, null);
@@ -91,13 +91,19 @@ describe('codec: task round trip', () => {
     assert.deepEqual(a.spec.env, []);
   });
 
-  it('decoded lists are copies', () => {
-    const w = taskToWire(taskOf({ container: { env: ['A=1'], command: ['x'] } }));
+  it('a spec from a manager that knows fewer fields gets their defaults', () => {
+    const w: WireTask = { ...taskToWire(taskOf({})), spec_json: JSON.stringify({ image: 'x:1', env: ['A=1'] }) };
     const a = taskFromWire(w);
-    a.spec.env.push('B=2');
-    a.spec.command?.push('y');
-    assert.deepEqual(w.spec?.env, ['A=1']);
-    assert.deepEqual(w.spec?.command, ['x']);
+    assert.equal(a.spec.image, 'x:1');
+    assert.deepEqual(a.spec.env, ['A=1']);
+    assert.equal(a.spec.runtime.privileged, false);
+    assert.deepEqual(a.spec.runtime.seccomp, { mode: 'default', profile: null });
+  });
+
+  it('runtime settings travel whole', () => {
+    const runtime = { ...taskOf({}).spec.runtime, capAdd: ['CAP_NET_ADMIN'], sysctls: { 'net.ipv4.ip_forward': '1' }, ulimits: [{ name: 'nofile', soft: 10, hard: 20 }] };
+    const a = taskFromWire(taskToWire(taskOf({ container: { runtime } })));
+    assert.deepEqual(a.spec.runtime, runtime);
   });
 });
 

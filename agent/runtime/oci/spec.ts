@@ -1,0 +1,221 @@
+/**
+ * A container's OCI config.json, built from what the agent knows of its task: the one place where
+ * every default of a container is decided (Docker's defaults, docker-defaults.ts) and every runtime
+ * key of its service is applied (capabilities, privileged, devices, sysctls, ulimits, read_only,
+ * init, tmpfs, shm_size, security_opt, oom_score_adj). Pure: what it needs from the host comes in
+ * `HostFacts`, so it is unit-tested without root.
+ */
+import type { DeviceMapping, RuntimeSettings } from '../../../shared/types';
+import { parseSeccompProfile } from '../../../shared/seccomp-profile';
+import { InvalidContainerConfigError } from '../errors';
+import type { RuntimeLimits } from '../types';
+import {
+  ALL_CAPABILITIES,
+  DEFAULT_CAPABILITIES,
+  DEFAULT_DEVICE_RULES,
+  DEFAULT_PATH,
+  DEFAULT_RLIMITS,
+  DEFAULT_SHM_BYTES,
+  INIT_PATH,
+  MASKED_PATHS,
+  READONLY_PATHS,
+  standardMounts,
+} from './docker-defaults';
+import { ociSeccomp, defaultOciSeccomp } from './seccomp';
+import type { OciDevice, OciDeviceRule, OciMount, OciNamespace, OciRlimit, OciSpec } from './spec-types';
+import type { Identity } from './user';
+
+/** What the builder needs to know of the container. */
+export interface SpecInput {
+  id: string;
+  /** Full argv (entrypoint + command resolved). */
+  args: string[];
+  env: string[];
+  cwd: string;
+  hostname: string;
+  identity: Identity;
+  limits: RuntimeLimits;
+  /** A prepared network namespace to join, or null for a new one with only `lo`. */
+  netns: string | null;
+  runtime: RuntimeSettings;
+  /** `<parent>/<id>` relative to the cgroup root(s). */
+  cgroupsPath: string;
+}
+
+/** What the builder needs to know of the host. */
+export interface HostFacts {
+  /** `process.arch`. */
+  arch: string;
+  /** `os.release()`. */
+  kernel: string;
+  /** The device node at `path` (following symlinks), or null when it is not a device. */
+  device(path: string): HostDevice | null;
+  /** Every device node under /dev (for `privileged`). */
+  allDevices(): { path: string; device: HostDevice }[];
+  /** The static runtime binary, bound into containers that ask for `init`. */
+  initBinary: string;
+  /** The most open files a container may get by default (Docker's 1048576, unless this host cannot grant it). */
+  maxOpenFiles: number;
+}
+
+export interface HostDevice {
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+  /** Permission bits of the node. */
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+const CAP_RE = /^(CAP_)?[A-Z_]+$/;
+
+/** `net_admin`, `NET_ADMIN` and `CAP_NET_ADMIN` are one capability; `ALL` stays `ALL`. */
+export function normalizeCapability(name: string): string {
+  const upper = name.trim().toUpperCase();
+  if (upper === 'ALL') return 'ALL';
+  const full = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
+  if (!CAP_RE.test(full) || !ALL_CAPABILITIES.includes(full)) throw new InvalidContainerConfigError(`unknown capability ${JSON.stringify(name)}`, 'capabilities');
+  return full;
+}
+
+/** Docker's rules for cap_add / cap_drop over its default set (moby's TweakCapabilities). */
+export function containerCapabilities(r: RuntimeSettings): string[] {
+  if (r.privileged) return [...ALL_CAPABILITIES];
+  const add = r.capAdd.map(normalizeCapability);
+  const drop = r.capDrop.map(normalizeCapability);
+  let caps: string[];
+  if (add.includes('ALL')) caps = [...ALL_CAPABILITIES];
+  else if (drop.includes('ALL')) caps = [];
+  else caps = [...DEFAULT_CAPABILITIES];
+  for (const c of add) if (c !== 'ALL' && !caps.includes(c)) caps.push(c);
+  if (!drop.includes('ALL') || add.includes('ALL')) caps = caps.filter((c) => !drop.includes(c));
+  // cap_drop: ALL then cap_add: X means exactly X.
+  return ALL_CAPABILITIES.filter((c) => caps.includes(c));
+}
+
+/** compose `ulimits` names onto the runtime-spec's: `nofile` -> `RLIMIT_NOFILE`. */
+const ULIMIT_NAMES = ['as', 'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack'];
+
+export function rlimits(r: RuntimeSettings, maxOpenFiles: number): OciRlimit[] {
+  const cap = (l: OciRlimit): OciRlimit => (l.type === 'RLIMIT_NOFILE' ? { ...l, soft: Math.min(l.soft, maxOpenFiles), hard: Math.min(l.hard, maxOpenFiles) } : { ...l });
+  const out = new Map<string, OciRlimit>(DEFAULT_RLIMITS.map((l) => [l.type, cap(l)]));
+  for (const u of r.ulimits) {
+    if (!ULIMIT_NAMES.includes(u.name)) throw new InvalidContainerConfigError(`unknown ulimit ${JSON.stringify(u.name)}`, 'ulimits');
+    const type = `RLIMIT_${u.name.toUpperCase()}`;
+    out.set(type, { type, soft: u.soft, hard: u.hard });
+  }
+  return [...out.values()];
+}
+
+function addEnvDefault(env: string[], key: string, value: string): void {
+  if (!env.some((e) => e.startsWith(`${key}=`))) env.push(`${key}=${value}`);
+}
+
+function deviceRulesAndNodes(r: RuntimeSettings, host: HostFacts): { rules: OciDeviceRule[]; nodes: OciDevice[] } {
+  if (r.privileged) {
+    const nodes = host.allDevices().map(({ path, device: d }) => ({ path, type: d.type, major: d.major, minor: d.minor, fileMode: d.mode, uid: d.uid, gid: d.gid }));
+    return { rules: [{ allow: true, access: 'rwm' }], nodes };
+  }
+  const rules = DEFAULT_DEVICE_RULES.map((x) => ({ ...x }));
+  const nodes: OciDevice[] = [];
+  for (const m of r.devices) {
+    const d = deviceOf(m, host);
+    nodes.push({ path: m.pathInContainer, type: d.type, major: d.major, minor: d.minor, fileMode: d.mode, uid: d.uid, gid: d.gid });
+    rules.push({ allow: true, type: d.type, major: d.major, minor: d.minor, access: m.permissions });
+  }
+  return { rules, nodes };
+}
+
+function deviceOf(m: DeviceMapping, host: HostFacts): HostDevice {
+  if (!/^[rwm]{1,3}$/.test(m.permissions)) throw new InvalidContainerConfigError(`device ${m.pathOnHost}: invalid permissions ${JSON.stringify(m.permissions)}`, 'devices');
+  const d = host.device(m.pathOnHost);
+  if (d === null) throw new InvalidContainerConfigError(`error gathering device information while adding custom device "${m.pathOnHost}": not a device node`, 'devices');
+  return d;
+}
+
+function tmpfsMounts(r: RuntimeSettings): OciMount[] {
+  return r.tmpfs.map((t) => {
+    const options = ['nosuid', 'nodev', 'noexec'];
+    if (t.sizeBytes !== null) options.push(`size=${t.sizeBytes}`);
+    if (t.mode !== null) options.push(`mode=${t.mode.toString(8).padStart(4, '0')}`);
+    return { destination: t.target, type: 'tmpfs', source: 'tmpfs', options };
+  });
+}
+
+function seccompOf(r: RuntimeSettings, caps: string[], host: HostFacts): OciSpec['linux']['seccomp'] {
+  if (r.privileged || r.seccomp.mode === 'unconfined') return undefined;
+  if (r.seccomp.mode === 'custom') {
+    if (r.seccomp.profile === null) throw new InvalidContainerConfigError('seccomp: a custom profile needs its text', 'seccomp');
+    return ociSeccomp(parseSeccompProfile(r.seccomp.profile, 'security_opt seccomp'), { capabilities: caps, arch: host.arch, kernel: host.kernel });
+  }
+  return defaultOciSeccomp(caps, host.arch, host.kernel);
+}
+
+export function buildSpec(input: SpecInput, host: HostFacts): OciSpec {
+  const r = input.runtime;
+  const caps = containerCapabilities(r);
+  const root = input.identity.uid === 0;
+  const env = [...input.env];
+  addEnvDefault(env, 'PATH', DEFAULT_PATH);
+  addEnvDefault(env, 'HOSTNAME', input.hostname);
+  addEnvDefault(env, 'HOME', input.identity.home);
+  const mounts = [...standardMounts(r.shmSizeBytes ?? DEFAULT_SHM_BYTES, r.privileged), ...tmpfsMounts(r)];
+  let args = input.args;
+  if (r.init) {
+    mounts.push({ destination: INIT_PATH, type: 'bind', source: host.initBinary, options: ['bind', 'ro', 'nosuid', 'nodev'] });
+    args = [INIT_PATH, '--', ...args];
+  }
+  const namespaces: OciNamespace[] = [
+    { type: 'pid' },
+    { type: 'ipc' },
+    { type: 'uts' },
+    { type: 'mount' },
+    input.netns === null ? { type: 'network' } : { type: 'network', path: input.netns },
+    { type: 'cgroup' },
+  ];
+  const { rules, nodes } = deviceRulesAndNodes(r, host);
+  const l = input.limits;
+  const seccomp = seccompOf(r, caps, host);
+  return {
+    ociVersion: '1.1.0',
+    process: {
+      terminal: false,
+      user: { uid: input.identity.uid, gid: input.identity.gid, additionalGids: input.identity.additionalGids },
+      args,
+      env,
+      cwd: input.cwd,
+      // Docker: a non-root user gets the bounding set only, as execve would give it (moby SetCapabilities).
+      capabilities: { bounding: caps, effective: root ? caps : [], inheritable: [], permitted: root ? caps : [], ambient: [] },
+      rlimits: rlimits(r, host.maxOpenFiles),
+      noNewPrivileges: r.noNewPrivileges,
+      ...(r.oomScoreAdj === null ? {} : { oomScoreAdj: r.oomScoreAdj }),
+    },
+    root: { path: 'rootfs', readonly: r.readOnly },
+    hostname: input.hostname,
+    mounts,
+    linux: {
+      namespaces,
+      devices: nodes,
+      resources: {
+        devices: rules,
+        ...(l.memoryBytes === null ? {} : { memory: { limit: l.memoryBytes } }),
+        ...(l.nanoCpus === null ? {} : { cpu: { quota: cpuQuotaUs(l.nanoCpus), period: CPU_PERIOD_US } }),
+        ...(l.pids === null ? {} : { pids: { limit: l.pids } }),
+      },
+      cgroupsPath: `/${input.cgroupsPath}`,
+      sysctl: { ...r.sysctls },
+      ...(seccomp === undefined ? {} : { seccomp }),
+      maskedPaths: r.privileged ? [] : [...MASKED_PATHS],
+      readonlyPaths: r.privileged ? [] : [...READONLY_PATHS],
+    },
+  };
+}
+
+/** CFS period used for CPU limits (Docker's default). */
+export const CPU_PERIOD_US = 100_000;
+
+/** CFS quota for a nanoCpus limit: 1.5 CPUs = 150000us per 100000us. Never below the kernel's 1ms. */
+export function cpuQuotaUs(nanoCpus: number): number {
+  return Math.max(1000, Math.round((nanoCpus * CPU_PERIOD_US) / 1e9));
+}
