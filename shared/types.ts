@@ -60,6 +60,8 @@ export interface TmpfsMount {
   sizeBytes: number | null;
   /** File mode of the mount's root, e.g. 0o1777; null for the kernel's default. */
   mode: number | null;
+  /** mount(8) flags given with it (`exec`, `ro`, ...), over the default nosuid,nodev,noexec. */
+  options: string[];
 }
 
 export type SeccompMode = 'default' | 'unconfined' | 'custom';

@@ -75,7 +75,8 @@ export class ContainerController implements Controller {
     if (!info || info.status !== 'running') return;
     const ac = new AbortController();
     const exited = this.runtime.wait(this.task.id, ac.signal).then(() => true, () => false);
-    await this.runtime.kill(this.task.id, 'SIGTERM').catch(() => undefined);
+    // The service's stop_signal (Docker's SIGTERM by default); a real-time signal has no Node name.
+    await this.runtime.kill(this.task.id, (this.task.spec.runtime.stopSignal ?? 'SIGTERM') as NodeJS.Signals).catch(() => undefined);
     let timer: NodeJS.Timeout | null = null;
     const timeout = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), this.task.spec.stopGracePeriodMs);

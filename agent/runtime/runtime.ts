@@ -246,7 +246,9 @@ export class NativeRuntime implements Runtime {
   }
 
   async kill(id: string, sig: NodeJS.Signals): Promise<void> {
-    const signo = osConstants.signals[sig];
+    // SIGRTMIN+N (a stop_signal) has no Node name; glibc's SIGRTMIN is 34.
+    const rt = /^SIGRTMIN\+(\d+)$/.exec(sig);
+    const signo = rt !== null ? 34 + Number(rt[1]) : osConstants.signals[sig];
     if (signo === undefined) throw new InvalidContainerConfigError(`unknown signal ${sig}`, 'signal');
     if (!this.exists(id)) throw new NotFoundError(`container ${id} not found`);
     const state = this.readState(id);

@@ -333,6 +333,10 @@ bool parseProcess(Checker& c, const json& p, OciConfig& cfg) {
       for (const Rlimit& seen : cfg.rlimits)
         if (seen.resource == lim.resource) return c.fail(f + ".type", "\"" + type + "\" is given twice");
       if (!c.u64(*hard, f + ".hard", lim.hard) || !c.u64(*soft, f + ".soft", lim.soft)) return false;
+      // JSON written by JavaScript cannot say 2^64-1 exactly: 2^53-1 and above mean unlimited too.
+      constexpr uint64_t kJsUnlimited = (1ULL << 53) - 1;
+      if (lim.hard >= kJsUnlimited) lim.hard = RLIM_INFINITY;
+      if (lim.soft >= kJsUnlimited) lim.soft = RLIM_INFINITY;
       if (lim.soft > lim.hard) return c.fail(f, "soft limit is above the hard limit");
       cfg.rlimits.push_back(lim);
     }

@@ -17,12 +17,13 @@ import type {
   ServiceSpec,
   StackNetwork,
 } from '../types';
-import { defaultRuntimeSettings } from '../types';
 import { invalidSubnetReason, parseHostsAddress, parseIpv4, subnetRange } from './addresses';
 import { normalizeImageRef } from './image-ref';
 import type { Lookup } from './interpolate';
 import { invalidServiceNameReason, invalidStackNameReason, normalizeStackName, stackNameFromDir } from './names';
 import type { TreeEntry, TreeMap, TreeNode, TreeScalar } from './parse';
+import { describe, isNull, join } from './tree';
+import { runtimeSettings } from './runtime-keys';
 import type { Problems } from './problems';
 import type { KeySet } from './schema';
 import {
@@ -256,7 +257,7 @@ class Converter {
       stopGracePeriodMs,
       dns,
       extraHosts,
-      runtime: defaultRuntimeSettings(),
+      runtime: runtimeSettings(field, path, { problems: this.problems, dir: this.opts.dir }),
     };
     const spec: ServiceSpec = {
       name: `${stack}_${name}`,
@@ -1037,24 +1038,10 @@ function portKey(port: PortConfig): string {
   return `${port.published ?? ''}/${port.protocol}`;
 }
 
-function isNull(node: TreeNode): boolean {
-  return node.kind === 'scalar' && node.value === null;
-}
 
 function integerOf(node: TreeNode): number | null {
   if (node.kind !== 'scalar') return null;
   return typeof node.value === 'number' || typeof node.value === 'string' ? parseInteger(node.value) : null;
 }
 
-function join(path: string, key: string): string {
-  return path === '' ? key : `${path}.${key}`;
-}
 
-/** How a wrong value is shown in an error: `-1`, `"three"`, `a list`. */
-function describe(node: TreeNode): string {
-  if (node.kind === 'map') return 'a mapping';
-  if (node.kind === 'seq') return 'a list';
-  if (node.value === null) return 'nothing';
-  if (typeof node.value === 'string') return JSON.stringify(node.value);
-  return node.text;
-}

@@ -32,19 +32,22 @@ export const SERVICE = keySet(
   [
     'image', 'command', 'entrypoint', 'environment', 'working_dir', 'user', 'hostname', 'stop_grace_period', 'deploy',
     'depends_on', 'networks', 'ports', 'dns', 'extra_hosts',
+    // the runtime keys (runtime-keys.ts)
+    'cap_add', 'cap_drop', 'privileged', 'devices', 'sysctls', 'ulimits', 'read_only', 'init', 'tmpfs', 'shm_size',
+    'stop_signal', 'security_opt', 'oom_score_adj', 'userns_mode',
   ],
   [
-    'annotations', 'attach', 'blkio_config', 'build', 'cap_add', 'cap_drop', 'cgroup', 'cgroup_parent',
+    'annotations', 'attach', 'blkio_config', 'build', 'cgroup', 'cgroup_parent',
     'configs', 'container_name', 'cpu_count', 'cpu_percent', 'cpu_period', 'cpu_quota', 'cpu_rt_period',
     'cpu_rt_runtime', 'cpu_shares', 'cpus', 'cpuset', 'credential_spec', 'depends_on', 'develop',
-    'device_cgroup_rules', 'devices', 'dns_opt', 'dns_search', 'domainname', 'env_file', 'expose',
-    'extends', 'external_links', 'gpus', 'group_add', 'healthcheck', 'init', 'ipc',
+    'device_cgroup_rules', 'dns_opt', 'dns_search', 'domainname', 'env_file', 'expose',
+    'extends', 'external_links', 'gpus', 'group_add', 'healthcheck', 'ipc',
     'isolation', 'label_file', 'labels', 'links', 'logging', 'mac_address', 'mem_limit', 'mem_reservation',
     'mem_swappiness', 'memswap_limit', 'models', 'network_mode', 'oom_kill_disable',
-    'oom_score_adj', 'pid', 'pids_limit', 'platform', 'post_start', 'pre_stop', 'privileged',
-    'profiles', 'provider', 'pull_policy', 'read_only', 'restart', 'runtime', 'scale', 'secrets',
-    'security_opt', 'shm_size', 'stdin_open', 'stop_signal', 'storage_opt', 'sysctls', 'tmpfs', 'tty',
-    'ulimits', 'use_api_socket', 'userns_mode', 'uts', 'volumes', 'volumes_from',
+    'pid', 'pids_limit', 'platform', 'post_start', 'pre_stop',
+    'profiles', 'provider', 'pull_policy', 'restart', 'runtime', 'scale', 'secrets',
+    'stdin_open', 'storage_opt', 'tty',
+    'use_api_socket', 'uts', 'volumes', 'volumes_from',
   ],
 );
 

@@ -7,6 +7,8 @@
  */
 import type { DeviceMapping, RuntimeSettings } from '../../../shared/types';
 import { parseSeccompProfile } from '../../../shared/seccomp-profile';
+import { capabilityName } from '../../../shared/capabilities';
+import { ULIMIT_NAMES } from '../../../shared/runtime-names';
 import { InvalidContainerConfigError } from '../errors';
 import type { RuntimeLimits } from '../types';
 import {
@@ -68,14 +70,10 @@ export interface HostDevice {
   gid: number;
 }
 
-const CAP_RE = /^(CAP_)?[A-Z_]+$/;
-
 /** `net_admin`, `NET_ADMIN` and `CAP_NET_ADMIN` are one capability; `ALL` stays `ALL`. */
 export function normalizeCapability(name: string): string {
-  const upper = name.trim().toUpperCase();
-  if (upper === 'ALL') return 'ALL';
-  const full = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
-  if (!CAP_RE.test(full) || !ALL_CAPABILITIES.includes(full)) throw new InvalidContainerConfigError(`unknown capability ${JSON.stringify(name)}`, 'capabilities');
+  const full = capabilityName(name);
+  if (full === null) throw new InvalidContainerConfigError(`unknown capability ${JSON.stringify(name)}`, 'capabilities');
   return full;
 }
 
@@ -95,8 +93,6 @@ export function containerCapabilities(r: RuntimeSettings): string[] {
 }
 
 /** compose `ulimits` names onto the runtime-spec's: `nofile` -> `RLIMIT_NOFILE`. */
-const ULIMIT_NAMES = ['as', 'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack'];
-
 export function rlimits(r: RuntimeSettings, maxOpenFiles: number): OciRlimit[] {
   const cap = (l: OciRlimit): OciRlimit => (l.type === 'RLIMIT_NOFILE' ? { ...l, soft: Math.min(l.soft, maxOpenFiles), hard: Math.min(l.hard, maxOpenFiles) } : { ...l });
   const out = new Map<string, OciRlimit>(DEFAULT_RLIMITS.map((l) => [l.type, cap(l)]));
@@ -134,9 +130,13 @@ function deviceOf(m: DeviceMapping, host: HostFacts): HostDevice {
   return d;
 }
 
+/** The flags a tmpfs option turns off, so `exec` replaces the default `noexec`. */
+const OPPOSITE: Readonly<Record<string, string>> = { exec: 'noexec', suid: 'nosuid', dev: 'nodev', rw: 'ro', noexec: 'exec', nosuid: 'suid', nodev: 'dev', ro: 'rw' };
+
 function tmpfsMounts(r: RuntimeSettings): OciMount[] {
   return r.tmpfs.map((t) => {
-    const options = ['nosuid', 'nodev', 'noexec'];
+    let options = ['nosuid', 'nodev', 'noexec'];
+    for (const o of t.options) options = [...options.filter((x) => x !== o && x !== OPPOSITE[o]), o];
     if (t.sizeBytes !== null) options.push(`size=${t.sizeBytes}`);
     if (t.mode !== null) options.push(`mode=${t.mode.toString(8).padStart(4, '0')}`);
     return { destination: t.target, type: 'tmpfs', source: 'tmpfs', options };
