@@ -233,9 +233,10 @@ export class NativeRuntime implements Runtime {
       signal?.addEventListener('abort', onAbort);
       // inotify on the state dir sees the shim's rename of state.json at once; the poll covers
       // filesystems without inotify and a shim that died without writing anything.
+      // The container's own state dir (the shim renames state.json inside it); before the runtime
+      // has made it, only the poll looks.
       try {
-        mkdirSync(containerPaths(this.opts.root, id).stateRoot, { recursive: true, mode: 0o700 });
-        watcher = watch(containerPaths(this.opts.root, id).stateRoot, { persistent: true }, check);
+        watcher = watch(containerPaths(this.opts.root, id).stateDir, { persistent: true }, check);
         watcher.on('error', () => undefined);
       } catch {
         watcher = null;

@@ -358,7 +358,8 @@ int LastCap() {
 // Before the uid changes: dropping from the bounding set needs CAP_SETPCAP, which a non-root user
 // does not keep.
 void DropBounding(const OciConfig& cfg) {
-  for (int cap = 0; cap <= LastCap(); cap++) {
+  int last = LastCap();
+  for (int cap = 0; cap <= last; cap++) {
     if (cfg.caps.bounding & (1ULL << cap)) continue;
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) FailErrno("capabilities", "drop bounding capability " + std::to_string(cap));
   }
@@ -394,9 +395,9 @@ void SwitchUser(const OciConfig& cfg, bool setgroupsAllowed) {
   if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) FailErrno("user", "keepcaps");
 }
 
-void LoadFilter(const OciConfig& cfg) {
+void LoadFilter(const InitContext& ctx) {
   std::string message;
-  if (int err = LoadSeccomp(cfg.seccomp, message)) Fail(err, "seccomp", message);
+  if (int err = LoadSeccompProgram(*ctx.seccomp, message)) Fail(err, "seccomp", message);
 }
 
 }  // namespace
@@ -413,6 +414,7 @@ int ContainerInit(void* raw) {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   if (setsid() < 0) FailErrno("setsid");
+  umask(0);  // device nodes and mount targets get exactly the modes asked for; step 8 sets the process's
 
   // Step 1: namespaces with a path, user first so that it owns the ones made after it.
   const Namespace* user = cfg.findNamespace(CLONE_NEWUSER);
@@ -505,7 +507,7 @@ int ContainerInit(void* raw) {
   std::string exe = ResolveExecutable(cfg.args[0], cfg.env);
 
   // Steps 9-11: privileges.
-  if (cfg.hasSeccomp && !cfg.noNewPrivileges) LoadFilter(cfg);
+  if (ctx.seccomp != nullptr && !cfg.noNewPrivileges) LoadFilter(ctx);
   bool setgroupsAllowed = true;
   if (newUserns) {
     std::string sg;
@@ -526,7 +528,7 @@ int ContainerInit(void* raw) {
   WaitFor(kMsgStart);
 
   // Step 12.
-  if (cfg.hasSeccomp && cfg.noNewPrivileges) LoadFilter(cfg);
+  if (ctx.seccomp != nullptr && cfg.noNewPrivileges) LoadFilter(ctx);
   std::vector<char*> argv, envp;
   for (const std::string& s : cfg.args) argv.push_back(const_cast<char*>(s.c_str()));
   argv.push_back(nullptr);

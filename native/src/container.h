@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "oci-config.h"
+#include "seccomp.h"
 
 namespace tsswarm {
 
@@ -36,6 +37,7 @@ struct InitContext {
   std::vector<std::string> cgroupHierarchies;  // v1: hierarchy names to mount
   std::vector<std::string> cgroupMountOptions; // v1: the options that mount each again
   std::vector<std::string> cgroupHostDirs;     // the container's cgroup dirs on the host (binds without a cgroup ns)
+  const SeccompProgram* seccomp;               // compiled by the shim; null without linux.seccomp
 };
 
 // The cloned child's entry point. Never returns: execs the process or exits after a failure record.

@@ -544,6 +544,14 @@ bool ParseOciConfig(const std::string& text, const std::string& bundle, OciConfi
   if (const json* h = member(j, "hooks"); h && !parseHooks(c, *h, cfg)) return false;
   if (const json* a = member(j, "annotations"); a && !c.stringMap(*a, "annotations", cfg.annotations)) return false;
   if (const json* l = member(j, "linux"); l && !parseLinux(c, *l, cfg)) return false;
+  // The default devices every container gets (container.cc) must also open, whatever the rules say
+  // before them: the runtime-spec's "Default Devices", as runc appends them.
+  if (cfg.resources.hasDevices) {
+    const DeviceRule defaults[] = {{true, 'c', 1, 3, "rwm"}, {true, 'c', 1, 5, "rwm"}, {true, 'c', 1, 7, "rwm"},
+                                   {true, 'c', 1, 8, "rwm"}, {true, 'c', 1, 9, "rwm"}, {true, 'c', 5, 0, "rwm"},
+                                   {true, 'c', 5, 2, "rwm"}, {true, 'c', 136, -1, "rwm"}};
+    for (const DeviceRule& r : defaults) cfg.resources.devices.push_back(r);
+  }
   if (!cfg.hostname.empty() && !cfg.hasNamespace(CLONE_NEWUTS))
     return c.fail("hostname", "needs a new uts namespace");
   if (cfg.hasNamespace(CLONE_NEWUSER) && cfg.findNamespace(CLONE_NEWUSER)->path.empty() &&

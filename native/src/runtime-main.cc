@@ -177,7 +177,7 @@ const Sig kSignals[] = {{"HUP", SIGHUP},   {"INT", SIGINT},     {"QUIT", SIGQUIT
 int ParseSignal(std::string s) {
   if (!s.empty() && isdigit(static_cast<unsigned char>(s[0]))) {
     int n = atoi(s.c_str());
-    if (n > 0 && n < 65) return n;
+    if (n >= 0 && n < 65) return n;  // 0: only whether it is there, as kill(1)
     Die("invalid signal \"" + s + "\"");
   }
   for (char& c : s) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
@@ -185,6 +185,21 @@ int ParseSignal(std::string s) {
   for (const Sig& k : kSignals)
     if (s == k.name) return k.num;
   Die("invalid signal \"" + s + "\"");
+}
+
+void WaitStopped(const Global& g, const std::string& id, int timeoutMs);
+
+// Kills a container this process just made and removes everything of it.
+void Discard(const Global& g, const std::string& id) {
+  std::string dir = g.root + "/" + id, problem;
+  State s;
+  if (ReadState(dir, s, problem)) {
+    if (SameProcess(s.pid, s.pidStartTime)) kill(s.pid, SIGKILL);
+    WaitStopped(g, id, 10000);
+    RemoveCgroup(SetOf(s), 5000, problem);
+  }
+  for (const char* f : {"state.json", "state.json.tmp", "start.sock"}) unlink((dir + "/" + f).c_str());
+  rmdir(dir.c_str());
 }
 
 // create and run: claim <root>/<id>, load config.json, fork the shim.
@@ -238,6 +253,7 @@ int CreateOrRun(const Global& g, int argc, char** argv, int start, bool run) {
   o.cfg = &cfg;
   o.startNow = run;
   o.consoleSocket = console.valid() ? console.get() : -1;
+  o.seccompCacheDir = g.root + "/.seccomp-cache";
   bool foreground = run && !a.has("--detach");
   if (foreground) {
     // runc run: this process waits for the container, which gets our stdio, and removes it after.
@@ -276,8 +292,13 @@ int CreateOrRun(const Global& g, int argc, char** argv, int start, bool run) {
   if (f.size() >= 3 && f[0] == "ok") {
     if (std::string pf = a.get("--pid-file"); !pf.empty()) {
       std::string tmp = Absolute(pf) + ".tmp";
-      if (WriteFile(tmp, f[2], O_WRONLY | O_CREAT | O_TRUNC) != 0 || rename(tmp.c_str(), Absolute(pf).c_str()) < 0)
-        Die("pid file " + pf + ": " + ErrnoText(errno));
+      if (WriteFile(tmp, f[2], O_WRONLY | O_CREAT | O_TRUNC) != 0 || rename(tmp.c_str(), Absolute(pf).c_str()) < 0) {
+        // Nothing half-made: a create whose caller cannot learn the pid is undone, as runc does.
+        int err = errno;
+        unlink(tmp.c_str());
+        Discard(g, id);
+        Die("pid file " + pf + ": " + ErrnoText(err));
+      }
     }
     return 0;
   }
@@ -348,7 +369,8 @@ int Delete(const Global& g, int argc, char** argv, int start) {
   bool haveState = ReadState(dir, s, problem);
   if (haveState) {
     std::string status = LiveStatus(s);
-    if ((status == "running" || status == "paused" || status == "creating") && !a.has("--force"))
+    // The runtime-spec: deleting a container that is not stopped (created included) is an error.
+    if (status != "stopped" && !a.has("--force"))
       Die("cannot delete container \"" + id + "\" that is " + status + " (use --force)");
     CgroupSet set = SetOf(s);
     if (status != "stopped") {
@@ -407,7 +429,7 @@ int PauseResume(const Global& g, int argc, char** argv, int start, bool pause) {
   std::string id = OneId(a, pause ? "pause" : "resume");
   State s = LoadState(g, id);
   std::string status = LiveStatus(s);
-  if (pause && status != "running") Die("container \"" + id + "\" is not running");
+  if (pause && status != "running" && status != "created") Die("container \"" + id + "\" is not running");
   if (!pause && status != "paused") Die("container \"" + id + "\" is not paused");
   std::string message;
   if (FreezeCgroup(SetOf(s), pause, message) != 0) Die(message);

@@ -31,6 +31,11 @@
 #include "seccomp.h"
 
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <string.h>
 
 // libseccomp's header. This directory has a seccomp.h of its own, so it must reach the compiler as
@@ -41,6 +46,8 @@
 #endif
 
 #include <nlohmann/json.hpp>
+
+#include "fd.h"
 
 namespace tsswarm {
 
@@ -303,10 +310,11 @@ bool ParseSeccomp(const json& j, SeccompConfig& out, std::string& problem) {
       out.syscalls.push_back(std::move(r));
     }
   }
+  out.canonical = j.dump();
   return true;
 }
 
-int LoadSeccomp(const SeccompConfig& cfg, std::string& message) {
+int CompileSeccomp(const SeccompConfig& cfg, SeccompProgram& out, std::string& message) {
   message.clear();
   uint32_t defaultAction;
   if (!actionValue(cfg.defaultAction, cfg.defaultErrnoRet, defaultAction)) {
@@ -341,8 +349,13 @@ int LoadSeccomp(const SeccompConfig& cfg, std::string& message) {
     rc = seccomp_arch_add(filter.get(), token);
     if (rc < 0 && rc != -EEXIST) return failed(rc, message, "seccomp_arch_add " + arch);
   }
-  for (const std::string& flag : cfg.flags)
+  out.flags = 0;
+  for (const std::string& flag : cfg.flags) {
     if (int err = setFlag(filter, flag, message)) return err;
+    if (flag == "SECCOMP_FILTER_FLAG_TSYNC") out.flags |= SECCOMP_FILTER_FLAG_TSYNC;
+    if (flag == "SECCOMP_FILTER_FLAG_LOG") out.flags |= SECCOMP_FILTER_FLAG_LOG;
+    if (flag == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") out.flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+  }
 
   size_t added = 0;
   for (const SeccompRule& r : cfg.syscalls) {
@@ -388,11 +401,36 @@ int LoadSeccomp(const SeccompConfig& cfg, std::string& message) {
   // Best effort: without it the filter is the same, only linear.
   if (added > kOptimizeAbove) seccomp_attr_set(filter.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2);
 
-  rc = seccomp_load(filter.get());
-  if (rc == -EACCES) return failed(rc, message, "seccomp_load", "without no_new_privs this needs CAP_SYS_ADMIN");
-  if (rc == -ESRCH) return failed(rc, message, "seccomp_load", "SECCOMP_FILTER_FLAG_TSYNC: another thread has a different filter");
-  if (rc < 0) return failed(rc, message, "seccomp_load");
+  // The BPF through a pipe-like memfd: seccomp_export_bpf writes to an fd.
+  Fd mem(static_cast<int>(syscall(SYS_memfd_create, "seccomp", MFD_CLOEXEC)));
+  if (!mem.valid()) return failed(-errno, message, "memfd_create");
+  rc = seccomp_export_bpf(filter.get(), mem.get());
+  if (rc < 0) return failed(rc, message, "seccomp_export_bpf");
+  off_t size = lseek(mem.get(), 0, SEEK_END);
+  if (size <= 0 || size % static_cast<off_t>(sizeof(sock_filter)) != 0) return failed(-EINVAL, message, "seccomp_export_bpf: odd size");
+  out.bpf.resize(static_cast<size_t>(size));
+  if (pread(mem.get(), out.bpf.data(), out.bpf.size(), 0) != size) return failed(-errno, message, "read exported filter");
   return 0;
+}
+
+int LoadSeccompProgram(const SeccompProgram& p, std::string& message) {
+  sock_fprog prog{};
+  prog.len = static_cast<unsigned short>(p.bpf.size() / sizeof(sock_filter));
+  prog.filter = reinterpret_cast<sock_filter*>(const_cast<uint8_t*>(p.bpf.data()));
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p.flags, &prog) != 0) {
+    int err = errno;
+    message = std::string("seccomp: ") + strerror(err);
+    if (err == EACCES) message += " (without no_new_privs this needs CAP_SYS_ADMIN)";
+    if (err == ESRCH) message += " (SECCOMP_FILTER_FLAG_TSYNC: another thread has a different filter)";
+    return err;
+  }
+  return 0;
+}
+
+int LoadSeccomp(const SeccompConfig& cfg, std::string& message) {
+  SeccompProgram p;
+  if (int err = CompileSeccomp(cfg, p, message)) return err;
+  return LoadSeccompProgram(p, message);
 }
 
 }  // namespace tsswarm

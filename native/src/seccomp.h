@@ -37,6 +37,14 @@ struct SeccompConfig {
   std::vector<std::string> flags;          // "SECCOMP_FILTER_FLAG_LOG", ...
   std::vector<SeccompRule> syscalls;
   std::string listenerPath;
+  // The object as config.json gave it, re-serialised canonically: what identifies a compiled filter.
+  std::string canonical;
+};
+
+// A compiled filter: classic BPF as libseccomp generates it, and the seccomp(2) flags to load it with.
+struct SeccompProgram {
+  std::vector<uint8_t> bpf;  // struct sock_filter[], 8 bytes each
+  unsigned flags = 0;        // SECCOMP_FILTER_FLAG_*
 };
 
 // Parses the OCI `linux.seccomp` object. false + a one-line problem on invalid input (unknown
@@ -49,5 +57,11 @@ bool ParseSeccomp(const nlohmann::json& j, SeccompConfig& out, std::string& prob
 // Does not set no_new_privs: with it set any process can load the filter, without it the caller
 // needs CAP_SYS_ADMIN (EACCES otherwise).
 int LoadSeccomp(const SeccompConfig& cfg, std::string& message);
+
+// The two halves of LoadSeccomp. Compiling (libseccomp: every rule for every architecture, then the
+// BPF) costs milliseconds for Docker's profile; loading the result costs microseconds, so the shim
+// compiles before clone() and keeps compiled filters in a cache (seccomp-cache.cc).
+int CompileSeccomp(const SeccompConfig& cfg, SeccompProgram& out, std::string& message);
+int LoadSeccompProgram(const SeccompProgram& program, std::string& message);
 
 }  // namespace tsswarm

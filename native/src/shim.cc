@@ -37,6 +37,7 @@
 #include "container.h"
 #include "fd.h"
 #include "proc.h"
+#include "seccomp-cache.h"
 #include "state.h"
 #include "text.h"
 
@@ -188,11 +189,25 @@ int RunShim(const ShimOptions& o) {
     return fail(err, "cgroup", problem, 0);
   }
 
+  // The filter is compiled here, once (or taken from the cache); PID 1 only loads it.
+  SeccompProgram seccomp;
+  if (cfg.hasSeccomp) {
+    int err = o.seccompCacheDir.empty() ? CompileSeccomp(cfg.seccomp, seccomp, problem)
+                                        : CachedSeccompProgram(cfg.seccomp, o.seccompCacheDir, seccomp, problem);
+    if (err != 0) {
+      std::string ignored;
+      RemoveCgroup(SetOf(st), 5000, ignored);
+      st.cgroupDirs.clear();
+      return fail(err, "seccomp", problem, 0);
+    }
+  }
+
   // Namespace paths are opened here: a wrong path is reported before any namespace exists.
   InitContext ctx;
   ctx.cfg = &cfg;
   ctx.consoleSocket = o.consoleSocket;
   ctx.reportFd = o.reportFd;
+  ctx.seccomp = cfg.hasSeccomp ? &seccomp : nullptr;
   ctx.cgroupVersion = cg.version;
   ctx.cgroupHierarchies = cg.hierarchies;
   ctx.cgroupMountOptions = cg.mountOptions;

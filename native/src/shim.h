@@ -19,6 +19,7 @@ struct ShimOptions {
   bool startNow = false;   // run: no waiting for `start`
   bool foreground = false; // run without --detach: this process waits, forwards signals, returns the exit code
   int consoleSocket = -1;
+  std::string seccompCacheDir;  // compiled filters (seccomp-cache.h); empty: compile every time
 };
 
 // Runs the shim in this process. Returns the exit code for the process (foreground: the container's).
