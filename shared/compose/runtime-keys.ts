@@ -173,10 +173,12 @@ class RuntimeKeys {
           else if (f.key === 'hard') hard = int(f.value, `${at}.hard`, f.keyLine);
           else this.problem(`${at}.${f.key}`, 'unknown key', f.keyLine);
         }
-        if (soft === null || hard === null) {
-          if (e.value.entries.every((f) => f.key === 'soft' || f.key === 'hard')) this.problem(at, 'needs both soft and hard', e.keyLine);
+        const keys = e.value.entries.map((f) => f.key);
+        if (!keys.includes('soft') || !keys.includes('hard')) {
+          this.problem(at, 'needs both soft and hard', e.keyLine);
           continue;
         }
+        if (soft === null || hard === null) continue; // reported above
       } else {
         soft = hard = int(e.value, at, e.keyLine);
         if (soft === null) continue;

@@ -77,18 +77,19 @@ export function normalizeCapability(name: string): string {
   return full;
 }
 
-/** Docker's rules for cap_add / cap_drop over its default set (moby's TweakCapabilities). */
+/**
+ * Docker's rules for cap_add / cap_drop over its default set (moby's TweakCapabilities): add ALL is
+ * every capability but the dropped ones; drop ALL is exactly the added ones; otherwise the default
+ * set without the dropped ones, then the added ones (so a capability both added and dropped stays).
+ */
 export function containerCapabilities(r: RuntimeSettings): string[] {
   if (r.privileged) return [...ALL_CAPABILITIES];
   const add = r.capAdd.map(normalizeCapability);
   const drop = r.capDrop.map(normalizeCapability);
   let caps: string[];
-  if (add.includes('ALL')) caps = [...ALL_CAPABILITIES];
-  else if (drop.includes('ALL')) caps = [];
-  else caps = [...DEFAULT_CAPABILITIES];
-  for (const c of add) if (c !== 'ALL' && !caps.includes(c)) caps.push(c);
-  if (!drop.includes('ALL') || add.includes('ALL')) caps = caps.filter((c) => !drop.includes(c));
-  // cap_drop: ALL then cap_add: X means exactly X.
+  if (add.includes('ALL')) caps = ALL_CAPABILITIES.filter((c) => !drop.includes(c));
+  else if (drop.includes('ALL')) caps = add;
+  else caps = [...DEFAULT_CAPABILITIES.filter((c) => !drop.includes(c)), ...add];
   return ALL_CAPABILITIES.filter((c) => caps.includes(c));
 }
 
