@@ -216,6 +216,8 @@ export interface Service {
   specVersion: number;
   /** Virtual IPs (endpoint mode vip), one per network, allocated by the manager. */
   vips: { networkId: string; address: string }[];
+  /** `service pause`: its tasks, new ones too, are frozen (not part of the spec: no new version). */
+  paused: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -229,6 +231,8 @@ export interface TaskStatus {
   /** Host PID of the container's first process while it runs. */
   pid: number | null;
   exitCode: number | null;
+  /** The agent froze the running container (cgroup freezer): shown as state `paused`. */
+  paused: boolean;
 }
 
 export interface Task {
@@ -246,6 +250,8 @@ export interface Task {
   limits: ResourceLimits;
   /** Addresses on the service's networks; allocated while the task is `new`. */
   networks: NetworkAttachment[];
+  /** Desired (the manager's): frozen while running (`service pause`, `task pause`). */
+  paused: boolean;
   status: TaskStatus;
   createdAt: string;
 }

@@ -15,8 +15,16 @@ export interface Observed {
   err: string | null;
   pid: number | null;
   exitCode: number | null;
+  /** The running container is frozen. */
+  paused: boolean;
   /** Resources released after a terminal state. */
   removed: boolean;
+}
+
+/** What the manager wants of a task: its desired state, and whether a running one is frozen. */
+export interface Wanted {
+  state: DesiredState;
+  paused: boolean;
 }
 
 function errText(e: unknown): string {
@@ -27,7 +35,8 @@ function isAbort(e: unknown): boolean {
   return e instanceof Error && e.name === 'AbortError';
 }
 
-export async function advance(desired: DesiredState, cur: Observed, ctrl: Controller, signal: AbortSignal): Promise<Observed | null> {
+export async function advance(wanted: Wanted, cur: Observed, ctrl: Controller, signal: AbortSignal): Promise<Observed | null> {
+  const desired = wanted.state;
   const next = (state: TaskStateName, message: string, extra: Partial<Observed> = {}): Observed => ({ ...cur, state, message, err: null, ...extra });
 
   if (isTerminal(cur.state)) {
@@ -38,8 +47,10 @@ export async function advance(desired: DesiredState, cur: Observed, ctrl: Contro
 
   if (desired !== 'running') {
     if (cur.state === 'starting' || cur.state === 'running') {
+      // A frozen process cannot act on SIGTERM: thaw it first, so it stops as it would running.
+      if (cur.paused) await ctrl.pause(false);
       await ctrl.shutdown();
-      return next('shutdown', 'stopped', { pid: null });
+      return next('shutdown', 'stopped', { pid: null, paused: false });
     }
     return next('shutdown', 'stopped before it started', { pid: null });
   }
@@ -67,11 +78,20 @@ export async function advance(desired: DesiredState, cur: Observed, ctrl: Contro
         return next('failed', 'starting failed', { err: errText(e) });
       }
     case 'running':
+      if (wanted.paused !== cur.paused) {
+        try {
+          await ctrl.pause(wanted.paused);
+          return next('running', wanted.paused ? 'paused' : 'resumed', { paused: wanted.paused });
+        } catch (e) {
+          // The container goes on as it was; the error is the task's until the manager asks again.
+          return { ...next('running', wanted.paused ? 'pause failed' : 'unpause failed'), err: errText(e), paused: cur.paused };
+        }
+      }
       try {
         const exit = await ctrl.wait(signal);
         const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.exitCode}`;
-        if (exit.exitCode === 0 && !exit.signal) return next('complete', 'finished', { exitCode: 0, pid: null });
-        return next('failed', 'task exited', { err: `task: non-zero exit (${how})`, exitCode: exit.exitCode, pid: null });
+        if (exit.exitCode === 0 && !exit.signal) return next('complete', 'finished', { exitCode: 0, pid: null, paused: false });
+        return next('failed', 'task exited', { err: `task: non-zero exit (${how})`, exitCode: exit.exitCode, pid: null, paused: false });
       } catch (e) {
         if (isAbort(e)) return null;
         return next('failed', 'lost the container', { err: errText(e), pid: null });

@@ -93,6 +93,8 @@ export class ContainerController implements Controller {
   async terminate(): Promise<void> {
     const info = await this.runtime.inspect(this.task.id);
     if (!info || info.status !== 'running') return;
+    // SIGKILL reaches a frozen process only once it is thawed.
+    if (await this.runtime.isPaused(this.task.id)) await this.runtime.pause(this.task.id, false).catch(() => undefined);
     const ac = new AbortController();
     const exited = this.runtime.wait(this.task.id, ac.signal).catch(() => undefined);
     await this.runtime.kill(this.task.id, 'SIGKILL').catch(() => undefined);
@@ -102,6 +104,14 @@ export class ContainerController implements Controller {
   async remove(): Promise<void> {
     await this.runtime.remove(this.task.id);
     await this.networks?.release(this.task.id);
+  }
+
+  pause(paused: boolean): Promise<void> {
+    return this.runtime.pause(this.task.id, paused);
+  }
+
+  paused(): Promise<boolean> {
+    return this.runtime.isPaused(this.task.id);
   }
 
   async running(): Promise<number | null> {

@@ -20,4 +20,8 @@ export interface Controller {
   remove(): Promise<void>;
   /** Whether a container for this task exists and runs, with its PID: used to re-attach after an agent restart. */
   running(): Promise<number | null>;
+  /** Freezes (true) or thaws (false) every process of the running container. */
+  pause(paused: boolean): Promise<void>;
+  /** Whether the container is frozen now (re-attach after a restart keeps it so). */
+  paused(): Promise<boolean>;
 }

@@ -56,6 +56,7 @@ export class Executor {
       const r = this.runners.get(t.id);
       if (r) {
         r.setDesired(t.desiredState);
+        r.setPaused(t.paused);
         continue;
       }
       await this.adopt(t);
@@ -65,18 +66,20 @@ export class Executor {
   /** Starts a runner for a task we have not seen in this process. */
   private async adopt(t: AssignedTask): Promise<void> {
     const ctrl = this.makeController(t);
-    let initial: Observed = { state: 'assigned', message: 'assigned', err: null, pid: null, exitCode: null, removed: false };
+    let initial: Observed = { state: 'assigned', message: 'assigned', err: null, pid: null, exitCode: null, paused: false, removed: false };
     const observed = TaskState[t.observedState];
     if (observed > TaskState.assigned) {
       // We ran this task before a restart: re-attach if its container still runs.
       const pid = await ctrl.running().catch(() => null);
       if (pid !== null) {
-        initial = { state: 'running', message: 're-attached', err: null, pid, exitCode: null, removed: false };
+        // A frozen container stays frozen: the agent's restart is no reason to thaw it.
+        const paused = await ctrl.paused().catch(() => false);
+        initial = { state: 'running', message: 're-attached', err: null, pid, exitCode: null, paused, removed: false };
       } else if (observed > TaskState.running) {
-        initial = { state: t.observedState, message: 'finished', err: null, pid: null, exitCode: null, removed: false };
+        initial = { state: t.observedState, message: 'finished', err: null, pid: null, exitCode: null, paused: false, removed: false };
       } else {
-        initial = { state: 'failed', message: 'container lost', err: 'container lost while the agent was away', pid: null, exitCode: null, removed: false };
-        this.emit({ taskId: t.id, state: 'failed', message: initial.message, err: initial.err, pid: null, exitCode: null, timestamp: new Date().toISOString() });
+        initial = { state: 'failed', message: 'container lost', err: 'container lost while the agent was away', pid: null, exitCode: null, paused: false, removed: false };
+        this.emit({ taskId: t.id, state: 'failed', message: initial.message, err: initial.err, pid: null, exitCode: null, timestamp: new Date().toISOString(), paused: false });
       }
     }
     const runner = new TaskRunner(t, ctrl, this.emit, this.log, initial);

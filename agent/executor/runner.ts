@@ -13,6 +13,7 @@ export type Reporter = (u: StatusUpdate) => void;
 
 export class TaskRunner {
   private desired: DesiredState;
+  private wantPaused: boolean;
   private observed: Observed;
   private abort = new AbortController();
   private wake: (() => void) | null = null;
@@ -27,6 +28,7 @@ export class TaskRunner {
     initial: Observed,
   ) {
     this.desired = task.desiredState;
+    this.wantPaused = task.paused;
     this.observed = initial;
   }
 
@@ -50,6 +52,14 @@ export class TaskRunner {
     this.wake?.();
   }
 
+  /** The manager froze or thawed the task: a running task's wait is interrupted to act on it. */
+  setPaused(p: boolean): void {
+    if (p === this.wantPaused) return;
+    this.wantPaused = p;
+    if (this.observed.state === 'running') this.abort.abort();
+    this.wake?.();
+  }
+
   /** Stops driving the task without touching the container (agent shutdown). */
   detach(): void {
     this.stopped = true;
@@ -57,11 +67,16 @@ export class TaskRunner {
     this.wake?.();
   }
 
+  /** A running task whose frozen state is not the wanted one (a failed pause is not retried in a loop). */
+  private pauseDiffers(): boolean {
+    return this.observed.state === 'running' && this.observed.paused !== this.wantPaused && this.observed.err === null;
+  }
+
   private async loop(): Promise<void> {
     while (!this.stopped) {
       let next: Observed | null;
       try {
-        next = await advance(this.desired, this.observed, this.ctrl, this.abort.signal);
+        next = await advance({ state: this.desired, paused: this.wantPaused }, this.observed, this.ctrl, this.abort.signal);
       } catch (e) {
         this.log.warn(`task ${this.task.id.slice(0, 12)}: ${(e as Error).message}`);
         await new Promise((r) => setTimeout(r, 500));
@@ -73,14 +88,14 @@ export class TaskRunner {
         if (this.abort.signal.aborted && this.desired === 'running') this.abort = new AbortController();
         await new Promise<void>((resolve) => {
           this.wake = resolve;
-          if (this.abort.signal.aborted || this.desired !== 'running') resolve();
+          if (this.abort.signal.aborted || this.desired !== 'running' || this.pauseDiffers()) resolve();
         });
         this.wake = null;
         // Avoid spinning when aborted and nothing else can happen.
         if (this.desired === 'running' && this.abort.signal.aborted) this.abort = new AbortController();
         continue;
       }
-      const changed = next.state !== this.observed.state || next.pid !== this.observed.pid || next.err !== this.observed.err;
+      const changed = next.state !== this.observed.state || next.pid !== this.observed.pid || next.err !== this.observed.err || next.paused !== this.observed.paused;
       this.observed = next;
       if (changed) {
         this.report({
@@ -91,6 +106,7 @@ export class TaskRunner {
           pid: next.pid,
           exitCode: next.exitCode,
           timestamp: new Date().toISOString(),
+          paused: next.paused,
         });
       }
       if (next.removed) return;

@@ -7,7 +7,7 @@
  * container start path, where a thread-pool round trip each would cost more than the write.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { existsSync, mkdirSync, readFileSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RuntimeLimits } from './types';
 import { CgroupError } from './errors';
@@ -165,13 +165,23 @@ export class CgroupV1Driver implements CgroupDriver {
     await writeFile(procs, String(process.pid), { flag: 'r+' }); // never create a file in a fake tree
   }
 
-  /** Mounted hierarchies, deduplicated (`cpu` and `cpuacct` are often one `cpu,cpuacct` mount). */
-  private hierarchies(): Map<V1Controller, string> {
-    const out = new Map<V1Controller, string>();
+  /**
+   * Mounted hierarchies, deduplicated (`cpu` and `cpuacct` are often one `cpu,cpuacct` mount): every
+   * directory of the root with a cgroup.procs that is not a cgroup2 mount, as the runtime's shim joins
+   * them (native/src/cgroup.cc V1Hierarchies). Keyed by directory name.
+   */
+  private hierarchies(): Map<string, string> {
+    const out = new Map<string, string>();
     const seen = new Set<string>();
-    for (const c of V1_CONTROLLERS) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.root).sort();
+    } catch {
+      return out;
+    }
+    for (const c of names) {
       const dir = join(this.root, c);
-      if (!existsSync(dir)) continue;
+      if (!existsSync(join(dir, 'cgroup.procs')) || existsSync(join(dir, 'cgroup.controllers'))) continue;
       const real = realpathSync(dir);
       if (seen.has(real)) continue;
       seen.add(real);

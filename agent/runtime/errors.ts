@@ -24,3 +24,9 @@ export class InvalidContainerConfigError extends TsswarmError {
     super(message);
   }
 }
+
+/** A `tsswarm-runtime` command (pause, resume, ...) refused; the message is its one line. */
+export class RuntimeCommandError extends TsswarmError {
+  readonly code = 'RUNTIME_COMMAND';
+  override readonly status = 500;
+}

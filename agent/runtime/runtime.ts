@@ -18,7 +18,7 @@ import { ConflictError, NativeError, NotFoundError } from '../../shared/errors';
 import type { CgroupDriver } from './cgroups';
 import { InvalidContainerConfigError } from './errors';
 import { containerPaths, mountRootfs, overlayOptions, unmountRootfs, type ContainerPaths } from './rootfs';
-import { isSameProcess, parseShimState, readFileOrNull, toContainerInfo, type IsSameProcess, type ShimState } from './state';
+import { isFrozen, isSameProcess, parseShimState, readFileOrNull, toContainerInfo, type IsSameProcess, type ShimState } from './state';
 import type { RuntimeSys } from './sys';
 import type { ContainerConfig, ContainerInfo, ExitStatus, Runtime, RuntimeOptions } from './types';
 import { writeContainerFiles } from './container-files';
@@ -263,6 +263,18 @@ export class NativeRuntime implements Runtime {
       if (e instanceof NativeError && e.errno === ESRCH) return;
       throw e;
     }
+  }
+
+  async pause(id: string, paused: boolean): Promise<void> {
+    if (!this.exists(id)) throw new NotFoundError(`container ${id} not found`);
+    const p = containerPaths(this.opts.root, id);
+    const global = ['--root', p.stateRoot, ...(this.opts.cgroupRoot === undefined ? [] : ['--cgroup-root', this.opts.cgroupRoot])];
+    await this.sys.runtimeCommand([...global, paused ? 'pause' : 'resume', id]);
+  }
+
+  async isPaused(id: string): Promise<boolean> {
+    const state = this.readState(id);
+    return state !== null && isFrozen(state.cgroupDirs);
   }
 
   async remove(id: string): Promise<void> {

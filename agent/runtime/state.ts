@@ -112,3 +112,14 @@ export function toContainerInfo(id: string, state: ShimState | null, starting: b
   }
   return gone;
 }
+
+/** Whether the cgroup is frozen: v1 freezer.state FROZEN, v2 cgroup.events `frozen 1` (native/src/cgroup.cc CgroupFrozen). */
+export function isFrozen(cgroupDirs: readonly string[]): boolean {
+  for (const d of cgroupDirs) {
+    const v1 = readFileOrNull(`${d}/freezer.state`);
+    if (v1 !== null) return v1.trim() === 'FROZEN';
+    const v2 = readFileOrNull(`${d}/cgroup.events`);
+    if (v2 !== null) return /^frozen 1$/m.test(v2);
+  }
+  return false;
+}

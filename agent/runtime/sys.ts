@@ -4,6 +4,8 @@
  */
 import * as native from './native';
 import type { ShimStarted } from './native';
+import { execFile } from 'node:child_process';
+import { RuntimeCommandError } from './errors';
 
 export interface MountOps {
   /** Throws NativeError. */
@@ -23,6 +25,8 @@ export interface RuntimeSys extends MountOps {
   signalProcess(pid: number, startTime: number, signal: number): void;
   /** A file inside a root filesystem, resolved inside it; null when absent. */
   readFileInRoot(root: string, path: string): string | null;
+  /** Runs `tsswarm-runtime ARGS` to its end; rejects with its one-line error. */
+  runtimeCommand(args: string[]): Promise<void>;
 }
 
 export type { ShimStarted };
@@ -37,5 +41,13 @@ export function nativeSys(runtimePath: string = native.runtimePath): RuntimeSys 
     startRuntime: (args, logPath) => native.readShimReport(native.spawnRuntime(runtimePath, args, logPath)),
     signalProcess: native.signalProcess,
     readFileInRoot: (root, path) => native.readFileInRoot(root, path),
+    runtimeCommand: (args) =>
+      new Promise((resolve, reject) => {
+        execFile(runtimePath, args, { encoding: 'utf8', timeout: 30_000 }, (err, _out, stderr) => {
+          if (err === null) return resolve();
+          const line = stderr.trim().split('\n')[0]?.replace(/^tsswarm-runtime: /, '') || err.message;
+          reject(new RuntimeCommandError(`${args.slice(-2).join(' ')}: ${line}`));
+        });
+      }),
   };
 }

@@ -75,6 +75,10 @@ export interface Runtime {
   remove(id: string): Promise<void>;
   /** Ids of every container this runtime has state for. */
   list(): Promise<string[]>;
+  /** Freezes (true) or thaws (false) the container's cgroup; resolves once the kernel says it is done. */
+  pause(id: string, paused: boolean): Promise<void>;
+  /** Whether the container's cgroup is frozen. */
+  isPaused(id: string): Promise<boolean>;
 }
 
 export interface RuntimeOptions {

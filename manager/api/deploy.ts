@@ -95,7 +95,7 @@ export function planDeploy(
       throw new ConflictError(`service ${spec.name} already exists outside stack ${stackName}`);
     }
     if (!cur) {
-      const svc: Service = { v: SCHEMA_VERSION, id: newId(), spec, specVersion: 1, vips: [], createdAt: now, updatedAt: now };
+      const svc: Service = { v: SCHEMA_VERSION, id: newId(), spec, specVersion: 1, vips: [], paused: false, createdAt: now, updatedAt: now };
       ops.push({ put: Keys.service(svc.id), value: svc, guard: { absent: true } });
       result.created.push(spec.name);
       ids.push(svc.id);

@@ -11,7 +11,7 @@ export function applyStatus(task: Task, u: StatusUpdate, fromNode: string): Task
   if (task.nodeId !== fromNode) return null;
   const sameState = task.status.state === u.state;
   if (!sameState && !canMove(task.status.state, u.state)) return null;
-  if (sameState && task.status.pid === u.pid && task.status.err === u.err && task.status.message === u.message) return null;
+  if (sameState && task.status.pid === u.pid && task.status.err === u.err && task.status.message === u.message && task.status.paused === u.paused) return null;
   return {
     ...task,
     status: {
@@ -21,6 +21,7 @@ export function applyStatus(task: Task, u: StatusUpdate, fromNode: string): Task
       timestamp: u.timestamp,
       pid: u.pid,
       exitCode: u.exitCode,
+      paused: u.paused,
     },
   };
 }

@@ -16,10 +16,11 @@ export function newTask(service: Service, slot: number | null, node: ClusterNode
     spec: service.spec.container,
     limits: service.spec.limits,
     networks: [],
+    paused: service.paused,
     // A task with networks waits (new) for the allocator to give it addresses.
     status: service.spec.networks.length
-      ? { state: 'new', message: 'waiting for network addresses', err: null, timestamp: now, pid: null, exitCode: null }
-      : { state: 'pending', message: 'waiting for a node', err: null, timestamp: now, pid: null, exitCode: null },
+      ? { state: 'new', message: 'waiting for network addresses', err: null, timestamp: now, pid: null, exitCode: null, paused: false }
+      : { state: 'pending', message: 'waiting for a node', err: null, timestamp: now, pid: null, exitCode: null, paused: false },
     createdAt: now,
   };
 }

@@ -109,8 +109,10 @@ void ForwardSignal(int sig) {
 // Reads the child's one record; false when it failed (the record says why), true when ready.
 bool ReadInitRecord(int fd, InitRecord& r) {
   ssize_t n;
+  // A SOCK_SEQPACKET peer that exited with our "go" unread reports ECONNRESET before the record it
+  // queued: read again to get the record.
   do n = read(fd, &r, sizeof r);
-  while (n < 0 && errno == EINTR);
+  while (n < 0 && (errno == EINTR || errno == ECONNRESET));
   if (n == static_cast<ssize_t>(sizeof r)) {
     r.step[sizeof r.step - 1] = 0;
     r.message[sizeof r.message - 1] = 0;
@@ -273,7 +275,7 @@ int RunShim(const ShimOptions& o) {
     InitRecord early{};
     ssize_t got;
     do got = recv(parentEnd.get(), &early, sizeof early, MSG_DONTWAIT);
-    while (got < 0 && errno == EINTR);
+    while (got < 0 && (errno == EINTR || errno == ECONNRESET));
     if (got == static_cast<ssize_t>(sizeof early) && early.kind == 1) {
       early.step[sizeof early.step - 1] = 0;
       early.message[sizeof early.message - 1] = 0;
@@ -340,7 +342,7 @@ int RunShim(const ShimOptions& o) {
   InitRecord failure{};
   ssize_t n;
   do n = read(parentEnd.get(), &failure, sizeof failure);
-  while (n < 0 && errno == EINTR);
+  while (n < 0 && (errno == EINTR || errno == ECONNRESET));
   std::string outcome;
   if (n != 0) {
     InitRecord r{};

@@ -72,6 +72,7 @@ export interface WireTask {
   limits: WireLimits | null;
   observed_state: string;
   attachments: WireAttachment[];
+  paused: boolean;
 }
 
 export interface WireStatus {
@@ -83,6 +84,7 @@ export interface WireStatus {
   exit_code: number;
   has_exit_code: boolean;
   timestamp: string;
+  paused: boolean;
 }
 
 /** The part of a task an agent needs to run it. */
@@ -96,6 +98,8 @@ export interface AssignedTask {
   limits: ResourceLimits;
   observedState: TaskStateName;
   networks: NetworkAttachment[];
+  /** Desired: keep the container frozen. */
+  paused: boolean;
 }
 
 /** A node's view of one network (see NetworkView in dispatcher.proto). */
@@ -148,6 +152,7 @@ export interface StatusUpdate {
   pid: number | null;
   exitCode: number | null;
   timestamp: string;
+  paused: boolean;
 }
 
 const orNull = (n: number): number | null => (n > 0 ? n : null);
@@ -197,6 +202,7 @@ export function taskToWire(t: Task): WireTask {
     desired_state: t.desiredState,
     observed_state: t.status.state,
     spec_json: JSON.stringify(t.spec),
+    paused: t.paused,
     attachments: t.networks.map((a) => ({ network_id: a.networkId, network_name: a.networkName, address: a.address, mac: a.mac, aliases: a.aliases })),
     limits: {
       memory_bytes: t.limits.memoryBytes ?? 0,
@@ -216,6 +222,7 @@ export function taskFromWire(w: WireTask): AssignedTask {
     desiredState: isDesired(w.desired_state) ? w.desired_state : 'shutdown',
     observedState: isTaskStateName(w.observed_state) ? w.observed_state : 'assigned',
     spec: containerSpecFromJson(w.spec_json),
+    paused: w.paused === true,
     networks: (w.attachments ?? []).map((a) => ({ networkId: a.network_id, networkName: a.network_name, address: a.address, mac: a.mac, aliases: [...a.aliases] })),
     limits: {
       memoryBytes: orNull(Number(l?.memory_bytes ?? 0)),
@@ -235,6 +242,7 @@ export function statusToWire(u: StatusUpdate): WireStatus {
     exit_code: u.exitCode ?? 0,
     has_exit_code: u.exitCode !== null,
     timestamp: u.timestamp,
+    paused: u.paused,
   };
 }
 
@@ -248,5 +256,6 @@ export function statusFromWire(w: WireStatus): StatusUpdate | null {
     pid: orNull(w.pid),
     exitCode: w.has_exit_code ? w.exit_code : null,
     timestamp: w.timestamp,
+    paused: w.paused === true,
   };
 }

@@ -70,6 +70,7 @@ export function service(o: ServiceOptions = {}): Service {
     spec: serviceSpec(spec),
     specVersion: specVersion ?? 1,
     vips: [],
+    paused: false,
     createdAt: NOW,
     updatedAt: NOW,
   };
@@ -101,6 +102,7 @@ export function task(svc: Service, o: TaskOptions = {}): Task {
     spec: svc.spec.container,
     limits: limits({ ...svc.spec.limits, ...o.limits }),
     networks: [],
+    paused: false,
     status: {
       state: o.state ?? 'running',
       message: '',
@@ -108,6 +110,7 @@ export function task(svc: Service, o: TaskOptions = {}): Task {
       timestamp: NOW,
       pid: null,
       exitCode: null,
+      paused: false,
       ...o.status,
     },
     createdAt: o.createdAt ?? NOW,

@@ -3,6 +3,7 @@ import { lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import type { HostDevice, HostFacts } from './spec';
+import { ALL_CAPABILITIES } from '../../../shared/capabilities';
 
 /** Linux's dev_t split (glibc's gnu_dev_major / gnu_dev_minor). */
 export function splitDev(rdev: number): { major: number; minor: number } {
@@ -70,6 +71,14 @@ function readOr(path: string): string {
   }
 }
 
+/** This process's bounding set by name, from /proc/self/status. */
+export function boundingCapabilities(status = readOr('/proc/self/status')): string[] {
+  const hex = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+  if (hex === undefined) return [...ALL_CAPABILITIES];
+  const bits = BigInt(`0x${hex}`);
+  return ALL_CAPABILITIES.filter((_c, i) => (bits >> BigInt(i)) & 1n);
+}
+
 export function hostFacts(initBinary: string): HostFacts {
   return {
     arch: process.arch,
@@ -78,5 +87,6 @@ export function hostFacts(initBinary: string): HostFacts {
     allDevices: () => allDevices(),
     initBinary,
     maxOpenFiles: maxOpenFiles(),
+    boundingCapabilities: boundingCapabilities(),
   };
 }

@@ -58,6 +58,8 @@ export interface HostFacts {
   initBinary: string;
   /** The most open files a container may get by default (Docker's 1048576, unless this host cannot grant it). */
   maxOpenFiles: number;
+  /** The capabilities the agent itself may pass on (its bounding set): all that `privileged` can mean here. */
+  boundingCapabilities: readonly string[];
 }
 
 export interface HostDevice {
@@ -82,12 +84,14 @@ export function normalizeCapability(name: string): string {
  * every capability but the dropped ones; drop ALL is exactly the added ones; otherwise the default
  * set without the dropped ones, then the added ones (so a capability both added and dropped stays).
  */
-export function containerCapabilities(r: RuntimeSettings): string[] {
-  if (r.privileged) return [...ALL_CAPABILITIES];
+export function containerCapabilities(r: RuntimeSettings, bounding: readonly string[] = ALL_CAPABILITIES): string[] {
+  // "Every capability" is every one this host can give (moby's GetAllCapabilities: its bounding set).
+  const every = ALL_CAPABILITIES.filter((c) => bounding.includes(c));
+  if (r.privileged) return every;
   const add = r.capAdd.map(normalizeCapability);
   const drop = r.capDrop.map(normalizeCapability);
   let caps: string[];
-  if (add.includes('ALL')) caps = ALL_CAPABILITIES.filter((c) => !drop.includes(c));
+  if (add.includes('ALL')) caps = every.filter((c) => !drop.includes(c));
   else if (drop.includes('ALL')) caps = add;
   else caps = [...DEFAULT_CAPABILITIES.filter((c) => !drop.includes(c)), ...add];
   return ALL_CAPABILITIES.filter((c) => caps.includes(c));
@@ -155,7 +159,7 @@ function seccompOf(r: RuntimeSettings, caps: string[], host: HostFacts): OciSpec
 
 export function buildSpec(input: SpecInput, host: HostFacts): OciSpec {
   const r = input.runtime;
-  const caps = containerCapabilities(r);
+  const caps = containerCapabilities(r, host.boundingCapabilities);
   const root = input.identity.uid === 0;
   const env = [...input.env];
   addEnvDefault(env, 'PATH', DEFAULT_PATH);

@@ -23,7 +23,10 @@ function fakeV2(controllers = 'cpuset cpu io memory hugetlb pids rdma misc'): st
 
 function fakeV1(controllers: string[] = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer', 'cpuset', 'devices']): string {
   const root = mkdtempSync(join(tmpdir(), 'cg1-'));
-  for (const c of controllers) mkdirSync(join(root, c));
+  for (const c of controllers) {
+    mkdirSync(join(root, c));
+    writeFileSync(join(root, c, 'cgroup.procs'), '');
+  }
   return root;
 }
 
@@ -161,14 +164,13 @@ describe('cgroup v1 driver on a fake tree', () => {
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
-  it('creates the cgroup in memory, cpu, cpuacct, pids and freezer and writes the limits', () => {
+  it('creates the cgroup in every mounted hierarchy (as the shim joins them) and writes the limits', () => {
     const d = new CgroupV1Driver(root);
     const spec = d.create('tsswarm', 'c1', { memoryBytes: 64 << 20, nanoCpus: 5e8, pids: 50 });
-    const dirs = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer'].map((c) => join(root, c, 'tsswarm', 'c1'));
+    const dirs = ['cpu', 'cpuacct', 'cpuset', 'devices', 'freezer', 'memory', 'pids'].map((c) => join(root, c, 'tsswarm', 'c1'));
     assert.deepEqual(spec, { version: 1, dirs });
     assert.deepEqual(d.plan('tsswarm', 'c1'), spec);
     for (const dir of dirs) assert.ok(existsSync(dir), dir);
-    assert.equal(existsSync(join(root, 'cpuset', 'tsswarm', 'c1')), false, 'cpuset is not joined');
     assert.equal(read(join(root, 'memory', 'tsswarm', 'c1', 'memory.limit_in_bytes')), String(64 << 20));
     assert.equal(read(join(root, 'cpu', 'tsswarm', 'c1', 'cpu.cfs_period_us')), '100000');
     assert.equal(read(join(root, 'cpu', 'tsswarm', 'c1', 'cpu.cfs_quota_us')), '50000');
@@ -187,7 +189,7 @@ describe('cgroup v1 driver on a fake tree', () => {
       const spec = d.create('tsswarm', 'c', { memoryBytes: null, nanoCpus: 1e9, pids: null });
       assert.deepEqual(
         spec.dirs,
-        ['memory', 'cpu', 'pids', 'freezer'].map((c) => join(r, c, 'tsswarm', 'c')),
+        ['cpu', 'freezer', 'memory', 'pids'].map((c) => join(r, c, 'tsswarm', 'c')),
       );
       assert.equal(read(join(r, 'cpu,cpuacct', 'tsswarm', 'c', 'cpu.cfs_quota_us')), '100000');
     } finally {

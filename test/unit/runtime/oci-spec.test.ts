@@ -1,3 +1,4 @@
+import { ALL_CAPABILITIES } from '../../../shared/capabilities';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultRuntimeSettings } from '../../../shared/types';
@@ -34,6 +35,7 @@ const fakeHost: HostFacts = {
   ],
   initBinary: '/opt/tsswarm-runtime',
   maxOpenFiles: 1048576,
+  boundingCapabilities: ALL_CAPABILITIES,
 };
 
 function runtime(over: Partial<RuntimeSettings> = {}): RuntimeSettings {

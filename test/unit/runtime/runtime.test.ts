@@ -1,3 +1,4 @@
+import { ALL_CAPABILITIES } from '../../../shared/capabilities';
 import { after, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -153,6 +154,10 @@ class FakeSys implements RuntimeSys {
   signalProcess(pid: number, _st: number, sig: number): void {
     this.signals.push([pid, sig]);
   }
+  commands: string[][] = [];
+  async runtimeCommand(args: string[]): Promise<void> {
+    this.commands.push(args);
+  }
   readFileInRoot(root: string, path: string): string | null {
     return this.files.get(join(root, path)) ?? null;
   }
@@ -165,6 +170,7 @@ const fakeHost: HostFacts = {
   allDevices: () => [],
   initBinary: '/opt/tsswarm-runtime',
   maxOpenFiles: 1048576,
+  boundingCapabilities: ALL_CAPABILITIES,
 };
 
 function writeState(dir: string, state: object): void {

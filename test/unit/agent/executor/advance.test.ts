@@ -1,14 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { advance, type Observed } from '../../../../agent/executor/advance';
+import { advance as advanceWanted, type Observed } from '../../../../agent/executor/advance';
 import type { DesiredState, TaskStateName } from '../../../../shared/task-state';
 import { FakeController, type Call, type FakeOptions } from './fake-controller';
 
 function observed(state: TaskStateName, o: Partial<Observed> = {}): Observed {
-  return { state, message: '', err: null, pid: null, exitCode: null, removed: false, ...o };
+  return { state, message: '', err: null, pid: null, exitCode: null, paused: false, removed: false, ...o };
 }
 
 const live = (): AbortSignal => new AbortController().signal;
+
+/** advance() with a desired state and nothing paused. */
+const advance = (desired: DesiredState, cur: Observed, ctrl: FakeController, signal: AbortSignal): Promise<Observed | null> =>
+  advanceWanted({ state: desired, paused: false }, cur, ctrl, signal);
 
 /** Calls advance until it returns null; the states it went through, and the last status. */
 async function drive(desired: DesiredState, from: Observed, ctrl: FakeController): Promise<{ steps: Observed[]; last: Observed }> {
@@ -33,7 +37,7 @@ describe('advance: a task through its life', () => {
     );
     assert.deepEqual(ctrl.calls, ['prepare', 'start', 'wait', 'remove']);
     assert.equal(steps[3]?.pid, 777, 'running carries the pid start returned');
-    assert.deepEqual(last, { state: 'complete', message: 'finished', err: null, pid: null, exitCode: 0, removed: true });
+    assert.deepEqual(last, { state: 'complete', message: 'finished', err: null, pid: null, exitCode: 0, paused: false, removed: true });
   });
 
   it('each step calls at most one controller method', async () => {
@@ -185,5 +189,47 @@ describe('advance: one step', () => {
     assert.ok(rejected);
     const released = await advance('running', rejected, ctrl, live());
     assert.deepEqual(released, { ...rejected, removed: true }, 'the error survives the release');
+  });
+});
+
+describe('advance: pause', () => {
+  it('a running task the manager wants paused is frozen, not waited on', async () => {
+    const ctrl = new FakeController({ wait: 'hang' });
+    const got = await advanceWanted({ state: 'running', paused: true }, observed('running', { pid: 5 }), ctrl, live());
+    assert.deepEqual(got, observed('running', { pid: 5, paused: true, message: 'paused' }));
+    assert.deepEqual(ctrl.calls, ['pause true']);
+  });
+
+  it('unpause thaws it, then the wait goes on', async () => {
+    const ctrl = new FakeController({ wait: { ok: { exitCode: 0, signal: null } } });
+    const resumed = await advanceWanted({ state: 'running', paused: false }, observed('running', { pid: 5, paused: true }), ctrl, live());
+    assert.deepEqual(resumed, observed('running', { pid: 5, paused: false, message: 'resumed' }));
+    assert.ok(resumed);
+    const done = await advanceWanted({ state: 'running', paused: false }, resumed, ctrl, live());
+    assert.equal(done?.state, 'complete');
+    assert.deepEqual(ctrl.calls, ['pause false', 'wait']);
+  });
+
+  it('a paused task that is stopped is thawed first, so it can act on SIGTERM', async () => {
+    const ctrl = new FakeController();
+    const got = await advanceWanted({ state: 'shutdown', paused: true }, observed('running', { pid: 5, paused: true }), ctrl, live());
+    assert.equal(got?.state, 'shutdown');
+    assert.equal(got?.paused, false);
+    assert.deepEqual(ctrl.calls, ['pause false', 'shutdown']);
+  });
+
+  it('a failed pause keeps the task running unpaused, with the error', async () => {
+    const ctrl = new FakeController({ pause: { fail: new Error('no freezer') } });
+    const got = await advanceWanted({ state: 'running', paused: true }, observed('running', { pid: 5 }), ctrl, live());
+    assert.equal(got?.state, 'running');
+    assert.equal(got?.paused, false);
+    assert.equal(got?.err, 'no freezer');
+  });
+
+  it('paused is only for running tasks: a starting one starts first', async () => {
+    const ctrl = new FakeController({ start: { ok: 9 } });
+    const got = await advanceWanted({ state: 'running', paused: true }, observed('starting'), ctrl, live());
+    assert.equal(got?.state, 'running');
+    assert.deepEqual(ctrl.calls, ['start']);
   });
 });

@@ -14,7 +14,7 @@ function taskWith(entrypoint: string[] | null, command: string[] | null): Assign
     desiredState: 'running',
     spec: containerSpec({ entrypoint, command }),
     limits: limits(),
-    observedState: 'assigned', networks: [],
+    observedState: 'assigned', networks: [], paused: false,
   };
 }
 

@@ -6,7 +6,7 @@
 import type { Controller } from '../../../../agent/executor/controller';
 import type { ExitStatus } from '../../../../agent/runtime/types';
 
-export type Call = 'prepare' | 'start' | 'wait' | 'shutdown' | 'terminate' | 'remove' | 'running';
+export type Call = 'prepare' | 'start' | 'wait' | 'shutdown' | 'terminate' | 'remove' | 'running' | 'pause true' | 'pause false' | 'paused';
 
 export type Behaviour<T> = { ok: T } | { fail: Error } | 'hang';
 
@@ -14,6 +14,9 @@ export interface FakeOptions {
   prepare?: Behaviour<void>;
   start?: Behaviour<number>;
   wait?: Behaviour<ExitStatus>;
+  pause?: Behaviour<void>;
+  /** What paused() answers (a frozen container found after an agent restart). */
+  frozen?: boolean;
 }
 
 /** Resolves when `signal` aborts; rejects then with its AbortError. A hang without a signal never ends. */
@@ -72,6 +75,16 @@ export class FakeController implements Controller {
 
   async remove(): Promise<void> {
     this.calls.push('remove');
+  }
+
+  pause(paused: boolean): Promise<void> {
+    this.calls.push(paused ? 'pause true' : 'pause false');
+    return act(this.o.pause ?? { ok: undefined }, null);
+  }
+
+  async paused(): Promise<boolean> {
+    this.calls.push('paused');
+    return this.o.frozen ?? false;
   }
 
   async running(): Promise<number | null> {

@@ -18,10 +18,10 @@ const assigned: AssignedTask = {
   desiredState: 'running',
   spec: containerSpec(),
   limits: limits(),
-  observedState: 'assigned', networks: [],
+  observedState: 'assigned', networks: [], paused: false,
 };
 
-const initial: Observed = { state: 'assigned', message: '', err: null, pid: null, exitCode: null, removed: false };
+const initial: Observed = { state: 'assigned', message: '', err: null, pid: null, exitCode: null, paused: false, removed: false };
 
 /** A runner with a fake controller; `reached(state)` resolves when that state is reported. */
 function setup(fake: FakeOptions) {

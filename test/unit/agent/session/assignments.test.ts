@@ -5,7 +5,7 @@ import type { AssignedTask, NetworkView } from '../../../../shared/proto/codec';
 import { containerSpec, limits } from '../../fixtures';
 
 function t(id: string, desired: 'running' | 'shutdown' = 'running'): AssignedTask {
-  return { id, serviceId: 's', serviceName: 'svc', slot: 1, desiredState: desired, spec: containerSpec(), limits: limits(), observedState: 'assigned', networks: [] };
+  return { id, serviceId: 's', serviceName: 'svc', slot: 1, desiredState: desired, spec: containerSpec(), limits: limits(), observedState: 'assigned', networks: [], paused: false };
 }
 
 function v(id: string, names: number): NetworkView {

@@ -14,7 +14,7 @@ function on(state: TaskStateName, o: Partial<Task['status']> = {}): Task {
 }
 
 function report(state: TaskStateName, o: Partial<StatusUpdate> = {}): StatusUpdate {
-  return { taskId: 't1', state, message: 'm', err: null, pid: null, exitCode: null, timestamp: LATER, ...o };
+  return { taskId: 't1', state, message: 'm', err: null, pid: null, exitCode: null, timestamp: LATER, paused: false, ...o };
 }
 
 describe('applyStatus', () => {
@@ -33,7 +33,7 @@ describe('applyStatus', () => {
       const got = applyStatus(c.task, c.u, 'n1');
       assert.deepEqual(got, {
         ...c.task,
-        status: { state: c.u.state, message: c.u.message, err: c.u.err, timestamp: c.u.timestamp, pid: c.u.pid, exitCode: c.u.exitCode },
+        status: { state: c.u.state, message: c.u.message, err: c.u.err, timestamp: c.u.timestamp, pid: c.u.pid, exitCode: c.u.exitCode, paused: c.u.paused },
       });
     });
   }

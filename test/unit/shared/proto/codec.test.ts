@@ -26,7 +26,7 @@ function expected(t: Task): AssignedTask {
     desiredState: t.desiredState,
     spec: t.spec,
     limits: t.limits,
-    observedState: t.status.state, networks: [],
+    observedState: t.status.state, networks: [], paused: false,
   };
 }
 
@@ -62,10 +62,10 @@ const tasks: { name: string; task: Task }[] = [
 ];
 
 const statuses: { name: string; u: StatusUpdate }[] = [
-  { name: 'nulls', u: { taskId: 't', state: 'accepted', message: 'accepted', err: null, pid: null, exitCode: null, timestamp: '2024-01-01T00:00:00.000Z' } },
-  { name: 'running with a pid', u: { taskId: 't', state: 'running', message: 'started', err: null, pid: 12345, exitCode: null, timestamp: 'x' } },
-  { name: 'complete with exit code 0', u: { taskId: 't', state: 'complete', message: 'finished', err: null, pid: null, exitCode: 0, timestamp: 'x' } },
-  { name: 'failed with an error and exit code', u: { taskId: 't', state: 'failed', message: 'task exited', err: 'boom', pid: null, exitCode: 137, timestamp: 'x' } },
+  { name: 'nulls', u: { taskId: 't', state: 'accepted', message: 'accepted', err: null, pid: null, exitCode: null, timestamp: '2024-01-01T00:00:00.000Z', paused: false } },
+  { name: 'running with a pid', u: { taskId: 't', state: 'running', message: 'started', err: null, pid: 12345, exitCode: null, timestamp: 'x', paused: false } },
+  { name: 'complete with exit code 0', u: { taskId: 't', state: 'complete', message: 'finished', err: null, pid: null, exitCode: 0, timestamp: 'x', paused: false } },
+  { name: 'failed with an error and exit code', u: { taskId: 't', state: 'failed', message: 'task exited', err: 'boom', pid: null, exitCode: 137, timestamp: 'x', paused: false } },
 ];
 
 describe('codec: task round trip', () => {
