@@ -11,7 +11,7 @@ import { newId } from '../shared/ids';
 import { Session } from './session/session';
 import { Executor } from './executor/executor';
 import { ContainerController } from './executor/container-controller';
-import { createRuntime } from './runtime';
+import { createRuntime, type UsernsRemap } from './runtime';
 import { ImageCache } from './image';
 import { cleanup } from './cleanup';
 import { NodeNetworks } from './network/node-networks';
@@ -75,18 +75,27 @@ function readManagers(dir: string): string[] {
   }
 }
 
+/** `--userns-remap UID:GID:SIZE` (the supervisor resolves the node's user to its subordinate ranges). */
+function parseUsernsRemap(v: string | null): UsernsRemap | null {
+  if (v === null) return null;
+  const m = /^(\d+):(\d+):(\d+)$/.exec(v);
+  if (!m) throw new Error(`--userns-remap ${v}: expected UID:GID:SIZE`);
+  return { uid: Number(m[1]), gid: Number(m[2]), size: Number(m[3]) };
+}
+
 /** Tells the supervisor to apply <data-root>/role-change.json. */
 const EXIT_ROLE_CHANGE = 79;
 
 async function main(): Promise<void> {
-  const args = parseFlags(process.argv.slice(2), ['data-root', 'manager', 'advertise-addr', 'hostname', 'cgroup-parent', 'role', 'label', 'token'], ['cleanup']);
+  const args = parseFlags(process.argv.slice(2), ['data-root', 'manager', 'advertise-addr', 'hostname', 'cgroup-parent', 'role', 'label', 'token', 'userns-remap'], ['cleanup']);
   const dataRoot = flagString(args, 'data-root') ?? '/var/lib/tsswarm';
   const managers = (flagString(args, 'manager') ?? '127.0.0.1:4242').split(',');
   const dir = path.join(dataRoot, 'agent');
   const logsDir = path.join(dir, 'logs');
   fs.mkdirSync(logsDir, { recursive: true });
   const cgroupParent = flagString(args, 'cgroup-parent') ?? 'tsswarm';
-  const runtime = createRuntime({ root: path.join(dir, 'containers'), cgroupParent });
+  const usernsRemap = parseUsernsRemap(flagString(args, 'userns-remap'));
+  const runtime = createRuntime({ root: path.join(dir, 'containers'), cgroupParent, ...(usernsRemap === null ? {} : { usernsRemap }) });
   if (args.flags.get('cleanup') === true) {
     const failed = await cleanup(runtime, cgroupParent);
     const idFile = path.join(dir, 'node-id');

@@ -62,6 +62,7 @@ function benchSpec(parent: string): OciSpec {
       netns: null,
       runtime: defaultRuntimeSettings(),
       cgroupsPath: `${parent}/bench`,
+      userns: null,
     },
     hostFacts(runtimePath),
   );

@@ -12,26 +12,28 @@ import { service } from './commands/service';
 import { node } from './commands/node';
 import { image } from './commands/image';
 import { network } from './commands/network';
+import { task } from './commands/task';
 
 const USAGE = `Usage: tsswarm [--host SOCKET|URL] COMMAND
 
 Commands:
-  init [--data-root DIR] [--advertise-addr IP] [--etcd-endpoints URL,...]
-  join --token TOKEN MANAGER_ADDR[:PORT] [--advertise-addr IP] [--data-root DIR]
+  init [--data-root DIR] [--advertise-addr IP] [--etcd-endpoints URL,...] [--userns-remap default|USER]
+  join --token TOKEN MANAGER_ADDR[:PORT] [--advertise-addr IP] [--data-root DIR] [--userns-remap default|USER]
   join-token worker [--quiet]
   update [--heartbeat-period DURATION] [--heartbeat-grace DURATION]
   down [--data-root DIR] [--purge]
   image import FILE NAME[:TAG] | image ls
   deploy [-c] STACKFILE [NAME] [--detach] [--prune]
   stack ls | stack ps NAME | stack rm NAME
-  service ls | ps SERVICE | inspect SERVICE | scale SERVICE=N...
+  service ls | ps SERVICE | inspect SERVICE | scale SERVICE=N... | pause SERVICE... | unpause SERVICE...
+  task pause TASK... | task unpause TASK...
   node ls | node inspect NODE | node rm [--force] NODE...
   node update [--availability active|pause|drain] [--label-add K=V]... [--label-rm K]... NODE
   node promote NODE... | node demote NODE...
   network create [-d overlay] [--subnet CIDR] [--attachable] NAME | network ls | inspect NAME | rm NAME
 Listing commands take --format json.`;
 
-const VALUED = ['host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace'];
+const VALUED = ['userns-remap', 'host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace'];
 const REPEATABLE = ['label-add', 'label-rm'];
 const BOOLEANS = ['detach', 'prune', 'attachable', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q', 'force', 'f'];
 
@@ -73,6 +75,8 @@ async function run(argv: string[]): Promise<void> {
       return image(ctx);
     case 'network':
       return network(ctx);
+    case 'task':
+      return task(ctx);
     default:
       throw new (await import('../shared/errors')).InvalidArgumentError(`unknown command ${cmd} (see tsswarm --help)`);
   }

@@ -32,6 +32,7 @@ interface NativeAddon {
   umount(target: string, flags: number): NativeFailure | null;
   spawnRuntime(path: string, args: string[], logPath: string): NativeFailure | { fd: number };
   readFileInRoot(root: string, path: string, maxBytes: number): NativeFailure | { text: string } | null;
+  idmapMount(source: string, target: string, uid: number, gid: number, size: number): NativeFailure | null;
   signalProcess(pid: number, startTime: number, signal: number): NativeFailure | null;
   netnsCreate(path: string): NativeFailure | null;
   netnsConfigureIpv4(netnsPath: string, ifname: string, address: string, prefixLen: number, gateway: string | null): NativeFailure | null;
@@ -111,6 +112,15 @@ export function readFileInRoot(root: string, path: string, maxBytes = 1 << 20): 
   if (r === null) return null;
   if (isFailure(r)) throw toError(r);
   return r.text;
+}
+
+/**
+ * Binds `source` on the existing directory `target` with ids 0..size-1 shown as uid/gid..+size (an
+ * idmapped mount). EINVAL / EOPNOTSUPP (errno 22 / 95) when the filesystem cannot be idmapped.
+ */
+export function idmapMount(source: string, target: string, uid: number, gid: number, size: number): void {
+  const r = addon().idmapMount(source, target, uid, gid, size);
+  if (r !== null) throw toError(r);
 }
 
 /** Signals `pid` only if it is still the process that started at `startTime` (clock ticks). */

@@ -11,7 +11,7 @@
  * After that the shim owns PID 1 and writes `<root>/.state/<id>/state.json`; every other method reads
  * that file.
  */
-import { mkdirSync, readdirSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { chownSync, mkdirSync, readdirSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { dirname } from 'node:path';
 import { ConflictError, NativeError, NotFoundError } from '../../shared/errors';
@@ -23,7 +23,8 @@ import type { RuntimeSys } from './sys';
 import type { ContainerConfig, ContainerInfo, ExitStatus, Runtime, RuntimeOptions } from './types';
 import { writeContainerFiles } from './container-files';
 import { hostFacts } from './oci/host';
-import { buildSpec, type HostFacts } from './oci/spec';
+import { buildSpec, usernsForContainer, type HostFacts } from './oci/spec';
+import { checkTraversable, remappedLayers, unmountRemappedLayers } from './userns-layers';
 import { resolveIdentity } from './oci/user';
 import { runtimePath } from './native';
 
@@ -125,7 +126,15 @@ export class NativeRuntime implements Runtime {
       mkdirSync(paths.stateRoot, { recursive: true, mode: 0o700 });
       mkdirSync(dirname(cfg.logPath), { recursive: true });
 
-      mountRootfs(this.sys, paths, cfg.lowerDirs);
+      const userns = usernsForContainer(this.opts.usernsRemap, cfg.runtime);
+      let lowerDirs = cfg.lowerDirs;
+      if (userns !== null) {
+        checkTraversable(paths.dir);
+        lowerDirs = remappedLayers(this.sys, paths.dir, cfg.lowerDirs, userns, undo);
+        // The merged root and what the container writes belong to its (remapped) root.
+        chownSync(paths.upper, userns.uid, userns.gid);
+      }
+      mountRootfs(this.sys, paths, lowerDirs);
       undo.push(() => unmountRootfs(this.sys, paths.rootfs));
       writeContainerFiles(paths.rootfs, cfg.files);
 
@@ -146,6 +155,7 @@ export class NativeRuntime implements Runtime {
           netns: cfg.netns,
           runtime: cfg.runtime,
           cgroupsPath: `${this.opts.cgroupParent}/${cfg.id}`,
+          userns,
         },
         this.host,
       );
@@ -286,6 +296,7 @@ export class NativeRuntime implements Runtime {
       await this.waitGone(id);
     }
     unmountRootfs(this.sys, paths.rootfs);
+    unmountRemappedLayers(this.sys, paths.dir);
     const state = this.readState(id);
     if (state !== null) await this.cgroups.remove({ version: this.cgroups.version, dirs: state.cgroupDirs });
     // Synchronous: a handful of entries, and the promise version pays a thread-pool hop per entry.

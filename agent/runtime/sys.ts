@@ -27,6 +27,8 @@ export interface RuntimeSys extends MountOps {
   readFileInRoot(root: string, path: string): string | null;
   /** Runs `tsswarm-runtime ARGS` to its end; rejects with its one-line error. */
   runtimeCommand(args: string[]): Promise<void>;
+  /** An idmapped bind mount (native.ts idmapMount). Throws NativeError. */
+  idmapMount(source: string, target: string, uid: number, gid: number, size: number): void;
 }
 
 export type { ShimStarted };
@@ -41,6 +43,7 @@ export function nativeSys(runtimePath: string = native.runtimePath): RuntimeSys 
     startRuntime: (args, logPath) => native.readShimReport(native.spawnRuntime(runtimePath, args, logPath)),
     signalProcess: native.signalProcess,
     readFileInRoot: (root, path) => native.readFileInRoot(root, path),
+    idmapMount: native.idmapMount,
     runtimeCommand: (args) =>
       new Promise((resolve, reject) => {
         execFile(runtimePath, args, { encoding: 'utf8', timeout: 30_000 }, (err, _out, stderr) => {

@@ -81,6 +81,13 @@ export interface Runtime {
   isPaused(id: string): Promise<boolean>;
 }
 
+/** A subordinate id range of the host (from /etc/subuid and /etc/subgid). */
+export interface UsernsRemap {
+  uid: number;
+  gid: number;
+  size: number;
+}
+
 export interface RuntimeOptions {
   /** Directory for per-container state (upper/work dirs, rootfs mount point, status files). */
   root: string;
@@ -88,4 +95,9 @@ export interface RuntimeOptions {
   cgroupParent: string;
   /** Where the cgroup hierarchies are mounted (tests, benchmarks); /sys/fs/cgroup when absent. */
   cgroupRoot?: string;
+  /**
+   * The node's `--userns-remap`: containers' uid/gid 0..size-1 are the host's uid/gid..+size, so
+   * root in a container is an unprivileged user on the host (a service opts out with userns_mode: host).
+   */
+  usernsRemap?: UsernsRemap;
 }

@@ -1,4 +1,5 @@
 /** `tsswarm init` and `tsswarm down`: start and stop what runs on this host. */
+import { resolveUsernsRemap } from '../init/userns';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -78,6 +79,8 @@ export async function init(args: Parsed): Promise<void> {
     cgroupParent: flagString(args, 'cgroup-parent') ?? 'tsswarm',
     hostname: flagString(args, 'hostname') ?? os.hostname(),
   };
+  const remap = flagString(args, 'userns-remap');
+  if (remap !== null) config.usernsRemap = resolveUsernsRemap(remap);
   writeConfig(config);
   const node = await startManagerHost(dataRoot);
   process.stdout.write(`Cluster initialized: current node (${node.id}) is now a manager.\n`);
@@ -136,6 +139,9 @@ function refuseRunning(dataRoot: string): void {
 const MANAGER_ADDR = /^(\d{1,3}(?:\.\d{1,3}){3}|[a-zA-Z0-9.-]+)(?::(\d{1,5}))?$/;
 
 export async function join(args: Parsed): Promise<void> {
+  // Checked before anything is asked of the manager: a bad --userns-remap changes nothing.
+  const remapFlag = flagString(args, 'userns-remap');
+  const usernsRemap = remapFlag === null ? null : resolveUsernsRemap(remapFlag);
   requireRoot('join');
   const token = flagString(args, 'token');
   const [manager, ...extra] = args.positionals;
@@ -173,6 +179,7 @@ export async function join(args: Parsed): Promise<void> {
     registryPort: 0,
     cgroupParent: flagString(args, 'cgroup-parent') ?? 'tsswarm',
     hostname,
+    usernsRemap,
   };
   if (config.role === 'manager') {
     Object.assign(config, {

@@ -46,7 +46,16 @@ export async function service(ctx: CommandContext): Promise<void> {
       }
       return;
     }
+    case 'pause':
+    case 'unpause': {
+      if (rest.length === 0) throw new InvalidArgumentError(`usage: tsswarm service ${sub} SERVICE [SERVICE...]`);
+      for (const name of rest) {
+        const r = await ctx.client.post<{ service: string; tasks: number }>(`/v1/services/${encodeURIComponent(name)}/pause`, { paused: sub === 'pause' });
+        process.stdout.write(`${r.service} ${sub === 'pause' ? 'paused' : 'unpaused'} (${r.tasks} task${r.tasks === 1 ? '' : 's'})\n`);
+      }
+      return;
+    }
     default:
-      throw new InvalidArgumentError('usage: tsswarm service ls | ps SERVICE | inspect SERVICE | scale SERVICE=N...');
+      throw new InvalidArgumentError('usage: tsswarm service ls | ps SERVICE | inspect SERVICE | scale SERVICE=N... | pause SERVICE... | unpause SERVICE...');
   }
 }

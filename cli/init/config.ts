@@ -27,6 +27,8 @@ export interface HostConfig {
   registryPort: number;
   cgroupParent: string;
   hostname: string;
+  /** `--userns-remap`: the user and its subordinate ranges containers' ids are mapped onto (null: none). */
+  usernsRemap?: { user: string; uid: number; gid: number; size: number } | null;
 }
 
 /** A promotion or demotion as the manager sent it (dispatcher.proto HostRole). */

@@ -27,6 +27,12 @@ const EXIT_FATAL = 78;
 /** The agent was told of a promotion or demotion (agent/main.ts). */
 const EXIT_ROLE_CHANGE = 79;
 
+/** The agent's `--userns-remap UID:GID:SIZE` when the host remaps users. */
+function usernsArgs(c: HostConfig): string[] {
+  const r = c.usernsRemap;
+  return r ? ['--userns-remap', `${r.uid}:${r.gid}:${r.size}`] : [];
+}
+
 function programs(c: HostConfig): Program[] {
   const node = process.execPath;
   const list: Program[] = [];
@@ -61,6 +67,7 @@ function programs(c: HostConfig): Program[] {
       '--advertise-addr', c.advertiseAddr,
       '--hostname', c.hostname,
       '--cgroup-parent', c.cgroupParent,
+      ...usernsArgs(c),
       '--role', 'worker',
       ...(c.joinToken ? ['--token', c.joinToken] : []),
     ]));
@@ -92,6 +99,7 @@ function programs(c: HostConfig): Program[] {
     '--advertise-addr', c.advertiseAddr,
     '--hostname', c.hostname,
     '--cgroup-parent', c.cgroupParent,
+    ...usernsArgs(c),
     '--role', 'manager',
     // A joined manager's agent may reach another manager before its own is up.
     ...(c.joinToken ? ['--token', c.joinToken] : []),

@@ -57,6 +57,13 @@ async function findService(store: Store, name: string): Promise<Versioned<Servic
   throw new ServiceNotFoundError(`service ${name} not found`);
 }
 
+/** The body of a pause request: {"paused": true|false}. */
+function pausedFlag(body: unknown): boolean {
+  const p = (body as { paused?: unknown } | null)?.paused;
+  if (typeof p !== 'boolean') throw new InvalidArgumentError('expected {"paused": true|false}');
+  return p;
+}
+
 async function nodesMap(store: Store): Promise<Map<string, ClusterNode>> {
   return new Map((await store.list<ClusterNode>(Keys.nodes)).map((n) => [n.value.id, n.value]));
 }
@@ -167,6 +174,39 @@ const routes: Route[] = [
       const svc = await findService(ctx.store, name!);
       const [tasks, nodes] = await Promise.all([ctx.store.list<Task>(Keys.tasks), nodesMap(ctx.store)]);
       return sortTasks(tasks.filter((t) => t.value.serviceId === svc.value.id).map((t) => taskView(t.value, nodes)));
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/services\/([^/]+)\/pause$/,
+    handler: async (ctx, req, [name]) => {
+      const paused = pausedFlag(await readJson(req));
+      const svc = await findService(ctx.store, name!);
+      const tasks = (await ctx.store.list<Task>(Keys.tasks)).filter((t) => t.value.serviceId === svc.value.id && t.value.desiredState === 'running');
+      // The service's flag (for the tasks it will make) and every live task's, in one guarded transaction.
+      const ops: WriteOp[] = [
+        { put: svc.key, value: { ...svc.value, paused, updatedAt: new Date().toISOString() }, guard: { modRevision: svc.modRevision } },
+        ...tasks.filter((t) => t.value.paused !== paused).map((t): WriteOp => ({ put: t.key, value: { ...t.value, paused }, guard: { modRevision: t.modRevision } })),
+      ];
+      if (!(await ctx.store.commit(ops))) throw new ConflictError(`service ${svc.value.spec.name} changed meanwhile; try again`);
+      return { service: svc.value.spec.name, paused, tasks: tasks.length };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/tasks\/([^/]+)\/pause$/,
+    handler: async (ctx, req, [ref]) => {
+      const paused = pausedFlag(await readJson(req));
+      const all = await ctx.store.list<Task>(Keys.tasks);
+      const hits = all.filter((t) => t.value.id === ref || (ref!.length >= 4 && t.value.id.startsWith(ref!)));
+      if (hits.length === 0) throw new NotFoundError(`task ${ref} not found`);
+      if (hits.length > 1) throw new InvalidArgumentError(`task id ${ref} is ambiguous: give more of it`);
+      const t = hits[0]!;
+      if (t.value.desiredState !== 'running') throw new InvalidArgumentError(`task ${ref} is being stopped; only a running task can be ${paused ? 'paused' : 'unpaused'}`);
+      if (!(await ctx.store.commit([{ put: t.key, value: { ...t.value, paused }, guard: { modRevision: t.modRevision } }]))) {
+        throw new ConflictError(`task ${ref} changed meanwhile; try again`);
+      }
+      return { task: t.value.id, paused };
     },
   },
   {

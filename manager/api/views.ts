@@ -20,7 +20,8 @@ export function taskView(t: Task, nodes: Map<string, ClusterNode>): TaskView {
     node: node ? node.hostname : null,
     nodeId: t.nodeId,
     desiredState: t.desiredState,
-    state: t.status.state,
+    // A frozen running task is shown as `paused` (the state machine itself stays at running).
+    state: t.status.state === 'running' && t.status.paused ? 'paused' : t.status.state,
     message: t.status.message,
     error: t.status.err,
     pid: t.status.state === 'running' ? t.status.pid : null,

@@ -16,6 +16,7 @@
 #include <spawn.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/mount.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -26,6 +27,7 @@
 
 #include <napi.h>
 
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -457,6 +459,101 @@ Napi::Value NftApply(const Napi::CallbackInfo& info) {
   return p;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Idmapped mounts for user-namespace remapping (`--userns-remap`): an image layer is shown to a
+// container's remapped root as its own (uid 0 in the layer = the host's subordinate uid) without a
+// copy. A mapping needs a user namespace to name it: made once per mapping by a short-lived child
+// and kept open (its fd keeps the namespace alive after the child exits).
+
+struct UsernsKey {
+  uint32_t uid, gid, size;
+  bool operator<(const UsernsKey& o) const {
+    return uid != o.uid ? uid < o.uid : gid != o.gid ? gid < o.gid : size < o.size;
+  }
+};
+std::mutex usernsMutex;
+std::map<UsernsKey, int> usernsFds;
+
+// An fd of a user namespace mapping 0..size-1 onto host uid/gid..+size; -1 with errno on failure.
+int UsernsFd(const UsernsKey& k, std::string& step) {
+  std::lock_guard<std::mutex> hold(usernsMutex);
+  auto it = usernsFds.find(k);
+  if (it != usernsFds.end()) return it->second;
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return step = "pipe2", -1;
+  // fork in a threaded process: the child only makes raw syscalls until it _exits.
+  pid_t child = fork();
+  if (child < 0) {
+    close(p[0]);
+    close(p[1]);
+    return step = "fork", -1;
+  }
+  if (child == 0) {
+    close(p[1]);
+    char b;
+    if (unshare(CLONE_NEWUSER) < 0) _exit(1);
+    ssize_t ignored = read(p[0], &b, 1);  // until the parent has what it needs
+    (void)ignored;
+    _exit(0);
+  }
+  close(p[0]);
+  Fd release(p[1]);
+  std::string base = "/proc/" + std::to_string(child);
+  std::string uidMap = "0 " + std::to_string(k.uid) + " " + std::to_string(k.size) + "\n";
+  std::string gidMap = "0 " + std::to_string(k.gid) + " " + std::to_string(k.size) + "\n";
+  // The child is in its namespace once its user ns link differs from ours.
+  for (int i = 0; i < 2000; i++) {
+    char a[64] = {}, b[64] = {};
+    if (readlink((base + "/ns/user").c_str(), a, sizeof a - 1) > 0 && readlink("/proc/self/ns/user", b, sizeof b - 1) > 0 &&
+        strcmp(a, b) != 0)
+      break;
+    usleep(100);
+  }
+  int fd = -1;
+  int err = 0;
+  if (tsswarm::WriteFile(base + "/uid_map", uidMap) != 0) err = errno, step = "uid_map";
+  else if (tsswarm::WriteFile(base + "/gid_map", gidMap) != 0) err = errno, step = "gid_map";
+  else if ((fd = open((base + "/ns/user").c_str(), O_RDONLY | O_CLOEXEC)) < 0) err = errno, step = "open user namespace";
+  release.reset();
+  while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  if (fd < 0) {
+    errno = err;
+    return -1;
+  }
+  usernsFds[k] = fd;
+  return fd;
+}
+
+// idmapMount(source, target, uid, gid, size) -> null | failure
+//
+// Binds `source` on `target` (an existing directory) with ids 0..size-1 shown as uid/gid..+size
+// (open_tree + mount_setattr(MOUNT_ATTR_IDMAP) + move_mount, Linux 5.12+). EINVAL/EOPNOTSUPP when the
+// filesystem cannot be idmapped: the caller copies the layer instead.
+Napi::Value IdmapMount(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 5 || !info[0].IsString() || !info[1].IsString() || !info[2].IsNumber() || !info[3].IsNumber() ||
+      !info[4].IsNumber())
+    return TypeError(env, "idmapMount(source, target, uid, gid, size)");
+  std::string source = info[0].As<Napi::String>().Utf8Value();
+  std::string target = info[1].As<Napi::String>().Utf8Value();
+  UsernsKey k{info[2].As<Napi::Number>().Uint32Value(), info[3].As<Napi::Number>().Uint32Value(),
+              info[4].As<Napi::Number>().Uint32Value()};
+  std::string step;
+  int userns = UsernsFd(k, step);
+  if (userns < 0) return Failure(env, errno, step, "user namespace for the mapping");
+  Fd tree(static_cast<int>(syscall(SYS_open_tree, AT_FDCWD, source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
+  if (!tree.valid()) return Failure(env, errno, "open_tree", source);
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_IDMAP;
+  attr.userns_fd = static_cast<uint64_t>(userns);
+  if (syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
+    return Failure(env, errno, "mount_setattr", source);
+  if (syscall(SYS_move_mount, tree.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
+    return Failure(env, errno, "move_mount", target);
+  return env.Null();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mount", Napi::Function::New(env, Mount, "mount"));
   exports.Set("umount", Napi::Function::New(env, Umount, "umount"));
@@ -466,6 +563,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("netnsCreate", Napi::Function::New(env, NetnsCreate, "netnsCreate"));
   exports.Set("netnsConfigureIpv4", Napi::Function::New(env, NetnsConfigureIpv4, "netnsConfigureIpv4"));
   exports.Set("nftApply", Napi::Function::New(env, NftApply, "nftApply"));
+  exports.Set("idmapMount", Napi::Function::New(env, IdmapMount, "idmapMount"));
   Napi::Object c = Napi::Object::New(env);
   c.Set("MS_RDONLY", Napi::Number::New(env, MS_RDONLY));
   c.Set("MS_NOSUID", Napi::Number::New(env, MS_NOSUID));

@@ -85,6 +85,17 @@ void WaitFor(char expected) {
 // ---------------------------------------------------------------------------------------------
 // Step 3: mounts.
 
+unsigned long LockedFlags(const char* path) {
+  struct statvfs sv {};
+  unsigned long out = 0;
+  if (statvfs(path, &sv) == 0) {
+    if (sv.f_flag & ST_NOSUID) out |= MS_NOSUID;
+    if (sv.f_flag & ST_NODEV) out |= MS_NODEV;
+    if (sv.f_flag & ST_NOEXEC) out |= MS_NOEXEC;
+  }
+  return out;
+}
+
 // Mounts `m` with target resolved inside rootFd. Creates the target (a file for a bind of a file).
 void MountOne(int rootFd, const Mount& m, const InitContext& ctx) {
   const std::string step = "mount " + m.destination;
@@ -133,11 +144,16 @@ void MountOne(int rootFd, const Mount& m, const InitContext& ctx) {
         if (mkdirat(base.get(), h.c_str(), 0755) < 0 && errno != EEXIST) FailErrno(step, "mkdir " + h);
         std::string sub = FdPath(base.get()) + "/" + h;
         std::string opts = i < ctx.cgroupMountOptions.size() ? ctx.cgroupMountOptions[i] : h;
-        int rc = cgroupNs || i >= ctx.cgroupHostDirs.size()
-                     ? mount("cgroup", sub.c_str(), "cgroup", flags, opts.c_str())
-                     : mount(ctx.cgroupHostDirs[i].c_str(), sub.c_str(), nullptr, MS_BIND, nullptr);
+        bool bindHost = !cgroupNs && i < ctx.cgroupHostDirs.size();
+        int rc = bindHost ? mount(ctx.cgroupHostDirs[i].c_str(), sub.c_str(), nullptr, MS_BIND, nullptr)
+                          : mount("cgroup", sub.c_str(), "cgroup", flags, opts.c_str());
+        // v1 hierarchies cannot be mounted from a user namespace: its own directory, bound, instead.
+        if (rc < 0 && errno == EPERM && !bindHost && i < ctx.cgroupHostDirs.size()) {
+          bindHost = true;
+          rc = mount(ctx.cgroupHostDirs[i].c_str(), sub.c_str(), nullptr, MS_BIND, nullptr);
+        }
         if (rc < 0) FailErrno(step, h);
-        if (!cgroupNs && (flags & MS_RDONLY) && mount(nullptr, sub.c_str(), nullptr, MS_BIND | MS_REMOUNT | flags, nullptr) < 0)
+        if (bindHost && (flags & MS_RDONLY) && mount(nullptr, sub.c_str(), nullptr, MS_BIND | MS_REMOUNT | flags | LockedFlags(sub.c_str()), nullptr) < 0)
           FailErrno(step, "remount " + h);
         // "cpu,cpuacct" is also reachable as "cpu" and "cpuacct", as on the host.
         if (h.find(',') != std::string::npos)
@@ -152,7 +168,13 @@ void MountOne(int rootFd, const Mount& m, const InitContext& ctx) {
     const char* src = m.source.empty() ? m.type.c_str() : m.source.c_str();
     if (mount(src, at.c_str(), m.type.c_str(), flags, data) < 0) {
       // sysfs cannot be mounted in a user namespace that does not own the network namespace: bind it.
-      if (errno == EPERM && m.type == "sysfs" && mount("/sys", at.c_str(), nullptr, MS_BIND | MS_REC, nullptr) == 0) return;
+      if (errno == EPERM && m.type == "sysfs" && mount("/sys", at.c_str(), nullptr, MS_BIND | MS_REC, nullptr) == 0) {
+        Fd bound(OpenInRoot(rootFd, m.destination, O_PATH | O_NOFOLLOW));
+        std::string b = bound.valid() ? FdPath(bound.get()) : at;
+        if ((flags & MS_RDONLY) && mount(nullptr, b.c_str(), nullptr, MS_BIND | MS_REMOUNT | flags | LockedFlags(b.c_str()), nullptr) < 0)
+          FailErrno(step, "remount the bound /sys read-only");
+        return;
+      }
       // mqueue is optional: a kernel without POSIX message queues still runs containers.
       if (errno == ENODEV && m.type == "mqueue") return;
       FailErrno(step, m.type);
@@ -298,16 +320,6 @@ void MaskPaths(const OciConfig& cfg) {
   }
 }
 
-unsigned long LockedFlags(const char* path) {
-  struct statvfs sv {};
-  unsigned long out = 0;
-  if (statvfs(path, &sv) == 0) {
-    if (sv.f_flag & ST_NOSUID) out |= MS_NOSUID;
-    if (sv.f_flag & ST_NODEV) out |= MS_NODEV;
-    if (sv.f_flag & ST_NOEXEC) out |= MS_NOEXEC;
-  }
-  return out;
-}
 
 void ReadonlyPaths(const OciConfig& cfg) {
   for (const std::string& p : cfg.readonlyPaths) {
@@ -427,7 +439,7 @@ int ContainerInit(void* raw) {
         if (!(ctx.cloneFlags & n.flag)) unshareFlags |= n.flag;
         continue;
       }
-      if (n.flag == CLONE_NEWPID) continue;  // joined by the shim before clone: it applies to children
+      if (ctx.nsFds[i] < 0) continue;  // joined by the shim before clone (pid, network, ipc, uts)
       if (setns(ctx.nsFds[i], n.flag) < 0) FailErrno("setns " + n.type, n.path);
       close(ctx.nsFds[i]);
     }

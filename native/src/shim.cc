@@ -223,11 +223,15 @@ int RunShim(const ShimOptions& o) {
     }
     nsFds.emplace_back(open(n.path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!nsFds.back().valid()) return fail(errno, "open " + n.type + " namespace", n.path + ": " + ErrnoText(errno), 0);
-    ctx.nsFds.push_back(nsFds.back().get());
     if (n.flag == CLONE_NEWUSER) joinsUser = true;
-    // A pid namespace applies to the children of the process that joins it: join it here.
-    if (n.flag == CLONE_NEWPID && setns(nsFds.back().get(), CLONE_NEWPID) < 0)
-      return fail(errno, "setns pid", n.path + ": " + ErrnoText(errno), 0);
+    // A pid namespace applies to the children of the process that joins it, and a network, IPC or
+    // UTS namespace of the host's user namespace cannot be joined from a new user namespace (no
+    // CAP_SYS_ADMIN over it): the shim joins these itself, so PID 1 is born in them. Nothing the
+    // shim does after this depends on them.
+    bool here = n.flag == CLONE_NEWPID || n.flag == CLONE_NEWNET || n.flag == CLONE_NEWIPC || n.flag == CLONE_NEWUTS;
+    if (here && setns(nsFds.back().get(), n.flag) < 0)
+      return fail(errno, "setns " + n.type, n.path + ": " + ErrnoText(errno), 0);
+    ctx.nsFds.push_back(here ? -1 : nsFds.back().get());
   }
   int flags = 0;
   for (const Namespace& n : cfg.namespaces)

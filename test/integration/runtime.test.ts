@@ -6,10 +6,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { NativeError } from '../../shared/errors';
 import { createRuntime, InvalidContainerConfigError } from '../../agent/runtime';
+import { defaultRuntimeSettings } from '../../shared/types';
 import { detectCgroupDriver } from '../../agent/runtime/cgroups';
 import { netnsCreate, umount } from '../../agent/runtime/native';
 import { processStartTime } from '../../agent/runtime/state';
@@ -27,6 +28,9 @@ const rt: Runtime = createRuntime({ root, cgroupParent });
 /** A cgroup2 mount: the main one on v2 hosts, the (controller-less) hybrid one on v1 hosts. */
 const v2Root = ['/sys/fs/cgroup', '/sys/fs/cgroup/unified'].find((r) => existsSync(join(r, 'cgroup.controllers'))) ?? null;
 const rtV2: Runtime | null = v2Root === null ? null : createRuntime({ root: join(tmp, 'state-v2'), cgroupParent, cgroupRoot: v2Root });
+/** A node with --userns-remap: container ids 0..65535 are the host's 100000..165535. */
+const REMAP = { uid: 100000, gid: 100000, size: 65536 };
+const rtUserns: Runtime = createRuntime({ root: join(tmp, 'state-userns'), cgroupParent, usernsRemap: REMAP });
 
 const cfg = (id: string, args: string[], over: Partial<ContainerConfig> = {}): ContainerConfig => containerConfig(scratch, id, args, over);
 
@@ -79,7 +83,7 @@ before(() => {
 
 after(async () => {
   const problems: string[] = [];
-  await removeContainers(rtV2 === null ? [rt] : [rt, rtV2], problems);
+  await removeContainers(rtV2 === null ? [rt, rtUserns] : [rt, rtV2, rtUserns], problems);
   unmountLeftovers(tmp, problems);
   const parents = cgroupParentDirs(cgroupParent);
   if (v2Root !== null) parents.push(join(v2Root, cgroupParent));
@@ -249,6 +253,45 @@ describe('native runtime (root)', () => {
     for (const d of ['null', 'zero', 'full', 'random', 'urandom', 'tty', 'fd', 'stdin', 'stdout', 'stderr', 'ptmx', 'pts', 'shm']) {
       assert.ok(dev.includes(d), `/dev/${d}`);
     }
+  });
+
+  it('with userns remapping, root in the container is an unprivileged user of the host', async () => {
+    // A remapped root must be able to reach its bundle (the scratch dir is 0700 from mkdtemp).
+    chmodSync(tmp, 0o711);
+    const id = 'userns';
+    await rtUserns.run(cfg(id, ['sh', '-c', 'id -u; cat /proc/self/uid_map; touch /made-here; echo more >> /etc/passwd && echo wrote; stat -c %u /etc/passwd; grep CapEff /proc/self/status'], { logPath: join(tmp, 'logs', `${id}.log`) }));
+    const st = await rtUserns.wait(id);
+    const out = logOf(id);
+    try {
+      assert.equal(st.exitCode, 0, out);
+      const [uid, map, wrote, owner, caps] = out.trim().split('\n');
+      assert.equal(uid, '0', 'root inside');
+      assert.deepEqual(map?.trim().split(/\s+/), ['0', '100000', '65536']);
+      assert.equal(wrote, 'wrote', "root owns the image's files (idmapped layers), so it can change them");
+      assert.equal(owner, '0');
+      assert.match(caps ?? '', /a80425fb$/, "Docker's capabilities, inside its own user namespace");
+      // On the host, what it made belongs to the mapped id, not to root.
+      const upper = join(tmp, 'state-userns', id, 'upper');
+      assert.equal(statSync(join(upper, 'made-here')).uid, 100000);
+      assert.equal(statSync(join(upper, 'etc', 'passwd')).uid, 100000, 'the copied-up file too');
+      assert.equal(statSync(join(layer, 'etc', 'passwd')).uid, 0, 'the layer itself is untouched');
+    } finally {
+      await rtUserns.remove(id);
+    }
+    assert.deepEqual(ourMounts(), [], 'idmapped layer mounts are gone with the container');
+  });
+
+  it('userns_mode: host opts a service out of the node\'s remapping', async () => {
+    const r = await (async () => {
+      const id = 'userns-host';
+      await rtUserns.run(cfg(id, ['cat', '/proc/self/uid_map'], { runtime: { ...defaultRuntimeSettings(), usernsMode: 'host' } }));
+      await rtUserns.wait(id);
+      const out = logOf(id);
+      await rtUserns.remove(id);
+      return out;
+    })();
+    assert.deepEqual(r.trim().split(/\s+/), ['0', '0', '4294967295']);
+    await assert.rejects(rtUserns.run(cfg('userns-priv', ['true'], { runtime: { ...defaultRuntimeSettings(), privileged: true } })), /userns_mode: host/);
   });
 
   it('outlives the process that started it', async () => {

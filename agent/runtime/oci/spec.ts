@@ -10,7 +10,7 @@ import { parseSeccompProfile } from '../../../shared/seccomp-profile';
 import { capabilityName } from '../../../shared/capabilities';
 import { ULIMIT_NAMES } from '../../../shared/runtime-names';
 import { InvalidContainerConfigError } from '../errors';
-import type { RuntimeLimits } from '../types';
+import type { RuntimeLimits, UsernsRemap } from '../types';
 import {
   ALL_CAPABILITIES,
   DEFAULT_CAPABILITIES,
@@ -42,6 +42,18 @@ export interface SpecInput {
   runtime: RuntimeSettings;
   /** `<parent>/<id>` relative to the cgroup root(s). */
   cgroupsPath: string;
+  /** The node's remapping, when it applies to this container (usernsForContainer); null: the host's ids. */
+  userns: UsernsRemap | null;
+}
+
+/**
+ * Whether the node's `--userns-remap` applies: not for `userns_mode: host`; a privileged container
+ * would be root on the host anyway, so like Docker it must say `userns_mode: host`.
+ */
+export function usernsForContainer(remap: UsernsRemap | undefined, r: RuntimeSettings): UsernsRemap | null {
+  if (remap === undefined || r.usernsMode === 'host') return null;
+  if (r.privileged) throw new InvalidContainerConfigError('privileged is incompatible with the node\'s user namespace remapping: add userns_mode: host to the service', 'privileged');
+  return remap;
 }
 
 /** What the builder needs to know of the host. */
@@ -178,6 +190,7 @@ export function buildSpec(input: SpecInput, host: HostFacts): OciSpec {
     { type: 'mount' },
     input.netns === null ? { type: 'network' } : { type: 'network', path: input.netns },
     { type: 'cgroup' },
+    ...(input.userns === null ? [] : [{ type: 'user' as const }]),
   ];
   const { rules, nodes } = deviceRulesAndNodes(r, host);
   const l = input.limits;
@@ -201,6 +214,12 @@ export function buildSpec(input: SpecInput, host: HostFacts): OciSpec {
     mounts,
     linux: {
       namespaces,
+      ...(input.userns === null
+        ? {}
+        : {
+            uidMappings: [{ containerID: 0, hostID: input.userns.uid, size: input.userns.size }],
+            gidMappings: [{ containerID: 0, hostID: input.userns.gid, size: input.userns.size }],
+          }),
       devices: nodes,
       resources: {
         devices: rules,

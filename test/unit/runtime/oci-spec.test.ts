@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { defaultRuntimeSettings } from '../../../shared/types';
 import type { RuntimeSettings } from '../../../shared/types';
 import { InvalidContainerConfigError } from '../../../agent/runtime/errors';
-import { buildSpec, containerCapabilities, normalizeCapability, rlimits } from '../../../agent/runtime/oci/spec';
+import { buildSpec, containerCapabilities, normalizeCapability, rlimits, usernsForContainer } from '../../../agent/runtime/oci/spec';
 import type { HostDevice, HostFacts, SpecInput } from '../../../agent/runtime/oci/spec';
 import type { OciSpec } from '../../../agent/runtime/oci/spec-types';
 import type { OciSeccomp } from '../../../agent/runtime/oci/seccomp';
@@ -54,6 +54,7 @@ function input(over: Partial<SpecInput> = {}): SpecInput {
     netns: null,
     runtime: defaultRuntimeSettings(),
     cgroupsPath: 'parent/c1',
+    userns: null,
     ...over,
   };
 }
@@ -568,5 +569,27 @@ describe('buildSpec: the other runtime keys', () => {
   it('is plain JSON', () => {
     const s = spec({ init: true, tmpfs: [{ target: '/run', sizeBytes: 1, mode: 0o700, options: [] }], devices: [{ pathOnHost: '/dev/fuse', pathInContainer: '/dev/fuse', permissions: 'rw' }] });
     assert.deepEqual(JSON.parse(JSON.stringify(s)), s);
+  });
+});
+
+describe('buildSpec: user namespace remapping', () => {
+  const remap = { uid: 100000, gid: 200000, size: 65536 };
+  it('a remapped container gets a user namespace with the node\'s ranges', () => {
+    const s = buildSpec(input({ userns: remap }), fakeHost);
+    assert.ok(s.linux.namespaces.some((n) => n.type === 'user' && n.path === undefined));
+    assert.deepEqual(s.linux.uidMappings, [{ containerID: 0, hostID: 100000, size: 65536 }]);
+    assert.deepEqual(s.linux.gidMappings, [{ containerID: 0, hostID: 200000, size: 65536 }]);
+  });
+  it('without remapping there is no user namespace', () => {
+    const s = buildSpec(input(), fakeHost);
+    assert.ok(!s.linux.namespaces.some((n) => n.type === 'user'));
+    assert.equal(s.linux.uidMappings, undefined);
+  });
+  it('userns_mode: host opts out; privileged must opt out', () => {
+    assert.equal(usernsForContainer(remap, runtime({ usernsMode: 'host' })), null);
+    assert.deepEqual(usernsForContainer(remap, runtime()), remap);
+    assert.equal(usernsForContainer(undefined, runtime()), null);
+    assert.throws(() => usernsForContainer(remap, runtime({ privileged: true })), InvalidContainerConfigError);
+    assert.equal(usernsForContainer(remap, runtime({ privileged: true, usernsMode: 'host' })), null);
   });
 });

@@ -155,6 +155,10 @@ class FakeSys implements RuntimeSys {
     this.signals.push([pid, sig]);
   }
   commands: string[][] = [];
+  idmapped: Array<[string, string]> = [];
+  idmapMount(source: string, target: string): void {
+    this.idmapped.push([source, target]);
+  }
   async runtimeCommand(args: string[]): Promise<void> {
     this.commands.push(args);
   }
