@@ -592,3 +592,143 @@ echo "lifecycle ok: pid $(cat "$BUNDLE/pid")"
     }
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// The runtime's cgroup code (native/src/cgroup.cc) on fake trees: every file a resource becomes,
+// on v2 (controllers enabled down the path, memory/cpu/pids/cpuset/io, `unified`) and v1, where
+// this host's kernel could not show them all (its cgroup2 mount offers no controllers). clone3
+// cannot go into a fake directory; the shim then writes cgroup.procs, a plain file here, so the
+// container runs outside any cgroup and only the files are checked.
+
+/** A fake cgroup tree under the scratch dir: v2 (one root offering `controllers`) or v1 (one dir per controller). */
+function fakeTree(kind: 'v1' | 'v2', controllers: string[]): string {
+  const dir = join(tmp, `fake-${kind}-${Math.random().toString(16).slice(2, 8)}`);
+  if (kind === 'v2') {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'cgroup.controllers'), `${controllers.join(' ')}\n`);
+    writeFileSync(join(dir, 'cgroup.subtree_control'), '');
+    writeFileSync(join(dir, 'cgroup.procs'), '');
+  } else {
+    for (const c of controllers) {
+      mkdirSync(join(dir, c), { recursive: true });
+      writeFileSync(join(dir, c, 'cgroup.procs'), '');
+      if (c === 'cpuset') for (const f of ['cpuset.cpus', 'cpuset.mems']) writeFileSync(join(dir, c, f), '0\n');
+    }
+  }
+  return dir;
+}
+
+/**
+ * A fake tree's directories are not cgroups: mkdir makes no knob files there, so the directories
+ * the runtime will use are made beforehand with the files the kernel would show (empty).
+ */
+function seed(dirs: string[], files: string[]): void {
+  for (const d of dirs) {
+    mkdirSync(d, { recursive: true });
+    for (const f of files) if (!existsSync(join(d, f))) writeFileSync(join(d, f), '');
+  }
+}
+
+describe('tsswarm-runtime cgroups on fake trees (root)', () => {
+  const resources = {
+    memory: { limit: 64 << 20, reservation: 32 << 20 },
+    cpu: { shares: 512, quota: 50000, period: 100000, cpus: '0', mems: '0' },
+    pids: { limit: 77 },
+    blockIO: { weight: 500 },
+  };
+  const read = (f: string): string => readFileSync(f, 'utf8').trim();
+
+  it('v2: enables the controllers down the path and writes each limit into the container\'s directory', () => {
+    const fake = fakeTree('v2', ['cpuset', 'cpu', 'io', 'memory', 'pids']);
+    const knobs = ['cgroup.subtree_control', 'cgroup.procs', 'memory.max', 'memory.low', 'cpu.max', 'cpu.weight', 'pids.max', 'cpuset.cpus', 'cpuset.mems', 'io.weight', 'memory.high'];
+    seed([join(fake, 'outer'), join(fake, 'outer', 'inner'), join(fake, 'outer', 'inner', 'fake-v2')], knobs);
+    const id = 'fake-v2';
+    const bundle = makeBundle(id, ['sleep', '1000'], {
+      edit: (s) => {
+        s.linux.cgroupsPath = '/outer/inner/fake-v2';
+        (s.linux as { resources?: unknown }).resources = { ...resources, unified: { 'memory.high': '50000000' } };
+      },
+    });
+    try {
+      ok(['create', '--bundle', bundle, id], ['--cgroup-root', fake]);
+      const dir = join(fake, 'outer', 'inner', 'fake-v2');
+      assert.equal(read(join(dir, 'memory.max')), String(64 << 20));
+      assert.equal(read(join(dir, 'memory.low')), String(32 << 20));
+      assert.equal(read(join(dir, 'cpu.max')), '50000 100000');
+      assert.equal(read(join(dir, 'cpu.weight')), String(1 + Math.floor(((512 - 2) * 9999) / 262142)), 'shares converted as runc does');
+      assert.equal(read(join(dir, 'pids.max')), '77');
+      assert.equal(read(join(dir, 'cpuset.cpus')), '0');
+      assert.equal(read(join(dir, 'io.weight')), String(1 + Math.floor(((500 - 10) * 9999) / 990)));
+      assert.equal(read(join(dir, 'memory.high')), '50000000', 'linux.resources.unified');
+      // The limits' controllers are enabled in the root's and every ancestor's subtree_control.
+      for (const d of [fake, join(fake, 'outer'), join(fake, 'outer', 'inner')]) {
+        const enabled = read(join(d, 'cgroup.subtree_control'));
+        for (const c of ['cpu', 'memory', 'pids', 'cpuset']) assert.match(enabled, new RegExp(`\\+${c}\\b`), `${c} enabled in ${d}: ${enabled}`);
+      }
+      const pid = stateOf(id, ['--cgroup-root', fake]).pid;
+      assert.equal(read(join(dir, 'cgroup.procs')), String(pid), 'no clone3 into a fake dir: PID 1 written instead');
+    } finally {
+      const s = execute(RUNTIME, ['--root', root, '--cgroup-root', fake, 'kill', id, 'KILL']);
+      void s;
+      killLeftovers(id, fake);
+    }
+  });
+
+  it('v2: a limit whose controller the root does not offer is refused, and nothing is left', () => {
+    const fake = fakeTree('v2', ['cpu']);
+    const id = 'fake-v2-refused';
+    const bundle = makeBundle(id, ['true'], { edit: (s) => ((s.linux as { resources?: unknown }).resources = { memory: { limit: 1 << 26 } }) });
+    const err = fails(['create', '--bundle', bundle, id], ['--cgroup-root', fake]);
+    assert.match(err, /memory limit needs the memory controller/);
+    assert.equal(existsSync(join(root, id)), false, 'no state dir');
+    assert.equal(existsSync(join(fake, cgroupParent)), false, 'no cgroup dir');
+  });
+
+  it('v1: one directory per hierarchy, each limit in its controller, the device rules, cpuset filled from the parent', () => {
+    const hierarchies = ['cpu', 'cpuacct', 'cpuset', 'devices', 'freezer', 'memory', 'pids'];
+    const fake = fakeTree('v1', hierarchies);
+    const id = 'fake-v1';
+    const knobs = ['cgroup.procs', 'memory.limit_in_bytes', 'cpu.cfs_quota_us', 'cpu.cfs_period_us', 'cpu.shares', 'pids.max', 'cpuset.cpus', 'cpuset.mems', 'devices.allow', 'devices.deny', 'freezer.state'];
+    seed(hierarchies.flatMap((h) => [join(fake, h, cgroupParent), join(fake, h, cgroupParent, id)]), knobs);
+    const bundle = makeBundle(id, ['sleep', '1000'], {
+      edit: (s) => {
+        (s.linux as { resources?: unknown }).resources = {
+          memory: { limit: 64 << 20 },
+          cpu: { quota: 50000, period: 100000, shares: 512 },
+          pids: { limit: 77 },
+          devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }],
+        };
+      },
+    });
+    try {
+      ok(['create', '--bundle', bundle, id], ['--cgroup-root', fake]);
+      const at = (c: string, f: string): string => read(join(fake, c, cgroupParent, id, f));
+      assert.equal(at('memory', 'memory.limit_in_bytes'), String(64 << 20));
+      assert.equal(at('cpu', 'cpu.cfs_quota_us'), '50000');
+      assert.equal(at('cpu', 'cpu.cfs_period_us'), '100000');
+      assert.equal(at('cpu', 'cpu.shares'), '512');
+      assert.equal(at('pids', 'pids.max'), '77');
+      assert.equal(at('cpuset', 'cpuset.cpus'), '0', 'copied down so that the cgroup can be joined');
+      // devices.allow holds the last rule written: the runtime-spec's default devices come last.
+      assert.match(readFileSync(join(fake, 'devices', cgroupParent, id, 'devices.deny'), 'utf8'), /^a/);
+      assert.match(at('devices', 'devices.allow'), /^c 136:\* rwm/);
+      const pid = stateOf(id, ['--cgroup-root', fake]).pid;
+      for (const c of ['cpu', 'memory', 'pids', 'freezer', 'devices']) assert.equal(at(c, 'cgroup.procs'), String(pid), `${c} joined`);
+    } finally {
+      execute(RUNTIME, ['--root', root, '--cgroup-root', fake, 'kill', id, 'KILL']);
+      killLeftovers(id, fake);
+    }
+  });
+});
+
+/** After a fake-tree container: it is killed; its state goes (delete cannot rmdir a fake dir with files in it). */
+function killLeftovers(id: string, fake: string): void {
+  const stateFile = join(root, id, 'state.json');
+  if (existsSync(stateFile)) {
+    const s = JSON.parse(readFileSync(stateFile, 'utf8')) as { pid: number; shimPid: number };
+    for (const pid of [s.pid, s.shimPid]) killQuietly(pid);
+  }
+  for (let i = 0; i < 100 && existsSync(stateFile) && JSON.parse(readFileSync(stateFile, 'utf8')).status !== 'stopped'; i++) execute('/bin/sleep', ['0.02']);
+  rmSync(join(root, id), { recursive: true, force: true });
+  rmSync(fake, { recursive: true, force: true });
+}
