@@ -292,6 +292,8 @@ export class NativeRuntime implements Runtime {
     const paths = containerPaths(this.opts.root, id);
     const info = this.inspectSync(id);
     if (info !== null && info.status === 'running' && info.pid !== null) {
+      // A frozen process acts on SIGKILL only once it is thawed (tsswarm down of a paused service).
+      if (await this.isPaused(id)) await this.pause(id, false).catch(() => undefined);
       await this.kill(id, 'SIGKILL');
       await this.waitGone(id);
     }
