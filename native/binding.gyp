@@ -15,7 +15,8 @@
       "type": "executable",
       "sources": [
         "src/runtime-main.cc", "src/shim.cc", "src/container.cc", "src/oci-config.cc", "src/cgroup.cc",
-        "src/state.cc", "src/safe-path.cc", "src/devices.cc", "src/seccomp.cc", "src/seccomp-cache.cc", "src/init.cc"
+        "src/state.cc", "src/safe-path.cc", "src/devices.cc", "src/seccomp.cc", "src/seccomp-cache.cc", "src/init.cc",
+        "src/exec.cc", "src/privileges.cc"
       ],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],

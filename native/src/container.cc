@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "fd.h"
+#include "privileges.h"
 #include "safe-path.h"
 #include "seccomp.h"
 #include "text.h"
@@ -53,8 +54,6 @@
 namespace tsswarm {
 
 namespace {
-
-constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 int gSyncFd = -1;
 
@@ -335,78 +334,6 @@ void ReadonlyPaths(const OciConfig& cfg) {
 // ---------------------------------------------------------------------------------------------
 // Steps 8-12.
 
-std::string EnvValue(const std::vector<std::string>& env, const char* key, bool& found) {
-  size_t n = strlen(key);
-  found = false;
-  for (const std::string& e : env)
-    if (e.size() > n && e.compare(0, n, key) == 0 && e[n] == '=') {
-      found = true;
-      return e.substr(n + 1);
-    }
-  return "";
-}
-
-std::string ResolveExecutable(const std::string& arg0, const std::vector<std::string>& env) {
-  if (arg0.find('/') != std::string::npos) return arg0;
-  bool found = false;
-  std::string path = EnvValue(env, "PATH", found);
-  if (!found) path = kDefaultPath;
-  for (const std::string& dir : Split(path, ':')) {
-    if (dir.empty()) continue;
-    std::string candidate = dir + "/" + arg0;
-    struct stat st {};
-    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  Fail(ENOENT, "exec", "\"" + arg0 + "\": executable file not found in $PATH");
-}
-
-// The highest capability this kernel knows.
-int LastCap() {
-  int last = 0;
-  for (int cap = 0; cap < 64 && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) last = cap;
-  return last;
-}
-
-// Before the uid changes: dropping from the bounding set needs CAP_SETPCAP, which a non-root user
-// does not keep.
-void DropBounding(const OciConfig& cfg) {
-  int last = LastCap();
-  for (int cap = 0; cap <= last; cap++) {
-    if (cfg.caps.bounding & (1ULL << cap)) continue;
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) FailErrno("capabilities", "drop bounding capability " + std::to_string(cap));
-  }
-}
-
-void SetCapabilities(const OciConfig& cfg) {
-  const Capabilities& c = cfg.caps;
-  int last = LastCap();
-  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2]{};
-  for (int cap = 0; cap <= last; cap++) {
-    uint32_t bit = 1u << (cap % 32);
-    if (c.effective & (1ULL << cap)) data[cap / 32].effective |= bit;
-    if (c.permitted & (1ULL << cap)) data[cap / 32].permitted |= bit;
-    if (c.inheritable & (1ULL << cap)) data[cap / 32].inheritable |= bit;
-  }
-  if (syscall(SYS_capset, &hdr, data) < 0) FailErrno("capabilities", "capset");
-  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) FailErrno("capabilities", "clear ambient");
-  // The kernel only takes an ambient capability that is also permitted and inheritable; runc's
-  // default spec lists ambient ones without inheritable (since CVE-2022-24769), and runc skips them.
-  uint64_t raisable = c.ambient & c.permitted & c.inheritable;
-  for (int cap = 0; cap <= last; cap++)
-    if ((raisable & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
-      FailErrno("capabilities", "raise ambient " + std::to_string(cap));
-}
-
-void SwitchUser(const OciConfig& cfg, bool setgroupsAllowed) {
-  // Keep the permitted set across the uid change; step 10 then sets exactly the configured sets.
-  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) FailErrno("user", "keepcaps");
-  if (setgroupsAllowed && setgroups(cfg.additionalGids.size(), cfg.additionalGids.data()) < 0) FailErrno("user", "setgroups");
-  if (setresgid(cfg.gid, cfg.gid, cfg.gid) < 0) FailErrno("user", "setgid " + std::to_string(cfg.gid));
-  if (setresuid(cfg.uid, cfg.uid, cfg.uid) < 0) FailErrno("user", "setuid " + std::to_string(cfg.uid));
-  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) FailErrno("user", "keepcaps");
-}
-
 void LoadFilter(const InitContext& ctx) {
   std::string message;
   if (int err = LoadSeccompProgram(*ctx.seccomp, message)) Fail(err, "seccomp", message);
@@ -516,7 +443,8 @@ int ContainerInit(void* raw) {
     if (int err = WriteFile("/proc/self/oom_score_adj", std::to_string(cfg.oomScoreAdj))) Fail(err, "oom_score_adj", ErrnoText(err));
   }
   if (chdir(cfg.cwd.c_str()) < 0) FailErrno("chdir " + cfg.cwd);
-  std::string exe = ResolveExecutable(cfg.args[0], cfg.env);
+  std::string exe;
+  if (StepError e = ResolveExecutable(cfg.args[0], cfg.env, exe)) Fail(e.err, e.step, e.message);
 
   // Steps 9-11: privileges.
   if (ctx.seccomp != nullptr && !cfg.noNewPrivileges) LoadFilter(ctx);
@@ -528,9 +456,9 @@ int ContainerInit(void* raw) {
     sg = ReadSmallFile("/proc/self/setgroups", found, err, 64);
     setgroupsAllowed = sg.rfind("deny", 0) != 0;
   }
-  if (cfg.hasCapabilities) DropBounding(cfg);
-  SwitchUser(cfg, setgroupsAllowed);
-  if (cfg.hasCapabilities) SetCapabilities(cfg);
+  if (StepError e = cfg.hasCapabilities ? DropBounding(cfg.caps) : StepError{}) Fail(e.err, e.step, e.message);
+  if (StepError e = SwitchUser(cfg, setgroupsAllowed)) Fail(e.err, e.step, e.message);
+  if (StepError e = cfg.hasCapabilities ? SetCapabilities(cfg.caps) : StepError{}) Fail(e.err, e.step, e.message);
   if (cfg.noNewPrivileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) FailErrno("no_new_privs");
   umask(cfg.hasUmask ? cfg.umask : 022);
 

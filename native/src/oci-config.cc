@@ -572,4 +572,38 @@ bool LoadOciConfig(const std::string& bundle, OciConfig& cfg, std::string& probl
   return ParseOciConfig(text, bundle, cfg, problem);
 }
 
+bool ParseOciProcess(const std::string& text, OciConfig& cfg, std::string& problem) {
+  problem.clear();
+  Checker c(problem);
+  json j = json::parse(text, nullptr, false);
+  OciConfig parsed;
+  bool ok = !j.is_discarded() ? parseProcess(c, j, parsed) : c.fail("(file)", "invalid JSON");
+  // The Checker names config.json; this text is a file of its own.
+  if (problem.rfind("config.json: ", 0) == 0) problem = problem.substr(13);
+  if (!ok) return false;
+  cfg.hasProcess = parsed.hasProcess;
+  cfg.terminal = parsed.terminal;
+  cfg.uid = parsed.uid;
+  cfg.gid = parsed.gid;
+  cfg.hasUmask = parsed.hasUmask;
+  cfg.umask = parsed.umask;
+  cfg.additionalGids = parsed.additionalGids;
+  cfg.args = parsed.args;
+  cfg.env = parsed.env;
+  cfg.cwd = parsed.cwd;
+  cfg.hasCapabilities = parsed.hasCapabilities;
+  cfg.caps = parsed.caps;
+  cfg.rlimits = parsed.rlimits;
+  cfg.noNewPrivileges = parsed.noNewPrivileges;
+  cfg.hasOomScoreAdj = parsed.hasOomScoreAdj;
+  cfg.oomScoreAdj = parsed.oomScoreAdj;
+  return true;
+}
+
+int CapabilityNumber(const std::string& name) {
+  for (size_t i = 0; i < sizeof kCapNames / sizeof kCapNames[0]; i++)
+    if (name == kCapNames[i]) return static_cast<int>(i);
+  return -1;
+}
+
 }  // namespace tsswarm

@@ -131,4 +131,12 @@ bool LoadOciConfig(const std::string& bundle, OciConfig& out, std::string& probl
 // The same from text (for tests and the shim, which gets the config already checked).
 bool ParseOciConfig(const std::string& text, const std::string& bundle, OciConfig& out, std::string& problem);
 
+// exec's --process FILE: a runtime-spec `process` object, checked as config.json's process is, into
+// the process fields of cfg (hasProcess through oomScoreAdj; everything else is left as it is). On
+// failure cfg is unchanged and problem names the field ("process.args: is required").
+bool ParseOciProcess(const std::string& text, OciConfig& cfg, std::string& problem);
+
+// exec's --cap: the number of a capability named as in config.json ("CAP_NET_ADMIN"), -1 if unknown.
+int CapabilityNumber(const std::string& name);
+
 }  // namespace tsswarm

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "cgroup.h"
+#include "exec.h"
 #include "fd.h"
 #include "init.h"
 #include "oci-config.h"
@@ -153,15 +154,6 @@ State LoadState(const Global& g, const std::string& id) {
   return s;
 }
 
-CgroupSet SetOf(const State& s) {
-  CgroupSet set;
-  set.version = s.cgroupVersion;
-  set.dirs = s.cgroupDirs;
-  set.hierarchies = s.cgroupHierarchies;
-  set.devicesDir = s.devicesDir;
-  set.freezerDir = s.freezerDir;
-  return set;
-}
 
 struct Sig {
   const char* name;
@@ -196,7 +188,7 @@ void Discard(const Global& g, const std::string& id) {
   if (ReadState(dir, s, problem)) {
     if (SameProcess(s.pid, s.pidStartTime)) kill(s.pid, SIGKILL);
     WaitStopped(g, id, 10000);
-    RemoveCgroup(SetOf(s), 5000, problem);
+    RemoveCgroup(CgroupSetOf(s), 5000, problem);
   }
   for (const char* f : {"state.json", "state.json.tmp", "start.sock"}) unlink((dir + "/" + f).c_str());
   rmdir(dir.c_str());
@@ -263,7 +255,7 @@ int CreateOrRun(const Global& g, int argc, char** argv, int start, bool run) {
     State s;
     if (ReadState(dir, s, problem)) {
       std::string ignored;
-      RemoveCgroup(SetOf(s), 5000, ignored);
+      RemoveCgroup(CgroupSetOf(s), 5000, ignored);
       unlink((dir + "/state.json").c_str());
       rmdir(dir.c_str());
     }
@@ -332,7 +324,7 @@ int Kill(const Global& g, int argc, char** argv, int start) {
   State s = LoadState(g, id);
   std::string status = LiveStatus(s);
   if (status != "created" && status != "running" && status != "paused") Die("container \"" + id + "\" is not running");
-  CgroupSet set = SetOf(s);
+  CgroupSet set = CgroupSetOf(s);
   if (a.has("--all")) {
     for (pid_t p : CgroupPids(set)) kill(p, sig);
   } else {
@@ -372,7 +364,7 @@ int Delete(const Global& g, int argc, char** argv, int start) {
     // The runtime-spec: deleting a container that is not stopped (created included) is an error.
     if (status != "stopped" && !a.has("--force"))
       Die("cannot delete container \"" + id + "\" that is " + status + " (use --force)");
-    CgroupSet set = SetOf(s);
+    CgroupSet set = CgroupSetOf(s);
     if (status != "stopped") {
       if (SameProcess(s.pid, s.pidStartTime)) kill(s.pid, SIGKILL);
       std::string ignored;
@@ -432,7 +424,7 @@ int PauseResume(const Global& g, int argc, char** argv, int start, bool pause) {
   if (pause && status != "running" && status != "created") Die("container \"" + id + "\" is not running");
   if (!pause && status != "paused") Die("container \"" + id + "\" is not paused");
   std::string message;
-  if (FreezeCgroup(SetOf(s), pause, message) != 0) Die(message);
+  if (FreezeCgroup(CgroupSetOf(s), pause, message) != 0) Die(message);
   return 0;
 }
 
@@ -443,7 +435,8 @@ void Usage() {
       "  create [--bundle DIR] [--pid-file F] [--console-socket S] ID\n"
       "  start ID\n  state ID\n  kill [--all] ID [SIGNAL]\n  delete [--force] ID\n"
       "  run [--bundle DIR] [--pid-file F] [--console-socket S] [--detach] ID\n"
-      "  list [-q] [--format table|json]\n  pause ID\n  resume ID\n",
+      "  list [-q] [--format table|json]\n  pause ID\n  resume ID\n"
+      "  exec [-t] [--console-socket S] [-d] [-e K=V] [--cwd D] [-u UID[:GID]] [--cap C] [-p F] [--pid-file F] ID CMD...\n",
       kVersion, kSpecVersion);
 }
 
@@ -499,6 +492,7 @@ int main(int argc, char** argv) {
   if (cmd == "list") return List(g, argc, argv, i);
   if (cmd == "pause") return PauseResume(g, argc, argv, i, true);
   if (cmd == "resume") return PauseResume(g, argc, argv, i, false);
+  if (cmd == "exec") return ExecMain(g.root, argc, argv, i);
   if (cmd == "init") return InitMain(argc - i + 1, argv + i - 1);
   if (cmd == "help") {
     Usage();

@@ -85,15 +85,6 @@ std::string IdMap(const std::vector<IdMapping>& maps) {
   return out;
 }
 
-CgroupSet SetOf(const State& s) {
-  CgroupSet set;
-  set.version = s.cgroupVersion;
-  set.dirs = s.cgroupDirs;
-  set.hierarchies = s.cgroupHierarchies;
-  set.devicesDir = s.devicesDir;
-  set.freezerDir = s.freezerDir;
-  return set;
-}
 
 void RemoveStateDir(const std::string& dir) {
   for (const char* f : {"state.json", "state.json.tmp", kStartSocket}) unlink((dir + "/" + f).c_str());
@@ -168,7 +159,7 @@ int RunShim(const ShimOptions& o) {
       }
     }
     std::string ignored;
-    if (!st.cgroupDirs.empty()) RemoveCgroup(SetOf(st), 5000, ignored);
+    if (!st.cgroupDirs.empty()) RemoveCgroup(CgroupSetOf(st), 5000, ignored);
     RemoveStateDir(o.stateDir);
     Report(o.reportFd, ErrLine(err, step, message));
     if (o.foreground && o.reportFd < 0) fprintf(stderr, "tsswarm-runtime: %s: %s\n", step.c_str(), message.c_str());
@@ -198,7 +189,7 @@ int RunShim(const ShimOptions& o) {
                                         : CachedSeccompProgram(cfg.seccomp, o.seccompCacheDir, seccomp, problem);
     if (err != 0) {
       std::string ignored;
-      RemoveCgroup(SetOf(st), 5000, ignored);
+      RemoveCgroup(CgroupSetOf(st), 5000, ignored);
       st.cgroupDirs.clear();
       return fail(err, "seccomp", problem, 0);
     }

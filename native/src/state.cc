@@ -109,6 +109,16 @@ bool ReadState(const std::string& dir, State& s, std::string& problem) {
   return true;
 }
 
+CgroupSet CgroupSetOf(const State& s) {
+  CgroupSet set;
+  set.version = s.cgroupVersion;
+  set.dirs = s.cgroupDirs;
+  set.hierarchies = s.cgroupHierarchies;
+  set.devicesDir = s.devicesDir;
+  set.freezerDir = s.freezerDir;
+  return set;
+}
+
 bool SameProcess(pid_t pid, unsigned long long startTime) {
   return pid > 0 && startTime != 0 && ProcessStartTime(pid) == startTime;
 }
@@ -120,11 +130,7 @@ std::string LiveStatus(const State& s) {
   }
   if (!SameProcess(s.pid, s.pidStartTime)) return "stopped";
   if (s.status == "running") {
-    CgroupSet set;
-    set.version = s.cgroupVersion;
-    set.dirs = s.cgroupDirs;
-    set.freezerDir = s.freezerDir;
-    if (CgroupFrozen(set)) return "paused";
+    if (CgroupFrozen(CgroupSetOf(s))) return "paused";
   }
   return s.status;
 }

@@ -28,6 +28,10 @@ struct State {
 bool WriteState(const std::string& dir, const State& s);
 bool ReadState(const std::string& dir, State& s, std::string& problem);
 
+struct CgroupSet;
+// The container's cgroup as its state records it (what delete, pause and exec act on).
+CgroupSet CgroupSetOf(const State& s);
+
 // True when pid is alive and is the process that started at startTime.
 bool SameProcess(pid_t pid, unsigned long long startTime);
 
