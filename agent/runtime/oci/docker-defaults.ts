@@ -79,8 +79,9 @@ export function standardMounts(shmBytes: number, privileged: boolean): OciMount[
 }
 
 /**
- * What a container gets from dockerd on a systemd host (LimitNOFILE=infinity, LimitNPROC=infinity,
- * LimitCORE=infinity), rather than whatever the agent happens to run with.
+ * The open-file limit a container gets from dockerd on a systemd host (its unit's
+ * LimitNOFILE=infinity gives 1048576), rather than whatever the agent happens to run with. Other
+ * rlimits are inherited from the agent, as a container inherits dockerd's.
  */
 export const DEFAULT_RLIMITS: readonly OciRlimit[] = [{ type: 'RLIMIT_NOFILE', soft: 1048576, hard: 1048576 }];
 

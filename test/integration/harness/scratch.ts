@@ -84,7 +84,10 @@ export function unmountLeftovers(dir: string, problems: string[]): void {
 
 /** The cgroup parent's directories in every hierarchy the runtime's driver uses. */
 export function cgroupParentDirs(cgroupParent: string): string[] {
-  return detectCgroupDriver().plan(cgroupParent, 'x').dirs.map((d) => dirname(d));
+  // Every hierarchy the runtime joins, and the hybrid cgroup2 mount the v2 cases use.
+  const unified = '/sys/fs/cgroup/unified';
+  const v2 = existsSync(join(unified, 'cgroup.controllers')) ? [join(unified, cgroupParent)] : [];
+  return [...detectCgroupDriver().plan(cgroupParent, 'x').dirs.map((d) => dirname(d)), ...v2];
 }
 
 /** Removes these (empty) cgroup directories; absent is fine, anything else a problem. */
