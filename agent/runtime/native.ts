@@ -30,7 +30,7 @@ interface NativeConstants {
 interface NativeAddon {
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): NativeFailure | null;
   umount(target: string, flags: number): NativeFailure | null;
-  spawnRuntime(path: string, args: string[], logPath: string): NativeFailure | { fd: number };
+  spawnRuntime(path: string, args: string[], logPath: string): Promise<NativeFailure | { fd: number }>;
   readFileInRoot(root: string, path: string, maxBytes: number): NativeFailure | { text: string } | null;
   idmapMount(source: string, target: string, uid: number, gid: number, size: number): NativeFailure | null;
   signalProcess(pid: number, startTime: number, signal: number): NativeFailure | null;
@@ -93,12 +93,12 @@ export function umount(target: string, flags: number): void {
 }
 
 /**
- * Runs `tsswarm-runtime ARGS` in its own session with stdout/stderr appended to `logPath`; it forks
- * the container's shim and returns at once. Returns the read end of its report pipe (fd 3); the
- * caller owns the fd and must close it.
+ * Runs `tsswarm-runtime ARGS` in its own session with stdout/stderr appended to `logPath` (on a
+ * thread of the pool: the event loop never waits for it); it forks the container's shim and
+ * returns at once. Resolves with the read end of its report pipe (fd 3); the caller owns the fd.
  */
-export function spawnRuntime(path: string, args: string[], logPath: string): number {
-  const r = addon().spawnRuntime(path, args, logPath);
+export async function spawnRuntime(path: string, args: string[], logPath: string): Promise<number> {
+  const r = await addon().spawnRuntime(path, args, logPath);
   if (isFailure(r)) throw toError(r);
   return r.fd;
 }

@@ -79,6 +79,11 @@ export function runtimeArgs(paths: ContainerPaths, id: string, cgroupRoot: strin
   return [...global, 'run', '--detach', '--bundle', paths.dir, '--report-fd', '3', id];
 }
 
+/** Lets timers and I/O callbacks run before the next synchronous step. */
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 function abortError(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
 }
@@ -134,9 +139,13 @@ export class NativeRuntime implements Runtime {
         // The merged root and what the container writes belong to its (remapped) root.
         chownSync(paths.upper, userns.uid, userns.gid);
       }
+      // The steps are synchronous (a few syscalls each); between them the event loop gets a turn, so
+      // a deploy that starts a hundred containers at once does not hold back the agent's heartbeats.
+      await yieldToLoop();
       mountRootfs(this.sys, paths, lowerDirs);
       undo.push(() => unmountRootfs(this.sys, paths.rootfs));
       writeContainerFiles(paths.rootfs, cfg.files);
+      await yieldToLoop();
 
       const identity = resolveIdentity(
         cfg.user,
@@ -160,6 +169,7 @@ export class NativeRuntime implements Runtime {
         this.host,
       );
       writeFileSync(paths.configFile, JSON.stringify(spec));
+      await yieldToLoop();
 
       const started = await this.sys.startRuntime(runtimeArgs(paths, cfg.id, this.opts.cgroupRoot), cfg.logPath);
       return { id: cfg.id, status: 'running', pid: started.pid, shimPid: started.shimPid, exitCode: null, signal: null };

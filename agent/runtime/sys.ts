@@ -40,7 +40,7 @@ export function nativeSys(runtimePath: string = native.runtimePath): RuntimeSys 
     get MNT_DETACH(): number {
       return native.mountConstants().MNT_DETACH;
     },
-    startRuntime: (args, logPath) => native.readShimReport(native.spawnRuntime(runtimePath, args, logPath)),
+    startRuntime: async (args, logPath) => native.readShimReport(await native.spawnRuntime(runtimePath, args, logPath)),
     signalProcess: native.signalProcess,
     readFileInRoot: (root, path) => native.readFileInRoot(root, path),
     idmapMount: native.idmapMount,

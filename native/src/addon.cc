@@ -110,19 +110,92 @@ struct SpawnAttrs {
   SpawnAttrs& operator=(const SpawnAttrs&) = delete;
 };
 
-// spawnRuntime(path, args, logPath) -> { fd } | failure
+// spawnRuntime(path, args, logPath) -> Promise<{ fd } | failure>
 //
 // posix_spawn (vfork-style in glibc) instead of fork: copying the page tables of a large Node process
 // costs milliseconds per container. The spawned tsswarm-runtime forks the shim and exits at once (it
 // is reaped here); the shim is never the agent's child, so the container outlives the agent. Its
 // stdout and stderr (which the container inherits) are logPath, appended to; stdin is /dev/null. The
-// returned fd is the read end of the report pipe (the runtime's fd 3); the caller reads one line.
+// result is the read end of the report pipe (the runtime's fd 3); the caller reads one line.
+//
+// Off the main thread: under load (a deploy starting a hundred containers on two cores) waiting for
+// each runtime process to be scheduled and exit would stall the agent's event loop, and with it its
+// heartbeats.
+class SpawnWorker : public Napi::AsyncWorker {
+ public:
+  SpawnWorker(Napi::Env env, std::string path, std::vector<std::string> args, std::string logPath)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), path_(std::move(path)),
+        args_(std::move(args)), logPath_(std::move(logPath)) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    std::vector<char*> argv;
+    for (std::string& a : args_) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    // Opened here, so a bad log path is an error of this call and not a silent container without output.
+    Fd log(open(logPath_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
+    if (!log.valid()) return fail(errno, "open", logPath_);
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) return fail(errno, "pipe2", "report pipe");
+    Fd readEnd(AboveReportFd(p[0]));
+    Fd writeEnd(AboveReportFd(p[1]));
+    Fd logFd(AboveReportFd(log.release()));
+    if (!readEnd.valid() || !writeEnd.valid() || !logFd.valid()) return fail(errno, "fcntl", "report pipe");
+
+    SpawnAttrs sa;
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&sa.attr, &none);
+    posix_spawnattr_setsigdefault(&sa.attr, &all);  // Node ignores SIGPIPE; the container must not inherit that
+    posix_spawnattr_setflags(&sa.attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawn_file_actions_addopen(&sa.actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&sa.actions, logFd.get(), 1);
+    posix_spawn_file_actions_adddup2(&sa.actions, logFd.get(), 2);
+    posix_spawn_file_actions_adddup2(&sa.actions, writeEnd.get(), 3);
+
+    pid_t pid = -1;
+    char* envp[] = {nullptr};
+    int rc = posix_spawn(&pid, path_.c_str(), &sa.actions, &sa.attr, argv.data(), envp);
+    if (rc != 0) return fail(rc, "posix_spawn", path_);
+    writeEnd.reset();  // only the shim may hold the write end, or the reader never sees EOF
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+      if (errno != EINTR) return fail(errno, "waitpid", "runtime launcher");
+    }
+    fd_ = readEnd.release();
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (err_ != 0) return deferred_.Resolve(Failure(env, err_, syscall_, detail_));
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("fd", Napi::Number::New(env, fd_));
+    deferred_.Resolve(out);
+  }
+
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  void fail(int err, const char* sc, const std::string& detail) {
+    err_ = err;
+    syscall_ = sc;
+    detail_ = detail;
+  }
+  Napi::Promise::Deferred deferred_;
+  std::string path_;
+  std::vector<std::string> args_;
+  std::string logPath_;
+  int fd_ = -1, err_ = 0;
+  std::string syscall_, detail_;
+};
+
 Napi::Value SpawnRuntime(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 3 || !info[0].IsString() || !info[1].IsArray() || !info[2].IsString())
     return TypeError(env, "spawnRuntime(path, args, logPath)");
   std::string path = info[0].As<Napi::String>().Utf8Value();
-  std::string logPath = info[2].As<Napi::String>().Utf8Value();
   Napi::Array arr = info[1].As<Napi::Array>();
   std::vector<std::string> args{path};
   for (uint32_t i = 0; i < arr.Length(); i++) {
@@ -130,45 +203,10 @@ Napi::Value SpawnRuntime(const Napi::CallbackInfo& info) {
     if (!v.IsString()) return TypeError(env, "spawnRuntime: args must be strings");
     args.push_back(v.As<Napi::String>().Utf8Value());
   }
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  // Opened here, so a bad log path is an error of this call and not a silent container without output.
-  Fd log(open(logPath.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
-  if (!log.valid()) return Failure(env, errno, "open", logPath);
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) < 0) return Failure(env, errno, "pipe2", "report pipe");
-  Fd readEnd(AboveReportFd(p[0]));
-  Fd writeEnd(AboveReportFd(p[1]));
-  Fd logFd(AboveReportFd(log.release()));
-  if (!readEnd.valid() || !writeEnd.valid() || !logFd.valid()) return Failure(env, errno, "fcntl", "report pipe");
-
-  SpawnAttrs sa;
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&sa.attr, &none);
-  posix_spawnattr_setsigdefault(&sa.attr, &all);  // Node ignores SIGPIPE; the container must not inherit that
-  posix_spawnattr_setflags(&sa.attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawn_file_actions_addopen(&sa.actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&sa.actions, logFd.get(), 1);
-  posix_spawn_file_actions_adddup2(&sa.actions, logFd.get(), 2);
-  posix_spawn_file_actions_adddup2(&sa.actions, writeEnd.get(), 3);
-
-  pid_t pid = -1;
-  char* envp[] = {nullptr};
-  int rc = posix_spawn(&pid, path.c_str(), &sa.actions, &sa.attr, argv.data(), envp);
-  if (rc != 0) return Failure(env, rc, "posix_spawn", path);
-  writeEnd.reset();  // only the shim may hold the write end, or the reader never sees EOF
-
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return Failure(env, errno, "waitpid", "runtime launcher");
-  }
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("fd", Napi::Number::New(env, readEnd.release()));
-  return out;
+  auto* w = new SpawnWorker(env, path, std::move(args), info[2].As<Napi::String>().Utf8Value());
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
 }
 
 // readFileInRoot(root, path, maxBytes) -> { text } | null (no such file) | failure

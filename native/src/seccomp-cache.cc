@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -76,9 +77,17 @@ int CachedSeccompProgram(const SeccompConfig& cfg, const std::string& dir, Secco
   std::string name = FileName(key);
   if (mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) return CompileSeccomp(cfg, out, message);
   if (ReadCached(dir + "/" + name, key, out)) return 0;
+  // A deploy starts many containers of one profile at once on a cold cache: one compiles while the
+  // others wait on the lock (no CPU) and then read its result, instead of all compiling at once.
+  Fd lock(open((dir + "/" + name + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (lock.valid()) {
+    while (flock(lock.get(), LOCK_EX) < 0 && errno == EINTR) {
+    }
+    if (ReadCached(dir + "/" + name, key, out)) return 0;  // compiled while we waited
+  }
   if (int err = CompileSeccomp(cfg, out, message)) return err;
   Store(dir, name, key, out);  // best effort: a read-only root only costs the next start the compile
-  return 0;
+  return 0;  // the lock goes with its fd
 }
 
 }  // namespace tsswarm
