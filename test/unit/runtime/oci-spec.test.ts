@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { defaultRuntimeSettings } from '../../../shared/types';
 import type { RuntimeSettings } from '../../../shared/types';
 import { InvalidContainerConfigError } from '../../../agent/runtime/errors';
-import { buildSpec, containerCapabilities, normalizeCapability, rlimits, usernsForContainer } from '../../../agent/runtime/oci/spec';
+import { buildSpec, containerCapabilities, cpuQuotaUs, normalizeCapability, rlimits, usernsForContainer } from '../../../agent/runtime/oci/spec';
 import type { HostDevice, HostFacts, SpecInput } from '../../../agent/runtime/oci/spec';
 import type { OciSpec } from '../../../agent/runtime/oci/spec-types';
 import type { OciSeccomp } from '../../../agent/runtime/oci/seccomp';
@@ -591,5 +591,13 @@ describe('buildSpec: user namespace remapping', () => {
     assert.equal(usernsForContainer(undefined, runtime()), null);
     assert.throws(() => usernsForContainer(remap, runtime({ privileged: true })), InvalidContainerConfigError);
     assert.equal(usernsForContainer(remap, runtime({ privileged: true, usernsMode: 'host' })), null);
+  });
+});
+
+describe('cpuQuotaUs', () => {
+  it('turns nanoCpus into a quota per 100ms period, never below the kernel minimum of 1ms', () => {
+    assert.equal(cpuQuotaUs(1.5e9), 150_000);
+    assert.equal(cpuQuotaUs(5e8), 50_000);
+    assert.equal(cpuQuotaUs(1), 1000);
   });
 });
