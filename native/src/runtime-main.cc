@@ -35,6 +35,7 @@
 #include "cgroup.h"
 #include "exec.h"
 #include "fd.h"
+#include "hooks.h"
 #include "init.h"
 #include "oci-config.h"
 #include "shim.h"
@@ -375,6 +376,13 @@ int Delete(const Global& g, int argc, char** argv, int start) {
   }
   for (const char* f : {"state.json", "state.json.tmp", "start.sock"}) unlink((dir + "/" + f).c_str());
   if (rmdir(dir.c_str()) < 0) Die("delete " + id + ": rmdir " + dir + ": " + ErrnoText(errno));
+  // poststop hooks, from the bundle's config.json; a failing one is only a warning (runtime-spec).
+  OciConfig cfg;
+  if (haveState && !s.bundle.empty() && LoadOciConfig(s.bundle, cfg, problem)) {
+    State stopped = s;
+    if (RunHooks(cfg, "poststop", StateJson(stopped, "stopped", false), problem, true) != 0)
+      fprintf(stderr, "tsswarm-runtime: warning: %s\n", problem.c_str());
+  }
   return 0;
 }
 

@@ -36,6 +36,7 @@
 #include "cgroup.h"
 #include "container.h"
 #include "fd.h"
+#include "hooks.h"
 #include "proc.h"
 #include "seccomp-cache.h"
 #include "state.h"
@@ -297,6 +298,9 @@ int RunShim(const ShimOptions& o) {
   st.pidStartTime = ProcessStartTime(pid);
   st.status = "created";
   WriteState(o.stateDir, st);
+  // The runtime-spec's create hooks, in the runtime's namespace; a failing one stops the container.
+  for (const char* kind : {"createRuntime", "createContainer"})
+    if (int err = RunHooks(cfg, kind, StateJson(st, "created", false), problem)) return fail(err, "hook", problem, pid);
 
   // Nothing of ours beyond what the container holds keeps the caller's stdio open.
   if (!o.foreground) {
@@ -334,6 +338,22 @@ int RunShim(const ShimOptions& o) {
     }
   }
 
+  // prestart hooks run when the container is started, before its process (runtime-spec).
+  if (int err = RunHooks(cfg, "prestart", StateJson(st, "created", false), problem)) {
+    if (startConn >= 0) {
+      // The container is stopped and deleted (the lifecycle goes on at delete): nothing is left.
+      kill(pid, SIGKILL);
+      while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+      std::string ignored;
+      RemoveCgroup(CgroupSetOf(st), 5000, ignored);
+      RemoveStateDir(o.stateDir);
+      WriteAll(startConn, "err\t" + std::to_string(err) + "\thook\t" + OneLine(problem));
+      close(startConn);
+      return 1;
+    }
+    return fail(err, "hook", problem, pid);
+  }
   if (write(parentEnd.get(), &kMsgStart, 1) != 1) return fail(errno, "sync", ErrnoText(errno), pid);
   InitRecord failure{};
   ssize_t n;
@@ -369,6 +389,9 @@ int RunShim(const ShimOptions& o) {
   parentEnd.reset();
   st.status = "running";
   WriteState(o.stateDir, st);
+  // A failing poststart hook is only a warning (runtime-spec): the container runs on.
+  if (RunHooks(cfg, "poststart", StateJson(st, "running", false), problem, true) != 0 && o.foreground)
+    fprintf(stderr, "tsswarm-runtime: warning: %s\n", problem.c_str());
   if (startConn >= 0) {
     WriteAll(startConn, "ok");
     close(startConn);

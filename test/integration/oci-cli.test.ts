@@ -732,3 +732,56 @@ function killLeftovers(id: string, fake: string): void {
   rmSync(join(root, id), { recursive: true, force: true });
   rmSync(fake, { recursive: true, force: true });
 }
+
+describe('tsswarm-runtime lifecycle hooks (root)', () => {
+  const hook = (out: string): { path: string; args: string[] } => ({ path: '/bin/sh', args: ['sh', '-c', `cat > ${out}`] });
+  const stateIn = (file: string): OciState => JSON.parse(readFileSync(file, 'utf8')) as OciState;
+
+  it('runs createRuntime at create, prestart at start, poststart once running, poststop at delete, each with the state on stdin', () => {
+    const id = 'hooks';
+    const out = join(tmp, 'hooks-out');
+    mkdirSync(out, { recursive: true });
+    const bundle = makeBundle(id, ['sleep', '1000'], {
+      edit: (s) => {
+        (s as { hooks?: unknown }).hooks = {
+          createRuntime: [hook(join(out, 'createRuntime'))],
+          prestart: [hook(join(out, 'prestart'))],
+          poststart: [hook(join(out, 'poststart'))],
+          poststop: [hook(join(out, 'poststop'))],
+        };
+      },
+    });
+    try {
+      ok(['create', '--bundle', bundle, id]);
+      assert.equal(stateIn(join(out, 'createRuntime')).status, 'created');
+      assert.equal(existsSync(join(out, 'prestart')), false, 'prestart waits for start');
+      const pid = stateOf(id).pid;
+      ok(['start', id]);
+      assert.equal(stateIn(join(out, 'prestart')).pid, pid);
+      assert.equal(stateIn(join(out, 'poststart')).status, 'running');
+      assert.equal(stateIn(join(out, 'poststart')).id, id);
+      ok(['kill', id, 'KILL']);
+      for (let i = 0; i < 200 && stateOf(id).status !== 'stopped'; i++) execute('/bin/sleep', ['0.01']);
+      ok(['delete', id]);
+      assert.equal(stateIn(join(out, 'poststop')).status, 'stopped');
+      assert.equal(stateIn(join(out, 'poststop')).bundle, bundle);
+    } finally {
+      forceDelete(id);
+    }
+  });
+
+  it('a failing prestart hook fails start, and the container is stopped and deleted', () => {
+    const id = 'hooks-fail';
+    const bundle = makeBundle(id, ['sleep', '1000'], {
+      edit: (s) => ((s as { hooks?: unknown }).hooks = { prestart: [{ path: '/bin/false', args: ['false'] }] }),
+    });
+    ok(['create', '--bundle', bundle, id]);
+    const pid = stateOf(id).pid;
+    const err = fails(['start', id]);
+    assert.match(err, /prestart hook \/bin\/false: exit status 1/);
+    assert.match(fails(['state', id]), /does not exist/);
+    for (let i = 0; i < 200 && alive(pid); i++) execute('/bin/sleep', ['0.01']);
+    assert.equal(alive(pid), false, 'its process is gone');
+    assertGone(id);
+  });
+});
