@@ -469,6 +469,14 @@ int ContainerInit(void* raw) {
 
   // Step 12.
   if (ctx.seccomp != nullptr && cfg.noNewPrivileges) LoadFilter(ctx);
+  // docker-init (init: true) takes its signals with sigtimedwait. A signal sent in the moment between
+  // execve and its first instructions would find PID 1 without a handler and be dropped; blocked, it
+  // stays pending until the init takes it (the kernel never ignores a blocked signal).
+  if (cfg.args[0] == "/sbin/docker-init") {
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, nullptr);
+  }
   std::vector<char*> argv, envp;
   for (const std::string& s : cfg.args) argv.push_back(const_cast<char*>(s.c_str()));
   argv.push_back(nullptr);

@@ -21,16 +21,18 @@ int InitMain(int argc, char** argv) {
     fprintf(stderr, "docker-init: no command\n");
     return 127;
   }
-  sigset_t all, old;
+  sigset_t all, none;
   sigfillset(&all);
-  sigprocmask(SIG_BLOCK, &all, &old);
+  sigemptyset(&none);
+  // The runtime starts us with every signal blocked already (container.cc), so none is lost.
+  sigprocmask(SIG_BLOCK, &all, nullptr);
   pid_t child = fork();
   if (child < 0) {
     fprintf(stderr, "docker-init: fork: %s\n", strerror(errno));
     return 127;
   }
   if (child == 0) {
-    sigprocmask(SIG_SETMASK, &old, nullptr);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
     // Its own process group in the foreground of the terminal, if there is one, as tini does.
     setpgid(0, 0);
     execvp(argv[first], argv + first);
