@@ -435,30 +435,14 @@ int ContainerInit(void* raw) {
     FailErrno("read-only root");
 
   // Step 8: limits and the process's surroundings.
-  for (const Rlimit& r : cfg.rlimits) {
-    rlimit lim{static_cast<rlim_t>(r.soft), static_cast<rlim_t>(r.hard)};
-    if (setrlimit(r.resource, &lim) < 0) FailErrno("rlimit " + std::to_string(r.resource));
-  }
-  if (cfg.hasOomScoreAdj) {
-    if (int err = WriteFile("/proc/self/oom_score_adj", std::to_string(cfg.oomScoreAdj))) Fail(err, "oom_score_adj", ErrnoText(err));
-  }
+  if (StepError e = ApplyLimits(cfg)) Fail(e.err, e.step, e.message);
   if (chdir(cfg.cwd.c_str()) < 0) FailErrno("chdir " + cfg.cwd);
   std::string exe;
   if (StepError e = ResolveExecutable(cfg.args[0], cfg.env, exe)) Fail(e.err, e.step, e.message);
 
   // Steps 9-11: privileges.
   if (ctx.seccomp != nullptr && !cfg.noNewPrivileges) LoadFilter(ctx);
-  bool setgroupsAllowed = true;
-  if (newUserns) {
-    std::string sg;
-    bool found = false;
-    int err = 0;
-    sg = ReadSmallFile("/proc/self/setgroups", found, err, 64);
-    setgroupsAllowed = sg.rfind("deny", 0) != 0;
-  }
-  if (StepError e = cfg.hasCapabilities ? DropBounding(cfg.caps) : StepError{}) Fail(e.err, e.step, e.message);
-  if (StepError e = SwitchUser(cfg, setgroupsAllowed)) Fail(e.err, e.step, e.message);
-  if (StepError e = cfg.hasCapabilities ? SetCapabilities(cfg.caps) : StepError{}) Fail(e.err, e.step, e.message);
+  if (StepError e = TakeIdentity(cfg, newUserns)) Fail(e.err, e.step, e.message);
   if (cfg.noNewPrivileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) FailErrno("no_new_privs");
   umask(cfg.hasUmask ? cfg.umask : 022);
 

@@ -454,13 +454,7 @@ void LoadFilter(const Plan& p) {
   if (cfg.terminal) SetupTerminal(p);
 
   // Step 9.
-  for (const Rlimit& r : cfg.rlimits) {
-    rlimit lim{static_cast<rlim_t>(r.soft), static_cast<rlim_t>(r.hard)};
-    if (setrlimit(r.resource, &lim) < 0) FailErrno("rlimit " + std::to_string(r.resource));
-  }
-  if (cfg.hasOomScoreAdj) {
-    if (int err = WriteFile("/proc/self/oom_score_adj", std::to_string(cfg.oomScoreAdj))) Fail(err, "oom_score_adj", ErrnoText(err));
-  }
+  if (StepError e = ApplyLimits(cfg)) Fail(e.err, e.step, e.message);
   if (chdir(cfg.cwd.c_str()) < 0) FailErrno("chdir " + cfg.cwd);
   std::string exe;
   if (StepError e = ResolveExecutable(cfg.args[0], cfg.env, exe)) Fail(e.err, e.step, e.message);
@@ -468,15 +462,7 @@ void LoadFilter(const Plan& p) {
 
   // Steps 10-11.
   if (p.seccomp != nullptr && !cfg.noNewPrivileges) LoadFilter(p);
-  bool setgroupsAllowed = true;
-  if (p.joinsUser) {
-    bool found = false;
-    int err = 0;
-    setgroupsAllowed = ReadSmallFile("/proc/self/setgroups", found, err, 64).rfind("deny", 0) != 0;
-  }
-  if (StepError e = cfg.hasCapabilities ? DropBounding(cfg.caps) : StepError{}) Fail(e.err, e.step, e.message);
-  if (StepError e = SwitchUser(cfg, setgroupsAllowed)) Fail(e.err, e.step, e.message);
-  if (StepError e = cfg.hasCapabilities ? SetCapabilities(cfg.caps) : StepError{}) Fail(e.err, e.step, e.message);
+  if (StepError e = TakeIdentity(cfg, p.joinsUser)) Fail(e.err, e.step, e.message);
 
   // Step 12.
   if (cfg.noNewPrivileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) FailErrno("no_new_privs");

@@ -7,6 +7,7 @@
 #include <linux/capability.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -21,7 +22,7 @@ constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/
 
 StepError Errno(const std::string& step, const std::string& detail) {
   int err = errno;
-  return StepError{err, step, detail + ": " + ErrnoText(err)};
+  return StepError{err, step, detail.empty() ? ErrnoText(err) : detail + ": " + ErrnoText(err)};
 }
 
 // The highest capability this kernel knows.
@@ -70,6 +71,32 @@ StepError SetCapabilities(const Capabilities& c) {
   for (int cap = 0; cap <= last; cap++)
     if ((raisable & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
       return Errno("capabilities", "raise ambient " + std::to_string(cap));
+  return {};
+}
+
+StepError ApplyLimits(const OciConfig& cfg) {
+  for (const Rlimit& r : cfg.rlimits) {
+    rlimit lim{static_cast<rlim_t>(r.soft), static_cast<rlim_t>(r.hard)};
+    if (setrlimit(r.resource, &lim) < 0) return Errno("rlimit " + std::to_string(r.resource), "");
+  }
+  if (cfg.hasOomScoreAdj) {
+    if (int err = WriteFile("/proc/self/oom_score_adj", std::to_string(cfg.oomScoreAdj)))
+      return StepError{err, "oom_score_adj", ErrnoText(err)};
+  }
+  return {};
+}
+
+StepError TakeIdentity(const OciConfig& cfg, bool inNewUserns) {
+  bool setgroupsAllowed = true;
+  if (inNewUserns) {
+    bool found = false;
+    int err = 0;
+    setgroupsAllowed = ReadSmallFile("/proc/self/setgroups", found, err, 64).rfind("deny", 0) != 0;
+  }
+  if (cfg.hasCapabilities)
+    if (StepError e = DropBounding(cfg.caps)) return e;
+  if (StepError e = SwitchUser(cfg, setgroupsAllowed)) return e;
+  if (cfg.hasCapabilities) return SetCapabilities(cfg.caps);
   return {};
 }
 

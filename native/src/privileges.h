@@ -26,6 +26,13 @@ StepError SwitchUser(const OciConfig& cfg, bool setgroupsAllowed);
 // The effective, permitted and inheritable sets exactly, then the ambient ones the kernel allows.
 StepError SetCapabilities(const Capabilities& c);
 
+// rlimits and oom_score_adj, while the capabilities to raise them are still there.
+StepError ApplyLimits(const OciConfig& cfg);
+
+// The process's identity, in its order: bounding set (with capabilities configured), uid/gid and
+// groups (unless the user namespace denies setgroups), then the capability sets.
+StepError TakeIdentity(const OciConfig& cfg, bool inNewUserns);
+
 // `arg0` if it has a '/', else the first executable `dir/arg0` along PATH of `env` (the default
 // path when it has none).
 StepError ResolveExecutable(const std::string& arg0, const std::vector<std::string>& env, std::string& out);

@@ -48,6 +48,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fd.h"
+#include "json-fields.h"
 
 namespace tsswarm {
 
@@ -97,43 +98,16 @@ bool known(const char* const (&names)[N], const std::string& s) {
 
 bool takesErrno(const std::string& action) { return action == "SCMP_ACT_ERRNO" || action == "SCMP_ACT_TRACE"; }
 
-// Records one problem as "field: why"; every check returns false once it fails.
-class Fields {
+// The checks of json-fields.h, and those of a seccomp object; problems are "field: why".
+class Fields : public JsonFields {
  public:
-  explicit Fields(std::string& problem) : problem_(problem) {}
-  bool fail(const std::string& field, const std::string& why) {
-    problem_ = field + ": " + why;
-    return false;
-  }
+  explicit Fields(std::string& problem) : JsonFields(problem, "") {}
 
-  // A present, non-null member, else nullptr (null counts as absent, like an omitted field).
-  static const json* member(const json& j, const char* key) {
-    auto it = j.find(key);
-    if (it == j.end() || it->is_null()) return nullptr;
-    return &*it;
-  }
-
-  bool str(const json& j, const std::string& field, std::string& out) {
-    if (!j.is_string()) return fail(field, "must be a string");
-    out = j.get<std::string>();
-    if (out.find('\0') != std::string::npos) return fail(field, "must not contain NUL");
-    return true;
-  }
   bool uint(const json& j, const std::string& field, uint64_t max, uint64_t& out) {
     bool integer = j.is_number_unsigned() || (j.is_number_integer() && j.get<int64_t>() >= 0);
     if (!integer || j.get<uint64_t>() > max)
       return fail(field, "must be an integer from 0 to " + std::to_string(max));
     out = j.get<uint64_t>();
-    return true;
-  }
-  bool strings(const json& j, const std::string& field, std::vector<std::string>& out) {
-    if (!j.is_array()) return fail(field, "must be an array of strings");
-    out.clear();
-    for (size_t i = 0; i < j.size(); i++) {
-      std::string s;
-      if (!str(j[i], field + "[" + std::to_string(i) + "]", s)) return false;
-      out.push_back(std::move(s));
-    }
     return true;
   }
   bool action(const json& j, const std::string& field, std::string& out) {
@@ -148,9 +122,6 @@ class Fields {
     out = static_cast<int>(v);
     return true;
   }
-
- private:
-  std::string& problem_;
 };
 
 bool parseArg(Fields& f, const json& j, const std::string& field, SeccompArg& out) {
