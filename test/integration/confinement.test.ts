@@ -161,19 +161,6 @@ function expectResult(run: ProbeRun, label: string, expected: string | RegExp, w
   else assert.match(r, expected, `${label}: ${why}`);
 }
 
-/**
- * `<hierarchy>/<cgroupParent>` for every cgroup hierarchy mounted here (the v2 one included): the
- * shim makes the parent in each v1 hierarchy it joins (devices, cpuset, blkio, name=systemd too),
- * more than the driver's plan, which cgroupParentDirs follows, lists.
- */
-function cgroupParentEverywhere(): string[] {
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter((l) => / - cgroup2? /.test(l))
-    .map((l) => join(l.split(' ')[4] ?? '', cgroupParent));
-  return [...new Set([...cgroupParentDirs(cgroupParent), ...mounts])];
-}
-
 function assertHostUntouched(what: string): void {
   for (const d of hostDirs) {
     assert.deepEqual(readdirSync(d), [], `${what}: ${d} on the host stays empty`);
@@ -217,7 +204,7 @@ after(async () => {
   const problems: string[] = [];
   await removeContainers(rtV2 === null ? [rt] : [rt, rtV2], problems);
   unmountLeftovers(tmp, problems);
-  removeCgroupDirs(cgroupParentEverywhere(), problems);
+  removeCgroupDirs(cgroupParentDirs(cgroupParent), problems);
   rmSync(tmp, { recursive: true, force: true });
   delete process.env.TSSWARM_CONF_IT_MARKER;
   assert.deepEqual(problems, [], 'cleanup');

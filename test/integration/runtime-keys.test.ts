@@ -152,15 +152,6 @@ function processesInPidNsOf(pid: number): string[] {
   return out;
 }
 
-/** The cgroup parent's directory under every cgroup mount this process sees (v1 hierarchies and cgroup2). */
-function cgroupParentEverywhere(): string[] {
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter((l) => / - cgroup2? /.test(l))
-    .map((l) => join(l.split(' ')[4] ?? '', cgroupParent));
-  return [...new Set([...cgroupParentDirs(cgroupParent), ...mounts])];
-}
-
 /** A sh loop that prints `ready`, then waits for `sig` and prints `got <sig>` (a trap, so also as PID 1). */
 const trapScript = (sig: string): string => `trap "echo got ${sig}; exit 0" ${sig}; echo ready; while :; do sleep 0.1; done`;
 
@@ -172,7 +163,7 @@ after(async () => {
   const problems: string[] = [];
   await removeContainers([rt], problems);
   unmountLeftovers(tmp, problems);
-  removeCgroupDirs(cgroupParentEverywhere(), problems);
+  removeCgroupDirs(cgroupParentDirs(cgroupParent), problems);
   rmSync(tmp, { recursive: true, force: true });
   assert.deepEqual(problems, [], 'cleanup');
   assert.equal(readTrim(IP_FORWARD), hostIpForward, "the host's net.ipv4.ip_forward is unchanged");

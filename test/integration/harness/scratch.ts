@@ -84,10 +84,13 @@ export function unmountLeftovers(dir: string, problems: string[]): void {
 
 /** The cgroup parent's directories in every hierarchy the runtime's driver uses. */
 export function cgroupParentDirs(cgroupParent: string): string[] {
-  // Every hierarchy the runtime joins, and the hybrid cgroup2 mount the v2 cases use.
-  const unified = '/sys/fs/cgroup/unified';
-  const v2 = existsSync(join(unified, 'cgroup.controllers')) ? [join(unified, cgroupParent)] : [];
-  return [...detectCgroupDriver().plan(cgroupParent, 'x').dirs.map((d) => dirname(d)), ...v2];
+  // Every hierarchy the runtime joins, and every cgroup mount this process sees (the hybrid
+  // cgroup2 one the v2 cases use included).
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => / - cgroup2? /.test(l))
+    .map((l) => join(l.split(' ')[4] ?? '', cgroupParent));
+  return [...new Set([...detectCgroupDriver().plan(cgroupParent, 'x').dirs.map((d) => dirname(d)), ...mounts])];
 }
 
 /** Removes these (empty) cgroup directories; absent is fine, anything else a problem. */
