@@ -7,8 +7,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createLogger } from '../shared/log';
 import { flagString, parseFlags } from '../shared/flags';
-import { newId } from '../shared/ids';
+import { managerFetch } from '../shared/pki/https';
 import { Session } from './session/session';
+import { IdentityError, loadNodeIdentity, RenewalSchedule, renewCertificates } from './session/certificates';
 import { Executor } from './executor/executor';
 import { ContainerController } from './executor/container-controller';
 import { createRuntime, type UsernsRemap } from './runtime';
@@ -34,17 +35,9 @@ function linkPrefix(id: string): string {
   return `t${id.replace(/[^a-z0-9]/g, '').slice(0, 3)}`;
 }
 
-/** The node id is made once and kept, so a restarted agent is the same node. */
-function nodeId(dir: string): string {
-  const file = path.join(dir, 'node-id');
-  try {
-    return fs.readFileSync(file, 'utf8').trim();
-  } catch {
-    const id = newId();
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(file, `${id}\n`);
-    return id;
-  }
+/** The node id as `tsswarm init`/`join` recorded it (it is also the certificate's CN). */
+function recordedNodeId(dir: string): string {
+  return fs.readFileSync(path.join(dir, 'node-id'), 'utf8').trim();
 }
 
 export interface SessionStatus {
@@ -87,7 +80,7 @@ function parseUsernsRemap(v: string | null): UsernsRemap | null {
 const EXIT_ROLE_CHANGE = 79;
 
 async function main(): Promise<void> {
-  const args = parseFlags(process.argv.slice(2), ['data-root', 'manager', 'advertise-addr', 'hostname', 'cgroup-parent', 'role', 'label', 'token', 'userns-remap'], ['cleanup']);
+  const args = parseFlags(process.argv.slice(2), ['data-root', 'manager', 'advertise-addr', 'hostname', 'cgroup-parent', 'role', 'label', 'userns-remap'], ['cleanup']);
   const dataRoot = flagString(args, 'data-root') ?? '/var/lib/tsswarm';
   const managers = (flagString(args, 'manager') ?? '127.0.0.1:4242').split(',');
   const dir = path.join(dataRoot, 'agent');
@@ -100,18 +93,30 @@ async function main(): Promise<void> {
     const failed = await cleanup(runtime, cgroupParent);
     const idFile = path.join(dir, 'node-id');
     if (fs.existsSync(idFile)) {
-      const nets = new NodeNetworks({ underlayAddr: '127.0.0.1', netnsDir: path.join(dir, 'netns'), prefix: linkPrefix(nodeId(dir)) }, log.child('network'));
+      const nets = new NodeNetworks({ underlayAddr: '127.0.0.1', netnsDir: path.join(dir, 'netns'), prefix: linkPrefix(recordedNodeId(dir)) }, log.child('network'));
       await nets.destroy().catch((e: Error) => process.stderr.write(`error: removing networks: ${e.message}\n`));
     }
     process.exit(failed ? 1 : 0);
   }
-  const id = nodeId(dir);
+  // Who this node is, is what its certificate says.
+  let identity;
+  try {
+    identity = loadNodeIdentity(dataRoot);
+  } catch (e) {
+    if (!(e instanceof IdentityError)) throw e;
+    log.error(e.message);
+    process.exit(78);
+  }
+  const id = identity.nodeId;
+  fs.writeFileSync(path.join(dir, 'node-id'), `${id}\n`);
+  identity.tls.watchFiles(identity.files);
+  const isManagerHost = flagString(args, 'role') === 'manager';
   const networks = new NodeNetworks(
     { underlayAddr: flagString(args, 'advertise-addr') ?? '127.0.0.1', netnsDir: path.join(dir, 'netns'), prefix: linkPrefix(id) },
     log.child('network'),
   );
   let registryUrl: string | null = null;
-  const images = new ImageCache({ root: path.join(dir, 'images'), registryUrl: () => registryUrl });
+  const images = new ImageCache({ root: path.join(dir, 'images'), registryUrl: () => registryUrl, fetch: managerFetch(identity.tls) });
 
   let session: Session | null = null;
   const executor = new Executor(
@@ -129,18 +134,30 @@ async function main(): Promise<void> {
       nanoCpus: os.cpus().length * 1e9,
       memoryBytes: os.totalmem(),
       labels: parseLabels(flagString(args, 'label')),
-      role: flagString(args, 'role') === 'manager' ? 'manager' : 'worker',
-      token: flagString(args, 'token') ?? '',
+      role: isManagerHost ? 'manager' : 'worker',
     },
     {
       onManagers: (list) => replaceJson(path.join(dir, 'managers.json'), list),
       onRoleChange: (change) => {
-        // The host's supervisor (cli/init/supervisor.ts) takes it from here: it starts or stops the
+        // A certificate for the new role first (a manager also needs its etcd member's); then the
+        // host's supervisor (cli/init/supervisor.ts) takes it from here: it starts or stops the
         // manager and etcd member and starts this agent again in its new role. Containers keep running.
-        replaceJson(path.join(dataRoot, 'role-change.json'), change);
-        executor.detachAll();
-        void networks.close();
-        setTimeout(() => process.exit(EXIT_ROLE_CHANGE), 50);
+        renewal.stop();
+        void (async () => {
+          for (let i = 0; ; i++) {
+            try {
+              await renewCertificates(currentManagers(), identity, change.role === 'manager', log.child('certs'));
+              break;
+            } catch (e) {
+              log.warn(`${(e as Error).message}; trying again`);
+              await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** i)));
+            }
+          }
+          replaceJson(path.join(dataRoot, 'role-change.json'), change);
+          executor.detachAll();
+          void networks.close();
+          setTimeout(() => process.exit(EXIT_ROLE_CHANGE), 50);
+        })();
       },
       onWelcome: (url, manager) => {
         registryUrl = url;
@@ -165,14 +182,19 @@ async function main(): Promise<void> {
       replay: () => executor.replayStatus(),
     },
     log.child('session'),
+    identity.tls,
     readManagers(dir),
   );
+  const currentManagers = () => [...new Set([...managers, ...readManagers(dir)])];
+  const renewal = new RenewalSchedule(identity, currentManagers, () => isManagerHost, log.child('certs'));
+  renewal.start();
   session.start();
   log.info(`agent ${id.slice(0, 12)} started; managers ${managers.join(', ')}`);
 
   const shutdown = () => {
     log.info('shutting down (containers keep running)');
     executor.detachAll();
+    renewal.stop();
     session?.close();
     void networks.close();
     setTimeout(() => process.exit(0), 50);

@@ -1,7 +1,10 @@
 /** The CLI's way in: HTTP to the manager's API over its unix socket (or a URL). */
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as fs from 'node:fs';
 import { TsswarmError, type ErrorBody } from '../shared/errors';
+import type { ClientTls } from './tls-options';
+import { ROLE_OU } from '../shared/pki/roles';
 
 export class ApiError extends TsswarmError {
   constructor(readonly code: string, message: string, override readonly status: number) {
@@ -20,9 +23,21 @@ export function defaultHost(): string {
 }
 
 export class Client {
-  constructor(readonly host: string) {}
+  constructor(
+    readonly host: string,
+    /** For a tcp:// host: our client certificate and the cluster's roots (cli/tls-options.ts). */
+    private readonly tls: ClientTls | null = null,
+  ) {}
 
   private target(p: string): http.RequestOptions {
+    if (this.host.startsWith('tcp://') && this.tls) {
+      const u = new URL(p, `https://${this.host.slice(6)}`);
+      // The manager's certificate must chain to the cluster's roots and name a manager; the
+      // address dialled is not in question (a manager's names are checked by role).
+      const checkServerIdentity = (_h: string, cert: { subject?: { OU?: string | string[] } }) =>
+        ([cert.subject?.OU].flat().includes(ROLE_OU.manager) ? undefined : new Error('the server is not a manager of this cluster'));
+      return { hostname: u.hostname, port: u.port, path: u.pathname + u.search, ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, checkServerIdentity } as https.RequestOptions;
+    }
     if (/^https?:\/\//.test(this.host)) {
       const u = new URL(p, this.host);
       return { hostname: u.hostname, port: u.port, path: u.pathname + u.search };
@@ -33,7 +48,7 @@ export class Client {
   request<T>(method: string, p: string, body?: unknown | fs.ReadStream): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const isStream = body instanceof fs.ReadStream;
-      const req = http.request({
+      const req = (this.tls ? https : http).request({
         ...this.target(p),
         method,
         headers: isStream ? { 'content-type': 'application/octet-stream' } : body === undefined ? {} : { 'content-type': 'application/json' },
@@ -58,7 +73,9 @@ export class Client {
         });
       });
       req.on('error', (e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
+        if (this.tls && /certificate|self.signed|unable to verify|alert/i.test(e.message)) {
+          reject(new ConnectError(`TLS with ${this.host} failed: ${e.message}`));
+        } else if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
           reject(new ConnectError(`cannot reach the manager at ${this.host}: is this node part of a cluster? (tsswarm init, or set --host / TSSWARM_HOST)`));
         } else if (e.code === 'EACCES') {
           reject(new ConnectError(`permission denied on ${this.host}: the API is for root only`));

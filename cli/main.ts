@@ -5,6 +5,8 @@
 import { isTsswarmError } from '../shared/errors';
 import { flagString, parseFlags } from '../shared/flags';
 import { Client, defaultHost } from './client';
+import { clientTls } from './tls-options';
+import { ca } from './commands/ca';
 import type { CommandContext } from './context';
 import { init, down, join, joinToken, update } from './commands/cluster';
 import { deploy, stack } from './commands/stack';
@@ -14,13 +16,15 @@ import { image } from './commands/image';
 import { network } from './commands/network';
 import { task } from './commands/task';
 
-const USAGE = `Usage: tsswarm [--host SOCKET|URL] COMMAND
+const USAGE = `Usage: tsswarm [--host SOCKET|tcp://HOST:PORT [--tlsverify --tlscacert F --tlscert F --tlskey F]] COMMAND
 
 Commands:
-  init [--data-root DIR] [--advertise-addr IP] [--etcd-endpoints URL,...] [--userns-remap default|USER]
+  init [--data-root DIR] [--advertise-addr IP] [--cert-expiry DURATION] [--autolock] [--listen-api tcp://IP:PORT]
+       [--etcd-endpoints URL,... [--etcd-cacert F --etcd-cert F --etcd-key F]] [--userns-remap default|USER]
   join --token TOKEN MANAGER_ADDR[:PORT] [--advertise-addr IP] [--data-root DIR] [--userns-remap default|USER]
-  join-token worker [--quiet]
-  update [--heartbeat-period DURATION] [--heartbeat-grace DURATION]
+  join-token worker|manager [--rotate] [--quiet]
+  ca client-cert --out DIR [--expiry DURATION]
+  update [--heartbeat-period DURATION] [--heartbeat-grace DURATION] [--cert-expiry DURATION]
   down [--data-root DIR] [--purge]
   image import FILE NAME[:TAG] | image ls
   deploy [-c] STACKFILE [NAME] [--detach] [--prune]
@@ -33,9 +37,9 @@ Commands:
   network create [-d overlay] [--subnet CIDR] [--attachable] NAME | network ls | inspect NAME | rm NAME
 Listing commands take --format json.`;
 
-const VALUED = ['userns-remap', 'host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace'];
+const VALUED = ['userns-remap', 'host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace', 'cert-expiry', 'listen-api', 'etcd-cacert', 'etcd-cert', 'etcd-key', 'tlscacert', 'tlscert', 'tlskey', 'out', 'expiry'];
 const REPEATABLE = ['label-add', 'label-rm'];
-const BOOLEANS = ['detach', 'prune', 'attachable', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q', 'force', 'f'];
+const BOOLEANS = ['autolock', 'rotate', 'tlsverify', 'detach', 'prune', 'attachable', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q', 'force', 'f'];
 
 async function run(argv: string[]): Promise<void> {
   const args = parseFlags(argv, VALUED, BOOLEANS, REPEATABLE);
@@ -47,8 +51,9 @@ async function run(argv: string[]): Promise<void> {
   }
   const format = flagString(args, 'format');
   if (format !== null && format !== 'json' && format !== 'table') throw new (await import('../shared/errors')).InvalidArgumentError(`unknown format ${format}: use json or table`);
+  const host = flagString(args, 'host') ?? flagString(args, 'H') ?? defaultHost();
   const ctx: CommandContext = {
-    client: new Client(flagString(args, 'host') ?? flagString(args, 'H') ?? defaultHost()),
+    client: new Client(host, clientTls(args, host)),
     args: { flags: args.flags, positionals: rest },
     json: format === 'json',
   };
@@ -77,6 +82,8 @@ async function run(argv: string[]): Promise<void> {
       return network(ctx);
     case 'task':
       return task(ctx);
+    case 'ca':
+      return ca(ctx);
     default:
       throw new (await import('../shared/errors')).InvalidArgumentError(`unknown command ${cmd} (see tsswarm --help)`);
   }

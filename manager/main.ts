@@ -3,16 +3,21 @@
  * HTTP, the gRPC dispatcher for agents, and, while it is the leader, the
  * reconcile loops.
  */
-import * as http from 'node:http';
 import * as path from 'node:path';
-import type { Cluster } from '../shared/types';
 import { SCHEMA_VERSION } from '../shared/types';
-import { Keys } from '../shared/keys';
 import { newId } from '../shared/ids';
 import { createLogger } from '../shared/log';
 import { flagString, parseFlags } from '../shared/flags';
+import { certFiles, readIfExists } from '../shared/pki/node-files';
+import { readMaterial, TlsIdentity } from '../shared/pki/tls-identity';
+import { clientOf, createMutualTlsServer, managerFetch } from '../shared/pki/https';
 import { Store } from './store/store';
-import { newJoinToken } from './ca/join-token';
+import { ensureCluster, NoClusterError } from './ca/bootstrap';
+import { NodeCa } from './ca/node-ca';
+import { RevokedNodes } from './ca/revoked';
+import { DataKey } from './keys/data-key';
+import { fetchDataKey } from './keys/fetch-data-key';
+import type { ExternalEtcdCredentials } from './dispatcher/join';
 import { clearPredecessor, LeaderElection } from './election/leader';
 import { ManagerPresence } from './election/presence';
 import { promoteWhenReady } from './election/etcd-members';
@@ -21,36 +26,20 @@ import { schedulerLoop } from './scheduler/run';
 import { allocatorLoop } from './allocator/run';
 import type { ReconcileLoop } from './orchestrator/loop';
 import { Dispatcher } from './dispatcher/dispatcher';
-import { createApiServer, listenUnix } from './api/server';
+import { apiHandler, createApiServer, listenUnix } from './api/server';
+import { listenTcpApi } from './api/tcp';
 import { ImageStore } from './registry/store';
 import { createRegistryHandler } from './registry/http';
 import { ImageReplicator } from './registry/replicate';
 
 const log = createLogger('manager');
 
-async function ensureCluster(store: Store): Promise<Cluster> {
-  const existing = await store.get<Cluster>(Keys.cluster);
-  if (existing) return existing.value;
-  const id = newId();
-  const cluster: Cluster = {
-    v: SCHEMA_VERSION,
-    id,
-    createdAt: new Date().toISOString(),
-    // Three missed heartbeats: a dead agent is down within 1.5-1.75 s (checks run every half period).
-    heartbeatPeriodMs: 500,
-    heartbeatGraceMs: 1500,
-    joinTokens: { worker: newJoinToken(id), manager: newJoinToken(id) },
-  };
-  if (await store.commit([{ put: Keys.cluster, value: cluster, guard: { absent: true } }])) return cluster;
-  return (await store.get<Cluster>(Keys.cluster))!.value;
-}
-
 async function retry<T>(what: string, f: () => Promise<T>, tries = 60): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await f();
     } catch (e) {
-      if (i >= tries) throw e;
+      if (i >= tries || e instanceof NoClusterError) throw e;
       if (i === 1 || i % 10 === 0) log.warn(`${what}: ${(e as Error).message}; retrying`);
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -58,7 +47,7 @@ async function retry<T>(what: string, f: () => Promise<T>, tries = 60): Promise<
 }
 
 async function main(): Promise<void> {
-  const args = parseFlags(process.argv.slice(2), ['data-root', 'etcd-endpoints', 'socket', 'grpc-listen', 'registry-listen', 'advertise-addr', 'node-id', 'etcd-member', 'etcd-local'], []);
+  const args = parseFlags(process.argv.slice(2), ['data-root', 'etcd-endpoints', 'socket', 'grpc-listen', 'registry-listen', 'advertise-addr', 'node-id', 'etcd-member', 'etcd-local', 'api-listen'], []);
   const dataRoot = flagString(args, 'data-root') ?? '/var/lib/tsswarm';
   const endpoints = (flagString(args, 'etcd-endpoints') ?? 'http://127.0.0.1:2379').split(',');
   const socket = flagString(args, 'socket') ?? path.join(dataRoot, 'api.sock');
@@ -66,14 +55,36 @@ async function main(): Promise<void> {
   const registryListen = flagString(args, 'registry-listen') ?? '0.0.0.0:4243';
   const advertise = flagString(args, 'advertise-addr') ?? '127.0.0.1';
   const localNodeId = flagString(args, 'node-id');
+  const apiListen = flagString(args, 'api-listen');
 
   // --etcd-local URL: the managers run etcd themselves, one member per manager host, this one's at URL.
   const etcdLocal = flagString(args, 'etcd-local');
   const etcdManaged = etcdLocal !== null;
   // Our own members allow 1 s keepalive pings (cli/init/supervisor.ts).
   const keepaliveMs = etcdManaged ? 1000 : 5000;
-  let store = new Store(endpoints, {}, keepaliveMs);
-  const cluster = await retry('connecting to etcd', () => ensureCluster(store));
+
+  // This host's node certificate is the manager's server certificate (dispatcher, registry); the
+  // agent beside it renews the files, and every new connection uses what they hold then.
+  const files = certFiles(dataRoot);
+  const nodeMaterial = readMaterial(files);
+  if (!nodeMaterial) throw new Error(`no node certificate in ${files.dir} (tsswarm init or join makes it)`);
+  const tls = new TlsIdentity(nodeMaterial);
+  tls.watchFiles(files);
+  // etcd: the managers' own members take this host's etcd certificate; an external etcd, the
+  // credentials given at init (or none, if it is plain HTTP).
+  const etcdFiles = etcdManaged ? { ca: files.ca, cert: files.etcdCert, key: files.etcdKey } : files.externalEtcd;
+  const etcdMaterial = readMaterial(etcdFiles);
+  if (etcdManaged && !etcdMaterial) throw new Error(`no etcd certificate in ${files.dir}`);
+  const etcdTls = etcdMaterial ? new TlsIdentity(etcdMaterial) : null;
+  etcdTls?.watchFiles(etcdFiles);
+  const externalEtcd: ExternalEtcdCredentials | null = !etcdManaged && etcdMaterial ? etcdMaterial : null;
+  const externalCa = !etcdManaged ? readIfExists(files.externalEtcd.ca) : null;
+  const storeTls = etcdTls ?? (externalCa ? new TlsIdentity({ ca: externalCa, cert: '', key: '' }) : null);
+  const newStore = (eps: string[]) => new Store(eps, {}, keepaliveMs, storeTls);
+  let store = newStore(endpoints);
+  const keys = new DataKey(dataRoot);
+  const keyState = keys.loadLocal();
+  const cluster = await retry('connecting to etcd', () => ensureCluster(store, dataRoot, keys));
   const member = flagString(args, 'etcd-member');
   if (etcdLocal && member) await promoteWhenReady(store, member, log.child('etcd'));
   if (etcdLocal && endpoints.join() !== etcdLocal) {
@@ -82,14 +93,25 @@ async function main(): Promise<void> {
     // keepalives waiting on a dead connection. (A joining learner serves no requests: until it is
     // promoted, the other members' endpoints are used.)
     store.close();
-    store = new Store([etcdLocal], {}, keepaliveMs);
+    store = newStore([etcdLocal]);
   }
   const managerId = newId();
   const images = new ImageStore(path.join(dataRoot, 'manager', 'images'));
 
+  const revoked = new RevokedNodes(store, log.child('ca'));
+  await revoked.start();
+  const ca = new NodeCa(store, () => keys.get());
+
+  // The cluster registry serves the cluster's nodes only: a node certificate, not removed.
   const registryPort = Number(registryListen.split(':').pop());
-  const registry = http.createServer((req, res) => {
-    void createRegistryHandler(images)(req, res).then((handled) => {
+  const authorizeRegistry = (req: import('node:http').IncomingMessage): string | null => {
+    const c = clientOf(req);
+    if (!c || c.clusterId !== cluster.id || c.role === 'client') return 'a node certificate of this cluster is required';
+    if (revoked.has(c.commonName)) return 'this node was removed from the cluster';
+    return null;
+  };
+  const registry = createMutualTlsServer(tls, (req, res) => {
+    void createRegistryHandler(images, authorizeRegistry)(req, res).then((handled) => {
       if (!handled) {
         res.writeHead(404);
         res.end();
@@ -105,20 +127,26 @@ async function main(): Promise<void> {
     store,
     log: log.child('dispatcher'),
     listen: grpcListen,
-    registryUrl: `http://${advertise}:${registryPort}`,
+    registryUrl: `https://${advertise}:${registryPort}`,
+    tls,
+    clusterId: cluster.id,
+    ca,
+    revoked,
+    dek: () => keys.current(),
+    externalEtcd,
     heartbeatPeriodMs: cluster.heartbeatPeriodMs,
     heartbeatGraceMs: cluster.heartbeatGraceMs,
-    localNodeId,
     managerId,
-    isLeader: () => election.isLeader,
+    leaderWriter: () => election.writer,
     etcdManaged,
     etcdEndpoints: endpoints,
   });
 
   let loops: ReconcileLoop[] = [];
   const election = new LeaderElection(store, { managerId, nodeId: localNodeId }, {
-    onElected: async () => {
-      loops = [orchestratorLoop(store, log.child('orchestrator')), allocatorLoop(store, log.child('allocator')), schedulerLoop(store, log.child('scheduler'))];
+    // The loops read the store and write through this term's fenced writer.
+    onElected: async (writer) => {
+      loops = [orchestratorLoop(store, writer, log.child('orchestrator')), allocatorLoop(store, writer, log.child('allocator')), schedulerLoop(store, writer, log.child('scheduler'))];
       await Promise.all(loops.map((l) => l.start()));
     },
     onDemoted: async () => {
@@ -132,14 +160,17 @@ async function main(): Promise<void> {
     const n = await clearPredecessor(store, localNodeId, managerId).catch((e: Error) => (log.warn(`clearing a predecessor: ${e.message}`), 0));
     if (n) log.info(`removed ${n} keys of this node's previous manager`);
   }
-  const registryUrl = `http://${advertise}:${registryPort}`;
+  const registryUrl = `https://${advertise}:${registryPort}`;
   const presence = new ManagerPresence(store, { v: SCHEMA_VERSION, id: managerId, nodeId: localNodeId ?? null, dispatcher: `${advertise}:${dispatcher.port}`, registry: registryUrl, startedAt: new Date().toISOString() }, log.child('presence'));
   presence.start();
-  const replicator = new ImageReplicator(store, images, registryUrl, log.child('images'));
+  // A manager that just joined (or was promoted) gets the data key from one that has it.
+  const keyWait = new AbortController();
+  if (keyState === 'none' && !keys.isOpen) void fetchDataKey(store, tls, keys, `${advertise}:${dispatcher.port}`, log.child('keys'), keyWait.signal);
+  const replicator = new ImageReplicator(store, images, registryUrl, log.child('images'), managerFetch(tls));
   await replicator.start();
   election.start();
 
-  const api = createApiServer({
+  const apiContext = {
     store,
     images,
     replicator,
@@ -149,9 +180,13 @@ async function main(): Promise<void> {
     isLeader: () => election.isLeader,
     localNodeId,
     dispatcherAddr: `${advertise}:${dispatcher.port}`,
-  });
+    ca,
+  };
+  const api = createApiServer(apiContext);
   await listenUnix(api, socket);
-  log.info(`manager ${managerId.slice(0, 12)} ready: api ${socket}, dispatcher ${grpcListen}, registry ${registryListen}`);
+  // `init --listen-api tcp://ADDR:PORT`: the same API over TLS, for operators' client certificates only.
+  const tcpApi = apiListen ? await listenTcpApi(tls, apiHandler(apiContext), apiListen, cluster.id) : null;
+  log.info(`manager ${managerId.slice(0, 12)} ready: api ${socket}${apiListen ? ` and tcp://${apiListen}` : ''}, dispatcher ${grpcListen}, registry ${registryListen}`);
 
   let stopping = false;
   const shutdown = async () => {
@@ -159,7 +194,12 @@ async function main(): Promise<void> {
     stopping = true;
     log.info('shutting down');
     api.close();
+    tcpApi?.close();
     registry.close();
+    keyWait.abort();
+    tls.stopWatching();
+    etcdTls?.stopWatching();
+    await revoked.stop().catch(() => undefined);
     await election.stop().catch(() => undefined);
     await presence.stop().catch(() => undefined);
     await replicator.stop().catch(() => undefined);

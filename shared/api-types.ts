@@ -45,6 +45,8 @@ export interface NodeView {
 export interface ClusterUpdateRequest {
   heartbeatPeriodMs?: number;
   heartbeatGraceMs?: number;
+  /** Validity of node certificates issued from now on (each node renews in its second half). */
+  certExpiryMs?: number;
 }
 
 /** POST /v1/nodes/:ref/update; every field optional, all applied or none. */
@@ -109,4 +111,10 @@ export interface NetworkCreateRequest {
   subnet: string | null;
   attachable: boolean;
   labels: Record<string, string>;
+}
+
+/** POST /v1/ca/client-cert: sign an operator's CSR for the TCP API (OU tsswarm-client). */
+export interface ClientCertRequest {
+  csrPem: string;
+  expiryMs?: number;
 }

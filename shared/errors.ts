@@ -58,6 +58,22 @@ export class StoreUnavailableError extends TsswarmError {
   override readonly status = 503;
 }
 
+/**
+ * A leader's write refused because its election key is gone (its lease expired while it was paused
+ * or cut off, or it resigned): another manager may lead now. Not a conflict to retry: the writer
+ * stops, and its manager campaigns again.
+ */
+export class NotLeaderError extends TsswarmError {
+  readonly code = 'NOT_LEADER';
+  override readonly status = 503;
+  constructor(
+    message: string,
+    readonly electionKey: string,
+  ) {
+    super(message);
+  }
+}
+
 export class NativeError extends TsswarmError {
   readonly code = 'NATIVE';
   override readonly status = 500;

@@ -3,6 +3,11 @@ export const ROOT = '/tsswarm/v1/';
 
 export const Keys = {
   cluster: `${ROOT}cluster`,
+  /** The cluster CA (manager/ca/ca-record.ts): trusted roots, the signing root, its key sealed. */
+  ca: `${ROOT}ca`,
+  /** Removed nodes, whose certificates are refused (RevokedNode). */
+  revoked: `${ROOT}revoked/`,
+  revokedNode: (id: string) => `${ROOT}revoked/${id}`,
   nodes: `${ROOT}nodes/`,
   services: `${ROOT}services/`,
   tasks: `${ROOT}tasks/`,

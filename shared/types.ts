@@ -295,8 +295,22 @@ export interface Cluster {
   /** How often agents heartbeat, and how long a node may stay silent before it is down. */
   heartbeatPeriodMs: number;
   heartbeatGraceMs: number;
-  /** Secrets a joining node presents (`SWMTKN-1-<cluster>-<secret>`), one per role. */
+  /** Secrets a joining node presents (`SWMTKN-1-<root CA digest>-<secret>`), one per role. */
   joinTokens: { worker: string; manager: string };
+  /** Validity of the node certificates the CA issues (`--cert-expiry`; absent: 90 days). */
+  certExpiryMs?: number;
+  /** `init --autolock`: managers keep the data key wrapped by the operator's unlock key only. */
+  autolock?: boolean;
+  /** With autolock: the unlock key, sealed under the data key (manager/keys/seal.ts), for managers that join. */
+  unlockKey?: { alg: 'A256GCM'; nonce: string; data: string };
+}
+
+/** A node removed from the cluster (Keys.revoked): its certificate is refused from then on. */
+export interface RevokedNode {
+  v: number;
+  id: string;
+  hostname: string;
+  revokedAt: string;
 }
 
 /**

@@ -34,7 +34,7 @@ import {
 } from '../../shared/oci';
 import { ImagePullError } from './errors';
 import { LocalIndex, type LocalImage } from './local-index';
-import { RegistryClient } from './registry-client';
+import { RegistryClient, type Fetch } from './registry-client';
 import { Singleflight } from './singleflight';
 import type { ImageConfig, ImageSource, PreparedImage } from './types';
 import { unpackLayer } from './unpack';
@@ -43,8 +43,10 @@ import { pathExists as exists } from '../../shared/path-exists';
 export interface ImageCacheOptions {
   /** Directory the cache owns. */
   root: string;
-  /** Base URL of the cluster registry (`http://10.0.0.1:4243`), null until the session knows one. */
+  /** Base URL of the cluster registry (`https://10.0.0.1:4243`), null until the session knows one. */
   registryUrl: () => string | null;
+  /** How to reach it: the cluster registry wants this node's certificate (default: plain fetch). */
+  fetch?: Fetch;
   /** Layers downloaded at once per image. */
   parallelLayers?: number;
 }
@@ -61,6 +63,7 @@ export class ImageCache implements ImageSource {
   private readonly tmpDir: string;
   private readonly index: LocalIndex;
   private readonly registryUrl: () => string | null;
+  private readonly fetch: Fetch | undefined;
   private readonly parallelLayers: number;
   private readonly pulls = new Singleflight<PreparedImage>();
   private readonly layerJobs = new Singleflight<string>();
@@ -73,6 +76,7 @@ export class ImageCache implements ImageSource {
     this.tmpDir = join(this.root, 'tmp');
     this.index = new LocalIndex(join(this.root, 'images.json'));
     this.registryUrl = options.registryUrl;
+    this.fetch = options.fetch;
     this.parallelLayers = Math.max(1, options.parallelLayers ?? 3);
   }
 
@@ -121,7 +125,7 @@ export class ImageCache implements ImageSource {
       if (local && (await this.isComplete(local))) return this.prepared(ref, local);
       throw new ImagePullError(`cannot pull ${ref}: no registry known yet`, { temporary: true });
     }
-    const client = new RegistryClient(url);
+    const client = new RegistryClient(url, this.fetch);
     let remote: RemoteImage | LocalImage;
     try {
       remote = await this.resolveRemote(client, parsed, signal);

@@ -1,8 +1,9 @@
 /**
  * The pull side of the OCI distribution API, as much as the agent needs:
  * manifests (by tag or digest) and blobs. Every byte is checked against the
- * digest it was asked for before anything else sees it. No auth: agents pull
- * from the cluster registry on a manager.
+ * digest it was asked for before anything else sees it. Agents pull from the
+ * cluster registry on a manager, presenting their node certificate (the
+ * `fetch` they are given does).
  */
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
@@ -23,8 +24,13 @@ export interface FetchedManifest {
   raw: Buffer;
 }
 
+export type Fetch = (url: string, init: { headers: Record<string, string>; signal: AbortSignal; redirect: 'follow' }) => Promise<Response>;
+
 export class RegistryClient {
-  constructor(readonly baseUrl: string) {}
+  constructor(
+    readonly baseUrl: string,
+    private readonly fetch: Fetch = globalThis.fetch,
+  ) {}
 
   /** GET /v2/<name>/manifests/<reference>; a digest reference is verified, a tag's digest is computed. */
   async manifest(name: string, reference: string, signal: AbortSignal): Promise<FetchedManifest> {
@@ -80,7 +86,7 @@ export class RegistryClient {
 
   private async get(path: string, what: string, signal: AbortSignal, headers: Record<string, string> = {}): Promise<Response> {
     try {
-      return await fetch(this.baseUrl.replace(/\/+$/, '') + path, { headers, signal, redirect: 'follow' });
+      return await this.fetch(this.baseUrl.replace(/\/+$/, '') + path, { headers, signal, redirect: 'follow' });
     } catch (e) {
       if (signal.aborted && !isTimeout(signal.reason)) throw signal.reason;
       throw new ImagePullError(`cannot fetch ${what}: registry ${this.baseUrl} unreachable (${networkReason(e)})`, { temporary: true, cause: e });

@@ -5,11 +5,12 @@
  * stream breaks.
  */
 import * as grpc from '@grpc/grpc-js';
-import { loadDispatcher } from '../../shared/proto/load';
+import { dispatcherClient } from '../../shared/proto/load';
 import { networkViewFromWire, portRuleFromWire, statusToWire, taskFromWire, type StatusUpdate, type WireNetworkView, type WirePortRule, type WireStatus, type WireTask } from '../../shared/proto/codec';
 import type { Logger } from '../../shared/log';
 import type { RoleWire } from '../../shared/proto/role';
 import { mergeAssignments, type Assignments } from './assignments';
+import type { TlsIdentity } from '../../shared/pki/tls-identity';
 
 export interface NodeDescription {
   nodeId: string;
@@ -19,15 +20,13 @@ export interface NodeDescription {
   memoryBytes: number;
   labels: Record<string, string>;
   role: 'manager' | 'worker';
-  /** Join token; empty once the node is known to the cluster. */
-  token: string;
 }
 
 export interface SessionHandlers {
   onWelcome(registryUrl: string, manager: string): void;
   /** The managers to try, changed by what a manager said of the live ones (to keep for a restart). */
   onManagers(managers: string[]): void;
-  /** The manager refused this node for good (bad token, duplicate host). */
+  /** The manager refused this node for good (removed, revoked, another node's id). */
   onRejected(reason: string): void;
   /** `node promote|demote`: this host changes role (the session is closed first). */
   onRoleChange(change: RoleChange): void;
@@ -76,6 +75,8 @@ export class Session {
     private readonly node: NodeDescription,
     private readonly handlers: SessionHandlers,
     private readonly log: Logger,
+    /** The node's certificate (it is who the manager takes this node for) and the roots to check managers by. */
+    private readonly tls: TlsIdentity,
     known: string[] = [],
   ) {
     this.managers = orderManagers(preferred, known);
@@ -103,8 +104,7 @@ export class Session {
     if (this.state === 'closed') return;
     this.state = 'connecting';
     const addr = this.managers[this.managerIndex % this.managers.length]!;
-    const { Dispatcher } = loadDispatcher();
-    const client = new Dispatcher(addr, grpc.credentials.createInsecure(), {
+    const client = dispatcherClient(addr, this.tls.channelCredentials(), {
       'grpc.keepalive_time_ms': 10000,
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1000,
@@ -193,7 +193,6 @@ export class Session {
         memory_bytes: this.node.memoryBytes,
         labels: this.node.labels,
         role: this.node.role,
-        token: this.node.token,
       },
     });
   }

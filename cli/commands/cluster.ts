@@ -12,8 +12,8 @@ import { parseDurationMs } from '../../shared/compose/units';
 import { Client, DEFAULT_DATA_ROOT } from '../client';
 import { configPath, defaultAdvertiseAddr, freePort, readConfig, writeConfig, type HostConfig } from '../init/config';
 import type { CommandContext } from '../context';
-import type * as Grpc from '@grpc/grpc-js';
-import type { RoleWire } from '../../shared/proto/role';
+import { hasCertificates, initCertificates, joinWithToken, keepExternalEtcdCredentials } from '../init/certificates';
+import { parseJoinToken } from '../../shared/pki/join-token';
 
 export class InitError extends TsswarmError {
   readonly code = 'INIT_FAILED';
@@ -57,7 +57,30 @@ function tail(file: string, lines = 15): string {
   }
 }
 
+/** `--listen-api tcp://ADDR:PORT` → `ADDR:PORT`. */
+function parseListenApi(v: string): string {
+  const m = /^tcp:\/\/(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(v);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new InvalidArgumentError(`--listen-api ${v}: expected tcp://IP:PORT (e.g. tcp://0.0.0.0:2377)`);
+  return `${m[1]}:${m[2]}`;
+}
+
+/** Node certificates' validity: Swarm's default (90 days) unless `--cert-expiry` says otherwise. */
+const DEFAULT_CERT_EXPIRY_MS = 90 * 24 * 3600_000;
+const MIN_CERT_EXPIRY_MS = 60_000;
+
+/** `--cert-expiry DURATION` (Go form: 2160h, 90m, 45s), or null when not given. */
+export function certExpiryFlag(args: Parsed): number | null {
+  const v = flagString(args, 'cert-expiry');
+  if (v === null) return null;
+  const ms = parseDurationMs(v);
+  if (ms === null) throw new InvalidArgumentError(`--cert-expiry: invalid duration ${JSON.stringify(v)} (e.g. 2160h)`);
+  if (ms < MIN_CERT_EXPIRY_MS) throw new InvalidArgumentError(`--cert-expiry must be at least ${MIN_CERT_EXPIRY_MS / 1000}s`);
+  return ms;
+}
+
 export async function init(args: Parsed): Promise<void> {
+  const certExpiryMs = certExpiryFlag(args) ?? DEFAULT_CERT_EXPIRY_MS;
+  const autolock = args.flags.get('autolock') === true;
   requireRoot('init');
   const dataRoot = dataRootOf(args);
   refuseRunning(dataRoot);
@@ -81,6 +104,14 @@ export async function init(args: Parsed): Promise<void> {
   };
   const remap = flagString(args, 'userns-remap');
   if (remap !== null) config.usernsRemap = resolveUsernsRemap(remap);
+  const listenApi = flagString(args, 'listen-api');
+  if (listenApi !== null) config.apiListen = parseListenApi(listenApi);
+  keepExternalEtcdCredentials(dataRoot, { ca: flagString(args, 'etcd-cacert'), cert: flagString(args, 'etcd-cert'), key: flagString(args, 'etcd-key') });
+  // A host that already has its certificates keeps its identity; a new cluster gets a new CA.
+  if (config !== prev || !hasCertificates(dataRoot)) {
+    if (fs.existsSync(path.join(dataRoot, 'etcd'))) throw new InvalidArgumentError(`this host already holds a cluster's data (data root ${dataRoot}); use tsswarm down --purge first`);
+    await initCertificates(dataRoot, config.advertiseAddr, { certExpiryMs, autolock });
+  }
   writeConfig(config);
   const node = await startManagerHost(dataRoot);
   process.stdout.write(`Cluster initialized: current node (${node.id}) is now a manager.\n`);
@@ -146,7 +177,7 @@ export async function join(args: Parsed): Promise<void> {
   const token = flagString(args, 'token');
   const [manager, ...extra] = args.positionals;
   if (!token || !manager || extra.length) throw new InvalidArgumentError('usage: tsswarm join --token TOKEN MANAGER_ADDR[:PORT]');
-  if (!/^SWMTKN-1-[0-9a-v]+-[0-9a-f]+$/.test(token)) throw new InvalidArgumentError('invalid join token (expected SWMTKN-1-...; tsswarm join-token worker prints it)');
+  parseJoinToken(token);
   const m = MANAGER_ADDR.exec(manager);
   if (!m || (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65535))) throw new InvalidArgumentError(`invalid manager address ${manager}`);
   const managerAddr = `${m[1]}:${m[2] ?? '4242'}`;
@@ -159,18 +190,14 @@ export async function join(args: Parsed): Promise<void> {
   const advertise = flagString(args, 'advertise-addr') ?? defaultAdvertiseAddr();
   const hostname = flagString(args, 'hostname') ?? os.hostname();
   const ports = { etcdClientPort: await freePort(2379, advertise), etcdPeerPort: await freePort(2380, advertise) };
-  // The token decides the role; a manager also learns which etcd to use.
-  const answer = await askJoin(managerAddr, {
-    token,
-    hostname,
-    addr: advertise,
-    etcd_peer_url: `http://${advertise}:${ports.etcdPeerPort}`,
-  });
+  // The token decides the role and gets the host its certificates; a manager also learns which etcd to use.
+  const joined = await joinWithToken(dataRoot, managerAddr, token, { hostname, addr: advertise, etcd_peer_url: `https://${advertise}:${ports.etcdPeerPort}` });
+  const answer = joined.host;
   const config: HostConfig = {
     dataRoot,
-    role: answer.role === 'manager' ? 'manager' : 'worker',
+    role: joined.role,
     managers: [managerAddr, ...answer.managers.filter((a) => a !== managerAddr)],
-    joinToken: token,
+    joinToken: null,
     advertiseAddr: advertise,
     externalEtcd: [],
     etcdClientPort: 0,
@@ -223,29 +250,14 @@ export async function join(args: Parsed): Promise<void> {
   throw new InitError(`could not reach the manager at ${managerAddr} within 30s; logs in ${path.join(dataRoot, 'logs')}`);
 }
 
-type JoinAnswer = RoleWire;
-
-/** The Join call to the manager's dispatcher: what the token makes of this host. */
-async function askJoin(managerAddr: string, req: Record<string, string>): Promise<JoinAnswer> {
-  // Loaded here: only join needs gRPC, and every other command starts faster without it.
-  const grpc = await import('@grpc/grpc-js');
-  const { Dispatcher } = (await import('../../shared/proto/load')).loadDispatcher();
-  const client = new Dispatcher(managerAddr, grpc.credentials.createInsecure());
-  return new Promise<JoinAnswer>((resolve, reject) => {
-    const call = (client as unknown as { Join(r: unknown, o: Grpc.CallOptions, cb: (e: Grpc.ServiceError | null, a: JoinAnswer) => void): void }).Join;
-    call.call(client, req, { deadline: Date.now() + 30000 }, (e, a) => {
-      client.close();
-      if (!e) return resolve(a);
-      if (e.code === grpc.status.FAILED_PRECONDITION) return reject(new InitError(`the manager refused this node: ${e.details}`));
-      reject(new InitError(`could not reach the manager at ${managerAddr}: ${e.details || e.message}`));
-    });
-  });
-}
-
 export async function joinToken(ctx: CommandContext): Promise<void> {
   const [role] = ctx.args.positionals;
-  if (role !== 'worker' && role !== 'manager') throw new InvalidArgumentError('usage: tsswarm join-token worker|manager [--quiet]');
-  const t = await ctx.client.get<{ token: string; command: string }>(`/v1/join-token/${role}`);
+  if (role !== 'worker' && role !== 'manager') throw new InvalidArgumentError('usage: tsswarm join-token worker|manager [--rotate] [--quiet]');
+  const rotate = ctx.args.flags.get('rotate') === true;
+  const t = rotate
+    ? await ctx.client.post<{ token: string; command: string }>(`/v1/join-token/${role}/rotate`, {})
+    : await ctx.client.get<{ token: string; command: string }>(`/v1/join-token/${role}`);
+  if (rotate && !(ctx.args.flags.get('quiet') === true || ctx.args.flags.get('q') === true)) process.stdout.write(`Successfully rotated ${role} join token.\n\n`);
   if (ctx.args.flags.get('quiet') === true || ctx.args.flags.get('q') === true) {
     process.stdout.write(`${t.token}\n`);
     return;
@@ -310,7 +322,16 @@ export async function update(ctx: CommandContext): Promise<void> {
     if (ms === null) throw new InvalidArgumentError(`--${flag}: invalid duration ${JSON.stringify(v)} (e.g. 500ms, 2s)`);
     req[field] = ms;
   }
-  if (Object.keys(req).length === 0) throw new InvalidArgumentError('update: nothing to change (--heartbeat-period, --heartbeat-grace)');
-  const r = await ctx.client.post<{ heartbeatPeriodMs: number; heartbeatGraceMs: number }>('/v1/cluster/update', req);
-  process.stdout.write(`heartbeat every ${r.heartbeatPeriodMs}ms, node down after ${r.heartbeatGraceMs}ms of silence\n`);
+  const expiry = certExpiryFlag(ctx.args);
+  if (expiry !== null) req.certExpiryMs = expiry;
+  if (Object.keys(req).length === 0) throw new InvalidArgumentError('update: nothing to change (--heartbeat-period, --heartbeat-grace, --cert-expiry)');
+  const r = await ctx.client.post<{ heartbeatPeriodMs: number; heartbeatGraceMs: number; certExpiryMs: number }>('/v1/cluster/update', req);
+  process.stdout.write(`heartbeat every ${r.heartbeatPeriodMs}ms, node down after ${r.heartbeatGraceMs}ms of silence; node certificates valid ${formatHours(r.certExpiryMs)}\n`);
+}
+
+/** A duration as Docker prints --cert-expiry (2160h0m0s), shortened: 2160h, 90m, 45s. */
+function formatHours(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return `${ms / 1000}s`;
 }

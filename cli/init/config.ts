@@ -11,7 +11,7 @@ export interface HostConfig {
   role: 'manager' | 'worker';
   /** Dispatcher addresses (`IP:PORT`) a worker's agent connects to. */
   managers: string[];
-  /** The token a worker joined with (kept so a restarted agent can present it again). */
+  /** No longer used (a node proves who it is with its certificate); kept so older config files read. */
   joinToken: string | null;
   advertiseAddr: string;
   /** Empty when the managers run etcd themselves (one member per manager host). */
@@ -27,6 +27,8 @@ export interface HostConfig {
   registryPort: number;
   cgroupParent: string;
   hostname: string;
+  /** `--listen-api tcp://ADDR:PORT`: the API on TCP too, for client certificates (`ADDR:PORT`; absent: off). */
+  apiListen?: string;
   /** `--userns-remap`: the user and its subordinate ranges containers' ids are mapped onto (null: none). */
   usernsRemap?: { user: string; uid: number; gid: number; size: number } | null;
 }
@@ -71,7 +73,7 @@ export function writeConfig(c: HostConfig): void {
 
 export function etcdEndpoints(c: HostConfig): string[] {
   if (c.externalEtcd.length) return c.externalEtcd;
-  return c.etcdMembers?.length ? c.etcdMembers : [`http://127.0.0.1:${c.etcdClientPort}`];
+  return c.etcdMembers?.length ? c.etcdMembers : [`https://127.0.0.1:${c.etcdClientPort}`];
 }
 
 /** The preferred port when it is free, else one the kernel picks. */

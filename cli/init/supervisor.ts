@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import { createLogger } from '../../shared/log';
 import { flagString, parseFlags } from '../../shared/flags';
 import { applyRoleChange, etcdEndpoints, readConfig, writeConfig, type HostConfig, type RoleChange } from './config';
+import { certFiles } from '../../shared/pki/node-files';
+import { ETCD_CN } from '../../shared/pki/roles';
 
 const log = createLogger('supervisor');
 
@@ -39,19 +41,36 @@ function programs(c: HostConfig): Program[] {
   const p = (name: string, cmd: string, args: string[]): Program => ({ name, cmd, args, child: null, restarts: 0, startedAt: 0 });
   const managedEtcd = c.role === 'manager' && c.externalEtcd.length === 0;
   if (managedEtcd) {
-    // On the advertised address, so the members of other manager hosts reach it; clients also on loopback.
-    const peer = `http://${c.advertiseAddr}:${c.etcdPeerPort}`;
-    const client = `http://${c.advertiseAddr}:${c.etcdClientPort}`;
+    // On the advertised address, so the members of other manager hosts reach it; clients also on
+    // loopback. Mutual TLS on both (another user of this host could reach loopback too): a member
+    // or a client must hold a certificate of the cluster CA naming tsswarm-etcd, which only
+    // manager hosts get.
+    const peer = `https://${c.advertiseAddr}:${c.etcdPeerPort}`;
+    const client = `https://${c.advertiseAddr}:${c.etcdClientPort}`;
     const name = c.etcdName ?? 'tsswarm';
+    const f = certFiles(c.dataRoot);
     list.push(p('etcd', 'etcd', [
       '--name', name,
       '--data-dir', path.join(c.dataRoot, 'etcd'),
-      '--listen-client-urls', c.advertiseAddr === '127.0.0.1' ? client : `http://127.0.0.1:${c.etcdClientPort},${client}`,
+      '--listen-client-urls', c.advertiseAddr === '127.0.0.1' ? client : `https://127.0.0.1:${c.etcdClientPort},${client}`,
       '--advertise-client-urls', client,
       '--listen-peer-urls', peer,
       '--initial-advertise-peer-urls', peer,
       '--initial-cluster', c.etcdInitialCluster ?? `${name}=${peer}`,
       '--initial-cluster-state', c.etcdInitialCluster ? 'existing' : 'new',
+      '--cert-file', f.etcdCert,
+      '--key-file', f.etcdKey,
+      '--trusted-ca-file', f.ca,
+      '--client-cert-auth',
+      '--client-cert-allowed-hostname', ETCD_CN,
+      '--peer-cert-file', f.etcdCert,
+      '--peer-key-file', f.etcdKey,
+      '--peer-trusted-ca-file', f.ca,
+      '--peer-client-cert-auth',
+      '--peer-cert-allowed-cn', ETCD_CN,
+      // Its HTTP gateway dials the member without verifying it, which the allowed-hostname check
+      // then refuses, over and over; nothing of ours uses it.
+      '--enable-grpc-gateway=false',
       // Managers ping their etcd connections every second to notice dead members (store/store.ts).
       '--grpc-keepalive-min-time', '1s',
       '--heartbeat-interval', '100',
@@ -69,7 +88,6 @@ function programs(c: HostConfig): Program[] {
       '--cgroup-parent', c.cgroupParent,
       ...usernsArgs(c),
       '--role', 'worker',
-      ...(c.joinToken ? ['--token', c.joinToken] : []),
     ]));
     return list;
   }
@@ -89,7 +107,8 @@ function programs(c: HostConfig): Program[] {
     '--registry-listen', `${c.advertiseAddr}:${c.registryPort}`,
     '--advertise-addr', c.advertiseAddr,
     ...(nodeId ? ['--node-id', nodeId] : []),
-    ...(managedEtcd ? ['--etcd-local', `http://127.0.0.1:${c.etcdClientPort}`] : []),
+    ...(c.apiListen ? ['--api-listen', c.apiListen] : []),
+    ...(managedEtcd ? ['--etcd-local', `https://127.0.0.1:${c.etcdClientPort}`] : []),
     ...(managedEtcd && c.etcdName ? ['--etcd-member', c.etcdName] : []),
   ]));
   list.push(p('agent', node, [
@@ -101,8 +120,6 @@ function programs(c: HostConfig): Program[] {
     '--cgroup-parent', c.cgroupParent,
     ...usernsArgs(c),
     '--role', 'manager',
-    // A joined manager's agent may reach another manager before its own is up.
-    ...(c.joinToken ? ['--token', c.joinToken] : []),
   ]));
   return list;
 }

@@ -2,11 +2,12 @@
 import type { ClusterNode, Network, Service, Task } from '../../shared/types';
 import { Keys } from '../../shared/keys';
 import type { Logger } from '../../shared/log';
-import type { Store, WriteOp } from '../store/store';
+import type { Store, StoreWriter, WriteOp } from '../store/store';
 import { ReconcileLoop } from '../orchestrator/loop';
 import { allocate, ipamKey, type IpamEntry } from './allocate';
 
-export function allocatorLoop(store: Store, log: Logger): ReconcileLoop {
+/** Reads go to the store; writes through writer (the leader's fenced one). */
+export function allocatorLoop(store: Store, writer: StoreWriter, log: Logger): ReconcileLoop {
   return new ReconcileLoop({
     name: 'allocator',
     store,
@@ -34,7 +35,7 @@ export function allocatorLoop(store: Store, log: Logger): ReconcileLoop {
         ...a.release.map((e): WriteOp[] => [{ del: ipamKey(e), guard: { modRevision: rev.get(ipamKey(e))! } }]),
       ];
       if (groups.length === 0) return { retry: false };
-      const ok = await store.commitGroups(groups);
+      const ok = await writer.commitGroups(groups);
       if (!ok) log.debug('allocator: conflict, retrying');
       return { retry: !ok };
     },

@@ -2,6 +2,7 @@
 import type { Cluster } from '../../shared/types';
 import type { ClusterUpdateRequest } from '../../shared/api-types';
 import { InvalidArgumentError } from '../../shared/errors';
+import { MIN_CERT_EXPIRY_MS } from '../ca/ca-record';
 
 export const MIN_HEARTBEAT_MS = 100;
 export const MAX_HEARTBEAT_MS = 60_000;
@@ -17,5 +18,7 @@ export function planClusterUpdate(c: Cluster, req: ClusterUpdateRequest): Cluste
   if (!Number.isSafeInteger(grace) || grace < 2 * period || grace > 10 * MAX_HEARTBEAT_MS) {
     throw new InvalidArgumentError(`heartbeat grace must be at least twice the period (${2 * period}ms) and at most ${10 * MAX_HEARTBEAT_MS / 1000}s`);
   }
-  return { ...c, heartbeatPeriodMs: period, heartbeatGraceMs: grace };
+  const expiry = req.certExpiryMs ?? c.certExpiryMs;
+  if (expiry !== undefined && (!Number.isSafeInteger(expiry) || expiry < MIN_CERT_EXPIRY_MS)) throw new InvalidArgumentError(`certificate expiry must be at least ${MIN_CERT_EXPIRY_MS / 1000}s`);
+  return { ...c, heartbeatPeriodMs: period, heartbeatGraceMs: grace, ...(expiry !== undefined ? { certExpiryMs: expiry } : {}) };
 }

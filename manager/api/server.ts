@@ -6,8 +6,13 @@ import * as http from 'node:http';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Cluster, ClusterNode, Network, NetworkSpec, Service, Stack, Task } from '../../shared/types';
-import type { ClusterUpdateRequest, DeployRequest, InfoView, NetworkCreateRequest, NodeUpdateRequest, ScaleRequest, StackView } from '../../shared/api-types';
+import type { Cluster, ClusterNode, Network, NetworkSpec, RevokedNode, Service, Stack, Task } from '../../shared/types';
+import { SCHEMA_VERSION } from '../../shared/types';
+import { rotateJoinToken } from '../ca/join-token';
+import { DEFAULT_CERT_EXPIRY_MS, MIN_CERT_EXPIRY_MS } from '../ca/ca-record';
+import type { NodeCa } from '../ca/node-ca';
+import { newId } from '../../shared/ids';
+import type { ClientCertRequest, ClusterUpdateRequest, DeployRequest, InfoView, NetworkCreateRequest, NodeUpdateRequest, ScaleRequest, StackView } from '../../shared/api-types';
 import { Keys } from '../../shared/keys';
 import { ConflictError, InvalidArgumentError, NotFoundError, ServiceNotFoundError, StackNotFoundError, ImageNotFoundError } from '../../shared/errors';
 import { normalizeImageRef } from '../../shared/image-ref';
@@ -37,6 +42,7 @@ export interface ApiContext {
   localNodeId: string | null;
   /** Where agents reach this manager's dispatcher (`IP:PORT`), for join commands. */
   dispatcherAddr: string;
+  ca: NodeCa;
 }
 
 type Handler = (ctx: ApiContext, req: http.IncomingMessage, params: string[], query: URLSearchParams) => Promise<unknown>;
@@ -87,6 +93,26 @@ const routes: Route[] = [
   },
   {
     method: 'POST',
+    pattern: /^\/v1\/ca\/client-cert$/,
+    handler: async (ctx, req) => {
+      const body = (await readJson(req)) as ClientCertRequest | null;
+      if (!body || typeof body.csrPem !== 'string') throw new InvalidArgumentError('expected {"csrPem": "...", "expiryMs": N}');
+      if (body.expiryMs !== undefined && (!Number.isSafeInteger(body.expiryMs) || body.expiryMs < MIN_CERT_EXPIRY_MS)) throw new InvalidArgumentError(`expiry must be at least ${MIN_CERT_EXPIRY_MS / 1000}s`);
+      const issued = await ctx.ca.issueClient(body.csrPem, `client-${newId().slice(0, 12)}`, body.expiryMs);
+      return { certPem: issued.certPem, caPem: issued.trustPem };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/join-token\/([^/]+)\/rotate$/,
+    handler: async (ctx, _req, [role]) => {
+      if (role !== 'worker' && role !== 'manager') throw new InvalidArgumentError(`unknown role ${role}: use worker or manager`);
+      const token = await rotateJoinToken(ctx.store, role);
+      return { role, token, managerAddr: ctx.dispatcherAddr, command: `tsswarm join --token ${token} ${ctx.dispatcherAddr}` };
+    },
+  },
+  {
+    method: 'POST',
     pattern: /^\/v1\/cluster\/update$/,
     handler: async (ctx, req) => {
       const body = (await readJson(req)) as ClusterUpdateRequest | null;
@@ -97,7 +123,7 @@ const routes: Route[] = [
       if (!(await ctx.store.commit([{ put: Keys.cluster, value: next, guard: { modRevision: cur.modRevision } }]))) {
         throw new ConflictError('the cluster settings changed meanwhile; try again');
       }
-      return { heartbeatPeriodMs: next.heartbeatPeriodMs, heartbeatGraceMs: next.heartbeatGraceMs };
+      return { heartbeatPeriodMs: next.heartbeatPeriodMs, heartbeatGraceMs: next.heartbeatGraceMs, certExpiryMs: next.certExpiryMs ?? DEFAULT_CERT_EXPIRY_MS };
     },
   },
   {
@@ -136,8 +162,10 @@ const routes: Route[] = [
     handler: async (ctx, _req, [ref], q) => {
       const n = findNode(await ctx.store.list<ClusterNode>(Keys.nodes), ref!);
       checkNodeRemoval(n.value, q.get('force') === '1');
-      // Its tasks are orphaned and replaced by the orchestrator; its session is closed by the dispatcher.
-      if (!(await ctx.store.commit([{ del: n.key, guard: { modRevision: n.modRevision } }]))) {
+      // Its tasks are orphaned and replaced by the orchestrator; its session is closed by the
+      // dispatcher; its certificate is refused from now on, by every manager (ca/revoked.ts).
+      const revoked: RevokedNode = { v: SCHEMA_VERSION, id: n.value.id, hostname: n.value.hostname, revokedAt: new Date().toISOString() };
+      if (!(await ctx.store.commit([{ del: n.key, guard: { modRevision: n.modRevision } }, { put: Keys.revokedNode(n.value.id), value: revoked, guard: null }]))) {
         throw new ConflictError(`node ${n.value.hostname} changed meanwhile; try again`);
       }
       return { removed: n.value.id };
@@ -365,7 +393,12 @@ const routes: Route[] = [
 ];
 
 export function createApiServer(ctx: ApiContext): http.Server {
-  return http.createServer((req, res) => {
+  return http.createServer(apiHandler(ctx));
+}
+
+/** The API's request handler, on the unix socket and, behind a client-certificate check, on TCP. */
+export function apiHandler(ctx: ApiContext): http.RequestListener {
+  return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://tsswarm');
     const method = req.method ?? 'GET';
     void (async () => {
@@ -385,7 +418,7 @@ export function createApiServer(ctx: ApiContext): http.Server {
         sendError(res, e);
       }
     })();
-  });
+  };
 }
 
 /** Listens on a unix socket only root can use. */

@@ -13,13 +13,17 @@ import { TaskState } from '../../shared/task-state';
 import { loadDispatcher } from '../../shared/proto/load';
 import { networkViewToWire, portRuleToWire, statusFromWire, taskToWire, type StatusUpdate } from '../../shared/proto/codec';
 import { networkViews, portRules } from './network-views';
-import type { Store, WriteOp } from '../store/store';
-import type { AgentMsg, JoinAnswerMsg, JoinRequestMsg, ManagerMsg, RegisterMsg } from './messages';
+import type { Store, StoreWriter, WriteOp } from '../store/store';
+import type { AgentMsg, ManagerMsg, RegisterMsg } from './messages';
 import { applyStatus } from './status';
-import { roleForToken } from '../ca/join-token';
 import { liveManagers } from '../election/presence';
-import { answerJoin, etcdForManager } from './join';
+import { etcdForManager, type ExternalEtcdCredentials } from './join';
 import { removeMembersOn } from '../election/etcd-members';
+import type { TlsIdentity } from '../../shared/pki/tls-identity';
+import type { NodeCa } from '../ca/node-ca';
+import type { RevokedNodes } from '../ca/revoked';
+import { caMethods } from './ca-service';
+import { PeerRefusal, requirePeer, type Peer } from './peer';
 
 export interface DispatcherOptions {
   store: Store;
@@ -28,12 +32,21 @@ export interface DispatcherOptions {
   registryUrl: string;
   heartbeatPeriodMs: number;
   heartbeatGraceMs: number;
-  /** The node id of the agent on this manager's host: it may register without a token. */
-  localNodeId: string | null;
+  /** The manager's TLS identity (its host's node certificate) and the roots it trusts. */
+  tls: TlsIdentity;
+  clusterId: string;
+  ca: NodeCa;
+  revoked: RevokedNodes;
+  /** The cluster's data key (null while this manager is locked). */
+  dek(): { key: Buffer; autolock: boolean } | null;
+  externalEtcd: ExternalEtcdCredentials | null;
   /** This manager (node records name the manager holding their session). */
   managerId: string;
-  /** The leader also judges nodes whose session was with a manager that is gone. */
-  isLeader(): boolean;
+  /**
+   * While this manager leads, its fenced writer: the leader also judges nodes whose session was
+   * with a manager that is gone, and those writes hold only while its term lasts.
+   */
+  leaderWriter(): StoreWriter | null;
   etcdManaged: boolean;
   etcdEndpoints: string[];
 }
@@ -82,10 +95,10 @@ export class Dispatcher {
     const server = new grpc.Server();
     server.addService(svc.service, {
       Session: (call: grpc.ServerDuplexStream<AgentMsg, ManagerMsg>) => this.session(call),
-      Join: (call: grpc.ServerUnaryCall<JoinRequestMsg, JoinAnswerMsg>, done: grpc.sendUnaryData<JoinAnswerMsg>) => void this.join(call.request, done),
+      ...caMethods({ ...this.opts, managers: () => this.managerAddrs() }),
     });
     this.port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(this.opts.listen, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+      server.bindAsync(this.opts.listen, this.opts.tls.serverCredentials(), (err, port) => (err ? reject(err) : resolve(port))),
     );
     this.server = server;
     this.stopWatch = await this.opts.store.watch(
@@ -128,17 +141,6 @@ export class Dispatcher {
     return [...new Set(this.managers.map((m) => m.dispatcher))].sort();
   }
 
-  private async join(req: JoinRequestMsg, done: grpc.sendUnaryData<JoinAnswerMsg>): Promise<void> {
-    try {
-      const answer = await answerJoin({ ...this.opts, managers: () => this.managerAddrs() }, req);
-      this.opts.log.info(`${req.hostname} (${req.addr}) asked to join: ${answer.role}${answer.etcd_managed ? `, etcd member ${answer.etcd_name}` : ''}`);
-      done(null, answer);
-    } catch (e) {
-      this.opts.log.warn(`join of ${req.hostname} (${req.addr}) refused: ${(e as Error).message}`);
-      done({ code: grpc.status.FAILED_PRECONDITION, details: (e as Error).message });
-    }
-  }
-
   private startChecks(): void {
     if (this.checkTimer) clearInterval(this.checkTimer);
     this.checkTimer = setInterval(() => void this.checkHeartbeats(), Math.max(100, Math.floor(this.opts.heartbeatPeriodMs / 2)));
@@ -163,9 +165,15 @@ export class Dispatcher {
     let s: Session | null = null;
     call.on('data', (m: AgentMsg) => {
       if (m.register) {
-        void this.register(call, m.register).then((sess) => {
+        const r = m.register;
+        void Promise.resolve().then(() => this.register(call, r, requirePeer(call, this.opts.clusterId, ['manager', 'worker'], this.opts.revoked))).then((sess) => {
           s = sess;
         }).catch((e: Error) => {
+          if (e instanceof PeerRefusal) {
+            this.opts.log.warn(`refused a session from ${call.getPeer()}: ${e.message}`);
+            call.emit('error', Object.assign(new Error(e.message), { code: e.grpcCode }));
+            return;
+          }
           this.opts.log.warn(`register failed: ${e.message}`);
           // An 'error' ends the call with a status the agent sees (destroy() would not send one),
           // so it moves on to another manager at once.
@@ -197,32 +205,22 @@ export class Dispatcher {
   }
 
   /**
-   * Who may open a session: a node the cluster already knows (it registered
-   * before), the agent beside this manager, or a new node with the worker
-   * join token. A second node for a host that is already a ready node is refused.
+   * Who may open a session: the node its certificate names (checked against
+   * the revocation list by requirePeer), registering under that id. A node
+   * the cluster knows keeps its recorded role; a new one (just joined) takes
+   * its certificate's.
    */
-  private async admit(r: RegisterMsg, existing: ClusterNode | null): Promise<{ refused: string } | { role: NodeRole }> {
+  private admit(r: RegisterMsg, peer: Peer, existing: ClusterNode | null): { refused: string } | { role: NodeRole } {
+    if (r.node_id !== peer.nodeId) return { refused: `the registration names node ${r.node_id.slice(0, 12)}, the certificate ${peer.nodeId.slice(0, 12)}` };
     if (existing) return { role: existing.role };
-    if (r.node_id === this.opts.localNodeId) return { role: 'manager' };
-    const cluster = await this.opts.store.get<Cluster>(Keys.cluster);
-    if (!cluster) return { refused: 'the cluster is not initialised yet' };
-    if (r.token === '') return { refused: 'this node is not part of the cluster (removed, or never joined); join it with a token' };
-    const role = roleForToken(r.token, cluster.value.joinTokens);
-    if (role === null) return { refused: 'invalid join token' };
-    // A manager's host joins through `tsswarm join`, which starts a manager there; its agent
-    // registers with that manager as its local node. An agent alone cannot be one.
-    if (role === 'manager' && r.role !== 'manager') return { refused: 'this agent is not a manager; join the host with tsswarm join --token MANAGER_TOKEN' };
-    const nodes = await this.opts.store.list<ClusterNode>(Keys.nodes);
-    const dup = nodes.find((n) => n.value.addr === r.addr && n.value.status.state === 'ready');
-    if (dup) return { refused: `this host (${r.addr}) is already node ${dup.value.hostname} (${dup.value.id.slice(0, 12)}) of the cluster` };
-    return { role };
+    return { role: peer.role === 'manager' ? 'manager' : 'worker' };
   }
 
-  private async register(call: grpc.ServerDuplexStream<AgentMsg, ManagerMsg>, r: RegisterMsg): Promise<Session | null> {
+  private async register(call: grpc.ServerDuplexStream<AgentMsg, ManagerMsg>, r: RegisterMsg, peer: Peer): Promise<Session | null> {
     const now = new Date().toISOString();
     const key = Keys.node(r.node_id);
     const existing = await this.opts.store.get<ClusterNode>(key);
-    const admitted = await this.admit(r, existing?.value ?? null);
+    const admitted = this.admit(r, peer, existing?.value ?? null);
     if ('refused' in admitted) {
       this.opts.log.warn(`refused node ${r.hostname} (${r.addr}): ${admitted.refused}`);
       call.write({ rejected: { reason: admitted.refused } });
@@ -366,7 +364,7 @@ export class Dispatcher {
     s.changingRole = true;
     try {
       const etcd = node.role === 'manager'
-        ? await etcdForManager(this.opts, node.hostname, node.addr, `http://${node.addr}:2380`)
+        ? await etcdForManager(this.opts, node.hostname, node.addr, `https://${node.addr}:2380`)
         : { etcd_endpoints: [], etcd_managed: false, etcd_name: '', etcd_initial_cluster: '' };
       if (node.role === 'worker' && this.opts.etcdManaged) await removeMembersOn(this.opts.store, node.addr);
       this.opts.log.info(`node ${node.hostname} becomes a ${node.role}`);
@@ -431,16 +429,18 @@ export class Dispatcher {
     this.checking = true;
     try {
       const nodes = await this.opts.store.list<ClusterNode>(Keys.nodes);
-      const leader = this.opts.isLeader();
+      const leader = this.opts.leaderWriter();
       // The leader reads the managers afresh: a watch cache that missed a restarted manager would
       // make its nodes look orphaned.
       const live = new Set((leader ? await liveManagers(this.opts.store) : this.managers).map((m) => m.id));
       if (!leader) this.orphanedSince.clear();
       const now = Date.now();
       const ops: WriteOp[] = [];
-      const down = (n: (typeof nodes)[number], message: string) => {
+      /** The leader's judgements, written through its fence. */
+      const judged: WriteOp[] = [];
+      const down = (n: (typeof nodes)[number], message: string, to = ops) => {
         this.opts.log.warn(`node ${n.value.hostname} ${message}; marking it down`);
-        ops.push({
+        to.push({
           put: n.key,
           value: { ...n.value, status: { state: 'down', message, timestamp: new Date().toISOString() } },
           guard: { modRevision: n.modRevision },
@@ -474,7 +474,7 @@ export class Dispatcher {
           this.orphanedSince.set(n.value.id, since);
           if (now - since > this.opts.heartbeatGraceMs) {
             this.orphanedSince.delete(n.value.id);
-            down(n, 'lost its manager and did not come back');
+            down(n, 'lost its manager and did not come back', judged);
           }
           continue;
         }
@@ -495,6 +495,8 @@ export class Dispatcher {
       }
       if (ops.length) await this.opts.store.commit(ops);
       this.storeOkAt = Date.now();
+      // Only while the term lasts: a refused fence throws NotLeaderError (the election has been told).
+      if (judged.length && leader) await leader.commit(judged);
     } catch (e) {
       this.opts.log.warn(`heartbeat check failed: ${(e as Error).message}`);
     } finally {

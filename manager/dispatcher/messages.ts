@@ -10,7 +10,6 @@ export interface RegisterMsg {
   memory_bytes: number;
   labels: Record<string, string>;
   role: string;
-  token: string;
 }
 
 export interface AgentMsg {
@@ -33,7 +32,34 @@ export interface JoinRequestMsg {
   hostname: string;
   addr: string;
   etcd_peer_url: string;
+  csr_pem: string;
+  etcd_csr_pem: string;
 }
 
 export type RoleChangeMsg = RoleWire;
-export type JoinAnswerMsg = RoleWire;
+
+export interface CertificatesMsg {
+  node_id: string;
+  role: string;
+  cert_pem: string;
+  trust_pem: string;
+  etcd_cert_pem: string;
+}
+
+export interface JoinAnswerMsg {
+  host: RoleWire;
+  certs: CertificatesMsg;
+  external_etcd_ca: string;
+  external_etcd_cert: string;
+  external_etcd_key: string;
+}
+
+export interface RenewRequestMsg {
+  csr_pem: string;
+  etcd_csr_pem: string;
+}
+
+export interface DataKeyMsg {
+  dek: Buffer;
+  autolock: boolean;
+}

@@ -5,9 +5,14 @@
  * full pass when it starts, since events are lost across leader changes.
  * (SwarmKit waits 50 ms; our writers commit a whole batch in one transaction,
  * so one event burst is one batch already and 20 ms is enough.)
+ *
+ * A pass writes through the leader's fenced writer; a write refused because
+ * the term is over (NotLeaderError) stops the loop instead of being retried:
+ * the election has been told and stops every loop of the term.
  */
 import type { Store } from '../store/store';
 import type { Logger } from '../../shared/log';
+import { NotLeaderError } from '../../shared/errors';
 
 export type Pass = () => Promise<{ retry: boolean }>;
 
@@ -40,11 +45,17 @@ export class ReconcileLoop {
   async start(): Promise<void> {
     if (this.state !== 'idle') throw new Error(`loop ${this.opts.name} already ${this.state}`);
     this.state = 'running';
-    this.stopWatch = await this.opts.store.watch(
+    const stopWatch = await this.opts.store.watch(
       this.opts.prefixes,
       () => this.markDirty(),
       (e) => this.opts.log.warn(`${this.opts.name}: watch error: ${e.message}`),
     );
+    if (this.state !== 'running') {
+      // Stopped while the watch was being set up (the term ended that soon).
+      await stopWatch();
+      return;
+    }
+    this.stopWatch = stopWatch;
     if (this.opts.periodMs) this.ticker = setInterval(() => this.markDirty(), this.opts.periodMs);
     this.markDirty();
   }
@@ -73,17 +84,24 @@ export class ReconcileLoop {
     this.busy = true;
     this.dirty = false;
     let again = false;
+    let deposed = false;
     try {
       const { retry } = await this.opts.pass();
       again = retry;
       this.failures = 0;
     } catch (e) {
-      this.failures++;
-      this.opts.log.warn(`${this.opts.name}: pass failed: ${(e as Error).message}`);
-      again = true;
+      if (e instanceof NotLeaderError) {
+        this.opts.log.warn(`${this.opts.name}: ${e.message}; stopping`);
+        deposed = true;
+      } else {
+        this.failures++;
+        this.opts.log.warn(`${this.opts.name}: pass failed: ${(e as Error).message}`);
+        again = true;
+      }
     } finally {
       this.busy = false;
     }
+    if (deposed) await this.stop();
     if (this.state !== 'running') return;
     if (again) {
       const backoff = Math.min(2000, 20 * 2 ** Math.min(this.failures, 7));
@@ -93,10 +111,15 @@ export class ReconcileLoop {
     }
   }
 
+  /** Stops the loop; a pass under way finishes (its writes are the fence's to refuse). */
   async stop(): Promise<void> {
     this.state = 'stopped';
     if (this.timer) clearTimeout(this.timer);
     if (this.ticker) clearInterval(this.ticker);
-    if (this.stopWatch) await this.stopWatch();
+    this.timer = null;
+    this.ticker = null;
+    const stopWatch = this.stopWatch;
+    this.stopWatch = null;
+    if (stopWatch) await stopWatch();
   }
 }

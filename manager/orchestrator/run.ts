@@ -4,7 +4,7 @@
  */
 import { Keys } from '../../shared/keys';
 import type { Logger } from '../../shared/log';
-import type { Store } from '../store/store';
+import type { Store, StoreWriter } from '../store/store';
 import { readSnapshot, taskWrites } from '../store/snapshot';
 import { ReconcileLoop } from './loop';
 import { emptyActions, isEmpty, mergeActions } from './actions';
@@ -13,7 +13,8 @@ import { reconcileGlobal } from './global';
 import { reconcileReaper } from './reaper';
 import { RESTART_DELAY_MS } from './restart';
 
-export function orchestratorLoop(store: Store, log: Logger): ReconcileLoop {
+/** Reads go to the store; writes through writer (the leader's fenced one). */
+export function orchestratorLoop(store: Store, writer: StoreWriter, log: Logger): ReconcileLoop {
   return new ReconcileLoop({
     name: 'orchestrator',
     store,
@@ -33,7 +34,7 @@ export function orchestratorLoop(store: Store, log: Logger): ReconcileLoop {
       }
       actions = mergeActions(actions, reconcileReaper(snap.services, snap.nodes, snap.tasks));
       if (isEmpty(actions)) return { retry: false };
-      const ok = await store.commit(taskWrites(actions, snap));
+      const ok = await writer.commit(taskWrites(actions, snap));
       log.debug(`orchestrator: +${actions.create.length} ~${actions.update.length} -${actions.remove.length}${ok ? '' : ' (conflict)'}`);
       return { retry: !ok };
     },

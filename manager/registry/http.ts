@@ -13,15 +13,24 @@ import type { ImageStore } from './store';
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
 /** Distribution-spec error codes this registry answers with. */
-type ErrorCode = 'NAME_INVALID' | 'NAME_UNKNOWN' | 'MANIFEST_UNKNOWN' | 'MANIFEST_INVALID' | 'BLOB_UNKNOWN' | 'DIGEST_INVALID' | 'UNSUPPORTED' | 'UNKNOWN';
+type ErrorCode = 'NAME_INVALID' | 'NAME_UNKNOWN' | 'MANIFEST_UNKNOWN' | 'MANIFEST_INVALID' | 'BLOB_UNKNOWN' | 'DIGEST_INVALID' | 'UNSUPPORTED' | 'UNAUTHORIZED' | 'UNKNOWN';
 
 const API_VERSION_HEADER = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 
 /** Returns a request handler that answers paths under /v2/ and resolves false for anything else. */
-export function createRegistryHandler(store: ImageStore): Handler {
+/**
+ * `authorize` says why a request may not read the registry (null: it may); the
+ * cluster's registry is for its nodes only (manager/main.ts checks their certificates).
+ */
+export function createRegistryHandler(store: ImageStore, authorize: (req: IncomingMessage) => string | null = () => null): Handler {
   return async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://registry').pathname;
     if (path !== '/v2' && !path.startsWith('/v2/')) return false;
+    const refused = authorize(req);
+    if (refused !== null) {
+      sendError(req, res, 401, 'UNAUTHORIZED', refused);
+      return true;
+    }
     try {
       await route(store, req, res, path);
     } catch (e) {

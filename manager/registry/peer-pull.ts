@@ -11,18 +11,19 @@ import { pipeline } from 'node:stream/promises';
 import { digestHex, MANIFEST_TYPES, parseManifest, sha256Digest } from '../../shared/oci';
 import { parseImageRef } from '../../shared/image-ref';
 import { stageBytes, type StagedBlob, type StagedImage } from './staged-image';
+import type { Fetch } from '../../shared/pki/https';
 
 const TIMEOUT_MS = 120000;
 
-async function get(url: string, accept?: string): Promise<Response> {
+async function get(fetch: Fetch, url: string, accept?: string): Promise<Response> {
   const res = await fetch(url, { headers: accept ? { Accept: accept } : {}, signal: AbortSignal.timeout(TIMEOUT_MS) });
   if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
   return res;
 }
 
 /** Streams one blob to the staging directory, checking its sha256 on the way. */
-async function fetchBlob(registry: string, name: string, digest: string, staging: string): Promise<StagedBlob> {
-  const res = await get(`${registry}/v2/${name}/blobs/${digest}`);
+async function fetchBlob(fetch: Fetch, registry: string, name: string, digest: string, staging: string): Promise<StagedBlob> {
+  const res = await get(fetch, `${registry}/v2/${name}/blobs/${digest}`);
   if (!res.body) throw new Error(`blob ${digest}: empty answer`);
   const path = join(staging, `${digestHex(digest)}.blob`);
   const hash = createHash('sha256');
@@ -39,12 +40,13 @@ async function fetchBlob(registry: string, name: string, digest: string, staging
 }
 
 /**
- * Stages `ref` (name:tag) from the registry at `registry` (http://IP:PORT).
+ * Stages `ref` (name:tag) from the registry at `registry` (https://IP:PORT),
+ * fetched with `fetch` (presenting this manager's certificate).
  * `has(digest)` says which blobs need no download.
  */
-export async function stageFromPeer(registry: string, ref: string, staging: string, has: (digest: string) => Promise<boolean>): Promise<StagedImage> {
+export async function stageFromPeer(fetch: Fetch, registry: string, ref: string, staging: string, has: (digest: string) => Promise<boolean>): Promise<StagedImage> {
   const { name, tag } = parseImageRef(ref);
-  const res = await get(`${registry}/v2/${name}/manifests/${tag ?? 'latest'}`, MANIFEST_TYPES.join(', '));
+  const res = await get(fetch, `${registry}/v2/${name}/manifests/${tag ?? 'latest'}`, MANIFEST_TYPES.join(', '));
   const raw = Buffer.from(await res.arrayBuffer());
   const manifest = parseManifest(raw, res.headers.get('content-type'));
   const announced = res.headers.get('docker-content-digest');
@@ -53,7 +55,7 @@ export async function stageFromPeer(registry: string, ref: string, staging: stri
   const blobs: StagedBlob[] = [staged];
   for (const d of [manifest.config, ...manifest.layers]) {
     if (await has(d.digest)) continue;
-    blobs.push(await fetchBlob(registry, name, d.digest, staging));
+    blobs.push(await fetchBlob(fetch, registry, name, d.digest, staging));
   }
   return { manifestDigest: staged.digest, blobs };
 }

@@ -6,6 +6,7 @@
  * live manager's. A manager that joins later, or was down, catches up at start.
  */
 import type { ImageRecord } from '../../shared/types';
+import type { Fetch } from '../../shared/pki/https';
 import { Keys } from '../../shared/keys';
 import type { Logger } from '../../shared/log';
 import type { Store } from '../store/store';
@@ -21,9 +22,11 @@ export class ImageReplicator {
   constructor(
     private readonly store: Store,
     private readonly images: ImageStore,
-    /** This manager's registry (http://IP:PORT), named in the records of images imported here. */
+    /** This manager's registry (https://IP:PORT), named in the records of images imported here. */
     private readonly registry: string,
     private readonly log: Logger,
+    /** Fetches from other managers' registries, presenting this manager's certificate. */
+    private readonly fetch: Fetch,
   ) {}
 
   async start(): Promise<void> {
@@ -71,7 +74,7 @@ export class ImageReplicator {
     for (const source of [rec.registry, ...others]) {
       if (source === this.registry) continue;
       try {
-        const s = await this.images.importStaged(rec.ref, (staging, target) => stageFromPeer(source, target, staging, async (d) => (await this.images.blobInfo(d)) !== null));
+        const s = await this.images.importStaged(rec.ref, (staging, target) => stageFromPeer(this.fetch, source, target, staging, async (d) => (await this.images.blobInfo(d)) !== null));
         if (s.digest === rec.digest) {
           this.log.info(`copied image ${rec.ref} (${rec.digest.slice(7, 19)}) from ${source}`);
           return true;

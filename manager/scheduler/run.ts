@@ -1,12 +1,13 @@
 /** The scheduler loop: gives pending tasks a node. It writes only task placement. */
 import { Keys } from '../../shared/keys';
 import type { Logger } from '../../shared/log';
-import type { Store } from '../store/store';
+import type { Store, StoreWriter } from '../store/store';
 import { readSnapshot, taskWrites } from '../store/snapshot';
 import { ReconcileLoop } from '../orchestrator/loop';
 import { needsScheduling, schedule } from './schedule';
 
-export function schedulerLoop(store: Store, log: Logger): ReconcileLoop {
+/** Reads go to the store; writes through writer (the leader's fenced one). */
+export function schedulerLoop(store: Store, writer: StoreWriter, log: Logger): ReconcileLoop {
   return new ReconcileLoop({
     name: 'scheduler',
     store,
@@ -18,7 +19,7 @@ export function schedulerLoop(store: Store, log: Logger): ReconcileLoop {
       if (pending.length === 0) return { retry: false };
       const changed = schedule(pending, snap.tasks, snap.nodes, new Date().toISOString());
       if (changed.length === 0) return { retry: false };
-      const ok = await store.commit(taskWrites({ create: [], update: changed, remove: [] }, snap));
+      const ok = await writer.commit(taskWrites({ create: [], update: changed, remove: [] }, snap));
       return { retry: !ok };
     },
   });

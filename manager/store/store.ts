@@ -5,8 +5,9 @@
  */
 import { Etcd3, EtcdError, GRPCDeadlineExceededError, GRPCUnavailableError, type IOptions } from 'etcd3';
 import { BrokenCircuitError, ExponentialBackoff, noop } from 'cockatiel';
-import type { IKeyValue } from 'etcd3/lib/rpc';
-import { StoreUnavailableError } from '../../shared/errors';
+import type { IKeyValue, ITxnResponse } from 'etcd3/lib/rpc';
+import { NotLeaderError, StoreUnavailableError } from '../../shared/errors';
+import type { TlsIdentity } from '../../shared/pki/tls-identity';
 
 export interface Versioned<T> {
   key: string;
@@ -23,9 +24,47 @@ export type WriteOp =
 /**
  * Writes per transaction. etcd refuses more than 128 (--max-txn-ops) of each
  * kind, comparisons included; every transaction carries one comparison of its
- * own (see commitChunk), so guarded writes get 127.
+ * own (see commitChunk: the leader's fence, or an always-true one), so guarded
+ * writes get 127.
  */
 export const MAX_TXN_OPS = 127;
+
+/**
+ * One leadership term: the leader's campaign key and the revision that created
+ * it. The key lives on the campaign's lease, so it exists with this create
+ * revision exactly as long as the term lasts; a later term of the same
+ * manager has another key.
+ */
+export interface Fence {
+  key: string;
+  createRevision: string;
+}
+
+/** What writes: the store itself, or the leader's fenced view of it. */
+export interface StoreWriter {
+  commit(ops: WriteOp[]): Promise<boolean>;
+  commitGroups(groups: WriteOp[][]): Promise<boolean>;
+}
+
+/**
+ * Writes that hold only while the term lasts: each transaction also compares
+ * the fence in etcd, so a deposed leader's writes are refused with a
+ * NotLeaderError (after onRefused has been told), never applied, never
+ * reported as a conflict to retry.
+ */
+export interface FencedWriter extends StoreWriter {
+  readonly fence: Fence;
+}
+
+/**
+ * Why a fenced transaction failed, from its failure branch (a read of the
+ * fence key at the transaction's revision): the term is over unless the key
+ * is still the one of this term.
+ */
+export function fenceHeld(res: Pick<ITxnResponse, 'responses'>, fence: Fence): boolean {
+  const kv = res.responses[0]?.response_range?.kvs[0];
+  return kv !== undefined && String(kv.create_revision) === fence.createRevision;
+}
 
 function decode<T>(kv: IKeyValue): Versioned<T> {
   return {
@@ -54,6 +93,25 @@ async function wrap<T>(p: Promise<T>): Promise<T> {
   }
 }
 
+interface FenceCheck {
+  fence: Fence;
+  onRefused(e: NotLeaderError): void;
+}
+
+/**
+ * Mutual TLS to etcd that follows certificate renewals and CA rotations: etcd3 takes only fixed
+ * PEMs (its `credentials` option) for the life of the client, so each of its hosts gets channel
+ * credentials built on our TLS identity instead, before any call is made. A reconnection then
+ * presents the current certificate and trusts the current roots. (etcd3 1.1 keeps them in
+ * `pool.hosts[].channelCredentials`; test/integration/etcd-tls checks this still holds.)
+ */
+function useTls(client: Etcd3, tls: TlsIdentity): void {
+  const pool = (client as unknown as { pool?: { hosts?: { channelCredentials: unknown }[] } }).pool;
+  if (!pool?.hosts?.length) throw new Error('etcd3 changed: cannot set TLS credentials on its hosts');
+  const creds = tls.channelCredentials('byAddress');
+  for (const h of pool.hosts) h.channelCredentials = creds;
+}
+
 export class Store {
   readonly client: Etcd3;
 
@@ -62,7 +120,7 @@ export class Store {
    * (power cut) is noticed after twice that. Below etcd's --grpc-keepalive-min-time (5 s by default)
    * etcd answers with GOAWAY; the managers' own etcd members allow 1 s.
    */
-  constructor(endpoints: string[], options: Partial<IOptions> = {}, keepaliveMs = 5000) {
+  constructor(endpoints: string[], options: Partial<IOptions> = {}, keepaliveMs = 5000, tls: TlsIdentity | null = null) {
     this.client = new Etcd3({
       hosts: endpoints,
       dialTimeout: 3000,
@@ -85,6 +143,7 @@ export class Store {
       },
       ...options,
     });
+    if (tls) useTls(this.client, tls);
   }
 
   async get<T>(key: string): Promise<Versioned<T> | null> {
@@ -103,13 +162,8 @@ export class Store {
    * must fit in one transaction (the caller keeps them under the limit); the
    * result is false when a guard failed, and then nothing of that chunk was written.
    */
-  async commit(ops: WriteOp[]): Promise<boolean> {
-    for (let i = 0; i < ops.length; i += MAX_TXN_OPS) {
-      const chunk = ops.slice(i, i + MAX_TXN_OPS);
-      const ok = await this.commitChunk(chunk);
-      if (!ok) return false;
-    }
-    return true;
+  commit(ops: WriteOp[]): Promise<boolean> {
+    return this.commitIn(ops, null);
   }
 
   /**
@@ -117,11 +171,38 @@ export class Store {
    * writes that must land together (a reservation and the object that uses it).
    * Returns false if any transaction failed its guards.
    */
-  async commitGroups(groups: WriteOp[][]): Promise<boolean> {
+  commitGroups(groups: WriteOp[][]): Promise<boolean> {
+    return this.commitGroupsIn(groups, null);
+  }
+
+  /**
+   * The leader's writer for one term (see FencedWriter). Reads stay on the
+   * store: a stale read is caught by the guards, a stale leader by the fence.
+   */
+  fenced(fence: Fence, onRefused: (e: NotLeaderError) => void = () => undefined): FencedWriter {
+    const f = { fence, onRefused };
+    return {
+      fence,
+      commit: (ops) => this.commitIn(ops, f),
+      commitGroups: (groups) => this.commitGroupsIn(groups, f),
+    };
+  }
+
+  private async commitIn(ops: WriteOp[], fence: FenceCheck | null): Promise<boolean> {
+    for (let i = 0; i < ops.length; i += MAX_TXN_OPS) {
+      const chunk = ops.slice(i, i + MAX_TXN_OPS);
+      const ok = await this.commitChunk(chunk, fence);
+      if (!ok) return false;
+    }
+    return true;
+  }
+
+  private async commitGroupsIn(groups: WriteOp[][], fence: FenceCheck | null): Promise<boolean> {
     let ok = true;
     let chunk: WriteOp[] = [];
     const flush = async () => {
-      if (chunk.length && !(await this.commitChunk(chunk))) ok = false;
+      // A refused fence throws out of here: nothing after it is tried.
+      if (chunk.length && !(await this.commitChunk(chunk, fence))) ok = false;
       chunk = [];
     };
     for (const g of groups) {
@@ -133,11 +214,14 @@ export class Store {
     return ok;
   }
 
-  private async commitChunk(ops: WriteOp[]): Promise<boolean> {
+  private async commitChunk(ops: WriteOp[], fence: FenceCheck | null): Promise<boolean> {
     if (ops.length === 0) return true;
-    // etcd3's builder needs at least one comparison; a key's create revision
-    // is always >= 0, so this one always holds.
-    let txn = this.client.if('/tsswarm/v1/cluster', 'Create', '>', -1);
+    // etcd3's builder needs at least one comparison: the fence when there is
+    // one (in the same transaction, so no write lands after the term ended),
+    // else one that always holds (a key's create revision is always >= 0).
+    let txn = fence
+      ? this.client.if(fence.fence.key, 'Create', '==', fence.fence.createRevision)
+      : this.client.if('/tsswarm/v1/cluster', 'Create', '>', -1);
     for (const op of ops) {
       const key = 'put' in op ? op.put : op.del;
       if (op.guard === null) continue;
@@ -150,8 +234,18 @@ export class Store {
         ? this.client.put(op.put).value(JSON.stringify(op.value))
         : this.client.delete().key(op.del),
     );
-    const res = await wrap(txn.then(...writes).commit());
-    return res.succeeded;
+    txn = txn.then(...writes);
+    // On failure, read the fence key at the same revision: that tells a guard conflict from the
+    // end of the term without a second round trip (or a race with it).
+    if (fence) txn = txn.else(this.client.get(fence.fence.key));
+    const res = await wrap(txn.commit());
+    if (res.succeeded) return true;
+    if (fence && !fenceHeld(res, fence.fence)) {
+      const e = new NotLeaderError(`not the leader any more: election key ${fence.fence.key} of this term is gone`, fence.fence.key);
+      fence.onRefused(e);
+      throw e;
+    }
+    return false;
   }
 
   /**

@@ -33,3 +33,13 @@ export function loadDispatcher(): DispatcherPackage {
   cached = pkg.tsswarm.v1;
   return cached;
 }
+
+/**
+ * A client of a manager's dispatcher. TLS is addressed to the managers' common name rather than
+ * the IP dialled (Node warns about IP server names, and the certificate's role is what is
+ * checked, see shared/pki/tls-identity.ts requireRole).
+ */
+export function dispatcherClient(addr: string, creds: grpc.ChannelCredentials, options: grpc.ChannelOptions = {}): grpc.Client {
+  const { Dispatcher } = loadDispatcher();
+  return new Dispatcher(addr, creds, { 'grpc.ssl_target_name_override': 'tsswarm-manager', ...options });
+}

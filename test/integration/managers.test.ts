@@ -39,7 +39,7 @@ describe('managers', () => {
 
   /** etcd's member list, asked inside host 1's namespace (the test hosts' addresses exist only there). */
   const members = () => {
-    const r = hosts.exec(hosts.manager, 'etcdctl', ['--endpoints', `http://${hosts.manager.addr}:2379`, 'member', 'list', '-w', 'json']);
+    const r = hosts.etcdctl(hosts.manager, ['member', 'list', '-w', 'json']);
     return (JSON.parse(r.stdout) as { members: { peerURLs: string[]; isLearner?: boolean }[] }).members;
   };
   const voters = (n: number) => eventually(`${n} voting etcd members`, () => members().length === n && members().every((m) => !m.isLearner), 60000);
@@ -85,7 +85,7 @@ describe('managers', () => {
       return m.join() === 'leader,reachable,reachable';
     });
     await voters(3);
-    assert.deepEqual(members().flatMap((m) => m.peerURLs).sort(), hosts.hosts.map((h) => `http://${h.addr}:2380`));
+    assert.deepEqual(members().flatMap((m) => m.peerURLs).sort(), hosts.hosts.map((h) => `https://${h.addr}:2380`));
     // Every manager answers the same state, and has the image imported through the first.
     for (const h of hosts.hosts.slice(1)) assert.equal(via(h).nodes().length, 3);
     await eventually('busybox copied to every manager', () =>

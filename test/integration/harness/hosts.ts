@@ -108,6 +108,15 @@ export class TestHosts {
     return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   }
 
+  /**
+   * etcdctl against a manager host's etcd member, with that host's etcd certificate (the only
+   * credential its etcd accepts), as an operator on that host would.
+   */
+  etcdctl(h: TestHost, args: string[]): CliResult {
+    const certs = path.join(h.dataRoot, 'certificates');
+    return this.exec(h, 'etcdctl', ['--endpoints', `https://${h.addr}:2379`, '--cacert', path.join(certs, 'ca.pem'), '--cert', path.join(certs, 'etcd.pem'), '--key', path.join(certs, 'etcd.key'), ...args]);
+  }
+
   initManager(extra: string[] = []): void {
     const m = this.manager;
     this.ok(m, ['init', '--data-root', m.dataRoot, '--advertise-addr', m.addr, '--cgroup-parent', m.cgroupParent, '--hostname', m.name, ...extra]);

@@ -1,0 +1,75 @@
+/**
+ * The managers' side of the cluster CA: it signs node certificates (subject
+ * and names chosen here from what the cluster knows, never from the CSR) and
+ * the etcd members' certificates, with the root key it opens from the store
+ * with the data key.
+ */
+import type { Cluster, NodeRole } from '../../shared/types';
+import { Keys } from '../../shared/keys';
+import { NotFoundError } from '../../shared/errors';
+import { issueLeaf } from '../../shared/pki/issue';
+import { ETCD_CN, MANAGER_DNS_NAME, type CertRole } from '../../shared/pki/roles';
+import type { Store } from '../store/store';
+import { open } from '../keys/seal';
+import { DEFAULT_CERT_EXPIRY_MS, type CaRecord } from './ca-record';
+
+export interface IssuedChain {
+  /** Leaf first, then the cross-signed root during a rotation. */
+  certPem: string;
+  /** The roots to trust from now on. */
+  trustPem: string;
+}
+
+/** The names a certificate of this role carries for the host at `addr`. */
+export function namesFor(role: CertRole | 'etcd', addr: string): { ips: string[]; dnsNames: string[] } {
+  const ips = [...new Set([addr, '127.0.0.1'])].filter((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a));
+  if (role === 'manager') return { ips, dnsNames: [MANAGER_DNS_NAME] };
+  if (role === 'etcd') return { ips, dnsNames: [ETCD_CN] };
+  return { ips: [], dnsNames: [] };
+}
+
+export class NodeCa {
+  constructor(
+    private readonly store: Store,
+    /** The cluster's data key; throws while a locked manager has none. */
+    private readonly dek: () => Buffer,
+  ) {}
+
+  async record(): Promise<CaRecord> {
+    const r = await this.store.get<CaRecord>(Keys.ca);
+    if (!r) throw new NotFoundError('the cluster has no CA yet');
+    return r.value;
+  }
+
+  async trustPem(): Promise<string> {
+    return (await this.record()).trust.join('');
+  }
+
+  private async settings(): Promise<{ clusterId: string; expiryMs: number }> {
+    const c = await this.store.get<Cluster>(Keys.cluster);
+    if (!c) throw new NotFoundError('the cluster is not initialised yet');
+    return { clusterId: c.value.id, expiryMs: c.value.certExpiryMs ?? DEFAULT_CERT_EXPIRY_MS };
+  }
+
+  private async sign(csrPem: string, commonName: string, role: CertRole, names: { ips: string[]; dnsNames: string[] }, expiryMs?: number): Promise<IssuedChain> {
+    const [ca, s] = await Promise.all([this.record(), this.settings()]);
+    const keyPem = open(this.dek(), Keys.ca, ca.signer.key).toString();
+    const leaf = await issueLeaf({ certPem: ca.signer.certPem, keyPem }, { csrPem, commonName, role, clusterId: s.clusterId, ...names, validityMs: expiryMs ?? s.expiryMs });
+    return { certPem: leaf + (ca.crossSigned ?? ''), trustPem: ca.trust.join('') };
+  }
+
+  /** A node's certificate: CN its id, OU its role. */
+  issueNode(csrPem: string, nodeId: string, role: NodeRole, addr: string): Promise<IssuedChain> {
+    return this.sign(csrPem, nodeId, role, namesFor(role, addr));
+  }
+
+  /** A manager host's etcd certificate (member and client): CN and DNS name ETCD_CN. */
+  issueEtcd(csrPem: string, addr: string): Promise<IssuedChain> {
+    return this.sign(csrPem, ETCD_CN, 'manager', namesFor('etcd', addr));
+  }
+
+  /** An operator's client certificate for the TCP API. */
+  issueClient(csrPem: string, name: string, expiryMs?: number): Promise<IssuedChain> {
+    return this.sign(csrPem, name, 'client', { ips: [], dnsNames: [] }, expiryMs);
+  }
+}

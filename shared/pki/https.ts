@@ -1,0 +1,54 @@
+/**
+ * HTTPS between hosts with the node's certificate on both ends: the cluster
+ * registry's server side (every client must present a node certificate) and
+ * a fetch that presents ours and accepts only a manager's. Built on undici,
+ * the library behind Node's own fetch, for its per-client TLS options.
+ */
+import * as https from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { peerRole, requireRole, type TlsIdentity } from './tls-identity';
+import type { CertRole } from './roles';
+
+export type Fetch = (url: string, init?: { headers?: Record<string, string>; signal?: AbortSignal; redirect?: 'follow' }) => Promise<Response>;
+
+/** A fetch presenting this host's certificate, to managers only; follows renewals and new roots. */
+export function managerFetch(tls: TlsIdentity): Fetch {
+  let agent: Agent | null = null;
+  const make = () => {
+    const m = tls.current;
+    const old = agent;
+    agent = new Agent({ connect: { ca: m.ca, cert: m.cert, key: m.key, checkServerIdentity: requireRole('manager') } });
+    // Requests under way finish on the old one.
+    void old?.close().catch(() => undefined);
+  };
+  make();
+  tls.onChange(make);
+  return (url, init) => undiciFetch(url, { ...init, dispatcher: agent! }) as unknown as Promise<Response>;
+}
+
+/** An HTTPS server that asks for a client certificate; handlers check it with `clientOf`. */
+export function createMutualTlsServer(tls: TlsIdentity, handler: (req: IncomingMessage, res: import('node:http').ServerResponse) => void): https.Server {
+  const m = tls.current;
+  const server = https.createServer({ ca: m.ca, cert: m.cert, key: m.key, requestCert: true, rejectUnauthorized: false }, handler);
+  tls.onChange((n) => server.setSecureContext({ ca: n.ca, cert: n.cert, key: n.key }));
+  return server;
+}
+
+export interface TlsClient {
+  commonName: string;
+  role: CertRole;
+  clusterId: string;
+}
+
+/** The verified client of a request (its certificate chains to our roots), or null. */
+export function clientOf(req: IncomingMessage): TlsClient | null {
+  const socket = req.socket as TLSSocket;
+  if (!socket.authorized) return null;
+  const cert = socket.getPeerCertificate();
+  const role = peerRole(cert);
+  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) ?? '';
+  if (!role) return null;
+  return { commonName: one(cert.subject?.CN), role, clusterId: one(cert.subject?.O) };
+}
