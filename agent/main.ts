@@ -9,7 +9,7 @@ import { createLogger } from '../shared/log';
 import { flagString, parseFlags } from '../shared/flags';
 import { managerFetch } from '../shared/pki/https';
 import { Session } from './session/session';
-import { IdentityError, loadNodeIdentity, RenewalSchedule, renewCertificates } from './session/certificates';
+import { IdentityError, loadNodeIdentity, needsRenewal, RenewalSchedule, renewCertificates } from './session/certificates';
 import { Executor } from './executor/executor';
 import { ContainerController } from './executor/container-controller';
 import { createRuntime, type UsernsRemap } from './runtime';
@@ -180,6 +180,9 @@ async function main(): Promise<void> {
         await executor.assign(a.tasks, a.removed, a.full);
       },
       replay: () => executor.replayStatus(),
+      onCa: (signer, trust) => {
+        if (needsRenewal(identity.tls.current, signer, trust)) void renewal.renewNow();
+      },
     },
     log.child('session'),
     identity.tls,

@@ -14,9 +14,11 @@ import { clientOf, createMutualTlsServer, managerFetch } from '../shared/pki/htt
 import { Store } from './store/store';
 import { ensureCluster, NoClusterError } from './ca/bootstrap';
 import { NodeCa } from './ca/node-ca';
+import { caRotationLoop } from './ca/rotation';
 import { RevokedNodes } from './ca/revoked';
 import { DataKey } from './keys/data-key';
 import { fetchDataKey } from './keys/fetch-data-key';
+import { restartLocalEtcd } from './election/etcd-restart';
 import type { ExternalEtcdCredentials } from './dispatcher/join';
 import { clearPredecessor, LeaderElection } from './election/leader';
 import { ManagerPresence } from './election/presence';
@@ -77,6 +79,16 @@ async function main(): Promise<void> {
   if (etcdManaged && !etcdMaterial) throw new Error(`no etcd certificate in ${files.dir}`);
   const etcdTls = etcdMaterial ? new TlsIdentity(etcdMaterial) : null;
   etcdTls?.watchFiles(etcdFiles);
+  // A CA rotation changed this host's roots: its etcd member must restart to trust them.
+  const etcdRestarts = new AbortController();
+  if (etcdManaged && etcdTls) {
+    let roots = etcdTls.current.ca;
+    etcdTls.onChange((m) => {
+      if (m.ca === roots) return;
+      roots = m.ca;
+      void restartLocalEtcd(store, dataRoot, log.child('etcd'), etcdRestarts.signal);
+    });
+  }
   const externalEtcd: ExternalEtcdCredentials | null = !etcdManaged && etcdMaterial ? etcdMaterial : null;
   const externalCa = !etcdManaged ? readIfExists(files.externalEtcd.ca) : null;
   const storeTls = etcdTls ?? (externalCa ? new TlsIdentity({ ca: externalCa, cert: '', key: '' }) : null);
@@ -146,7 +158,7 @@ async function main(): Promise<void> {
   const election = new LeaderElection(store, { managerId, nodeId: localNodeId }, {
     // The loops read the store and write through this term's fenced writer.
     onElected: async (writer) => {
-      loops = [orchestratorLoop(store, writer, log.child('orchestrator')), allocatorLoop(store, writer, log.child('allocator')), schedulerLoop(store, writer, log.child('scheduler'))];
+      loops = [orchestratorLoop(store, writer, log.child('orchestrator')), allocatorLoop(store, writer, log.child('allocator')), schedulerLoop(store, writer, log.child('scheduler')), caRotationLoop(store, writer, log.child('ca'))];
       await Promise.all(loops.map((l) => l.start()));
     },
     onDemoted: async () => {
@@ -197,6 +209,7 @@ async function main(): Promise<void> {
     tcpApi?.close();
     registry.close();
     keyWait.abort();
+    etcdRestarts.abort();
     tls.stopWatching();
     etcdTls?.stopWatching();
     await revoked.stop().catch(() => undefined);

@@ -118,3 +118,15 @@ export interface ClientCertRequest {
   csrPem: string;
   expiryMs?: number;
 }
+
+/** GET /v1/ca, POST /v1/ca/rotate: the CA's state. */
+export interface CaView {
+  /** A root rotation is under way. */
+  rotating: boolean;
+  /** Digest of the root that signs certificates now. */
+  root: string;
+  /** Nodes (not down) whose certificate is not yet from that root. */
+  pending: { id: string; hostname: string }[];
+  nodes: number;
+  certExpiryMs: number;
+}

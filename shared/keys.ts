@@ -8,6 +8,9 @@ export const Keys = {
   /** Removed nodes, whose certificates are refused (RevokedNode). */
   revoked: `${ROOT}revoked/`,
   revokedNode: (id: string) => `${ROOT}revoked/${id}`,
+  /** The node certificate the CA last issued to each node (manager/ca/ca-record.ts CertRecord). */
+  certs: `${ROOT}certs/`,
+  certRecord: (nodeId: string) => `${ROOT}certs/${nodeId}`,
   nodes: `${ROOT}nodes/`,
   services: `${ROOT}services/`,
   tasks: `${ROOT}tasks/`,

@@ -14,7 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import { dispatcherClient } from '../../shared/proto/load';
 import { certFiles, writeFilesAtomic, type CertFiles } from '../../shared/pki/node-files';
 import { readMaterial, TlsIdentity } from '../../shared/pki/tls-identity';
-import { certInfo, validityProblem } from '../../shared/pki/certificate';
+import { caDigest, certInfo, signedBy, splitPem, trustDigest, validityProblem } from '../../shared/pki/certificate';
 import type { CertRole } from '../../shared/pki/roles';
 import type { Logger } from '../../shared/log';
 
@@ -93,6 +93,17 @@ export async function renewCertificates(managers: string[], id: NodeIdentity, et
   throw new Error(`renewing the node certificate: ${last?.message ?? 'no manager known'}`);
 }
 
+/**
+ * True when the cluster's CA moved on from what this host holds: its roots are not the cluster's,
+ * or its certificate is not from the root that signs now (a rotation began, or just ended).
+ */
+export function needsRenewal(m: { ca: string; cert: string }, signer: string, trust: string): boolean {
+  if (trustDigest(m.ca) !== trust) return true;
+  const root = splitPem(m.ca).map((p) => new X509Certificate(p)).find((r) => caDigest(r) === signer);
+  const leaf = new X509Certificate(splitPem(m.cert)[0]!);
+  return !root || !signedBy(leaf, root);
+}
+
 /** When to renew a certificate valid from `from` to `to`: a random point of its second half. */
 export function renewalTime(from: number, to: number, random = Math.random()): number {
   const half = (to - from) / 2;
@@ -103,6 +114,8 @@ export function renewalTime(from: number, to: number, random = Math.random()): n
 export class RenewalSchedule {
   private timer: NodeJS.Timeout | null = null;
   private running = false;
+  /** A failed renewal waits for its retry; asking again meanwhile (every heartbeat) changes nothing. */
+  private retrying = false;
   private stopped = false;
 
   constructor(
@@ -127,9 +140,10 @@ export class RenewalSchedule {
   }
 
   /** Renews now (also when a manager says the roots changed); retried until it works. */
-  async renewNow(attempt = 0): Promise<void> {
-    if (this.running || this.stopped) return;
+  async renewNow(attempt = 0, retry = false): Promise<void> {
+    if (this.running || this.stopped || (this.retrying && !retry)) return;
     this.running = true;
+    this.retrying = false;
     try {
       await renewCertificates(this.managers(), this.id, this.etcd(), this.log);
       this.running = false;
@@ -138,7 +152,8 @@ export class RenewalSchedule {
       this.running = false;
       const wait = Math.min(30_000, 500 * 2 ** attempt);
       this.log.warn(`${(e as Error).message}; trying again in ${wait} ms`);
-      this.timer = setTimeout(() => void this.renewNow(attempt + 1), wait);
+      this.retrying = true;
+      this.timer = setTimeout(() => void this.renewNow(attempt + 1, true), wait);
       this.timer.unref();
     }
   }

@@ -34,6 +34,8 @@ export interface SessionHandlers {
   onAssignments(a: Assignments): Promise<void>;
   /** Status to send again after a reconnect. */
   replay(): StatusUpdate[];
+  /** What the manager says of the CA: the signing root's digest and the trust bundle's. */
+  onCa?(signerDigest: string, trustDigest: string): void;
 }
 
 interface ServerMsg {
@@ -41,7 +43,7 @@ interface ServerMsg {
   assignments?: { full: boolean; tasks: WireTask[]; removed: string[]; networks: WireNetworkView[]; removed_networks: string[]; ports_changed: boolean; ports: WirePortRule[] };
   rejected?: { reason: string };
   role_change?: RoleChange;
-  heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number; managers?: string[] };
+  heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number; managers?: string[]; signer_digest?: string; trust_digest?: string };
 }
 
 /** A promotion or demotion, as the manager sends it (dispatcher.proto HostRole). */
@@ -132,6 +134,7 @@ export class Session {
       lastHeard = Date.now();
       const h = m.heartbeat;
       this.learnManagers(h?.managers ?? m.welcome?.managers, addr);
+      if (h?.signer_digest && h.trust_digest) this.handlers.onCa?.(h.signer_digest, h.trust_digest);
       if (h && h.period_ms > 0 && h.grace_ms > 0 && (h.period_ms !== periodMs || h.grace_ms !== graceMs)) {
         // `tsswarm update` changed the cluster's settings.
         periodMs = h.period_ms;

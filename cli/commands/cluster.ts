@@ -14,6 +14,8 @@ import { configPath, defaultAdvertiseAddr, freePort, readConfig, writeConfig, ty
 import type { CommandContext } from '../context';
 import { hasCertificates, initCertificates, joinWithToken, keepExternalEtcdCredentials } from '../init/certificates';
 import { parseJoinToken } from '../../shared/pki/join-token';
+import { certExpiryFlag, formatDuration } from '../cert-expiry';
+import { DEFAULT_CERT_EXPIRY_MS } from '../../shared/pki/validity';
 
 export class InitError extends TsswarmError {
   readonly code = 'INIT_FAILED';
@@ -62,20 +64,6 @@ function parseListenApi(v: string): string {
   const m = /^tcp:\/\/(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(v);
   if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new InvalidArgumentError(`--listen-api ${v}: expected tcp://IP:PORT (e.g. tcp://0.0.0.0:2377)`);
   return `${m[1]}:${m[2]}`;
-}
-
-/** Node certificates' validity: Swarm's default (90 days) unless `--cert-expiry` says otherwise. */
-const DEFAULT_CERT_EXPIRY_MS = 90 * 24 * 3600_000;
-const MIN_CERT_EXPIRY_MS = 60_000;
-
-/** `--cert-expiry DURATION` (Go form: 2160h, 90m, 45s), or null when not given. */
-export function certExpiryFlag(args: Parsed): number | null {
-  const v = flagString(args, 'cert-expiry');
-  if (v === null) return null;
-  const ms = parseDurationMs(v);
-  if (ms === null) throw new InvalidArgumentError(`--cert-expiry: invalid duration ${JSON.stringify(v)} (e.g. 2160h)`);
-  if (ms < MIN_CERT_EXPIRY_MS) throw new InvalidArgumentError(`--cert-expiry must be at least ${MIN_CERT_EXPIRY_MS / 1000}s`);
-  return ms;
 }
 
 export async function init(args: Parsed): Promise<void> {
@@ -326,12 +314,7 @@ export async function update(ctx: CommandContext): Promise<void> {
   if (expiry !== null) req.certExpiryMs = expiry;
   if (Object.keys(req).length === 0) throw new InvalidArgumentError('update: nothing to change (--heartbeat-period, --heartbeat-grace, --cert-expiry)');
   const r = await ctx.client.post<{ heartbeatPeriodMs: number; heartbeatGraceMs: number; certExpiryMs: number }>('/v1/cluster/update', req);
-  process.stdout.write(`heartbeat every ${r.heartbeatPeriodMs}ms, node down after ${r.heartbeatGraceMs}ms of silence; node certificates valid ${formatHours(r.certExpiryMs)}\n`);
+  process.stdout.write(`heartbeat every ${r.heartbeatPeriodMs}ms, node down after ${r.heartbeatGraceMs}ms of silence\n`);
+  if (expiry !== null) process.stdout.write(`node certificates issued from now on are valid ${formatDuration(r.certExpiryMs)}\n`);
 }
 
-/** A duration as Docker prints --cert-expiry (2160h0m0s), shortened: 2160h, 90m, 45s. */
-function formatHours(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  return `${ms / 1000}s`;
-}

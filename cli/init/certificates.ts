@@ -22,12 +22,12 @@ import { writeBootstrap } from '../../shared/pki/bootstrap-file';
 import { parseJoinToken } from '../../shared/pki/join-token';
 import { ETCD_CN, MANAGER_DNS_NAME } from '../../shared/pki/roles';
 import type { RoleWire } from '../../shared/proto/role';
+import { ROOT_VALIDITY_MS } from '../../shared/pki/validity';
 
 export class JoinRefusedError extends TsswarmError {
   readonly code = 'JOIN_REFUSED';
 }
 
-const ROOT_VALIDITY_MS = 20 * 365 * 24 * 3600_000;
 
 /** Where `init` and `join` record the node id (the agent checks it against its certificate). */
 function writeNodeId(dataRoot: string, id: string): void {

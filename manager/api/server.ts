@@ -11,8 +11,9 @@ import { SCHEMA_VERSION } from '../../shared/types';
 import { rotateJoinToken } from '../ca/join-token';
 import { DEFAULT_CERT_EXPIRY_MS, MIN_CERT_EXPIRY_MS } from '../ca/ca-record';
 import type { NodeCa } from '../ca/node-ca';
+import { rotationStatus } from '../ca/rotation';
 import { newId } from '../../shared/ids';
-import type { ClientCertRequest, ClusterUpdateRequest, DeployRequest, InfoView, NetworkCreateRequest, NodeUpdateRequest, ScaleRequest, StackView } from '../../shared/api-types';
+import type { CaView, ClientCertRequest, ClusterUpdateRequest, DeployRequest, InfoView, NetworkCreateRequest, NodeUpdateRequest, ScaleRequest, StackView } from '../../shared/api-types';
 import { Keys } from '../../shared/keys';
 import { ConflictError, InvalidArgumentError, NotFoundError, ServiceNotFoundError, StackNotFoundError, ImageNotFoundError } from '../../shared/errors';
 import { normalizeImageRef } from '../../shared/image-ref';
@@ -89,6 +90,23 @@ const routes: Route[] = [
       if (!cluster) throw new NotFoundError('the cluster is not initialised');
       const token = cluster.value.joinTokens[role];
       return { role, token, managerAddr: ctx.dispatcherAddr, command: `tsswarm join --token ${token} ${ctx.dispatcherAddr}` };
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/ca$/,
+    handler: async (ctx): Promise<CaView> => {
+      const [status, cluster] = await Promise.all([rotationStatus(ctx.store), ctx.store.get<Cluster>(Keys.cluster)]);
+      return { ...status, certExpiryMs: cluster?.value.certExpiryMs ?? DEFAULT_CERT_EXPIRY_MS };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/ca\/rotate$/,
+    handler: async (ctx): Promise<CaView> => {
+      await ctx.ca.rotate();
+      const [status, cluster] = await Promise.all([rotationStatus(ctx.store), ctx.store.get<Cluster>(Keys.cluster)]);
+      return { ...status, certExpiryMs: cluster?.value.certExpiryMs ?? DEFAULT_CERT_EXPIRY_MS };
     },
   },
   {

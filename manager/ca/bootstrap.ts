@@ -10,7 +10,7 @@ import { randomBytes, X509Certificate } from 'node:crypto';
 import type { Cluster } from '../../shared/types';
 import { SCHEMA_VERSION } from '../../shared/types';
 import { Keys } from '../../shared/keys';
-import { caDigest } from '../../shared/pki/certificate';
+import { caDigest, certInfo } from '../../shared/pki/certificate';
 import { newJoinToken } from '../../shared/pki/join-token';
 import { certFiles } from '../../shared/pki/node-files';
 import { readBootstrap, removeBootstrap } from '../../shared/pki/bootstrap-file';
@@ -18,7 +18,7 @@ import type { Store } from '../store/store';
 import { seal } from '../keys/seal';
 import type { DataKey } from '../keys/data-key';
 import { newUnlockKey } from '../keys/key-files';
-import type { CaRecord } from './ca-record';
+import type { CaRecord, CertRecord } from './ca-record';
 
 export class NoClusterError extends Error {}
 
@@ -44,12 +44,17 @@ export async function ensureCluster(store: Store, dataRoot: string, keys: DataKe
     autolock: boot.autolock,
     ...(unlockKey ? { unlockKey: seal(dek, Keys.cluster, unlockKey) } : {}),
   };
+  // The first manager's certificate, made by init, is the CA's first issue.
+  const own = new X509Certificate(fs.readFileSync(files.cert, 'utf8'));
+  const info = certInfo(own);
+  const ownRecord: CertRecord = { v: SCHEMA_VERSION, nodeId: info.commonName, serial: info.serial, issuer: digest, notAfter: info.notAfter.toISOString(), issuedAt: info.notBefore.toISOString() };
   const ca: CaRecord = { v: SCHEMA_VERSION, trust: [rootPem], signer: { certPem: rootPem, key: seal(dek, Keys.ca, boot.rootKeyPem) }, crossSigned: null, rotation: null };
   // Kept before the commit: a crash in between must not leave the store with a key nobody holds.
   keys.adopt(dek, boot.autolock, unlockKey);
   const ok = await store.commit([
     { put: Keys.cluster, value: cluster, guard: { absent: true } },
     { put: Keys.ca, value: ca, guard: { absent: true } },
+    { put: Keys.certRecord(ownRecord.nodeId), value: ownRecord, guard: null },
   ]);
   if (!ok) {
     keys.forget();

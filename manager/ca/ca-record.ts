@@ -19,13 +19,23 @@ export interface CaRecord {
   crossSigned: string | null;
   /** A rotation under way: the root being retired (its certificate), and since when. */
   rotation: { fromCertPem: string; startedAt: string } | null;
+  /**
+   * The last rotation's cross-signed root, kept in etcd members' chains after the rotation ends:
+   * etcd reads its trusted roots only when it starts, so a member not restarted since still
+   * trusts only the old root, and must accept its peers' and the managers' new certificates.
+   */
+  etcdChain?: string | null;
 }
 
-/** Validity of the cluster's roots (Swarm: 20 years). */
-export const ROOT_VALIDITY_MS = 20 * 365 * 24 * 3600_000;
+/** What the CA last issued to a node (Keys.certRecord): the leader's rotation waits on these. */
+export interface CertRecord {
+  v: number;
+  nodeId: string;
+  serial: string;
+  /** caDigest of the root that signed it. */
+  issuer: string;
+  notAfter: string;
+  issuedAt: string;
+}
 
-/** Default validity of node certificates (Swarm: 90 days). */
-export const DEFAULT_CERT_EXPIRY_MS = 90 * 24 * 3600_000;
-
-/** The shortest `--cert-expiry` accepted (Swarm: 1 hour; tests need shorter, so a minute). */
-export const MIN_CERT_EXPIRY_MS = 60_000;
+export { DEFAULT_CERT_EXPIRY_MS, MIN_CERT_EXPIRY_MS, ROOT_VALIDITY_MS } from '../../shared/pki/validity';

@@ -5,6 +5,8 @@
  * than the heartbeat grace are marked down.
  */
 import * as grpc from '@grpc/grpc-js';
+import { X509Certificate } from 'node:crypto';
+import { caDigest, trustDigest } from '../../shared/pki/certificate';
 import type { Cluster, ClusterNode, ManagerRecord, Network, NodeRole, Service, Task } from '../../shared/types';
 import { SCHEMA_VERSION } from '../../shared/types';
 import { Keys } from '../../shared/keys';
@@ -102,15 +104,17 @@ export class Dispatcher {
     );
     this.server = server;
     this.stopWatch = await this.opts.store.watch(
-      [Keys.tasks, Keys.networks, Keys.services, Keys.nodes, Keys.cluster, Keys.managers],
+      [Keys.tasks, Keys.networks, Keys.services, Keys.nodes, Keys.cluster, Keys.managers, Keys.ca],
       (key) => {
         if (key === Keys.cluster) void this.reloadSettings();
+        else if (key === Keys.ca) void this.reloadCa();
         else if (key.startsWith(Keys.managers)) void this.reloadManagers();
         else this.schedulePush();
       },
       (e) => this.opts.log.warn(`task watch: ${e.message}`),
     );
     await this.reloadManagers();
+    await this.reloadCa();
     this.startChecks();
   }
 
@@ -144,6 +148,18 @@ export class Dispatcher {
   private startChecks(): void {
     if (this.checkTimer) clearInterval(this.checkTimer);
     this.checkTimer = setInterval(() => void this.checkHeartbeats(), Math.max(100, Math.floor(this.opts.heartbeatPeriodMs / 2)));
+  }
+
+  /** What heartbeats tell agents of the CA (see dispatcher.proto Heartbeat). */
+  private caDigests = { signer_digest: '', trust_digest: '' };
+
+  private async reloadCa(): Promise<void> {
+    try {
+      const ca = await this.opts.ca.record();
+      this.caDigests = { signer_digest: caDigest(new X509Certificate(ca.signer.certPem)), trust_digest: trustDigest(ca.trust.join('')) };
+    } catch (e) {
+      this.opts.log.warn(`reading the CA: ${(e as Error).message}`);
+    }
   }
 
   /** `tsswarm update` changed the heartbeat settings: judge by them now; agents learn them from the next answer. */
@@ -186,7 +202,7 @@ export class Dispatcher {
       this.lastSeen.set(s.nodeId, s.lastSeen);
       // A manager cut off from the store cannot record what its agents report: it stops answering,
       // and they move to another manager once their grace runs out.
-      if (m.heartbeat && this.storeReachable()) call.write({ heartbeat: { sent_at_ms: m.heartbeat.sent_at_ms, period_ms: this.opts.heartbeatPeriodMs, grace_ms: this.opts.heartbeatGraceMs, managers: this.managerAddrs() } });
+      if (m.heartbeat && this.storeReachable()) call.write({ heartbeat: { sent_at_ms: m.heartbeat.sent_at_ms, period_ms: this.opts.heartbeatPeriodMs, grace_ms: this.opts.heartbeatGraceMs, managers: this.managerAddrs(), ...this.caDigests } });
       if (m.status) {
         for (const w of m.status.updates) {
           const u = statusFromWire(w);

@@ -24,7 +24,7 @@ export interface ManagerMsg {
   assignments?: { full: boolean; tasks: WireTask[]; removed: string[]; networks: WireNetworkView[]; removed_networks: string[]; ports_changed: boolean; ports: WirePortRule[] };
   rejected?: { reason: string };
   role_change?: RoleChangeMsg;
-  heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number; managers: string[] };
+  heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number; managers: string[]; signer_digest?: string; trust_digest?: string };
 }
 
 export interface JoinRequestMsg {

@@ -80,3 +80,19 @@ export function validityProblem(cert: X509Certificate, now = new Date()): string
   if (now > to) return `certificate expired at ${to.toISOString()}`;
   return null;
 }
+
+/** One digest for a set of roots (the trust bundle), so hosts can tell whether theirs is current. */
+export function trustDigest(pem: string): string {
+  const h = createHash('sha256');
+  for (const b of splitPem(pem)) h.update(new X509Certificate(b).raw);
+  return h.digest('hex');
+}
+
+/** True when `leaf` was signed by `issuer`'s key. */
+export function signedBy(leaf: X509Certificate, issuer: X509Certificate): boolean {
+  try {
+    return leaf.checkIssued(issuer) && leaf.verify(issuer.publicKey);
+  } catch {
+    return false;
+  }
+}
