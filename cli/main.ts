@@ -7,6 +7,7 @@ import { flagString, parseFlags } from '../shared/flags';
 import { Client, defaultHost } from './client';
 import { clientTls } from './tls-options';
 import { ca } from './commands/ca';
+import { showUnlockKey, unlock } from './commands/unlock';
 import type { CommandContext } from './context';
 import { init, down, join, joinToken, update } from './commands/cluster';
 import { deploy, stack } from './commands/stack';
@@ -23,7 +24,8 @@ Commands:
        [--etcd-endpoints URL,... [--etcd-cacert F --etcd-cert F --etcd-key F]] [--userns-remap default|USER]
   join --token TOKEN MANAGER_ADDR[:PORT] [--advertise-addr IP] [--data-root DIR] [--userns-remap default|USER]
   join-token worker|manager [--rotate] [--quiet]
-  ca client-cert --out DIR [--expiry DURATION]
+  ca [--rotate [--detach]] [--cert-expiry DURATION] | ca client-cert --out DIR [--expiry DURATION]
+  unlock (reads the key from stdin) | unlock-key [--rotate] [--quiet]
   update [--heartbeat-period DURATION] [--heartbeat-grace DURATION] [--cert-expiry DURATION]
   down [--data-root DIR] [--purge]
   image import FILE NAME[:TAG] | image ls
@@ -84,6 +86,10 @@ async function run(argv: string[]): Promise<void> {
       return task(ctx);
     case 'ca':
       return ca(ctx);
+    case 'unlock':
+      return unlock(ctx);
+    case 'unlock-key':
+      return showUnlockKey(ctx);
     default:
       throw new (await import('../shared/errors')).InvalidArgumentError(`unknown command ${cmd} (see tsswarm --help)`);
   }

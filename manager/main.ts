@@ -18,6 +18,8 @@ import { caRotationLoop } from './ca/rotation';
 import { RevokedNodes } from './ca/revoked';
 import { DataKey } from './keys/data-key';
 import { fetchDataKey } from './keys/fetch-data-key';
+import { waitForUnlock } from './keys/locked-api';
+import { followUnlockKey } from './keys/unlock-key';
 import { restartLocalEtcd } from './election/etcd-restart';
 import type { ExternalEtcdCredentials } from './dispatcher/join';
 import { clearPredecessor, LeaderElection } from './election/leader';
@@ -97,6 +99,7 @@ async function main(): Promise<void> {
   const keys = new DataKey(dataRoot);
   const keyState = keys.loadLocal();
   const cluster = await retry('connecting to etcd', () => ensureCluster(store, dataRoot, keys));
+  if (keyState === 'locked') await waitForUnlock(socket, keys, log.child('keys'));
   const member = flagString(args, 'etcd-member');
   if (etcdLocal && member) await promoteWhenReady(store, member, log.child('etcd'));
   if (etcdLocal && endpoints.join() !== etcdLocal) {
@@ -178,6 +181,7 @@ async function main(): Promise<void> {
   // A manager that just joined (or was promoted) gets the data key from one that has it.
   const keyWait = new AbortController();
   if (keyState === 'none' && !keys.isOpen) void fetchDataKey(store, tls, keys, `${advertise}:${dispatcher.port}`, log.child('keys'), keyWait.signal);
+  const stopUnlockKey = await followUnlockKey(store, keys, log.child('keys'));
   const replicator = new ImageReplicator(store, images, registryUrl, log.child('images'), managerFetch(tls));
   await replicator.start();
   election.start();
@@ -193,6 +197,7 @@ async function main(): Promise<void> {
     localNodeId,
     dispatcherAddr: `${advertise}:${dispatcher.port}`,
     ca,
+    keys,
   };
   const api = createApiServer(apiContext);
   await listenUnix(api, socket);
@@ -209,6 +214,7 @@ async function main(): Promise<void> {
     tcpApi?.close();
     registry.close();
     keyWait.abort();
+    await stopUnlockKey().catch(() => undefined);
     etcdRestarts.abort();
     tls.stopWatching();
     etcdTls?.stopWatching();

@@ -5,7 +5,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError, TsswarmError } from '../../shared/errors';
-import { newId } from '../../shared/ids';
 import { flagString, type Parsed } from '../../shared/flags';
 import type { ClusterUpdateRequest, NodeView } from '../../shared/api-types';
 import { parseDurationMs } from '../../shared/compose/units';
@@ -15,6 +14,7 @@ import type { CommandContext } from '../context';
 import { hasCertificates, initCertificates, joinWithToken, keepExternalEtcdCredentials } from '../init/certificates';
 import { parseJoinToken } from '../../shared/pki/join-token';
 import { certExpiryFlag, formatDuration } from '../cert-expiry';
+import { printUnlockKeyAtInit } from './unlock';
 import { DEFAULT_CERT_EXPIRY_MS } from '../../shared/pki/validity';
 
 export class InitError extends TsswarmError {
@@ -102,19 +102,22 @@ export async function init(args: Parsed): Promise<void> {
   }
   writeConfig(config);
   const node = await startManagerHost(dataRoot);
+  if (node === 'locked') {
+    process.stdout.write('Node started; its manager is locked (autolock): run tsswarm unlock and give it the unlock key.\n');
+    return;
+  }
   process.stdout.write(`Cluster initialized: current node (${node.id}) is now a manager.\n`);
   process.stdout.write(`API: ${path.join(dataRoot, 'api.sock')}  data root: ${dataRoot}\n`);
+  if (autolock) {
+    const { unlockKey } = await new Client(path.join(dataRoot, 'api.sock')).get<{ unlockKey: string }>('/v1/unlock-key');
+    printUnlockKeyAtInit(unlockKey);
+  }
 }
 
 /** Starts a manager host's programs (config already written) and waits until its node is ready. */
-async function startManagerHost(dataRoot: string): Promise<NodeView> {
-  // The node id exists before anything starts, so the manager knows which node it runs on.
-  const idFile = path.join(dataRoot, 'agent', 'node-id');
-  if (!fs.existsSync(idFile)) {
-    fs.mkdirSync(path.dirname(idFile), { recursive: true });
-    fs.writeFileSync(idFile, `${newId()}\n`);
-  }
-  const id = fs.readFileSync(idFile, 'utf8').trim();
+async function startManagerHost(dataRoot: string): Promise<NodeView | 'locked'> {
+  // init and join wrote the node id with the certificate that names it.
+  const id = fs.readFileSync(path.join(dataRoot, 'agent', 'node-id'), 'utf8').trim();
   const logs = path.join(dataRoot, 'logs');
   const child = startSupervisor(dataRoot);
   const client = new Client(path.join(dataRoot, 'api.sock'));
@@ -123,8 +126,9 @@ async function startManagerHost(dataRoot: string): Promise<NodeView> {
     try {
       const node = (await client.get<NodeView[]>('/v1/nodes')).find((n) => n.id === id && n.status === 'ready');
       if (node) return node;
-    } catch {
-      // not up yet
+    } catch (e) {
+      // An autolocked manager that restarted waits for its key.
+      if (e instanceof TsswarmError && e.code === 'MANAGER_LOCKED') return 'locked';
     }
     await sleep(100);
   }
@@ -207,7 +211,7 @@ export async function join(args: Parsed): Promise<void> {
     });
     writeConfig(config);
     const node = await startManagerHost(dataRoot);
-    process.stdout.write(`This node (${node.id}) joined the cluster as a manager.\n`);
+    process.stdout.write(node === 'locked' ? 'This node joined the cluster as a manager; the manager is locked: run tsswarm unlock.\n' : `This node (${node.id}) joined the cluster as a manager.\n`);
     return;
   }
   writeConfig(config);

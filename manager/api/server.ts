@@ -11,6 +11,8 @@ import { SCHEMA_VERSION } from '../../shared/types';
 import { rotateJoinToken } from '../ca/join-token';
 import { DEFAULT_CERT_EXPIRY_MS, MIN_CERT_EXPIRY_MS } from '../ca/ca-record';
 import type { NodeCa } from '../ca/node-ca';
+import type { DataKey } from '../keys/data-key';
+import { currentUnlockKey, rotateUnlockKey } from '../keys/unlock-key';
 import { rotationStatus } from '../ca/rotation';
 import { newId } from '../../shared/ids';
 import type { CaView, ClientCertRequest, ClusterUpdateRequest, DeployRequest, InfoView, NetworkCreateRequest, NodeUpdateRequest, ScaleRequest, StackView } from '../../shared/api-types';
@@ -44,6 +46,8 @@ export interface ApiContext {
   /** Where agents reach this manager's dispatcher (`IP:PORT`), for join commands. */
   dispatcherAddr: string;
   ca: NodeCa;
+  /** This manager's hold on the data key (autolock's unlock key is sealed under it). */
+  keys: DataKey;
 }
 
 type Handler = (ctx: ApiContext, req: http.IncomingMessage, params: string[], query: URLSearchParams) => Promise<unknown>;
@@ -90,6 +94,23 @@ const routes: Route[] = [
       if (!cluster) throw new NotFoundError('the cluster is not initialised');
       const token = cluster.value.joinTokens[role];
       return { role, token, managerAddr: ctx.dispatcherAddr, command: `tsswarm join --token ${token} ${ctx.dispatcherAddr}` };
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/unlock-key$/,
+    handler: async (ctx) => ({ unlockKey: await currentUnlockKey(ctx.store, ctx.keys) }),
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/unlock-key\/rotate$/,
+    handler: async (ctx) => ({ unlockKey: await rotateUnlockKey(ctx.store, ctx.keys) }),
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/unlock$/,
+    handler: async () => {
+      throw new InvalidArgumentError('this manager is not locked');
     },
   },
   {

@@ -82,9 +82,10 @@ export class TestHosts {
   }
 
   /** Runs the tsswarm CLI on a host (in its network namespace), talking to host 1's manager. */
-  cli(h: TestHost, args: string[]): CliResult {
+  cli(h: TestHost, args: string[], input?: string): CliResult {
     const r = spawnSync('nsenter', [`--net=/run/netns/${h.netns}`, process.execPath, cliPath, ...args], {
       cwd: repoRoot,
+      ...(input === undefined ? {} : { input }),
       env: { ...process.env, TSSWARM_HOST: path.join(this.manager.dataRoot, 'api.sock') },
       encoding: 'utf8',
       timeout: 180000,
