@@ -1,6 +1,7 @@
 /**
- * Managers on an external 3-member etcd cluster (`tsswarm init
- * --etcd-endpoints`), one member per test host. Losing one member changes
+ * Managers on an external 3-member etcd cluster with TLS (`tsswarm init
+ * --etcd-endpoints --etcd-cacert --etcd-cert --etcd-key`), one member per test
+ * host; the manager that joins gets the credentials from the first. Losing one member changes
  * nothing a user sees; losing quorum makes the API answer "cluster store
  * unavailable" (one line, nothing half-written) while the containers keep
  * running; when the members come back the cluster recovers by itself.
@@ -23,13 +24,13 @@ describe('external etcd cluster', () => {
   let etcd: EtcdMembers;
   let file: string;
 
-  before(() => {
+  before(async () => {
     requireRoot();
     hosts = new TestHosts(3);
     hosts.createNetwork();
-    etcd = new EtcdMembers(hosts);
+    etcd = await EtcdMembers.create(hosts);
     for (const h of hosts.hosts) etcd.start(h);
-    hosts.initManager(['--etcd-endpoints', etcd.endpoints.join(',')]);
+    hosts.initManager(['--etcd-endpoints', etcd.endpoints.join(','), ...etcd.clientFlags]);
     // host2 a manager on the same etcd, host3 a worker.
     hosts.joinWorkers(2);
     hosts.importBusybox();
