@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError } from '../shared/errors';
 import { flagString, type Parsed } from '../shared/flags';
+import { parseCertificates } from '../shared/pki/certificate';
 
 export interface ClientTls {
   ca: string;
@@ -32,6 +33,10 @@ export function clientTls(args: Parsed, host: string, env = process.env): Client
   if (!verify) throw new InvalidArgumentError(`${host}: the TCP API is TLS only; add --tlsverify (with --tlscacert/--tlscert/--tlskey, or TSSWARM_CERT_PATH)`);
   const file = (flag: string, name: string) => flagString(args, flag) ?? path.join(dir, name);
   const ca = read(file('tlscacert', 'ca.pem'), '--tlscacert');
-  if (!/-----BEGIN CERTIFICATE-----/.test(ca)) throw new InvalidArgumentError(`--tlscacert ${file('tlscacert', 'ca.pem')}: not a PEM certificate`);
-  return { ca, cert: read(file('tlscert', 'cert.pem'), '--tlscert'), key: read(file('tlskey', 'key.pem'), '--tlskey') };
+  parseCertificates(ca, `--tlscacert ${file('tlscacert', 'ca.pem')}`);
+  const cert = read(file('tlscert', 'cert.pem'), '--tlscert');
+  parseCertificates(cert, `--tlscert ${file('tlscert', 'cert.pem')}`);
+  const key = read(file('tlskey', 'key.pem'), '--tlskey');
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) throw new InvalidArgumentError(`--tlskey ${file('tlskey', 'key.pem')}: not a PEM private key`);
+  return { ca, cert, key };
 }

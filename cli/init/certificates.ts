@@ -16,7 +16,7 @@ import { X509Certificate } from 'node:crypto';
 import type * as Grpc from '@grpc/grpc-js';
 import { newId } from '../../shared/ids';
 import { InvalidArgumentError, TsswarmError } from '../../shared/errors';
-import { caDigest, parseCertificates } from '../../shared/pki/certificate';
+import { caDigest, parseCertificates, validityProblem } from '../../shared/pki/certificate';
 import { certFiles, writeFilesAtomic } from '../../shared/pki/node-files';
 import { writeBootstrap } from '../../shared/pki/bootstrap-file';
 import { parseJoinToken } from '../../shared/pki/join-token';
@@ -82,13 +82,13 @@ export function keepExternalEtcdCredentials(dataRoot: string, paths: { ca: strin
   };
   const ca = read(paths.ca, 'etcd-cacert');
   parseCertificates(ca, `--etcd-cacert ${paths.ca}`);
-  const writes = [{ file: certFiles(dataRoot).externalEtcd.ca, data: ca }];
+  const writes: { file: string; data: string; secret?: boolean }[] = [{ file: certFiles(dataRoot).externalEtcd.ca, data: ca }];
   if (paths.cert && paths.key) {
     const cert = read(paths.cert, 'etcd-cert');
     parseCertificates(cert, `--etcd-cert ${paths.cert}`);
     const key = read(paths.key, 'etcd-key');
     if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) throw new InvalidArgumentError(`--etcd-key ${paths.key}: not a PEM private key`);
-    writes.push({ file: certFiles(dataRoot).externalEtcd.cert, data: cert }, { file: certFiles(dataRoot).externalEtcd.key, data: key, secret: true } as never);
+    writes.push({ file: certFiles(dataRoot).externalEtcd.cert, data: cert }, { file: certFiles(dataRoot).externalEtcd.key, data: key, secret: true });
   }
   writeFilesAtomic(writes);
 }
@@ -150,6 +150,9 @@ export async function joinWithToken(dataRoot: string, addr: string, token: strin
   const pinned = grpc.credentials.createSsl(Buffer.from(root), null, null, { checkServerIdentity: requireRole('manager') });
   const a = await call<JoinAnswer>(addr, pinned, 'Join', { token, ...req, csr_pem: node.csrPem, etcd_csr_pem: etcd.csrPem });
   const role = a.certs.role === 'manager' ? 'manager' : 'worker';
+  // A host whose clock is far behind the manager's would hold a certificate "not yet valid".
+  const problem = validityProblem(new X509Certificate(a.certs.cert_pem));
+  if (problem) throw new JoinRefusedError(`the manager's ${problem}`);
   const files = certFiles(dataRoot);
   fs.rmSync(files.dir, { recursive: true, force: true });
   const writes: { file: string; data: string; secret?: boolean }[] = [
