@@ -11,6 +11,7 @@ import { flagString, parseFlags } from '../shared/flags';
 import { certFiles, readIfExists } from '../shared/pki/node-files';
 import { readMaterial, TlsIdentity } from '../shared/pki/tls-identity';
 import { clientOf, createMutualTlsServer, managerFetch } from '../shared/pki/https';
+import { ETCD_CN } from '../shared/pki/roles';
 import { Store } from './store/store';
 import { ensureCluster, NoClusterError } from './ca/bootstrap';
 import { NodeCa } from './ca/node-ca';
@@ -121,7 +122,7 @@ async function main(): Promise<void> {
   const registryPort = Number(registryListen.split(':').pop());
   const authorizeRegistry = (req: import('node:http').IncomingMessage): string | null => {
     const c = clientOf(req);
-    if (!c || c.clusterId !== cluster.id || c.role === 'client') return 'a node certificate of this cluster is required';
+    if (!c || c.clusterId !== cluster.id || c.role === 'client' || c.commonName === ETCD_CN) return 'a node certificate of this cluster is required';
     if (revoked.has(c.commonName)) return 'this node was removed from the cluster';
     return null;
   };

@@ -187,7 +187,12 @@ export class Dispatcher {
         }).catch((e: Error) => {
           if (e instanceof PeerRefusal) {
             this.opts.log.warn(`refused a session from ${call.getPeer()}: ${e.message}`);
-            call.emit('error', Object.assign(new Error(e.message), { code: e.grpcCode }));
+            // A removed node is told so, as a live session is, and stops trying (its agent cleans up);
+            // a missing or foreign certificate is a transport refusal the agent may retry past.
+            if (e.revoked) {
+              call.write({ rejected: { reason: e.message } });
+              call.end();
+            } else call.emit('error', Object.assign(new Error(e.message), { code: e.grpcCode }));
             return;
           }
           this.opts.log.warn(`register failed: ${e.message}`);

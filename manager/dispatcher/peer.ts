@@ -20,6 +20,8 @@ export class PeerRefusal extends Error {
   constructor(
     readonly grpcCode: grpc.status,
     message: string,
+    /** The certificate is of a node removed from the cluster. */
+    readonly revoked = false,
   ) {
     super(message);
   }
@@ -48,6 +50,6 @@ export function requirePeer(call: HasAuth, clusterId: string, roles: CertRole[],
   const nodeId = field(subject, 'CN') ?? '';
   if (role === null || nodeId === '' || nodeId === ETCD_CN) throw new PeerRefusal(grpc.status.PERMISSION_DENIED, 'the certificate names no node');
   if (!roles.includes(role)) throw new PeerRefusal(grpc.status.PERMISSION_DENIED, `a ${role} certificate may not call this (${roles.join(' or ')} only)`);
-  if (revoked.has(nodeId)) throw new PeerRefusal(grpc.status.PERMISSION_DENIED, 'this node was removed from the cluster; join it again with a token');
+  if (revoked.has(nodeId)) throw new PeerRefusal(grpc.status.PERMISSION_DENIED, 'this node was removed from the cluster; join it again with a token', true);
   return { nodeId, role };
 }
