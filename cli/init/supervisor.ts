@@ -190,6 +190,8 @@ function main(): void {
       const next = applyRoleChange(config, change);
       // A demoted manager's etcd member was removed from the cluster; its data cannot rejoin.
       if (next.role === 'worker' && config.role === 'manager' && config.externalEtcd.length === 0) fs.rmSync(path.join(dataRoot, 'etcd'), { recursive: true, force: true });
+      // A worker holds no cluster keys: the data key (and its KEK) go with the manager role.
+      if (next.role === 'worker') for (const f of ['keys.json', 'kek']) fs.rmSync(path.join(dataRoot, 'manager', f), { force: true });
       writeConfig(next);
       config = next;
       fs.rmSync(file, { force: true });
