@@ -1,5 +1,5 @@
-# Sourced by bench/failover-compare.sh, bench/leader-failover-compare.sh and
-# bench/multihost-compare.sh, from the repo root: what an alternating
+# Sourced by bench/failover-compare.sh, bench/leader-failover-compare.sh,
+# bench/multihost-compare.sh and bench/join-compare.sh, from the repo root: what an alternating
 # comparison does around its two commands and its RESULTS.md rows.
 
 # compare_options DEFAULT ARGS…: --rounds R into rounds (DEFAULT when not given; a positive integer).

@@ -1,10 +1,11 @@
 # Shared by the Docker Swarm peer scripts (bench/docker-swarm-deploy.sh,
 # bench/docker-swarm-multihost.sh, bench/docker-swarm-failover.sh,
-# bench/docker-swarm-leader-failover.sh), which source
+# bench/docker-swarm-leader-failover.sh, bench/docker-swarm-join.sh), which source
 # it after defining log and die: the Debian docker binaries, the machine state
 # dockerd touches outside its own roots (recorded before it starts, restored
 # after), the removal of what a run leaves under its temp dir, (next section)
-# three test hosts with one dockerd each, for the multi-host scripts, and
+# test hosts with one dockerd each (three; two for the join script), for the
+# multi-host scripts, and
 # (last section) the frame those three scripts share around their
 # measurements: options, checks, the session and its exit trap, timing.
 
@@ -111,15 +112,17 @@ umount_under() {
 # For bench/docker-swarm-multihost.sh, bench/docker-swarm-failover.sh and
 # bench/docker-swarm-leader-failover.sh (the one-host script has its own
 # start_dockerd and a scalar dockerd_pid, hence the host_ prefixes and nothing
-# declared until hosts_init). The caller sets
-# tmp (its own temp dir) and calls hosts_init PREFIX (unique to the
-# invocation: it names the namespaces and the cgroup parents). Host I lives in
+# declared until hosts_init), and with two hosts for bench/docker-swarm-join.sh.
+# The caller sets tmp (its own temp dir) and calls hosts_init PREFIX [COUNT]
+# (PREFIX unique to the invocation: it names the namespaces and the cgroup
+# parents; COUNT hosts, 3 when not given). Host I lives in
 # network namespace PREFIX-hI, has 10.213.0.I/24 on a veth to a bridge in
 # PREFIX-sw (the layout of test/integration/harness/hosts.ts), and its dockerd
 # keeps everything under $tmp/hI.
 hosts_init() {
   ns_prefix="$1"
-  hosts=(1 2 3)
+  # shellcheck disable=SC2207
+  hosts=($(seq 1 "${2:-3}"))
   declare -gA dockerd_pid=()
   made_ns=()
   driver="" server_version=""
@@ -161,7 +164,8 @@ hosts_net_up() {
       ip -n "$ns" addr add "$(addr_of "$h")/24" dev eth0 &&
       ip -n "$ns" link set eth0 up || die "underlay veth for h$h failed"
   done
-  nsenter --net="/run/netns/$(ns_of 3)" /bin/busybox ping -c1 -W2 "$(addr_of 1)" >/dev/null || die "h3 cannot reach h1 over the test bridge"
+  h=${hosts[-1]}
+  nsenter --net="/run/netns/$(ns_of "$h")" /bin/busybox ping -c1 -W2 "$(addr_of 1)" >/dev/null || die "h$h cannot reach h1 over the test bridge"
 }
 # set_link I up|down: host I's port on the switch.
 set_link() { ip -n "$(sw_ns)" link set "p$1" "$2"; }
@@ -235,7 +239,7 @@ dockerds_up() {
   fi
   driver=""
   for drv in "${drivers[@]}"; do
-    log "starting 3 dockerds (storage driver $drv) under $tmp"
+    log "starting ${#hosts[@]} dockerds (storage driver $drv) under $tmp"
     for h in "${hosts[@]}"; do host_dockerd_start "$h" "$drv"; done
     ok=1
     for h in "${hosts[@]}"; do host_dockerd_wait "$h" "$drv" || { ok=0; bad=$h; break; }; done
@@ -248,7 +252,7 @@ dockerds_up() {
   done
   [[ -n "$driver" ]] || die "the dockerds did not start with any storage driver (${tried[*]})"
   server_version=$(dk 1 version --format '{{.Server.Version}}')
-  log "dockerd $server_version up on h1..h3 (pids ${dockerd_pid[1]} ${dockerd_pid[2]} ${dockerd_pid[3]}, $driver)"
+  log "dockerd $server_version up on h1..h${hosts[-1]} (pids $(for h in "${hosts[@]}"; do printf '%s ' "${dockerd_pid[$h]}"; done | sed 's/ $//'), $driver)"
 }
 
 # busybox_everywhere TAR: busybox:latest on every node, without a registry
@@ -415,14 +419,14 @@ hosts_preflight() {
 # host_links → this machine's network interfaces, sorted
 host_links() { ip -o link show | awk -F': ' '{ print $2 }' | sort; }
 
-# hosts_session_start NAME TEARDOWN: machine state recorded, tmp and the hosts named, TEARDOWN run on every exit.
+# hosts_session_start NAME TEARDOWN [COUNT]: machine state recorded, tmp and the COUNT (default 3) hosts named, TEARDOWN run on every exit.
 hosts_session_start() {
   # TEARDOWN: the script's function that calls hosts_down; hosts_on_exit then runs hosts_session_end.
   record_host_state
   had_run_netns=$(pre_exist /run/netns)
   links_before=$(host_links)
   tmp=$(mktemp -d "/tmp/$1.XXXXXX")
-  hosts_init "$1-${tmp##*.}"
+  hosts_init "$1-${tmp##*.}" "${3:-3}"
   export DOCKER_CONFIG="$tmp/cli"
   hosts_teardown="$2"
   trap hosts_on_exit EXIT

@@ -204,6 +204,8 @@ async function main(): Promise<void> {
   await listenUnix(api, socket);
   // `init --listen-api tcp://ADDR:PORT`: the same API over TLS, for operators' client certificates only.
   const tcpApi = apiListen ? await listenTcpApi(tls, apiHandler(apiContext), apiListen, cluster.id) : null;
+  // The X.509 library loads in ~100 ms: load it now rather than in the first join's answer.
+  setImmediate(() => void import('../shared/pki/x509-lib').then((m) => m.x509()));
   log.info(`manager ${managerId.slice(0, 12)} ready: api ${socket}${apiListen ? ` and tcp://${apiListen}` : ''}, dispatcher ${grpcListen}, registry ${registryListen}`);
 
   let stopping = false;
