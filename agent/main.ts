@@ -176,7 +176,7 @@ async function main(): Promise<void> {
       },
       onAssignments: async (a) => {
         // Networks first: a new task's sandbox needs its network's view.
-        await networks.apply(a.networks, a.removedNetworks, a.ports);
+        await networks.apply(a.networks, a.removedNetworks, a.ports, a.networkKeys);
         await executor.assign(a.tasks, a.removed, a.full);
       },
       replay: () => executor.replayStatus(),

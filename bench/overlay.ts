@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   const n = nAt >= 0 ? Number(argv[nAt + 1]) : 100;
   const tmp = mkdtempSync('/tmp/tsswarm-bench-ovl-');
   const hosts = createHosts(`tsb${randomBytes(2).toString('hex')}`);
-  const net: OverlaySpec = { id: 'bench', vni: 4300, subnet: '10.214.1.0/24', gateway: '10.214.1.1', mtu: 1450 };
+  const net: OverlaySpec = { id: 'bench', vni: 4300, subnet: '10.214.1.0/24', gateway: '10.214.1.1', mtu: 1450, encrypted: false };
   const a = new HostAgent(hosts[0], { underlayAddr: hosts[0].underlayAddr, netnsDir: join(tmp, 'h1'), prefix: 'ba' });
   const b = new HostAgent(hosts[1], { underlayAddr: hosts[1].underlayAddr, netnsDir: join(tmp, 'h2'), prefix: 'bb' });
   try {

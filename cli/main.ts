@@ -36,11 +36,11 @@ Commands:
   node ls | node inspect NODE | node rm [--force] NODE...
   node update [--availability active|pause|drain] [--label-add K=V]... [--label-rm K]... NODE
   node promote NODE... | node demote NODE...
-  network create [-d overlay] [--subnet CIDR] [--attachable] NAME | network ls | inspect NAME | rm NAME
+  network create [-d overlay] [--subnet CIDR] [--attachable] [--opt|-o encrypted] NAME | network ls | inspect NAME | rm NAME
 Listing commands take --format json.`;
 
-const VALUED = ['userns-remap', 'host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace', 'cert-expiry', 'listen-api', 'etcd-cacert', 'etcd-cert', 'etcd-key', 'tlscacert', 'tlscert', 'tlskey', 'out', 'expiry'];
-const REPEATABLE = ['label-add', 'label-rm'];
+const VALUED = ['userns-remap', 'host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace', 'cert-expiry', 'listen-api', 'etcd-cacert', 'etcd-cert', 'etcd-key', 'tlscacert', 'tlscert', 'tlskey', 'out', 'expiry', 'opt', 'o'];
+const REPEATABLE = ['label-add', 'label-rm', 'opt', 'o'];
 const BOOLEANS = ['autolock', 'rotate', 'tlsverify', 'detach', 'prune', 'attachable', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q', 'force', 'f'];
 
 async function run(argv: string[]): Promise<void> {

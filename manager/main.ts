@@ -29,6 +29,7 @@ import { promoteWhenReady } from './election/etcd-members';
 import { orchestratorLoop } from './orchestrator/run';
 import { schedulerLoop } from './scheduler/run';
 import { allocatorLoop } from './allocator/run';
+import { networkKeyLoop } from './network-keys/run';
 import type { ReconcileLoop } from './orchestrator/loop';
 import { Dispatcher } from './dispatcher/dispatcher';
 import { apiHandler, createApiServer, listenUnix } from './api/server';
@@ -162,7 +163,7 @@ async function main(): Promise<void> {
   const election = new LeaderElection(store, { managerId, nodeId: localNodeId }, {
     // The loops read the store and write through this term's fenced writer.
     onElected: async (writer) => {
-      loops = [orchestratorLoop(store, writer, log.child('orchestrator')), allocatorLoop(store, writer, log.child('allocator')), schedulerLoop(store, writer, log.child('scheduler')), caRotationLoop(store, writer, log.child('ca'))];
+      loops = [orchestratorLoop(store, writer, log.child('orchestrator')), allocatorLoop(store, writer, log.child('allocator')), schedulerLoop(store, writer, log.child('scheduler')), caRotationLoop(store, writer, log.child('ca')), networkKeyLoop(store, writer, log.child('network-keys'), () => keys.get())];
       await Promise.all(loops.map((l) => l.start()));
     },
     onDemoted: async () => {

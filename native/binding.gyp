@@ -24,6 +24,17 @@
       # container start (about 1ms), and no dependency on the host's shared libraries.
       "ldflags": ["-static"],
       "libraries": ["-lseccomp"]
+    },
+    {
+      # tsswarm-esp: the ESP data path of encrypted overlay networks on kernels without ESP in xfrm
+      # (agent/network/encryption/README.md). A long-lived daemon, so linked against the system's
+      # libcrypto (libssl-dev) like any other program; AES-GCM runs on AES-NI there.
+      "target_name": "tsswarm-esp",
+      "type": "executable",
+      "sources": ["src/esp-main.cc", "src/esp-sa.cc"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "libraries": ["-lcrypto"]
     }
   ]
 }

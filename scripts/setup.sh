@@ -26,6 +26,8 @@ want /usr/include/nlohmann/json.hpp nlohmann-json3-dev   # the runtime reads the
 want python3 python3
 want wget wget                # tests reach published ports from the test hosts
 want dig bind9-dnsutils   # cross-checks the agent's DNS server in test/integration/dns.test.ts
+want /usr/include/openssl/evp.h libssl-dev   # tsswarm-esp, the ESP of encrypted networks (native/src/esp-main.cc)
+want tcpdump tcpdump      # the encrypted-overlay tests capture the underlay
 if ((bench)); then
   want /usr/sbin/dockerd docker.io   # the peer in bench/docker-swarm-deploy.sh
   want runc runc                     # the peer in bench/container-start.ts

@@ -103,6 +103,8 @@ export interface NetworkView {
   vni: number;
   attachable: boolean;
   stack: string | null;
+  /** VXLAN between hosts is encrypted (`--opt encrypted`). */
+  encrypted: boolean;
 }
 
 export interface NetworkCreateRequest {
@@ -111,6 +113,8 @@ export interface NetworkCreateRequest {
   subnet: string | null;
   attachable: boolean;
   labels: Record<string, string>;
+  /** Absent (a client older than encrypted networks): false. */
+  encrypted?: boolean;
 }
 
 /** POST /v1/ca/client-cert: sign an operator's CSR for the TCP API (OU tsswarm-client). */

@@ -15,6 +15,8 @@ export const Keys = {
   services: `${ROOT}services/`,
   tasks: `${ROOT}tasks/`,
   networks: `${ROOT}networks/`,
+  /** The keyring of the encrypted overlay networks (manager/network-keys/seal.ts), one key. */
+  networkKeys: `${ROOT}networkkeys`,
   secrets: `${ROOT}secrets/`,
   configs: `${ROOT}configs/`,
   stacks: `${ROOT}stacks/`,

@@ -8,6 +8,7 @@ import { macForIp } from '../../shared/net/ipv4';
 import { bridgeName, nftTableName, vethName, vxlanName } from './names';
 import type { PeerDiff } from './peers';
 import type { AttachSpec, OverlaySpec } from './types';
+import { espChains } from './encryption/nft';
 
 export const VXLAN_PORT = 4789;
 
@@ -88,11 +89,14 @@ export function neighCommands(vxlan: string, d: PeerDiff): string[] {
  *   another table at the same hook.
  * - postrouting, per overlay with egress: traffic from its subnet leaving through anything but its
  *   own bridge gets the host's address.
+ * - esp_*, when an overlay is encrypted: its VXLAN datagrams go through the ESP data path and
+ *   nowhere else (encryption/nft.ts).
  */
 export function filterRuleset(prefix: string, overlays: readonly OverlaySpec[], egress: ReadonlySet<string>): string {
   const table = nftTableName(prefix);
   const head = [`table ip ${table}`, `delete table ip ${table}`];
   if (overlays.length === 0) return `${head.join('\n')}\n`;
+  const esp = espChains(prefix, overlays.filter((o) => o.encrypted).map((o) => o.vni), VXLAN_PORT);
   const sorted = [...overlays].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const post: string[] = [];
   const fwd: string[] = [];
@@ -114,6 +118,7 @@ export function filterRuleset(prefix: string, overlays: readonly OverlaySpec[], 
     '    type nat hook postrouting priority srcnat; policy accept;',
     ...post,
     '  }',
+    ...esp,
     '}',
     '',
   ].join('\n');

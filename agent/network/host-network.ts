@@ -23,6 +23,10 @@ import { nodeEndpointCommands, portsRuleset, validatePublishedPorts, type NodeEn
 import { BatchRunner } from './runner';
 import { nativeNetSys, type NetSys } from './sys';
 import type { AttachSpec, Endpoint, HostNetworkOptions, OverlaySpec } from './types';
+import type { NetworkKeyring } from '../../shared/network-keys';
+import { espHelperPath } from '../runtime/native';
+import { EspDatapath } from './encryption/datapath';
+import type { EspStats } from './encryption/helper';
 
 export type { NodeEndpoint, PublishedPort } from './ports';
 
@@ -49,6 +53,7 @@ export function validateOverlaySpec(spec: OverlaySpec): void {
   if (spec.id === '' || /[\s\0]/.test(spec.id)) bad('id', 'empty id or whitespace in it');
   if (!Number.isInteger(spec.vni) || spec.vni < 1 || spec.vni > 0xffffff) bad('vni', `VNI ${spec.vni} outside 1..16777215`);
   if (!Number.isInteger(spec.mtu) || spec.mtu < 576 || spec.mtu > 65535) bad('mtu', `MTU ${spec.mtu} outside 576..65535`);
+  if (typeof spec.encrypted !== 'boolean') bad('encrypted', 'encrypted must be true or false');
   const cidr = parseCidr(spec.subnet, 'subnet');
   if (!inCidr(requireIpv4(spec.gateway, 'gateway'), cidr)) bad('gateway', `gateway ${spec.gateway} not in ${spec.subnet}`);
 }
@@ -71,6 +76,12 @@ export class HostNetwork {
   private ports: PublishedPort[] = [];
   private appliedPorts: PublishedPort[] | null = [];
   private readonly sandboxes = new Map<string, SandboxRecord>();
+  /** Per network, the underlay addresses of its remote endpoints as last asked for (setPeers). */
+  private readonly remoteHosts = new Map<string, Set<string>>();
+  /** The encrypted networks' keys as last given (setEncryptionKeys); null until then. */
+  private keyring: NetworkKeyring | null = null;
+  private readonly esp: EspDatapath;
+  private espRetry: NodeJS.Timeout | null = null;
   private readonly tails = new Map<string, Promise<unknown>>();
   private state: State = 'open';
   /** close() removes netnsDir only when this instance made it. */
@@ -89,6 +100,21 @@ export class HostNetwork {
     this.sys = sys;
     this.ip = new BatchRunner(sys, ['ip', '-force', '-batch', '-']);
     this.bridge = new BatchRunner(sys, ['bridge', '-force', '-batch', '-']);
+    this.esp = new EspDatapath(
+      { prefix: opts.prefix, underlayAddr: opts.underlayAddr, dir: `${opts.netnsDir}-esp`, helperBin: espHelperPath },
+      sys,
+      this.ip,
+      // The helper went away: start another (after a pause, should it keep dying).
+      () => this.retryEncryptionSoon(),
+      (m) => this.warn(m),
+    );
+  }
+
+  /** Where warnings of work done in the background go (the agent gives its logger). */
+  onWarning: (message: string) => void = (m) => process.stderr.write(`host network: ${m}\n`);
+
+  private warn(message: string): void {
+    this.onWarning(message);
   }
 
   /** Processes spawned so far by the batch runners (benchmarks report it). */
@@ -110,6 +136,7 @@ export class HostNetwork {
       if (known !== undefined && isDeepStrictEqual(known, spec)) return;
       const found = await this.overlayPresence(spec);
       await this.ip.run(overlayCommands(this.prefix, this.underlayAddr, spec, found));
+      const wasEncrypted = known?.encrypted === true;
       this.overlays.set(spec.id, { ...spec });
       // A recreated VXLAN device has lost its FDB and neighbour entries.
       if (found.vxlanStale || !found.vxlan) this.peers.set(spec.id, { fdb: new Map(), neigh: new Map() });
@@ -122,7 +149,9 @@ export class HostNetwork {
           this.endpoints.delete(spec.id);
         }
       }
+      // The nft fence of an encrypted network is in place before any peer entry can send to it.
       await this.writeRuleset();
+      if (spec.encrypted || wasEncrypted) await this.syncEncryption();
     });
   }
 
@@ -154,10 +183,13 @@ export class HostNetwork {
     return this.serial(`net:${id}`, async () => {
       this.egress.delete(id);
       this.endpoints.delete(id);
+      const encrypted = this.overlays.get(id)?.encrypted === true;
       const had = this.overlays.delete(id);
+      this.remoteHosts.delete(id);
       if (had) await this.writeRuleset();
       await this.ip.run(removeOverlayCommands(this.prefix, id), GONE);
       this.peers.delete(id);
+      if (encrypted) await this.syncEncryption();
     });
   }
 
@@ -225,6 +257,11 @@ export class HostNetwork {
     this.assertOpen();
     const desired = desiredPeerState(remote);
     return this.serial(`net:${networkId}`, async () => {
+      const hosts = new Set(desired.fdb.values());
+      const hostsChanged = !isDeepStrictEqual(hosts, this.remoteHosts.get(networkId) ?? new Set());
+      this.remoteHosts.set(networkId, hosts);
+      // SAs for a new host before its FDB entries: its first frames go out sealed, not dropped.
+      if (hostsChanged && this.overlays.get(networkId)?.encrypted === true) await this.syncEncryption();
       const vx = vxlanName(this.prefix, networkId);
       const current = this.peers.get(networkId) ?? (await this.readPeers(vx));
       const diff = diffPeers(current, desired);
@@ -237,6 +274,56 @@ export class HostNetwork {
       await Promise.all([this.bridge.run(fdbCommands(vx, diff), GONE), this.ip.run(neighCommands(vx, diff), GONE)]);
       this.peers.set(networkId, desired);
     });
+  }
+
+  /**
+   * The keys of the encrypted networks (the cluster's ring; an empty ring: none). Until keys are
+   * given, an encrypted network reaches no other host: its traffic is dropped, never sent plain.
+   */
+  async setEncryptionKeys(ring: NetworkKeyring): Promise<void> {
+    this.assertOpen();
+    this.keyring = { primary: ring.primary, keys: ring.keys.map((k) => ({ tag: k.tag, key: Buffer.from(k.key) })) };
+    if ([...this.overlays.values()].some((o) => o.encrypted)) await this.syncEncryption();
+  }
+
+  /** The ESP data path's packet counters (tests, benchmarks), or null when no network here is encrypted. */
+  async encryptionStats(): Promise<EspStats | null> {
+    this.assertOpen();
+    return this.serial('esp', () => this.esp.stats());
+  }
+
+  /**
+   * Makes the ESP data path match the encrypted overlays here: routing and helper while there is
+   * one, SAs with every host their endpoints live on. Serialised on its own key, and computed when
+   * it runs, so the last one applied has the latest overlays, peers and keys.
+   */
+  private syncEncryption(): Promise<void> {
+    return this.serial('esp', async () => {
+      if (this.state !== 'open') return;
+      const encrypted = [...this.overlays.values()].filter((o) => o.encrypted);
+      const remotes = new Set<string>();
+      let known = true;
+      for (const o of encrypted) {
+        const hosts = this.remoteHosts.get(o.id);
+        if (hosts === undefined) known = false;
+        for (const h of hosts ?? []) remotes.add(h);
+      }
+      await this.esp.apply({ active: encrypted.length > 0, remotes: known ? [...remotes].sort() : null, ring: this.keyring });
+    }).catch((e: Error) => {
+      // Not the caller's failure: its network is set up and fenced in (an encrypted network that
+      // cannot encrypt sends nothing); the ESP data path is tried again on its own.
+      this.warn(`encrypted networks: ${e.message}; trying again`);
+      this.retryEncryptionSoon();
+    });
+  }
+
+  private retryEncryptionSoon(): void {
+    if (this.state !== 'open' || this.espRetry !== null) return;
+    this.espRetry = setTimeout(() => {
+      this.espRetry = null;
+      void this.syncEncryption();
+    }, 1000);
+    this.espRetry.unref();
   }
 
   private async readPeers(vxlan: string): Promise<PeerState> {
@@ -362,6 +449,11 @@ export class HostNetwork {
         problems.push(e);
       }
     };
+    // The ESP helper first: while it and its TUN device are gone and the nft fence still stands,
+    // nothing of an encrypted network can leave in the clear.
+    if (this.espRetry !== null) clearTimeout(this.espRetry);
+    this.espRetry = null;
+    await attempt(() => this.esp.close());
     await attempt(async () => {
       const own = (await this.listLinks(false)).map((l) => l.ifname.split('@')[0] ?? '').filter((n) => isOwnLink(this.prefix, n));
       // Veths first, then VXLAN devices, then bridges: each delete finds what it names.
@@ -390,6 +482,8 @@ export class HostNetwork {
     this.ports = [];
     this.appliedPorts = [];
     this.sandboxes.clear();
+    this.remoteHosts.clear();
+    this.keyring = null;
     this.state = 'closed';
     if (problems.length > 0) throw new AggregateError(problems, `closing host network ${this.prefix}: ${problems.map(String).join('; ')}`);
   }

@@ -6,3 +6,4 @@ export { nativeNetSys } from './sys';
 export type { NetSys, ExecResult } from './sys';
 export type { OverlaySpec, Endpoint, AttachSpec, HostNetworkOptions } from './types';
 export type { PublishedPort } from './ports';
+export { EspHelperError, type EspStats } from './encryption/helper';

@@ -57,7 +57,8 @@ export function sandboxVethPrefix(prefix: string, sandboxId: string): string {
 /** Whether a link name is one this prefix's names could produce (what close() sweeps). */
 export function isOwnLink(prefix: string, name: string): boolean {
   const rest = name.startsWith(prefix) ? name.slice(prefix.length) : null;
-  return rest !== null && /^([bx][0-9a-f]{8}|v[0-9a-f]{9})$/.test(rest);
+  // `esp`: the TUN device of encrypted networks (encryption/ids.ts).
+  return rest !== null && /^([bx][0-9a-f]{8}|v[0-9a-f]{9}|esp)$/.test(rest);
 }
 
 /** The agent's nftables table (family ip). */

@@ -6,6 +6,7 @@
  * attached to its networks, and the /etc files that go with it.
  */
 import type { AssignedTask, NetworkView, PortRule } from '../../shared/proto/codec';
+import type { NetworkKeyring } from '../../shared/network-keys';
 import { macForIp } from '../../shared/net/ipv4';
 import type { Logger } from '../../shared/log';
 import { HostNetwork } from './host-network';
@@ -15,6 +16,12 @@ import { applyNft } from './nft';
 import { vipRules } from './vip-rules';
 
 export const OVERLAY_MTU = 1450;
+/**
+ * ESP in transport mode adds 34-37 bytes to each VXLAN datagram (SPI, sequence number, 8-byte IV,
+ * padding to 4 bytes, trailer, 16-byte ICV): at 1416 the largest one still fills a 1500-byte
+ * underlay packet exactly. (Docker's 1424 comes from its 8-byte ICV.)
+ */
+export const ENCRYPTED_OVERLAY_MTU = 1416;
 /** How long VIP backend changes are gathered before sandboxes' rules are rewritten. */
 export const VIP_REFRESH_MS = 1000;
 
@@ -40,7 +47,7 @@ interface NetState {
 }
 
 function overlaySpec(v: NetworkView): OverlaySpec {
-  return { id: v.id, vni: v.vni, subnet: v.subnet, gateway: v.gateway, mtu: OVERLAY_MTU };
+  return { id: v.id, vni: v.vni, subnet: v.subnet, gateway: v.gateway, mtu: v.encrypted ? ENCRYPTED_OVERLAY_MTU : OVERLAY_MTU, encrypted: v.encrypted };
 }
 
 function records(v: NetworkView): DnsRecordSet {
@@ -74,16 +81,22 @@ export class NodeNetworks {
     private readonly dnsPort = 53,
   ) {
     this.host = new HostNetwork(opts);
+    this.host.onWarning = (m) => this.log.warn(m);
   }
 
-  /** Applies changed network views and, when given, the node's whole set of published ports (serialised: they arrive in order). */
-  apply(views: NetworkView[], removed: string[], ports: PortRule[] | null = null): Promise<void> {
-    const run = this.chain.then(() => this.applyNow(views, removed, ports));
+  /**
+   * Applies changed network views and, when given, the node's whole set of published ports and the
+   * encrypted networks' keys (serialised: they arrive in order).
+   */
+  apply(views: NetworkView[], removed: string[], ports: PortRule[] | null = null, keys: NetworkKeyring | null = null): Promise<void> {
+    const run = this.chain.then(() => this.applyNow(views, removed, ports, keys));
     this.chain = run.catch((e: Error) => this.log.error(`networks: ${e.message}`));
     return run;
   }
 
-  private async applyNow(views: NetworkView[], removed: string[], ports: PortRule[] | null): Promise<void> {
+  private async applyNow(views: NetworkView[], removed: string[], ports: PortRule[] | null, keys: NetworkKeyring | null): Promise<void> {
+    // Keys before views: a view's first encrypted peers find their SAs ready.
+    if (keys !== null) await this.host.setEncryptionKeys(keys);
     for (const v of views) {
       const spec = overlaySpec(v);
       await this.host.ensureOverlay(spec);

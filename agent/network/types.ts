@@ -10,8 +10,13 @@ export interface OverlaySpec {
   subnet: string;
   /** Address of the bridge on every host: the sandboxes' default gateway. */
   gateway: string;
-  /** MTU of bridge, VXLAN device and veths: the underlay's minus 50 bytes of VXLAN encapsulation. */
+  /**
+   * MTU of bridge, VXLAN device and veths: the underlay's minus 50 bytes of VXLAN encapsulation
+   * (and, when encrypted, minus ESP's 34: node-networks.ts ENCRYPTED_OVERLAY_MTU).
+   */
   mtu: number;
+  /** VXLAN to other hosts goes as ESP only (encryption/), with the keys of setEncryptionKeys. */
+  encrypted: boolean;
 }
 
 /** A task's address on an overlay network, and where it lives. */

@@ -51,6 +51,9 @@ const buildDir = process.env['TSSWARM_NATIVE_DIR'] ?? join(projectRoot(), 'nativ
 /** The OCI runtime (and per-container shim) next to the addon: native/src/runtime-main.cc. */
 export const runtimePath: string = join(buildDir, 'tsswarm-runtime');
 
+/** The ESP data path of encrypted overlays on kernels without ESP: native/src/esp-main.cc. */
+export const espHelperPath: string = join(buildDir, 'tsswarm-esp');
+
 let loaded: NativeAddon | null = null;
 
 function addon(): NativeAddon {

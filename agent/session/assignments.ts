@@ -6,6 +6,7 @@
  * intermediate view.
  */
 import type { AssignedTask, NetworkView, PortRule } from '../../shared/proto/codec';
+import type { NetworkKeyring } from '../../shared/network-keys';
 
 export interface Assignments {
   /** Authoritative: the node's whole set of tasks, anything else is no longer its own. */
@@ -16,6 +17,8 @@ export interface Assignments {
   removedNetworks: string[];
   /** The node's whole set of published ports, or null when unchanged. */
   ports: PortRule[] | null;
+  /** The encrypted networks' keyring (empty: this node needs none), or null when unchanged. */
+  networkKeys: NetworkKeyring | null;
 }
 
 /** What applying `a` and then `b` amounts to. */
@@ -23,7 +26,7 @@ export function mergeAssignments(a: Assignments, b: Assignments): Assignments {
   if (b.full) return b;
   const { items: tasks, removed } = fold(a.tasks, a.removed, b.tasks, b.removed);
   const { items: networks, removed: removedNetworks } = fold(a.networks, a.removedNetworks, b.networks, b.removedNetworks);
-  return { full: a.full, tasks, removed, networks, removedNetworks, ports: b.ports ?? a.ports };
+  return { full: a.full, tasks, removed, networks, removedNetworks, ports: b.ports ?? a.ports, networkKeys: b.networkKeys ?? a.networkKeys };
 }
 
 /** Later versions replace earlier ones; a removal drops an earlier version, a later version undoes a removal. */

@@ -11,6 +11,7 @@ import type { Logger } from '../../shared/log';
 import type { RoleWire } from '../../shared/proto/role';
 import { mergeAssignments, type Assignments } from './assignments';
 import type { TlsIdentity } from '../../shared/pki/tls-identity';
+import { networkKeysFromWire, type WireNetworkKeys } from '../../shared/proto/network-keys';
 
 export interface NodeDescription {
   nodeId: string;
@@ -40,7 +41,7 @@ export interface SessionHandlers {
 
 interface ServerMsg {
   welcome?: { node_id: string; registry_url: string; heartbeat_period_ms: number; heartbeat_grace_ms: number; managers?: string[] };
-  assignments?: { full: boolean; tasks: WireTask[]; removed: string[]; networks: WireNetworkView[]; removed_networks: string[]; ports_changed: boolean; ports: WirePortRule[] };
+  assignments?: { full: boolean; tasks: WireTask[]; removed: string[]; networks: WireNetworkView[]; removed_networks: string[]; ports_changed: boolean; ports: WirePortRule[] } & Partial<WireNetworkKeys>;
   rejected?: { reason: string };
   role_change?: RoleChange;
   heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number; managers?: string[]; signer_digest?: string; trust_digest?: string };
@@ -222,6 +223,7 @@ export class Session {
       networks: (w.networks ?? []).map(networkViewFromWire),
       removedNetworks: w.removed_networks ?? [],
       ports: w.ports_changed ? (w.ports ?? []).map(portRuleFromWire) : null,
+      networkKeys: networkKeysFromWire(w),
     };
     this.log.debug(`assignments: ${a.tasks.length} tasks, ${a.removed.length} removed, ${a.networks.length} network views${a.full ? ' (full)' : ''}`);
     if (this.queued !== null) {

@@ -157,6 +157,10 @@ export function planStackNetworks(stackName: string, wanted: StackNetwork[], spe
     if (have) {
       if (have.spec.stack !== stackName) throw new ConflictError(`network ${w.spec.name} already exists outside stack ${stackName}`);
       if (w.spec.subnet !== null && w.spec.subnet !== have.subnet) throw new ConflictError(`network ${w.spec.name} exists with subnet ${have.subnet}; remove the stack to change it`);
+      // Encryption is fixed when a network is made (as in Docker): say so rather than ignore the change.
+      if ((w.spec.encrypted === true) !== (have.spec.encrypted === true)) {
+        throw new ConflictError(`network ${w.spec.name} exists ${have.spec.encrypted === true ? 'encrypted' : 'unencrypted'}; remove the stack to change it`);
+      }
       continue;
     }
     toCreate.push(w.spec);

@@ -22,6 +22,8 @@ export function validateNetworkSpec(s: NetworkSpec): void {
   if (typeof s.name !== 'string' || !NAME.test(s.name) || s.name.length > 63) throw new InvalidArgumentError(`invalid network name ${String(s?.name)}`);
   if (s.driver !== 'overlay') throw new InvalidArgumentError(`network ${s.name}: only the overlay driver is supported`);
   if (s.subnet !== null && typeof s.subnet !== 'string') throw new InvalidArgumentError(`network ${s.name}: subnet must be a CIDR string`);
+  // Absent from clients older than encrypted networks: off.
+  if (s.encrypted !== undefined && typeof s.encrypted !== 'boolean') throw new InvalidArgumentError(`network ${s.name}: encrypted must be true or false`);
 }
 
 /**
@@ -38,7 +40,7 @@ export function planNetworks(specs: NetworkSpec[], existing: Network[], now: str
     if (known.some((k) => k.name === spec.name)) throw new ConflictError(`network ${spec.name} already exists`);
     const subnet = pickSubnet(spec.subnet, known);
     const vni = pickVni(known);
-    const net: Network = { v: SCHEMA_VERSION, id: newId(), spec, subnet, gateway: gateway(subnet), vni, ingress, nodeEndpoints: {}, createdAt: now };
+    const net: Network = { v: SCHEMA_VERSION, id: newId(), spec: { ...spec, encrypted: spec.encrypted === true }, subnet, gateway: gateway(subnet), vni, ingress, nodeEndpoints: {}, createdAt: now };
     known.push({ name: spec.name, subnet, vni });
     networks.push(net);
     ops.push(
@@ -73,5 +75,5 @@ export const INGRESS_NETWORK = 'ingress';
 
 /** The routing mesh's network, made the first time a service publishes a port in ingress mode. */
 export function ingressSpec(): NetworkSpec {
-  return { name: INGRESS_NETWORK, stack: null, driver: 'overlay', subnet: null, attachable: false, labels: {} };
+  return { name: INGRESS_NETWORK, stack: null, driver: 'overlay', subnet: null, attachable: false, labels: {}, encrypted: false };
 }

@@ -379,7 +379,7 @@ const routes: Route[] = [
     handler: async (ctx, req) => {
       const b = (await readJson(req)) as NetworkCreateRequest | null;
       if (!b || typeof b.name !== 'string') throw new InvalidArgumentError('expected {"name": ..., "driver": "overlay", ...}');
-      const spec: NetworkSpec = { name: b.name, stack: null, driver: b.driver as 'overlay', subnet: b.subnet ?? null, attachable: b.attachable === true, labels: b.labels ?? {} };
+      const spec: NetworkSpec = { name: b.name, stack: null, driver: b.driver as 'overlay', subnet: b.subnet ?? null, attachable: b.attachable === true, labels: b.labels ?? {}, encrypted: b.encrypted === undefined ? false : (b.encrypted as boolean) };
       for (let attempt = 0; attempt < 5; attempt++) {
         const existing = (await ctx.store.list<Network>(Keys.networks)).map((n) => n.value);
         const plan = planNetworks([spec], existing, new Date().toISOString());

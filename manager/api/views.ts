@@ -65,5 +65,6 @@ export function networkView(n: Network): NetworkView {
     vni: n.vni,
     attachable: n.spec.attachable,
     stack: n.spec.stack,
+    encrypted: n.spec.encrypted === true,
   };
 }

@@ -15,6 +15,8 @@ import { TaskState } from '../../shared/task-state';
 import { loadDispatcher } from '../../shared/proto/load';
 import { networkViewToWire, portRuleToWire, statusFromWire, taskToWire, type StatusUpdate } from '../../shared/proto/codec';
 import { networkViews, portRules } from './network-views';
+import { keyringFingerprint, keyringForNode, readNetworkKeyring } from './network-keys';
+import { networkKeysToWire } from '../../shared/proto/network-keys';
 import type { Store, StoreWriter, WriteOp } from '../store/store';
 import type { AgentMsg, ManagerMsg, RegisterMsg } from './messages';
 import { applyStatus } from './status';
@@ -67,6 +69,8 @@ interface Session {
   sentNetworks: Map<string, string>;
   /** Published port rules last sent. */
   sentPorts: string;
+  /** Digest of the network keyring last sent ('' before the first). */
+  sentKeys: string;
   full: boolean;
 }
 
@@ -104,7 +108,7 @@ export class Dispatcher {
     );
     this.server = server;
     this.stopWatch = await this.opts.store.watch(
-      [Keys.tasks, Keys.networks, Keys.services, Keys.nodes, Keys.cluster, Keys.managers, Keys.ca],
+      [Keys.tasks, Keys.networks, Keys.services, Keys.nodes, Keys.cluster, Keys.managers, Keys.ca, Keys.networkKeys],
       (key) => {
         if (key === Keys.cluster) void this.reloadSettings();
         else if (key === Keys.ca) void this.reloadCa();
@@ -263,7 +267,7 @@ export class Dispatcher {
     await this.opts.store.commit([{ put: key, value: node, guard: existing ? { modRevision: existing.modRevision } : { absent: true } }]);
     const old = this.sessions.get(r.node_id);
     if (old) old.call.end();
-    const s: Session = { nodeId: r.node_id, role: r.role, changingRole: false, call, lastSeen: Date.now(), sent: new Map(), sentNetworks: new Map(), sentPorts: '', full: true };
+    const s: Session = { nodeId: r.node_id, role: r.role, changingRole: false, call, lastSeen: Date.now(), sent: new Map(), sentNetworks: new Map(), sentPorts: '', sentKeys: '', full: true };
     this.sessions.set(r.node_id, s);
     this.lastSeen.set(r.node_id, s.lastSeen);
     this.orphanedSince.delete(r.node_id);
@@ -299,6 +303,7 @@ export class Dispatcher {
       const networks = networkList.map((v) => v.value);
       const services = serviceList.map((v) => v.value);
       const nodes = nodeList.map((v) => v.value);
+      const keyring = await readNetworkKeyring(this.opts.store, networks, this.opts.dek()?.key ?? null);
       const byNode = new Map<string, Task[]>();
       for (const t of tasks) {
         if (t.nodeId === null || TaskState[t.status.state] < TaskState.assigned) continue;
@@ -336,7 +341,11 @@ export class Dispatcher {
         const portsText = JSON.stringify(ports);
         const portsChanged = portsText !== s.sentPorts;
         s.sentPorts = portsText;
-        if (!s.full && !portsChanged && changed.length === 0 && removed.length === 0 && changedViews.length === 0 && removedNetworks.length === 0) continue;
+        const keys = keyringForNode(views, keyring);
+        const keysText = keyringFingerprint(keys);
+        const keysChanged = keysText !== s.sentKeys;
+        s.sentKeys = keysText;
+        if (!s.full && !portsChanged && !keysChanged && changed.length === 0 && removed.length === 0 && changedViews.length === 0 && removedNetworks.length === 0) continue;
         s.call.write({
           assignments: {
             full: s.full,
@@ -346,6 +355,7 @@ export class Dispatcher {
             removed_networks: removedNetworks,
             ports_changed: portsChanged || s.full,
             ports: ports.map(portRuleToWire),
+            ...networkKeysToWire(keysChanged || s.full ? keys : null),
           },
         });
         s.full = false;

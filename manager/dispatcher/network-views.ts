@@ -61,7 +61,7 @@ export function networkViews(nodeId: string, tasks: Task[], networks: Network[],
       }
       if (vip !== null && s.spec.endpoint.mode === 'vip') vips.push({ vip, backends: running });
     }
-    views.push({ id: net.id, name: net.spec.name, vni: net.vni, subnet: net.subnet, gateway: net.gateway, peers, dns, vips, localIp });
+    views.push({ id: net.id, name: net.spec.name, vni: net.vni, subnet: net.subnet, gateway: net.gateway, peers, dns, vips, localIp, encrypted: net.spec.encrypted === true });
   }
   return views;
 }

@@ -67,7 +67,7 @@ export interface ConvertedStack {
   networks: StackNetwork[];
   /** Service-level keys we ignore, sorted: `build`, `deploy.update_config`, `networks.ipv4_address`. */
   ignoredServiceOptions: string[];
-  /** Keys of top-level networks we ignore, sorted: `driver_opts`, `ipam.config.gateway`. */
+  /** Keys of top-level networks we ignore, sorted: `driver_opts.<option>`, `ipam.config.gateway`. */
   ignoredNetworkOptions: string[];
   /** Top-level compose keys we ignore, sorted: `secrets`, `volumes`. */
   ignoredTopLevelKeys: string[];
@@ -603,12 +603,37 @@ class Converter {
     const attachable = this.boolean(field('attachable'), `${path}.attachable`) ?? false;
     const subnet = this.ipamSubnet(field('ipam'), `${path}.ipam`);
     const labels = this.labels(field('labels'), `${path}.labels`);
+    const encrypted = this.driverOpts(field('driver_opts'), `${path}.driver_opts`);
 
     if (this.problems.list.length > before) return null;
     if (external) {
-      return { key, external, spec: { name, stack: null, driver: 'overlay', subnet: null, attachable: false, labels: {} } };
+      return { key, external, spec: { name, stack: null, driver: 'overlay', subnet: null, attachable: false, labels: {}, encrypted: false } };
     }
-    return { key, external, spec: stackNetworkSpec(name, stack, subnet, attachable, labels) };
+    return { key, external, spec: stackNetworkSpec(name, stack, subnet, attachable, labels, encrypted) };
+  }
+
+  /**
+   * `driver_opts` of an overlay network; returns whether it is encrypted. As in Docker, the key
+   * `encrypted` with any value (`""`, `"true"`, none at all) turns encryption on. Docker's other
+   * overlay options (`com.docker.network.driver.mtu`, ...) are ignored with a warning.
+   */
+  private driverOpts(node: TreeNode | null, path: string): boolean {
+    if (node === null) return false;
+    if (node.kind !== 'map') {
+      this.problems.add(path, `must be a mapping of option names to values, got ${describe(node)}`, node.line);
+      return false;
+    }
+    let encrypted = false;
+    for (const e of node.entries) {
+      if (e.value.kind !== 'scalar') {
+        this.problems.add(`${path}.${e.key}`, `must be a string, number, boolean or null, got ${describe(e.value)}`, e.keyLine);
+      } else if (e.key === 'encrypted') {
+        encrypted = true;
+      } else {
+        this.ignoredNetwork.add(`driver_opts.${e.key}`);
+      }
+    }
+    return encrypted;
   }
 
   /** `ipam: { config: [ { subnet: 10.0.9.0/24 } ] }`: at most one subnet, IPv4. */
@@ -1029,8 +1054,8 @@ function isDnsName(name: string): boolean {
 }
 
 /** A network the stack creates: the namespace label marks it as the stack's, as docker does. */
-function stackNetworkSpec(name: string, stack: string, subnet: string | null = null, attachable = false, labels: Record<string, string> = {}): NetworkSpec {
-  return { name, stack, driver: 'overlay', subnet, attachable, labels: { ...labels, [NAMESPACE_LABEL]: stack } };
+function stackNetworkSpec(name: string, stack: string, subnet: string | null = null, attachable = false, labels: Record<string, string> = {}, encrypted = false): NetworkSpec {
+  return { name, stack, driver: 'overlay', subnet, attachable, labels: { ...labels, [NAMESPACE_LABEL]: stack }, encrypted };
 }
 
 /** `8080/tcp`: what two published ports must not share. */

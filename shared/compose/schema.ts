@@ -65,8 +65,8 @@ export const DEPENDS_ON_ENTRY = keySet(['condition', 'restart', 'required'], [],
 
 /** One entry of the top-level `networks:` mapping. */
 export const NETWORK = keySet(
-  ['driver', 'attachable', 'external', 'name', 'ipam', 'labels'],
-  ['driver_opts', 'internal', 'enable_ipv4', 'enable_ipv6'],
+  ['driver', 'driver_opts', 'attachable', 'external', 'name', 'ipam', 'labels'],
+  ['internal', 'enable_ipv4', 'enable_ipv6'],
 );
 
 export const IPAM = keySet(['config'], ['driver', 'options']);

@@ -31,6 +31,7 @@ export interface WireNetworkView {
   dns: { name: string; ips: string[]; round_robin: boolean }[];
   vips: { vip: string; backends: string[] }[];
   local_ip: string;
+  encrypted: boolean;
 }
 
 export interface WirePortRule {
@@ -114,6 +115,8 @@ export interface NetworkView {
   vips: { vip: string; backends: string[] }[];
   /** This node's own address on the network (ingress), or null. */
   localIp: string | null;
+  /** VXLAN between hosts is encrypted with the cluster's network keys. */
+  encrypted: boolean;
 }
 
 export function networkViewToWire(v: NetworkView): WireNetworkView {
@@ -127,6 +130,7 @@ export function networkViewToWire(v: NetworkView): WireNetworkView {
     dns: v.dns.map((d) => ({ name: d.name, ips: [...d.ips], round_robin: d.roundRobin })),
     vips: v.vips.map((x) => ({ vip: x.vip, backends: [...x.backends] })),
     local_ip: v.localIp ?? '',
+    encrypted: v.encrypted,
   };
 }
 
@@ -141,6 +145,7 @@ export function networkViewFromWire(w: WireNetworkView): NetworkView {
     dns: w.dns.map((d) => ({ name: d.name, ips: [...d.ips], roundRobin: d.round_robin })),
     vips: w.vips.map((x) => ({ vip: x.vip, backends: [...x.backends] })),
     localIp: w.local_ip ? w.local_ip : null,
+    encrypted: w.encrypted === true,
   };
 }
 

@@ -27,8 +27,8 @@ const scratch = makeScratch('ovl', 'tsswarm-ovl-it');
 const { tmp, cgroupParent, layer, webLayer } = scratch;
 const rt = createRuntime({ root: join(tmp, 'rt'), cgroupParent });
 
-const net1: OverlaySpec = { id: 'ovl-one', vni: 4242, subnet: '10.214.1.0/24', gateway: '10.214.1.1', mtu: 1450 };
-const net2: OverlaySpec = { id: 'ovl-two', vni: 4243, subnet: '10.214.2.0/24', gateway: '10.214.2.1', mtu: 1450 };
+const net1: OverlaySpec = { id: 'ovl-one', vni: 4242, subnet: '10.214.1.0/24', gateway: '10.214.1.1', mtu: 1450, encrypted: false };
+const net2: OverlaySpec = { id: 'ovl-two', vni: 4243, subnet: '10.214.2.0/24', gateway: '10.214.2.1', mtu: 1450, encrypted: false };
 
 let hosts: [TestHost, TestHost] | null = null;
 let a: HostAgent | null = null;

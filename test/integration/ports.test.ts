@@ -28,7 +28,7 @@ const scratch = makeScratch('ports', 'tsswarm-ports-it');
 const { tmp, cgroupParent, layer, webLayer } = scratch;
 const rt = createRuntime({ root: join(tmp, 'rt'), cgroupParent });
 
-const ingress: OverlaySpec = { id: 'ingress', vni: 4096, subnet: '10.214.5.0/24', gateway: '10.214.5.1', mtu: 1450 };
+const ingress: OverlaySpec = { id: 'ingress', vni: 4096, subnet: '10.214.5.0/24', gateway: '10.214.5.1', mtu: 1450, encrypted: false };
 const H1_EP = '10.214.5.250';
 const H2_EP = '10.214.5.251';
 const TASK = '10.214.5.2';

@@ -80,6 +80,12 @@ function serve(opts: HostNetworkOptions): void {
     enableEgress: (a) => hn.enableEgress(a[0] as OverlaySpec),
     setNodeEndpoint: (a) => hn.setNodeEndpoint(a[0] as string, a[1] as { ip: string; mac: string } | null),
     setPublishedPorts: (a) => hn.setPublishedPorts(a[0] as PublishedPort[]),
+    // Keys travel as hex (JSON has no Buffer): { primary, keys: [{ tag, key }] }.
+    setEncryptionKeys: (a) => {
+      const r = a[0] as { primary: number; keys: Array<{ tag: number; key: string }> };
+      return hn.setEncryptionKeys({ primary: r.primary, keys: r.keys.map((k) => ({ tag: k.tag, key: Buffer.from(k.key, 'hex') })) });
+    },
+    encryptionStats: () => hn.encryptionStats(),
     close: () => hn.close(),
     benchAttach: (a) => {
       const [spec, n, prefix3, base] = a as [OverlaySpec, number, string, number];

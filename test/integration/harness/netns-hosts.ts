@@ -136,6 +136,12 @@ export class HostAgent {
   }
 
   /** Closes stdin (the helper then closes its HostNetwork and exits); SIGKILL by PID after 10 s. */
+  /** An agent crash: SIGKILL, nothing closed (what it started detached, like the ESP helper, stays). */
+  async kill(): Promise<void> {
+    if (this.child.pid !== undefined && this.child.exitCode === null) process.kill(this.child.pid, 'SIGKILL');
+    await this.exited;
+  }
+
   async stop(): Promise<number | null> {
     this.child.stdin?.end();
     const timer = setTimeout(() => {

@@ -129,7 +129,7 @@ describe('loadStackText: conversion', () => {
       {
         key: 'default',
         external: false,
-        spec: { name: 'test_default', stack: 'test', driver: 'overlay', subnet: null, attachable: false, labels: { 'com.docker.stack.namespace': 'test' } },
+        spec: { name: 'test_default', stack: 'test', driver: 'overlay', subnet: null, attachable: false, labels: { 'com.docker.stack.namespace': 'test' }, encrypted: false },
       },
     ]);
   });
@@ -373,7 +373,7 @@ describe('loadStackText: warnings', () => {
           dns_search: [example.com]
       networks:
         default:
-          driver_opts: {encrypted: ""}
+          driver_opts: {encrypted: "", com.docker.network.driver.mtu: "1400"}
           internal: true
           ipam: {driver: default, config: [{subnet: 10.9.0.0/24, gateway: 10.9.0.1}]}
       volumes: {data: {}}
@@ -381,13 +381,14 @@ describe('loadStackText: warnings', () => {
     `);
     assert.deepEqual(stack.warnings, [
       'Ignoring unsupported options: build, depends_on, deploy.placement, deploy.resources.reservations, deploy.update_config, dns_search, healthcheck, labels, networks.ipv4_address',
-      'Ignoring unsupported network options: driver_opts, internal, ipam.config.gateway, ipam.driver',
+      'Ignoring unsupported network options: driver_opts.com.docker.network.driver.mtu, internal, ipam.config.gateway, ipam.driver',
       'Ignoring unsupported top-level keys: secrets, volumes',
     ]);
     // Ignored keys do not leak into the spec; the supported keys beside them still count.
     assert.deepEqual(service(stack, 'test_db').labels, { 'com.docker.stack.namespace': 'test' });
     assert.deepEqual(service(stack, 'test_web').networks, [{ target: 'test_default', aliases: ['www'] }]);
     assert.equal(stack.networks[0]?.spec.subnet, '10.9.0.0/24');
+    assert.equal(stack.networks[0]?.spec.encrypted, true);
   });
 
   it('accepts the long form of depends_on', () => {

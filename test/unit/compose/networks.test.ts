@@ -53,17 +53,17 @@ describe('loadStackText: networks, ports and name resolution', () => {
       {
         key: 'front',
         external: false,
-        spec: { name: 'test_front', stack: 'test', driver: 'overlay', subnet: null, attachable: true, labels: { tier: 'front', public: '', [NS]: 'test' } },
+        spec: { name: 'test_front', stack: 'test', driver: 'overlay', subnet: null, attachable: true, labels: { tier: 'front', public: '', [NS]: 'test' }, encrypted: false },
       },
       {
         key: 'back',
         external: false,
-        spec: { name: 'test_back', stack: 'test', driver: 'overlay', subnet: '10.20.0.0/24', attachable: false, labels: { tier: 'back', version: '1.0', [NS]: 'test' } },
+        spec: { name: 'test_back', stack: 'test', driver: 'overlay', subnet: '10.20.0.0/24', attachable: false, labels: { tier: 'back', version: '1.0', [NS]: 'test' }, encrypted: false },
       },
       {
         key: 'shared',
         external: true,
-        spec: { name: 'platform-net', stack: null, driver: 'overlay', subnet: null, attachable: false, labels: {} },
+        spec: { name: 'platform-net', stack: null, driver: 'overlay', subnet: null, attachable: false, labels: {}, encrypted: false },
       },
     ]);
 
@@ -156,7 +156,7 @@ describe('loadStackText: networks, ports and name resolution', () => {
     assert.deepEqual(stack.networks[0], {
       key: 'ingress-net',
       external: true,
-      spec: { name: 'ingress-net', stack: null, driver: 'overlay', subnet: null, attachable: false, labels: {} },
+      spec: { name: 'ingress-net', stack: null, driver: 'overlay', subnet: null, attachable: false, labels: {}, encrypted: false },
     });
     assert.deepEqual(service(stack, 'test_a').networks, [{ target: 'ingress-net', aliases: [] }]);
   });

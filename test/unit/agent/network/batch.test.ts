@@ -4,7 +4,7 @@ import { attachCommands, filterRuleset, fdbCommands, neighCommands, overlayComma
 import { bridgeName, vethName, vxlanName } from '../../../../agent/network/names';
 import type { OverlaySpec } from '../../../../agent/network/types';
 
-const spec: OverlaySpec = { id: 'net1', vni: 4097, subnet: '10.214.1.0/24', gateway: '10.214.1.1', mtu: 1450 };
+const spec: OverlaySpec = { id: 'net1', vni: 4097, subnet: '10.214.1.0/24', gateway: '10.214.1.1', mtu: 1450, encrypted: false };
 const br = bridgeName('t1', 'net1');
 const vx = vxlanName('t1', 'net1');
 

@@ -10,7 +10,7 @@ import { bridgeName, vethName, vxlanName } from '../../../../agent/network/names
 import type { OverlaySpec } from '../../../../agent/network/types';
 import { FakeNetSys } from './fake-sys';
 
-const spec: OverlaySpec = { id: 'net1', vni: 4097, subnet: '10.214.1.0/24', gateway: '10.214.1.1', mtu: 1450 };
+const spec: OverlaySpec = { id: 'net1', vni: 4097, subnet: '10.214.1.0/24', gateway: '10.214.1.1', mtu: 1450, encrypted: false };
 
 function setup(): { sys: FakeNetSys; hn: HostNetwork; dir: string; cleanup: () => void } {
   const tmp = mkdtempSync(join(tmpdir(), 'tsswarm-hn-'));

@@ -12,8 +12,8 @@ import { nodeEndpointCommands, portsRuleset, validatePublishedPorts, type Publis
 import type { OverlaySpec } from '../../../../agent/network/types';
 import { FakeNetSys } from './fake-sys';
 
-const ingress: OverlaySpec = { id: 'ingress', vni: 4096, subnet: '10.214.5.0/24', gateway: '10.214.5.1', mtu: 1450 };
-const other: OverlaySpec = { id: 'other', vni: 4097, subnet: '10.214.6.0/24', gateway: '10.214.6.1', mtu: 1450 };
+const ingress: OverlaySpec = { id: 'ingress', vni: 4096, subnet: '10.214.5.0/24', gateway: '10.214.5.1', mtu: 1450, encrypted: false };
+const other: OverlaySpec = { id: 'other', vni: 4097, subnet: '10.214.6.0/24', gateway: '10.214.6.1', mtu: 1450, encrypted: false };
 const BR = bridgeName('t1', ingress.id);
 const BR2 = bridgeName('t1', other.id);
 

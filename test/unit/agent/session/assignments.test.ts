@@ -9,11 +9,11 @@ function t(id: string, desired: 'running' | 'shutdown' = 'running'): AssignedTas
 }
 
 function v(id: string, names: number): NetworkView {
-  return { id, name: id, vni: 4097, subnet: '10.0.0.0/24', gateway: '10.0.0.1', peers: [], dns: Array.from({ length: names }, (_, i) => ({ name: `n${i}`, ips: [], roundRobin: false })), vips: [], localIp: null };
+  return { id, name: id, vni: 4097, subnet: '10.0.0.0/24', gateway: '10.0.0.1', peers: [], dns: Array.from({ length: names }, (_, i) => ({ name: `n${i}`, ips: [], roundRobin: false })), vips: [], localIp: null, encrypted: false };
 }
 
 function msg(o: Partial<Assignments>): Assignments {
-  return { full: false, tasks: [], removed: [], networks: [], removedNetworks: [], ports: null, ...o };
+  return { full: false, tasks: [], removed: [], networks: [], removedNetworks: [], ports: null, networkKeys: null, ...o };
 }
 
 test('later task and network versions replace earlier ones', () => {
@@ -45,4 +45,12 @@ test('ports: the latest set wins, and null (unchanged) keeps the earlier set', (
   assert.deepEqual(mergeAssignments(withPorts, msg({})).ports, [rule]);
   assert.deepEqual(mergeAssignments(withPorts, msg({ ports: [] })).ports, []);
   assert.equal(mergeAssignments(msg({}), msg({})).ports, null);
+});
+
+test('network keys: the latest ring wins, null (unchanged) keeps the earlier one, an empty ring is kept', () => {
+  const ring = { keys: [1, 2, 3].map((tag) => ({ tag, key: Buffer.alloc(20, tag) })), primary: 2 };
+  const withKeys = msg({ networkKeys: ring });
+  assert.equal(mergeAssignments(withKeys, msg({})).networkKeys, ring);
+  assert.deepEqual(mergeAssignments(withKeys, msg({ networkKeys: { keys: [], primary: 0 } })).networkKeys, { keys: [], primary: 0 });
+  assert.equal(mergeAssignments(msg({}), msg({})).networkKeys, null);
 });

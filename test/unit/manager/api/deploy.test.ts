@@ -240,3 +240,22 @@ describe('validateSpec', () => {
     });
   }
 });
+
+describe('encrypted networks in the API', () => {
+  it('refuses a non-boolean encrypted, and stores a missing one as false', async () => {
+    const { planNetworks, validateNetworkSpec } = await import('../../../../manager/api/networks');
+    const base = { name: 'n', stack: null, driver: 'overlay' as const, subnet: null, attachable: false, labels: {} };
+    assert.throws(() => validateNetworkSpec({ ...base, encrypted: 'yes' as unknown as boolean }), /encrypted must be true or false/);
+    const made = planNetworks([base as never, { ...base, name: 'e', encrypted: true }], [], NOW);
+    assert.deepEqual(made.networks.map((n) => [n.spec.name, n.spec.encrypted]), [['n', false], ['e', true]]);
+  });
+
+  it('refuses to redeploy a stack network with its encryption changed', async () => {
+    const { planStackNetworks } = await import('../../../../manager/api/deploy');
+    const { planNetworks } = await import('../../../../manager/api/networks');
+    const spec = { name: 'shop_secure', stack: STACK, driver: 'overlay' as const, subnet: null, attachable: false, labels: {}, encrypted: true };
+    const existing = planNetworks([spec], [], NOW).networks;
+    assert.deepEqual(planStackNetworks(STACK, [{ key: 'secure', external: false, spec }], [], existing, NOW), []);
+    assert.throws(() => planStackNetworks(STACK, [{ key: 'secure', external: false, spec: { ...spec, encrypted: false } }], [], existing, NOW), (e: Error) => e instanceof ConflictError && /exists encrypted; remove the stack to change it/.test(e.message));
+  });
+});
