@@ -113,6 +113,12 @@ async function main(): Promise<void> {
     store = newStore([etcdLocal]);
   }
   const managerId = newId();
+  // First thing once the store answers: a dead predecessor's campaign key would keep another
+  // manager from leading until its lease ran out, and the rest of start-up can take a while.
+  if (localNodeId) {
+    const n = await clearPredecessor(store, localNodeId, managerId).catch((e: Error) => (log.warn(`clearing a predecessor: ${e.message}`), 0));
+    if (n) log.info(`removed ${n} keys of this node's previous manager`);
+  }
   const images = new ImageStore(path.join(dataRoot, 'manager', 'images'));
 
   const revoked = new RevokedNodes(store, log.child('ca'));
@@ -173,10 +179,6 @@ async function main(): Promise<void> {
     },
   }, log.child('election'));
   await dispatcher.start();
-  if (localNodeId) {
-    const n = await clearPredecessor(store, localNodeId, managerId).catch((e: Error) => (log.warn(`clearing a predecessor: ${e.message}`), 0));
-    if (n) log.info(`removed ${n} keys of this node's previous manager`);
-  }
   const registryUrl = `https://${advertise}:${registryPort}`;
   const presence = new ManagerPresence(store, { v: SCHEMA_VERSION, id: managerId, nodeId: localNodeId ?? null, dispatcher: `${advertise}:${dispatcher.port}`, registry: registryUrl, startedAt: new Date().toISOString() }, log.child('presence'));
   presence.start();

@@ -7,25 +7,35 @@
 import * as https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { Agent, fetch as undiciFetch } from 'undici';
+import type { Agent } from 'undici';
 import { peerRole, requireRole, type TlsIdentity } from './tls-identity';
 import type { CertRole } from './roles';
 
 export type Fetch = (url: string, init?: { headers?: Record<string, string>; signal?: AbortSignal; redirect?: 'follow' }) => Promise<Response>;
 
-/** A fetch presenting this host's certificate, to managers only; follows renewals and new roots. */
+/**
+ * A fetch presenting this host's certificate, to managers only; follows renewals and new roots.
+ * undici (~45 ms to load) is loaded by the first fetch, not when a process starts.
+ */
 export function managerFetch(tls: TlsIdentity): Fetch {
   let agent: Agent | null = null;
+  let lib: typeof import('undici') | null = null;
   const make = () => {
+    if (!lib) return;
     const m = tls.current;
     const old = agent;
-    agent = new Agent({ connect: { ca: m.ca, cert: m.cert, key: m.key, checkServerIdentity: requireRole('manager') } });
+    agent = new lib.Agent({ connect: { ca: m.ca, cert: m.cert, key: m.key, checkServerIdentity: requireRole('manager') } });
     // Requests under way finish on the old one.
     void old?.close().catch(() => undefined);
   };
-  make();
   tls.onChange(make);
-  return (url, init) => undiciFetch(url, { ...init, dispatcher: agent! }) as unknown as Promise<Response>;
+  return (url, init) => {
+    if (!lib) {
+      lib = require('undici') as typeof import('undici');
+      make();
+    }
+    return lib.fetch(url, { ...init, dispatcher: agent! }) as unknown as Promise<Response>;
+  };
 }
 
 /** An HTTPS server that asks for a client certificate; handlers check it with `clientOf`. */
