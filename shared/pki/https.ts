@@ -15,7 +15,7 @@ export type Fetch = (url: string, init?: { headers?: Record<string, string>; sig
 
 /**
  * A fetch presenting this host's certificate, to managers only; follows renewals and new roots.
- * undici (~45 ms to load) is loaded by the first fetch, not when a process starts.
+ * undici (~45 ms to load) is loaded shortly after, not while a process starts.
  */
 export function managerFetch(tls: TlsIdentity): Fetch {
   let agent: Agent | null = null;
@@ -29,13 +29,16 @@ export function managerFetch(tls: TlsIdentity): Fetch {
     void old?.close().catch(() => undefined);
   };
   tls.onChange(make);
-  return (url, init) => {
+  const load = (): typeof import('undici') => {
     if (!lib) {
       lib = require('undici') as typeof import('undici');
       make();
     }
-    return lib.fetch(url, { ...init, dispatcher: agent! }) as unknown as Promise<Response>;
+    return lib;
   };
+  // Loaded while the process waits for something else, so a first pull does not wait for it.
+  setTimeout(load, 200).unref();
+  return (url, init) => load().fetch(url, { ...init, dispatcher: agent! }) as unknown as Promise<Response>;
 }
 
 /** An HTTPS server that asks for a client certificate; handlers check it with `clientOf`. */
