@@ -119,6 +119,8 @@ async function main(): Promise<void> {
   const images = new ImageCache({ root: path.join(dir, 'images'), registryUrl: () => registryUrl, fetch: managerFetch(identity.tls) });
 
   let session: Session | null = null;
+  /** The CA digests and certificate last checked against each other (onCa). */
+  let lastCa = '';
   const executor = new Executor(
     (task) => new ContainerController(task, runtime, images, logsDir, networks),
     (u) => session?.report(u),
@@ -181,6 +183,10 @@ async function main(): Promise<void> {
       },
       replay: () => executor.replayStatus(),
       onCa: (signer, trust) => {
+        // Heartbeats carry these twice a second; the certificates are parsed only when they change.
+        const seen = `${signer} ${trust} ${identity.tls.current.cert}`;
+        if (seen === lastCa) return;
+        lastCa = seen;
         if (needsRenewal(identity.tls.current, signer, trust)) void renewal.renewNow();
       },
     },

@@ -4,7 +4,7 @@ import * as https from 'node:https';
 import * as fs from 'node:fs';
 import { TsswarmError, type ErrorBody } from '../shared/errors';
 import type { ClientTls } from './tls-options';
-import { ROLE_OU } from '../shared/pki/roles';
+import { requireRole } from '../shared/pki/roles';
 
 export class ApiError extends TsswarmError {
   constructor(readonly code: string, message: string, override readonly status: number) {
@@ -34,9 +34,7 @@ export class Client {
       const u = new URL(p, `https://${this.host.slice(6)}`);
       // The manager's certificate must chain to the cluster's roots and name a manager; the
       // address dialled is not in question (a manager's names are checked by role).
-      const checkServerIdentity = (_h: string, cert: { subject?: { OU?: string | string[] } }) =>
-        ([cert.subject?.OU].flat().includes(ROLE_OU.manager) ? undefined : new Error('the server is not a manager of this cluster'));
-      return { hostname: u.hostname, port: u.port, path: u.pathname + u.search, ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, checkServerIdentity } as https.RequestOptions;
+      return { hostname: u.hostname, port: u.port, path: u.pathname + u.search, ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, checkServerIdentity: requireRole('manager') } as https.RequestOptions;
     }
     if (/^https?:\/\//.test(this.host)) {
       const u = new URL(p, this.host);

@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { dispatcherClient } from '../../shared/proto/load';
+import { callDispatcher } from '../../shared/proto/load';
 import { certFiles, writeFilesAtomic, type CertFiles } from '../../shared/pki/node-files';
 import { readMaterial, TlsIdentity } from '../../shared/pki/tls-identity';
 import { caDigest, certInfo, signedBy, splitPem, trustDigest, validityProblem } from '../../shared/pki/certificate';
@@ -49,13 +49,8 @@ interface RenewAnswer {
 }
 
 function callRenew(addr: string, tls: TlsIdentity, req: { csr_pem: string; etcd_csr_pem: string }): Promise<RenewAnswer> {
-  const client = dispatcherClient(addr, tls.channelCredentials());
-  return new Promise((resolve, reject) => {
-    (client as unknown as { Renew(r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, a: RenewAnswer) => void): void }).Renew(req, { deadline: Date.now() + 10000 }, (e, a) => {
-      client.close();
-      if (e) reject(new Error(`${addr}: ${e.details || e.message}`));
-      else resolve(a);
-    });
+  return callDispatcher<RenewAnswer>(addr, tls.channelCredentials(), 'Renew', req, 10000).catch((e: grpc.ServiceError) => {
+    throw new Error(`${addr}: ${e.details || e.message}`);
   });
 }
 

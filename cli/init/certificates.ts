@@ -20,7 +20,7 @@ import { caDigest, parseCertificates, validityProblem } from '../../shared/pki/c
 import { certFiles, writeFilesAtomic } from '../../shared/pki/node-files';
 import { writeBootstrap } from '../../shared/pki/bootstrap-file';
 import { parseJoinToken } from '../../shared/pki/join-token';
-import { ETCD_CN, MANAGER_DNS_NAME } from '../../shared/pki/roles';
+import { ETCD_CN, namesFor, requireRole } from '../../shared/pki/roles';
 import type { RoleWire } from '../../shared/proto/role';
 import { ROOT_VALIDITY_MS } from '../../shared/pki/validity';
 
@@ -50,11 +50,10 @@ export async function initCertificates(dataRoot: string, advertise: string, opts
   const nodeId = newId();
   const root = await createRootCa('tsswarm-root-ca', ROOT_VALIDITY_MS);
   const signer = { certPem: root.certPem, keyPem: root.keyPem };
-  const ips = [...new Set([advertise, '127.0.0.1'])];
   const node = await newKeyAndCsr();
   const etcd = await newKeyAndCsr();
-  const nodeCert = await issueLeaf(signer, { csrPem: node.csrPem, commonName: nodeId, role: 'manager', clusterId, ips, dnsNames: [MANAGER_DNS_NAME], validityMs: opts.certExpiryMs });
-  const etcdCert = await issueLeaf(signer, { csrPem: etcd.csrPem, commonName: ETCD_CN, role: 'manager', clusterId, ips, dnsNames: [ETCD_CN], validityMs: opts.certExpiryMs });
+  const nodeCert = await issueLeaf(signer, { csrPem: node.csrPem, commonName: nodeId, role: 'manager', clusterId, ...namesFor('manager', advertise), validityMs: opts.certExpiryMs });
+  const etcdCert = await issueLeaf(signer, { csrPem: etcd.csrPem, commonName: ETCD_CN, role: 'manager', clusterId, ...namesFor('etcd', advertise), validityMs: opts.certExpiryMs });
   writeBootstrap(files.dir, { clusterId, rootKeyPem: root.keyPem, certExpiryMs: opts.certExpiryMs, autolock: opts.autolock });
   writeFilesAtomic([
     { file: files.ca, data: root.certPem },
@@ -101,20 +100,16 @@ interface JoinAnswer {
   external_etcd_key: string;
 }
 
-type Unary = (req: object, opts: Grpc.CallOptions, cb: (e: Grpc.ServiceError | null, a: unknown) => void) => void;
-
 async function call<T>(addr: string, creds: Grpc.ChannelCredentials, method: string, req: object): Promise<T> {
   const grpc = await import('@grpc/grpc-js');
-  const client = (await import('../../shared/proto/load')).dispatcherClient(addr, creds);
-  return new Promise<T>((resolve, reject) => {
-    const f = (client as unknown as Record<string, Unary>)[method]!;
-    f.call(client, req, { deadline: Date.now() + 30000 }, (e, a) => {
-      client.close();
-      if (!e) return resolve(a as T);
-      if (e.code === grpc.status.FAILED_PRECONDITION || e.code === grpc.status.PERMISSION_DENIED) return reject(new JoinRefusedError(`the manager refused this node: ${e.details}`));
-      reject(new JoinRefusedError(`could not reach the manager at ${addr}: ${e.details || e.message}`));
-    });
-  });
+  const { callDispatcher } = await import('../../shared/proto/load');
+  try {
+    return await callDispatcher<T>(addr, creds, method, req, 30000);
+  } catch (err) {
+    const e = err as Grpc.ServiceError;
+    if (e.code === grpc.status.FAILED_PRECONDITION || e.code === grpc.status.PERMISSION_DENIED) throw new JoinRefusedError(`the manager refused this node: ${e.details}`);
+    throw new JoinRefusedError(`could not reach the manager at ${addr}: ${e.details || e.message}`);
+  }
 }
 
 /**
@@ -143,7 +138,6 @@ export interface Joined {
 export async function joinWithToken(dataRoot: string, addr: string, token: string, req: { hostname: string; addr: string; etcd_peer_url: string }): Promise<Joined> {
   const grpc = await import('@grpc/grpc-js');
   const { newKeyAndCsr } = await import('../../shared/pki/issue');
-  const { requireRole } = await import('../../shared/pki/tls-identity');
   const root = await pinnedRoot(addr, token);
   const node = await newKeyAndCsr();
   const etcd = await newKeyAndCsr();

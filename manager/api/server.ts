@@ -79,6 +79,11 @@ async function nodesMap(store: Store): Promise<Map<string, ClusterNode>> {
   return new Map((await store.list<ClusterNode>(Keys.nodes)).map((n) => [n.value.id, n.value]));
 }
 
+async function caView(store: Store): Promise<CaView> {
+  const [status, cluster] = await Promise.all([rotationStatus(store), store.get<Cluster>(Keys.cluster)]);
+  return { ...status, certExpiryMs: cluster?.value.certExpiryMs ?? DEFAULT_CERT_EXPIRY_MS };
+}
+
 const routes: Route[] = [
   {
     method: 'GET',
@@ -116,18 +121,14 @@ const routes: Route[] = [
   {
     method: 'GET',
     pattern: /^\/v1\/ca$/,
-    handler: async (ctx): Promise<CaView> => {
-      const [status, cluster] = await Promise.all([rotationStatus(ctx.store), ctx.store.get<Cluster>(Keys.cluster)]);
-      return { ...status, certExpiryMs: cluster?.value.certExpiryMs ?? DEFAULT_CERT_EXPIRY_MS };
-    },
+    handler: (ctx) => caView(ctx.store),
   },
   {
     method: 'POST',
     pattern: /^\/v1\/ca\/rotate$/,
-    handler: async (ctx): Promise<CaView> => {
+    handler: async (ctx) => {
       await ctx.ca.rotate();
-      const [status, cluster] = await Promise.all([rotationStatus(ctx.store), ctx.store.get<Cluster>(Keys.cluster)]);
-      return { ...status, certExpiryMs: cluster?.value.certExpiryMs ?? DEFAULT_CERT_EXPIRY_MS };
+      return caView(ctx.store);
     },
   },
   {

@@ -11,7 +11,7 @@ import { caDigest } from '../../shared/pki/certificate';
 import { Keys } from '../../shared/keys';
 import { NotFoundError } from '../../shared/errors';
 import { issueLeaf } from '../../shared/pki/issue';
-import { ETCD_CN, MANAGER_DNS_NAME, type CertRole } from '../../shared/pki/roles';
+import { ETCD_CN, namesFor, type CertRole } from '../../shared/pki/roles';
 import type { Store } from '../store/store';
 import { open } from '../keys/seal';
 import { beginRotation } from './rotation';
@@ -24,13 +24,6 @@ export interface IssuedChain {
   trustPem: string;
 }
 
-/** The names a certificate of this role carries for the host at `addr`. */
-export function namesFor(role: CertRole | 'etcd', addr: string): { ips: string[]; dnsNames: string[] } {
-  const ips = [...new Set([addr, '127.0.0.1'])].filter((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a));
-  if (role === 'manager') return { ips, dnsNames: [MANAGER_DNS_NAME] };
-  if (role === 'etcd') return { ips, dnsNames: [ETCD_CN] };
-  return { ips: [], dnsNames: [] };
-}
 
 export class NodeCa {
   constructor(

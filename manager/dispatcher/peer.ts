@@ -6,9 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
-import { peerRole } from '../../shared/pki/tls-identity';
-import type { CertRole } from '../../shared/pki/roles';
-import { ETCD_CN } from '../../shared/pki/roles';
+import { ETCD_CN, peerRole, peerSubject, type CertRole } from '../../shared/pki/roles';
 import type { RevokedNodes } from '../ca/revoked';
 
 export interface Peer {
@@ -31,10 +29,6 @@ interface HasAuth {
   getAuthContext(): { sslPeerCertificate?: PeerCertificate } | null;
 }
 
-function field(subject: PeerCertificate['subject'] | undefined, name: 'CN' | 'O'): string | undefined {
-  const v = subject?.[name] as string | string[] | undefined;
-  return Array.isArray(v) ? v[0] : v;
-}
 
 /**
  * The calling node, allowed one of `roles`, or a PeerRefusal: UNAUTHENTICATED
@@ -44,10 +38,9 @@ function field(subject: PeerCertificate['subject'] | undefined, name: 'CN' | 'O'
 export function requirePeer(call: HasAuth, clusterId: string, roles: CertRole[], revoked: RevokedNodes): Peer {
   const cert = call.getAuthContext()?.sslPeerCertificate;
   if (!cert) throw new PeerRefusal(grpc.status.UNAUTHENTICATED, 'a certificate of this cluster is required (join the host with a token)');
-  const subject = cert.subject;
-  if (field(subject, 'O') !== clusterId) throw new PeerRefusal(grpc.status.UNAUTHENTICATED, 'the certificate is not of this cluster');
+  if (peerSubject(cert, 'O') !== clusterId) throw new PeerRefusal(grpc.status.UNAUTHENTICATED, 'the certificate is not of this cluster');
   const role = peerRole(cert);
-  const nodeId = field(subject, 'CN') ?? '';
+  const nodeId = peerSubject(cert, 'CN') ?? '';
   if (role === null || nodeId === '' || nodeId === ETCD_CN) throw new PeerRefusal(grpc.status.PERMISSION_DENIED, 'the certificate names no node');
   if (!roles.includes(role)) throw new PeerRefusal(grpc.status.PERMISSION_DENIED, `a ${role} certificate may not call this (${roles.join(' or ')} only)`);
   if (revoked.has(nodeId)) throw new PeerRefusal(grpc.status.PERMISSION_DENIED, 'this node was removed from the cluster; join it again with a token', true);

@@ -7,7 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Cluster } from '../../shared/types';
 import { Keys } from '../../shared/keys';
-import { dispatcherClient } from '../../shared/proto/load';
+import { callDispatcher } from '../../shared/proto/load';
 import type { TlsIdentity } from '../../shared/pki/tls-identity';
 import type { Logger } from '../../shared/log';
 import type { Store } from '../store/store';
@@ -16,13 +16,8 @@ import type { DataKey } from './data-key';
 import { open } from './seal';
 
 function ask(addr: string, tls: TlsIdentity): Promise<{ dek: Buffer; autolock: boolean }> {
-  const client = dispatcherClient(addr, tls.channelCredentials());
-  return new Promise((resolve, reject) => {
-    (client as unknown as { GetDataKey(r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, a: { dek: Buffer; autolock: boolean }) => void): void }).GetDataKey({}, { deadline: Date.now() + 5000 }, (e, a) => {
-      client.close();
-      if (e) reject(new Error(`${addr}: ${e.details || e.message}`));
-      else resolve(a);
-    });
+  return callDispatcher<{ dek: Buffer; autolock: boolean }>(addr, tls.channelCredentials(), 'GetDataKey', {}, 5000).catch((e: grpc.ServiceError) => {
+    throw new Error(`${addr}: ${e.details || e.message}`);
   });
 }
 

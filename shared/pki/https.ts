@@ -8,8 +8,8 @@ import * as https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Agent } from 'undici';
-import { peerRole, requireRole, type TlsIdentity } from './tls-identity';
-import type { CertRole } from './roles';
+import type { TlsIdentity } from './tls-identity';
+import { peerRole, peerSubject, requireRole, type CertRole } from './roles';
 
 export type Fetch = (url: string, init?: { headers?: Record<string, string>; signal?: AbortSignal; redirect?: 'follow' }) => Promise<Response>;
 
@@ -61,7 +61,6 @@ export function clientOf(req: IncomingMessage): TlsClient | null {
   if (!socket.authorized) return null;
   const cert = socket.getPeerCertificate();
   const role = peerRole(cert);
-  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) ?? '';
   if (!role) return null;
-  return { commonName: one(cert.subject?.CN), role, clusterId: one(cert.subject?.O) };
+  return { commonName: peerSubject(cert, 'CN') ?? '', role, clusterId: peerSubject(cert, 'O') ?? '' };
 }

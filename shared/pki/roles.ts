@@ -1,3 +1,5 @@
+import type { PeerCertificate } from 'node:tls';
+
 /**
  * What a certificate says about its holder. The subject's CN is the node id,
  * its OU the role, its O the cluster id (as SwarmKit's node certificates);
@@ -17,6 +19,22 @@ export function roleOfOu(ou: string | undefined): CertRole | null {
   return null;
 }
 
+/** One field of a TLS peer's subject (Node gives a string, or an array when repeated). */
+export function peerSubject(cert: PeerCertificate | undefined, field: 'CN' | 'OU' | 'O'): string | undefined {
+  const v = cert?.subject?.[field] as string | string[] | undefined;
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** The role a peer's certificate names, or null. */
+export function peerRole(cert: PeerCertificate | undefined): CertRole | null {
+  return roleOfOu(peerSubject(cert, 'OU'));
+}
+
+/** A TLS checkServerIdentity that accepts a verified certificate of the given role, whatever address was dialled. */
+export function requireRole(role: CertRole): (host: string, cert: PeerCertificate) => Error | undefined {
+  return (_host, cert) => (peerRole(cert) === role ? undefined : new Error(`the peer's certificate is not a ${role}'s (OU ${String(cert.subject?.OU)})`));
+}
+
 /**
  * The etcd members' certificate (server, peer and the managers' client one):
  * its own CN, so etcd's CN-based auth admits managers only, and
@@ -26,3 +44,11 @@ export const ETCD_CN = 'tsswarm-etcd';
 
 /** The DNS name every manager certificate carries: agents check the role, not an address that may change. */
 export const MANAGER_DNS_NAME = 'tsswarm-manager';
+
+/** The names a certificate of this role (or an etcd member's) carries for the host at `addr`. */
+export function namesFor(role: CertRole | 'etcd', addr: string): { ips: string[]; dnsNames: string[] } {
+  const ips = [...new Set([addr, '127.0.0.1'])].filter((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a));
+  if (role === 'manager') return { ips, dnsNames: [MANAGER_DNS_NAME] };
+  if (role === 'etcd') return { ips, dnsNames: [ETCD_CN] };
+  return { ips: [], dnsNames: [] };
+}

@@ -7,12 +7,11 @@
  * drops no session.
  */
 import * as fs from 'node:fs';
-import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { CaCertificateUpdateListener, CertificateProvider, IdentityCertificateUpdateListener } from '@grpc/grpc-js/build/src/certificate-provider';
 import { keyMatches } from './issue';
 import { readIfExists } from './node-files';
-import { ROLE_OU, type CertRole } from './roles';
+import { requireRole } from './roles';
 
 export interface TlsMaterial {
   /** PEM roots to trust. */
@@ -54,13 +53,6 @@ class Provider implements CertificateProvider {
   }
 }
 
-/** The role a peer's certificate names (checked against ROLE_OU), or null. */
-export function peerRole(cert: PeerCertificate | undefined): CertRole | null {
-  const ou = cert?.subject?.OU;
-  const name = Array.isArray(ou) ? ou[0] : ou;
-  for (const [role, v] of Object.entries(ROLE_OU)) if (v === name) return role as CertRole;
-  return null;
-}
 
 export class TlsIdentity {
   private material: TlsMaterial;
@@ -134,10 +126,6 @@ export class TlsIdentity {
   }
 }
 
-/** A TLS checkServerIdentity that accepts a verified certificate of the given role, whatever address was dialled. */
-export function requireRole(role: CertRole): (host: string, cert: PeerCertificate) => Error | undefined {
-  return (_host, cert) => (peerRole(cert) === role ? undefined : new Error(`the peer's certificate is not a ${role}'s (OU ${String(cert.subject?.OU)})`));
-}
 
 /** The files' material, or null when a file is missing or the key does not match the certificate. */
 export function readMaterial(files: { ca: string; cert: string; key: string }): TlsMaterial | null {

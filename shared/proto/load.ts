@@ -37,9 +37,23 @@ export function loadDispatcher(): DispatcherPackage {
 /**
  * A client of a manager's dispatcher. TLS is addressed to the managers' common name rather than
  * the IP dialled (Node warns about IP server names, and the certificate's role is what is
- * checked, see shared/pki/tls-identity.ts requireRole).
+ * checked, see shared/pki/roles.ts requireRole).
  */
 export function dispatcherClient(addr: string, creds: grpc.ChannelCredentials, options: grpc.ChannelOptions = {}): grpc.Client {
   const { Dispatcher } = loadDispatcher();
   return new Dispatcher(addr, creds, { 'grpc.ssl_target_name_override': 'tsswarm-manager', ...options });
+}
+
+type Unary = (req: object, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, a: unknown) => void) => void;
+
+/** One unary call of the dispatcher at `addr` on a channel of its own, closed after; rejects with the call's ServiceError. */
+export function callDispatcher<T>(addr: string, creds: grpc.ChannelCredentials, method: string, req: object, timeoutMs: number): Promise<T> {
+  const client = dispatcherClient(addr, creds);
+  return new Promise<T>((resolve, reject) => {
+    (client as unknown as Record<string, Unary>)[method]!.call(client, req, { deadline: Date.now() + timeoutMs }, (e, a) => {
+      client.close();
+      if (e) reject(e);
+      else resolve(a as T);
+    });
+  });
 }

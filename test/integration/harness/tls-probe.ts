@@ -57,7 +57,7 @@ type Unary = (req: object, opts: Grpc.CallOptions, cb: (e: Grpc.ServiceError | n
 async function grpcProbe(a: Extract<ProbeArgs, { kind: 'grpc' }>): Promise<ProbeResult> {
   const grpc = await import('@grpc/grpc-js');
   const { dispatcherClient } = await import('../../../shared/proto/load');
-  const { requireRole } = await import('../../../shared/pki/tls-identity');
+  const { requireRole } = await import('../../../shared/pki/roles');
   const t = readTls(a.tls);
   // The server must be a manager of the cluster whose roots are given: a refusal is then the server's.
   const creds = grpc.credentials.createSsl(t.ca, t.key, t.cert, { checkServerIdentity: requireRole('manager') });
@@ -107,7 +107,7 @@ function sessionProbe(client: Grpc.Client, r: SessionRegister): Promise<ProbeRes
 }
 
 async function httpsProbe(a: Extract<ProbeArgs, { kind: 'https' }>): Promise<ProbeResult> {
-  const { requireRole } = await import('../../../shared/pki/tls-identity');
+  const { requireRole } = await import('../../../shared/pki/roles');
   const t = readTls(a.tls);
   return new Promise((resolve) => {
     const req = https.get(a.url, { ca: t.ca, ...(t.cert ? { cert: t.cert } : {}), ...(t.key ? { key: t.key } : {}), checkServerIdentity: requireRole('manager'), timeout: TIMEOUT_MS }, (res) => {
