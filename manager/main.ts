@@ -21,7 +21,7 @@ import { DataKey } from './keys/data-key';
 import { fetchDataKey } from './keys/fetch-data-key';
 import { waitForUnlock } from './keys/locked-api';
 import { followUnlockKey } from './keys/unlock-key';
-import { restartLocalEtcd } from './election/etcd-restart';
+import { restartLocalEtcd, type LocalMember } from './election/etcd-restart';
 import type { ExternalEtcdCredentials } from './dispatcher/join';
 import { clearPredecessor, LeaderElection } from './election/leader';
 import { ManagerPresence } from './election/presence';
@@ -85,12 +85,14 @@ async function main(): Promise<void> {
   etcdTls?.watchFiles(etcdFiles);
   // A CA rotation changed this host's roots: its etcd member must restart to trust them.
   const etcdRestarts = new AbortController();
+  /** Set once the store talks to this host's member alone. */
+  let localMember: LocalMember | null = null;
   if (etcdManaged && etcdTls) {
     let roots = etcdTls.current.ca;
     etcdTls.onChange((m) => {
       if (m.ca === roots) return;
       roots = m.ca;
-      void restartLocalEtcd(store, dataRoot, log.child('etcd'), etcdRestarts.signal);
+      void restartLocalEtcd(store, localMember, dataRoot, log.child('etcd'), etcdRestarts.signal);
     });
   }
   const externalEtcd: ExternalEtcdCredentials | null = !etcdManaged && etcdMaterial ? etcdMaterial : null;
@@ -98,26 +100,43 @@ async function main(): Promise<void> {
   const storeTls = etcdTls ?? (externalCa ? new TlsIdentity({ ca: externalCa, cert: '', key: '' }) : null);
   const newStore = (eps: string[]) => new Store(eps, {}, keepaliveMs, storeTls);
   let store = newStore(endpoints);
+  const managerId = newId();
+  // First thing once the store answers, before the cluster record, the keys and promotion: a dead
+  // predecessor's campaign key would keep another manager from leading until its lease ran out.
+  const first = store;
+  const cleared = localNodeId
+    ? retry('clearing a predecessor', () => clearPredecessor(first, localNodeId, managerId)).then(
+        (n) => {
+          if (n) log.info(`removed ${n} keys of this node's previous manager`);
+        },
+        (e: Error) => log.warn(`clearing a predecessor: ${e.message}`),
+      )
+    : Promise.resolve();
   const keys = new DataKey(dataRoot);
   const keyState = keys.loadLocal();
   const cluster = await retry('connecting to etcd', () => ensureCluster(store, dataRoot, keys));
   if (keyState === 'locked') await waitForUnlock(socket, keys, log.child('keys'));
   const member = flagString(args, 'etcd-member');
   if (etcdLocal && member) await promoteWhenReady(store, member, log.child('etcd'));
-  if (etcdLocal && endpoints.join() !== etcdLocal) {
+  await cleared;
+  if (etcdLocal) {
     // Once this host's member votes, talk to it alone: it lives as long as this host does (its
     // supervisor restarts it), so a member dying elsewhere never leaves calls, watches or lease
     // keepalives waiting on a dead connection. (A joining learner serves no requests: until it is
-    // promoted, the other members' endpoints are used.)
-    store.close();
-    store = newStore([etcdLocal]);
-  }
-  const managerId = newId();
-  // First thing once the store answers: a dead predecessor's campaign key would keep another
-  // manager from leading until its lease ran out, and the rest of start-up can take a while.
-  if (localNodeId) {
-    const n = await clearPredecessor(store, localNodeId, managerId).catch((e: Error) => (log.warn(`clearing a predecessor: ${e.message}`), 0));
-    if (n) log.info(`removed ${n} keys of this node's previous manager`);
+    // promoted, the other members' endpoints are used.) While it restarts, the others are used.
+    if (endpoints.join() !== etcdLocal) {
+      store.close();
+      store = newStore([etcdLocal]);
+    }
+    const probe = async () => {
+      const alone = newStore([etcdLocal]);
+      try {
+        await alone.client.maintenance.status();
+      } finally {
+        alone.close();
+      }
+    };
+    localMember = { endpoint: etcdLocal, advertise, probe };
   }
   const images = new ImageStore(path.join(dataRoot, 'manager', 'images'));
 

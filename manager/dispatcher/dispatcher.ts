@@ -17,7 +17,8 @@ import { networkViewToWire, portRuleToWire, statusFromWire, taskToWire, type Sta
 import { networkViews, portRules } from './network-views';
 import { keyringFingerprint, keyringForNode, readNetworkKeyring } from './network-keys';
 import { networkKeysToWire } from '../../shared/proto/network-keys';
-import type { Store, StoreWriter, WriteOp } from '../store/store';
+import type { Store, StoreWriter, Versioned, WriteOp } from '../store/store';
+import { StoreView } from '../store/view';
 import type { AgentMsg, ManagerMsg, RegisterMsg } from './messages';
 import { applyStatus } from './status';
 import { liveManagers } from '../election/presence';
@@ -79,6 +80,8 @@ export class Dispatcher {
   private readonly sessions = new Map<string, Session>();
   private lastSeen = new Map<string, number>();
   private stopWatch: (() => Promise<void>) | null = null;
+  /** What the pushes read (and status writes start from): no round trip to etcd per change. */
+  private view: StoreView | null = null;
   private pushTimer: NodeJS.Timeout | null = null;
   private checkTimer: NodeJS.Timeout | null = null;
   private pushing = false;
@@ -107,15 +110,18 @@ export class Dispatcher {
       server.bindAsync(this.opts.listen, this.opts.tls.serverCredentials(), (err, port) => (err ? reject(err) : resolve(port))),
     );
     this.server = server;
+    const view = new StoreView(this.opts.store, [Keys.tasks, Keys.networks, Keys.services, Keys.nodes], () => this.schedulePush(), this.opts.log);
+    await view.start();
+    this.view = view;
     this.stopWatch = await this.opts.store.watch(
-      [Keys.tasks, Keys.networks, Keys.services, Keys.nodes, Keys.cluster, Keys.managers, Keys.ca, Keys.networkKeys],
+      [Keys.cluster, Keys.managers, Keys.ca, Keys.networkKeys],
       (key) => {
         if (key === Keys.cluster) void this.reloadSettings();
         else if (key === Keys.ca) void this.reloadCa();
         else if (key.startsWith(Keys.managers)) void this.reloadManagers();
         else this.schedulePush();
       },
-      (e) => this.opts.log.warn(`task watch: ${e.message}`),
+      (e) => this.opts.log.warn(`store watch: ${e.message}`),
     );
     await this.reloadManagers();
     await this.reloadCa();
@@ -293,16 +299,13 @@ export class Dispatcher {
     }
     this.pushing = true;
     try {
-      const [taskList, networkList, serviceList, nodeList] = await Promise.all([
-        this.opts.store.list<Task>(Keys.tasks),
-        this.opts.store.list<Network>(Keys.networks),
-        this.opts.store.list<Service>(Keys.services),
-        this.opts.store.list<ClusterNode>(Keys.nodes),
-      ]);
-      const tasks = taskList.map((v) => v.value);
-      const networks = networkList.map((v) => v.value);
-      const services = serviceList.map((v) => v.value);
-      const nodes = nodeList.map((v) => v.value);
+      const view = this.view;
+      if (!view) return;
+      const values = <T>(prefix: string) => view.list<T>(prefix).map((v) => v.value);
+      const tasks = values<Task>(Keys.tasks);
+      const networks = values<Network>(Keys.networks);
+      const services = values<Service>(Keys.services);
+      const nodes = values<ClusterNode>(Keys.nodes);
       const keyring = await readNetworkKeyring(this.opts.store, networks, this.opts.dek()?.key ?? null);
       const byNode = new Map<string, Task[]>();
       for (const t of tasks) {
@@ -424,7 +427,10 @@ export class Dispatcher {
     if (batch.length === 0) return;
     try {
       const ids = [...new Set(batch.map((b) => b.update.taskId))];
-      const found = await Promise.all(ids.map((id) => this.opts.store.get<Task>(Keys.task(id))));
+      // First from the view; from etcd itself after a conflict (the view was behind) and for a task
+      // the view has not seen yet.
+      const read = (id: string): Promise<Versioned<Task> | null> | Versioned<Task> => (attempt === 0 ? this.view?.get<Task>(Keys.task(id)) : null) ?? this.opts.store.get<Task>(Keys.task(id));
+      const found = await Promise.all(ids.map(read));
       const tasks = new Map(found.filter((f) => f !== null).map((f) => [f!.value.id, f!]));
       const next = new Map<string, Task>();
       for (const { nodeId, update } of batch) {
@@ -540,6 +546,7 @@ export class Dispatcher {
     if (this.pushTimer) clearTimeout(this.pushTimer);
     if (this.statusTimer) clearTimeout(this.statusTimer);
     if (this.stopWatch) await this.stopWatch();
+    await this.view?.stop();
     for (const s of this.sessions.values()) s.call.end();
     this.sessions.clear();
     const server = this.server;

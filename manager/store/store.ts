@@ -5,6 +5,8 @@
  */
 import { Etcd3, EtcdError, GRPCDeadlineExceededError, GRPCUnavailableError, type IOptions } from 'etcd3';
 import { BrokenCircuitError, ExponentialBackoff, noop } from 'cockatiel';
+import { credentials, type ChannelOptions } from '@grpc/grpc-js';
+import { Host } from 'etcd3/lib/connection-pool';
 import type { IKeyValue, ITxnResponse } from 'etcd3/lib/rpc';
 import { NotLeaderError, StoreUnavailableError } from '../../shared/errors';
 import type { TlsIdentity } from '../../shared/pki/tls-identity';
@@ -66,7 +68,8 @@ export function fenceHeld(res: Pick<ITxnResponse, 'responses'>, fence: Fence): b
   return kv !== undefined && String(kv.create_revision) === fence.createRevision;
 }
 
-function decode<T>(kv: IKeyValue): Versioned<T> {
+/** A key-value from etcd as the store gives it: its key, its JSON value, its mod revision. */
+export function decode<T>(kv: IKeyValue): Versioned<T> {
   return {
     key: kv.key.toString(),
     value: JSON.parse(kv.value.toString()) as T,
@@ -98,6 +101,13 @@ interface FenceCheck {
   onRefused(e: NotLeaderError): void;
 }
 
+/** etcd3's pool of hosts (one per endpoint, in the order given); it has no API for what useTls and useEndpoints do. */
+function poolOf(client: Etcd3): { hosts: unknown[] } {
+  const pool = (client as unknown as { pool?: { hosts?: unknown[] } }).pool;
+  if (!pool?.hosts?.length) throw new Error('etcd3 changed: cannot reach its pool of hosts');
+  return pool as { hosts: unknown[] };
+}
+
 /**
  * Mutual TLS to etcd that follows certificate renewals and CA rotations: etcd3 takes only fixed
  * PEMs (its `credentials` option) for the life of the client, so each of its hosts gets channel
@@ -106,21 +116,23 @@ interface FenceCheck {
  * `pool.hosts[].channelCredentials`; test/integration/etcd-tls checks this still holds.)
  */
 function useTls(client: Etcd3, tls: TlsIdentity): void {
-  const pool = (client as unknown as { pool?: { hosts?: { channelCredentials: unknown }[] } }).pool;
-  if (!pool?.hosts?.length) throw new Error('etcd3 changed: cannot set TLS credentials on its hosts');
   const creds = tls.channelCredentials('byAddress');
-  for (const h of pool.hosts) h.channelCredentials = creds;
+  for (const h of poolOf(client).hosts as { channelCredentials: unknown }[]) h.channelCredentials = creds;
 }
 
 export class Store {
   readonly client: Etcd3;
+  /** etcd3's host object of each endpoint used so far, whichever of them are in use now. */
+  private readonly hosts: Map<string, unknown>;
+  private readonly grpcOptions: ChannelOptions;
 
   /**
    * keepaliveMs: how often connections to etcd are pinged; a member that dies without closing them
    * (power cut) is noticed after twice that. Below etcd's --grpc-keepalive-min-time (5 s by default)
    * etcd answers with GOAWAY; the managers' own etcd members allow 1 s.
    */
-  constructor(endpoints: string[], options: Partial<IOptions> = {}, keepaliveMs = 5000, tls: TlsIdentity | null = null) {
+  constructor(endpoints: string[], options: Partial<IOptions> = {}, keepaliveMs = 5000, private readonly tls: TlsIdentity | null = null) {
+    this.grpcOptions = { 'grpc.keepalive_time_ms': keepaliveMs, 'grpc.keepalive_timeout_ms': keepaliveMs, 'grpc.keepalive_permit_without_calls': 1 };
     this.client = new Etcd3({
       hosts: endpoints,
       dialTimeout: 3000,
@@ -130,7 +142,7 @@ export class Store {
       // A member that dies without closing its connections (power cut, partition) is noticed by
       // keepalive pings, so watches and lease keepalives move to a live member instead of waiting
       // on a dead one (for longer than a lease lives).
-      grpcOptions: { 'grpc.keepalive_time_ms': keepaliveMs, 'grpc.keepalive_timeout_ms': keepaliveMs, 'grpc.keepalive_permit_without_calls': 1 },
+      grpcOptions: this.grpcOptions,
       faultHandling: {
         // No per-member circuit breaker: etcd3's default shuts a member out for 5 s after three
         // failures, and an etcd leader election fails calls on every member at once, so all of
@@ -144,6 +156,26 @@ export class Store {
       ...options,
     });
     if (tls) useTls(this.client, tls);
+    const all = poolOf(this.client).hosts;
+    this.hosts = new Map(endpoints.map((e, i) => [e, all[i]]));
+  }
+
+  /**
+   * New calls, and watches and lease keepalives that reconnect, go to these endpoints from now on
+   * (calls under way finish where they are). A manager uses its own member alone and, while that
+   * member restarts, the others.
+   */
+  useEndpoints(endpoints: readonly string[]): void {
+    if (endpoints.length === 0) throw new Error('a store needs an endpoint');
+    poolOf(this.client).hosts = endpoints.map((e) => {
+      let h = this.hosts.get(e);
+      if (h === undefined) {
+        // As etcd3 makes its own (with our credentials, as useTls gives them, and no circuit breaker).
+        h = new Host(e, this.tls ? this.tls.channelCredentials('byAddress') : credentials.createInsecure(), this.grpcOptions, noop);
+        this.hosts.set(e, h);
+      }
+      return h;
+    });
   }
 
   async get<T>(key: string): Promise<Versioned<T> | null> {
@@ -271,6 +303,8 @@ export class Store {
   }
 
   close(): void {
+    // Every host's channels close, those out of use too.
+    poolOf(this.client).hosts = [...this.hosts.values()];
     this.client.close();
   }
 }
