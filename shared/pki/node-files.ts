@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { writeFilesAtomicSync } from '../atomic-write';
 
 export interface CertFiles {
   dir: string;
@@ -36,22 +36,13 @@ export function certFiles(dataRoot: string): CertFiles {
   };
 }
 
-/** Writes the files together: each through a temp file, keys 0600. */
+/**
+ * Writes the files together (shared/atomic-write.ts), secrets 0600; keys are renamed into place
+ * before certificates, so a reader that sees a new certificate finds its key.
+ */
 export function writeFilesAtomic(files: { file: string; data: string; secret?: boolean }[]): void {
-  const staged: [string, string][] = [];
-  try {
-    for (const f of files) {
-      fs.mkdirSync(path.dirname(f.file), { recursive: true, mode: 0o700 });
-      const tmp = `${f.file}.${randomBytes(4).toString('hex')}.tmp`;
-      fs.writeFileSync(tmp, f.data, { mode: f.secret ? 0o600 : 0o644, flag: 'wx' });
-      staged.push([tmp, f.file]);
-    }
-    // Keys before certificates: a reader that sees a new certificate finds its key.
-    for (const [tmp, file] of staged.sort(([, a], [, b]) => Number(b.endsWith('.key')) - Number(a.endsWith('.key')))) fs.renameSync(tmp, file);
-  } catch (e) {
-    for (const [tmp] of staged) fs.rmSync(tmp, { force: true });
-    throw e;
-  }
+  const keysFirst = [...files].sort((a, b) => Number(b.file.endsWith('.key')) - Number(a.file.endsWith('.key')));
+  writeFilesAtomicSync(keysFirst.map((f) => ({ file: f.file, data: f.data, mode: f.secret ? 0o600 : 0o644 })));
 }
 
 export function readIfExists(file: string): string | null {
