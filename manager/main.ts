@@ -17,6 +17,8 @@ import { ensureCluster, NoClusterError } from './ca/bootstrap';
 import { NodeCa } from './ca/node-ca';
 import { caRotationLoop } from './ca/rotation';
 import { RevokedNodes } from './ca/revoked';
+import { StoreView } from './store/view';
+import { Keys } from '../shared/keys';
 import { DataKey } from './keys/data-key';
 import { fetchDataKey } from './keys/fetch-data-key';
 import { waitForUnlock } from './keys/locked-api';
@@ -165,8 +167,12 @@ async function main(): Promise<void> {
     registry.listen(registryPort, registryListen.slice(0, registryListen.lastIndexOf(':')), () => resolve());
   });
 
+  // What the dispatcher and the scheduler and allocator read: one watch-fed copy, no round trip per pass.
+  const view = new StoreView(store, [Keys.tasks, Keys.networks, Keys.services, Keys.nodes, Keys.ipamAddrs], log.child('view'));
+  await retry('reading the store', () => view.start());
   const dispatcher = new Dispatcher({
     store,
+    view,
     log: log.child('dispatcher'),
     listen: grpcListen,
     registryUrl: `https://${advertise}:${registryPort}`,
@@ -188,7 +194,7 @@ async function main(): Promise<void> {
   const election = new LeaderElection(store, { managerId, nodeId: localNodeId }, {
     // The loops read the store and write through this term's fenced writer.
     onElected: async (writer) => {
-      loops = [orchestratorLoop(store, writer, log.child('orchestrator')), allocatorLoop(store, writer, log.child('allocator')), schedulerLoop(store, writer, log.child('scheduler')), caRotationLoop(store, writer, log.child('ca')), networkKeyLoop(store, writer, log.child('network-keys'), () => keys.get())];
+      loops = [orchestratorLoop(store, writer, log.child('orchestrator')), allocatorLoop(store, view, writer, log.child('allocator')), schedulerLoop(store, view, writer, log.child('scheduler')), caRotationLoop(store, writer, log.child('ca')), networkKeyLoop(store, writer, log.child('network-keys'), () => keys.get())];
       await Promise.all(loops.map((l) => l.start()));
     },
     onDemoted: async () => {
@@ -248,6 +254,7 @@ async function main(): Promise<void> {
     await presence.stop().catch(() => undefined);
     await replicator.stop().catch(() => undefined);
     await dispatcher.stop().catch(() => undefined);
+    await view.stop().catch(() => undefined);
     store.close();
     process.exit(0);
   };

@@ -4,23 +4,27 @@ import { Keys } from '../../shared/keys';
 import type { Logger } from '../../shared/log';
 import type { Store, StoreWriter, WriteOp } from '../store/store';
 import { ReconcileLoop } from '../orchestrator/loop';
+import type { StoreView } from '../store/view';
 import { allocate, ipamKey, type IpamEntry } from './allocate';
 
-/** Reads go to the store; writes through writer (the leader's fenced one). */
-export function allocatorLoop(store: Store, writer: StoreWriter, log: Logger): ReconcileLoop {
+/**
+ * Reads the manager's watch-fed view: every write is guarded (objects by the mod revision read,
+ * reservations by their absence), so a view behind etcd costs a conflict and another pass, never a
+ * double allocation. Writes through writer (the leader's fenced one).
+ */
+export function allocatorLoop(store: Store, view: StoreView, writer: StoreWriter, log: Logger): ReconcileLoop {
   return new ReconcileLoop({
     name: 'allocator',
     store,
+    view,
     log,
     prefixes: [Keys.services, Keys.tasks, Keys.networks, Keys.nodes],
     pass: async () => {
-      const [services, tasks, networks, ipam, nodes] = await Promise.all([
-        store.list<Service>(Keys.services),
-        store.list<Task>(Keys.tasks),
-        store.list<Network>(Keys.networks),
-        store.list<IpamEntry>(Keys.ipamAddrs),
-        store.list<ClusterNode>(Keys.nodes),
-      ]);
+      const services = view.list<Service>(Keys.services);
+      const tasks = view.list<Task>(Keys.tasks);
+      const networks = view.list<Network>(Keys.networks);
+      const ipam = view.list<IpamEntry>(Keys.ipamAddrs);
+      const nodes = view.list<ClusterNode>(Keys.nodes);
       const a = allocate(services.map((s) => s.value), tasks.map((t) => t.value), networks.map((n) => n.value), ipam.map((e) => e.value), new Date().toISOString(), nodes.map((n) => n.value));
       const rev = new Map([...services, ...tasks, ...ipam, ...networks].map((v) => [v.key, v.modRevision]));
       const reserveOf = (owner: string) => a.reserve.filter((e) => e.owner === owner).map((e): WriteOp => ({ put: ipamKey(e), value: e, guard: { absent: true } }));

@@ -18,7 +18,7 @@ import { networkViews, portRules } from './network-views';
 import { keyringFingerprint, keyringForNode, readNetworkKeyring } from './network-keys';
 import { networkKeysToWire } from '../../shared/proto/network-keys';
 import type { Store, StoreWriter, Versioned, WriteOp } from '../store/store';
-import { StoreView } from '../store/view';
+import type { StoreView } from '../store/view';
 import type { AgentMsg, ManagerMsg, RegisterMsg } from './messages';
 import { applyStatus } from './status';
 import { liveManagers } from '../election/presence';
@@ -32,6 +32,8 @@ import { PeerRefusal, requirePeer, type Peer } from './peer';
 
 export interface DispatcherOptions {
   store: Store;
+  /** The manager's watch-fed view; it must follow tasks, networks, services and nodes. */
+  view: StoreView;
   log: Logger;
   listen: string;
   registryUrl: string;
@@ -80,8 +82,7 @@ export class Dispatcher {
   private readonly sessions = new Map<string, Session>();
   private lastSeen = new Map<string, number>();
   private stopWatch: (() => Promise<void>) | null = null;
-  /** What the pushes read (and status writes start from): no round trip to etcd per change. */
-  private view: StoreView | null = null;
+  private stopViewChanges: (() => void) | null = null;
   private pushTimer: NodeJS.Timeout | null = null;
   private checkTimer: NodeJS.Timeout | null = null;
   private pushing = false;
@@ -110,9 +111,8 @@ export class Dispatcher {
       server.bindAsync(this.opts.listen, this.opts.tls.serverCredentials(), (err, port) => (err ? reject(err) : resolve(port))),
     );
     this.server = server;
-    const view = new StoreView(this.opts.store, [Keys.tasks, Keys.networks, Keys.services, Keys.nodes], () => this.schedulePush(), this.opts.log);
-    await view.start();
-    this.view = view;
+    // Pushes read the view (and status writes start from it): no round trip to etcd per change.
+    this.stopViewChanges = this.opts.view.subscribe([Keys.tasks, Keys.networks, Keys.services, Keys.nodes], () => this.schedulePush());
     this.stopWatch = await this.opts.store.watch(
       [Keys.cluster, Keys.managers, Keys.ca, Keys.networkKeys],
       (key) => {
@@ -299,8 +299,7 @@ export class Dispatcher {
     }
     this.pushing = true;
     try {
-      const view = this.view;
-      if (!view) return;
+      const view = this.opts.view;
       const values = <T>(prefix: string) => view.list<T>(prefix).map((v) => v.value);
       const tasks = values<Task>(Keys.tasks);
       const networks = values<Network>(Keys.networks);
@@ -429,7 +428,7 @@ export class Dispatcher {
       const ids = [...new Set(batch.map((b) => b.update.taskId))];
       // First from the view; from etcd itself after a conflict (the view was behind) and for a task
       // the view has not seen yet.
-      const read = (id: string): Promise<Versioned<Task> | null> | Versioned<Task> => (attempt === 0 ? this.view?.get<Task>(Keys.task(id)) : null) ?? this.opts.store.get<Task>(Keys.task(id));
+      const read = (id: string): Promise<Versioned<Task> | null> | Versioned<Task> => (attempt === 0 ? this.opts.view.get<Task>(Keys.task(id)) : null) ?? this.opts.store.get<Task>(Keys.task(id));
       const found = await Promise.all(ids.map(read));
       const tasks = new Map(found.filter((f) => f !== null).map((f) => [f!.value.id, f!]));
       const next = new Map<string, Task>();
@@ -546,7 +545,7 @@ export class Dispatcher {
     if (this.pushTimer) clearTimeout(this.pushTimer);
     if (this.statusTimer) clearTimeout(this.statusTimer);
     if (this.stopWatch) await this.stopWatch();
-    await this.view?.stop();
+    this.stopViewChanges?.();
     for (const s of this.sessions.values()) s.call.end();
     this.sessions.clear();
     const server = this.server;

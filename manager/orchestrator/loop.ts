@@ -11,6 +11,7 @@
  * the election has been told and stops every loop of the term.
  */
 import type { Store } from '../store/store';
+import type { StoreView } from '../store/view';
 import type { Logger } from '../../shared/log';
 import { NotLeaderError } from '../../shared/errors';
 
@@ -19,6 +20,8 @@ export type Pass = () => Promise<{ retry: boolean }>;
 export interface LoopOptions {
   name: string;
   store: Store;
+  /** When the loop reads the manager's watch-fed view, its changes start passes (not a watch of its own). */
+  view?: StoreView;
   prefixes: string[];
   pass: Pass;
   log: Logger;
@@ -45,11 +48,15 @@ export class ReconcileLoop {
   async start(): Promise<void> {
     if (this.state !== 'idle') throw new Error(`loop ${this.opts.name} already ${this.state}`);
     this.state = 'running';
-    const stopWatch = await this.opts.store.watch(
-      this.opts.prefixes,
-      () => this.markDirty(),
-      (e) => this.opts.log.warn(`${this.opts.name}: watch error: ${e.message}`),
-    );
+    // From the view, a pass starts after the view has the change: what the pass reads includes it.
+    const view = this.opts.view;
+    const stopWatch = view
+      ? ((stop) => async () => stop())(view.subscribe(this.opts.prefixes, () => this.markDirty()))
+      : await this.opts.store.watch(
+          this.opts.prefixes,
+          () => this.markDirty(),
+          (e) => this.opts.log.warn(`${this.opts.name}: watch error: ${e.message}`),
+        );
     if (this.state !== 'running') {
       // Stopped while the watch was being set up (the term ended that soon).
       await stopWatch();

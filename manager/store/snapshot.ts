@@ -2,6 +2,7 @@
 import type { ClusterNode, Service, Task } from '../../shared/types';
 import { Keys } from '../../shared/keys';
 import type { Store, Versioned, WriteOp } from './store';
+import type { StoreView } from './view';
 import type { TaskActions } from '../orchestrator/actions';
 
 export interface Snapshot {
@@ -27,6 +28,21 @@ export async function readSnapshot(store: Store): Promise<Snapshot> {
     services: collect(services, revisions),
     tasks: collect(tasks, revisions),
     nodes: collect(nodes, revisions),
+    revisions,
+  };
+}
+
+/**
+ * The same from the manager's watch-fed view, without a round trip. It may lag etcd by a watch
+ * event (the writer's own last write included): fine for passes whose every write is guarded by a
+ * mod revision, which then conflicts and is tried again; not for ones that create tasks.
+ */
+export function viewSnapshot(view: StoreView): Snapshot {
+  const revisions = new Map<string, string>();
+  return {
+    services: collect(view.list<Service>(Keys.services), revisions),
+    tasks: collect(view.list<Task>(Keys.tasks), revisions),
+    nodes: collect(view.list<ClusterNode>(Keys.nodes), revisions),
     revisions,
   };
 }

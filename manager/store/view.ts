@@ -12,22 +12,45 @@ import type { Watcher } from 'etcd3';
 import type { Logger } from '../../shared/log';
 import { decode, type Store, type Versioned } from './store';
 
+type Listener = { prefixes: readonly string[]; onChange: (key: string) => void };
+
 export class StoreView {
   private readonly entries = new Map<string, Map<string, Versioned<unknown>>>();
   private readonly watchers = new Map<string, Watcher>();
+  private readonly listeners = new Set<Listener>();
   private stopped = false;
 
   constructor(
     private readonly store: Store,
-    private readonly prefixes: readonly string[],
-    /** Called after each change is applied (a key put or deleted; a prefix listed again: its name). */
-    private readonly onChange: (key: string) => void,
+    readonly prefixes: readonly string[],
     private readonly log: Logger,
   ) {}
 
-  /** Lists every prefix and watches it; resolves once all are held. */
+  /**
+   * Calls onChange after each change under these prefixes is applied (the key put or deleted; for
+   * a prefix listed again, the prefix), so what it reads then includes the change. Returns the
+   * function that stops it.
+   */
+  subscribe(prefixes: readonly string[], onChange: (key: string) => void): () => void {
+    const missing = prefixes.filter((p) => !this.prefixes.includes(p));
+    if (missing.length) throw new Error(`this view does not follow ${missing.join(', ')}`);
+    const l = { prefixes, onChange };
+    this.listeners.add(l);
+    return () => void this.listeners.delete(l);
+  }
+
+  /** Whether every one of these prefixes is followed here. */
+  follows(prefixes: readonly string[]): boolean {
+    return prefixes.every((p) => this.prefixes.includes(p));
+  }
+
+  private changed(prefix: string, key: string): void {
+    for (const l of [...this.listeners]) if (l.prefixes.includes(prefix)) l.onChange(key);
+  }
+
+  /** Lists every prefix and watches it; resolves once all are held (again after a failure: the rest). */
   async start(): Promise<void> {
-    await Promise.all(this.prefixes.map((p) => this.follow(p)));
+    await Promise.all(this.prefixes.filter((p) => !this.watchers.has(p)).map((p) => this.follow(p)));
   }
 
   /** The values under a prefix given to the constructor, as last seen. */
@@ -44,6 +67,7 @@ export class StoreView {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.listeners.clear();
     const ws = [...this.watchers.values()];
     this.watchers.clear();
     await Promise.all(ws.map((w) => w.cancel().catch(() => undefined)));
@@ -68,15 +92,15 @@ export class StoreView {
     this.watchers.set(prefix, watcher);
     watcher.on('put', (kv: IKeyValue) => {
       this.put(map, kv);
-      this.onChange(kv.key.toString());
+      this.changed(prefix, kv.key.toString());
     });
     watcher.on('delete', (kv: IKeyValue) => {
       map.delete(kv.key.toString());
-      this.onChange(kv.key.toString());
+      this.changed(prefix, kv.key.toString());
     });
     // etcd cancels a watch whose revision it compacted away: list again from now.
     watcher.on('error', (e: Error) => void this.relist(prefix, watcher, e));
-    this.onChange(prefix);
+    this.changed(prefix, prefix);
   }
 
   private async relist(prefix: string, old: Watcher, why: Error): Promise<void> {

@@ -30,7 +30,8 @@ describe('store view', () => {
     await store.client.put(`${A}1`).value(JSON.stringify({ n: 1 })).exec();
     await store.client.put(`${B}1`).value(JSON.stringify({ n: 10 })).exec();
     await store.client.put('/view-test/other').value(JSON.stringify({ n: 0 })).exec();
-    view = new StoreView(store, [A, B], (k) => changed.push(k), createLogger('test', 'error'));
+    view = new StoreView(store, [A, B], createLogger('test', 'error'));
+    view.subscribe([A, B], (k) => changed.push(k));
     await view.start();
   });
 
@@ -48,6 +49,7 @@ describe('store view', () => {
     assert.deepEqual(view.get(`${A}1`)?.value, { n: 1 });
     assert.equal(view.get(`${A}2`), null);
     assert.throws(() => view.get('/view-test/other'), /not under a prefix/);
+    assert.throws(() => view.subscribe(['/view-test/other'], () => undefined), /does not follow/);
   });
 
   it('follows puts and deletes under its prefixes, with their mod revisions', async () => {
