@@ -50,8 +50,9 @@ export class ReconcileLoop {
     this.state = 'running';
     // From the view, a pass starts after the view has the change: what the pass reads includes it.
     const view = this.opts.view;
-    const stopWatch = view
-      ? ((stop) => async () => stop())(view.subscribe(this.opts.prefixes, () => this.markDirty()))
+    const unsubscribe = view?.subscribe(this.opts.prefixes, () => this.markDirty());
+    const stopWatch = unsubscribe
+      ? async () => unsubscribe()
       : await this.opts.store.watch(
           this.opts.prefixes,
           () => this.markDirty(),

@@ -17,19 +17,18 @@ function collect<T>(items: Versioned<T>[], revisions: Map<string, string>): T[] 
   return items.map((i) => i.value);
 }
 
-export async function readSnapshot(store: Store): Promise<Snapshot> {
+function snapshotOf(services: Versioned<Service>[], tasks: Versioned<Task>[], nodes: Versioned<ClusterNode>[]): Snapshot {
   const revisions = new Map<string, string>();
+  return { services: collect(services, revisions), tasks: collect(tasks, revisions), nodes: collect(nodes, revisions), revisions };
+}
+
+export async function readSnapshot(store: Store): Promise<Snapshot> {
   const [services, tasks, nodes] = await Promise.all([
     store.list<Service>(Keys.services),
     store.list<Task>(Keys.tasks),
     store.list<ClusterNode>(Keys.nodes),
   ]);
-  return {
-    services: collect(services, revisions),
-    tasks: collect(tasks, revisions),
-    nodes: collect(nodes, revisions),
-    revisions,
-  };
+  return snapshotOf(services, tasks, nodes);
 }
 
 /**
@@ -38,13 +37,7 @@ export async function readSnapshot(store: Store): Promise<Snapshot> {
  * mod revision, which then conflicts and is tried again; not for ones that create tasks.
  */
 export function viewSnapshot(view: StoreView): Snapshot {
-  const revisions = new Map<string, string>();
-  return {
-    services: collect(view.list<Service>(Keys.services), revisions),
-    tasks: collect(view.list<Task>(Keys.tasks), revisions),
-    nodes: collect(view.list<ClusterNode>(Keys.nodes), revisions),
-    revisions,
-  };
+  return snapshotOf(view.list<Service>(Keys.services), view.list<Task>(Keys.tasks), view.list<ClusterNode>(Keys.nodes));
 }
 
 /** Turns task actions into guarded writes against the snapshot they were computed from. */

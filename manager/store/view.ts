@@ -39,11 +39,6 @@ export class StoreView {
     return () => void this.listeners.delete(l);
   }
 
-  /** Whether every one of these prefixes is followed here. */
-  follows(prefixes: readonly string[]): boolean {
-    return prefixes.every((p) => this.prefixes.includes(p));
-  }
-
   private changed(prefix: string, key: string): void {
     for (const l of [...this.listeners]) if (l.prefixes.includes(prefix)) l.onChange(key);
   }
