@@ -7,6 +7,66 @@ import type { DesiredState, TaskStateName } from './task-state';
 
 export const SCHEMA_VERSION = 1;
 
+/** compose `deploy.resources.reservations`: what the scheduler counts against a node's free capacity. */
+export interface ResourceReservations {
+  memoryBytes: number | null;
+  nanoCpus: number | null;
+  /** Named generic resources (`generic_resources`: discrete specs) by kind: `{ gpu: 2 }`. */
+  generic: Record<string, number>;
+}
+
+export interface Resources {
+  limits: ResourceLimits;
+  reservations: ResourceReservations;
+}
+
+export interface Placement {
+  /** `node.labels.zone == east`, as written (validated by shared/constraints.ts). */
+  constraints: string[];
+  /** Spread over the values of a node attribute, nested in order (`node.labels.zone`). */
+  preferences: { spread: string }[];
+  /** At most this many of the service's tasks on one node; 0 for no limit. */
+  maxReplicas: number;
+}
+
+/** compose `deploy.restart_policy`: validated and stored; acted on by the restart supervisor (issue 12). */
+export interface RestartPolicy {
+  condition: 'none' | 'on-failure' | 'any';
+  delayMs: number | null;
+  maxAttempts: number | null;
+  windowMs: number | null;
+}
+
+/** compose `deploy.update_config` / `rollback_config`: validated and stored; acted on by issue 12. */
+export interface UpdateConfig {
+  parallelism: number;
+  delayMs: number;
+  failureAction: 'pause' | 'continue' | 'rollback';
+  monitorMs: number | null;
+  maxFailureRatio: number;
+  order: 'stop-first' | 'start-first';
+}
+
+/** compose `logging`: `json-file` and `local` (rotated by max-size / max-file), `none`. */
+export interface LogDriver {
+  name: string;
+  options: Record<string, string>;
+}
+
+/** What a task runs: Docker's swarm TaskSpec. A task holds the copy it was made from. */
+export interface TaskSpec {
+  container: ContainerSpec;
+  /**
+   * The task uses its host's network namespace (compose: the predefined network `host`, as
+   * `networks: {hostnet: {external: true, name: host}}`); the service then has no overlay networks.
+   */
+  hostNetwork: boolean;
+  resources: Resources;
+  placement: Placement;
+  restartPolicy: RestartPolicy | null;
+  logDriver: LogDriver | null;
+}
+
 export interface ResourceLimits {
   /** Bytes of memory, or null for no limit. */
   memoryBytes: number | null;
@@ -37,6 +97,80 @@ export interface ContainerSpec {
   extraHosts: string[];
   /** How the container is confined and what it may do (compose cap_add, privileged, ulimits, ...). */
   runtime: RuntimeSettings;
+  /** Container labels (compose `labels`); not templated. */
+  labels: Record<string, string>;
+  /** Binds, volumes and tmpfs mounts (compose `volumes`), in file order. */
+  mounts: Mount[];
+  /** Secrets given to the container, at `/run/secrets/<target>` on a tmpfs. */
+  secrets: SecretReference[];
+  /** Configs given to the container, read-only at their target. */
+  configs: ConfigReference[];
+  /** compose `healthcheck`: validated and stored; acted on by the health checker (issue 12). */
+  healthcheck: HealthCheck | null;
+}
+
+/** bind propagation, as mount(8) names it. */
+export type BindPropagation = 'private' | 'rprivate' | 'shared' | 'rshared' | 'slave' | 'rslave';
+
+/**
+ * One mount of a container, in the shape of Docker's swarm Mount. `source` is a host path for a
+ * bind (absolute after the converter resolved it against the stack file), a volume name for a named
+ * volume, '' for an anonymous volume and for tmpfs. `source` and `target` may hold templates
+ * (`{{.Task.Slot}}`), expanded per task by the agent.
+ */
+export interface Mount {
+  type: 'bind' | 'volume' | 'tmpfs';
+  source: string;
+  target: string;
+  readOnly: boolean;
+  /** bind only (null otherwise): propagation, and whether a missing source is created (compose `bind.create_host_path`). */
+  bind: { propagation: BindPropagation; createHostPath: boolean } | null;
+  /** volume only (null otherwise). */
+  volume: VolumeOptions | null;
+  /** tmpfs only (null otherwise). */
+  tmpfs: { sizeBytes: number | null; mode: number | null } | null;
+}
+
+export interface VolumeOptions {
+  /** Do not copy the image's files at the mount point into a new, empty volume. */
+  noCopy: boolean;
+  /** Labels the volume is created with. */
+  labels: Record<string, string>;
+  /** Driver and its options the volume is created with on a node where it does not exist yet (the stack's top-level volume). */
+  driver: { name: string; options: Record<string, string> } | null;
+}
+
+/** Where and how a secret's or config's bytes appear in the container. */
+export interface FileTarget {
+  /** A secret: a file name under /run/secrets (or an absolute path); a config: an absolute path. */
+  name: string;
+  uid: string;
+  gid: string;
+  /** File mode, e.g. 0o444. */
+  mode: number;
+}
+
+export interface SecretReference {
+  secretId: string;
+  secretName: string;
+  file: FileTarget;
+}
+
+export interface ConfigReference {
+  configId: string;
+  configName: string;
+  file: FileTarget;
+}
+
+/** compose `healthcheck`, Docker's HealthConfig (durations in ms; test [] means the image's). */
+export interface HealthCheck {
+  /** `["NONE"]`, `["CMD", ...]`, `["CMD-SHELL", "..."]`, or [] for the image's. */
+  test: string[];
+  intervalMs: number | null;
+  timeoutMs: number | null;
+  startPeriodMs: number | null;
+  startIntervalMs: number | null;
+  retries: number | null;
 }
 
 /** A host device given to the container (compose `devices: /dev/x:/dev/y:rwm`). */
@@ -208,11 +342,14 @@ export interface ServiceSpec {
   mode: ServiceMode;
   /** Wanted replicas; only meaningful for `replicated`. */
   replicas: number;
-  container: ContainerSpec;
-  limits: ResourceLimits;
+  /** What each task runs (Docker's TaskTemplate). */
+  task: TaskSpec;
+  /** Service labels (compose `deploy.labels`, and the stack's namespace label); not templated. */
   labels: Record<string, string>;
   networks: ServiceNetwork[];
   endpoint: EndpointSpec;
+  update: UpdateConfig | null;
+  rollback: UpdateConfig | null;
 }
 
 export interface Service {
@@ -253,8 +390,8 @@ export interface Task {
   nodeId: string | null;
   desiredState: DesiredState;
   specVersion: number;
-  spec: ContainerSpec;
-  limits: ResourceLimits;
+  /** The service's task template when the task was made. */
+  spec: TaskSpec;
   /** Addresses on the service's networks; allocated while the task is `new`. */
   networks: NetworkAttachment[];
   /** Desired (the manager's): frozen while running (`service pause`, `task pause`). */
@@ -270,6 +407,8 @@ export type NodeState = 'unknown' | 'ready' | 'down';
 export interface NodeResources {
   nanoCpus: number;
   memoryBytes: number;
+  /** Generic resources the agent offers (`--generic-resource gpu=2`), by kind. Absent in records from before them. */
+  generic?: Record<string, number>;
 }
 
 export interface ClusterNode {
@@ -282,7 +421,12 @@ export interface ClusterNode {
   /** manager: the manager holding the node's session; it judges the node's heartbeats. */
   status: { state: NodeState; message: string; timestamp: string; manager?: string };
   resources: NodeResources;
+  /** The operator's labels (`node update --label-add`): constraints `node.labels.<key>`. */
   labels: Record<string, string>;
+  /** The agent's own `--label`s: constraints `engine.labels.<key>`. Absent in records from before them. */
+  engineLabels?: Record<string, string>;
+  /** `linux` / `amd64`, Docker's names: constraints `node.platform.os|arch`. Absent in records from before them. */
+  platform?: { os: string; architecture: string };
   createdAt: string;
 }
 
@@ -346,10 +490,45 @@ export interface ImageRecord {
   importedAt: string;
 }
 
+/** A secret or a config: a named, immutable blob (Docker's SecretSpec / ConfigSpec). */
+export interface BlobSpec {
+  /** Full name (`<stack>_<name>` for a stack's own). */
+  name: string;
+  labels: Record<string, string>;
+}
+
+/**
+ * A secret or config as stored (Keys.secrets / Keys.configs): the bytes sealed under the cluster's
+ * data key (manager/keys/seal.ts, the etcd key as associated data), never in plain text.
+ */
+export interface StoredBlob {
+  v: number;
+  id: string;
+  spec: BlobSpec;
+  sealed: { alg: 'A256GCM'; nonce: string; data: string };
+  /** sha256 of the plain bytes, `sha256:<hex>`: lets a redeploy see the content is unchanged. */
+  digest: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A stack file's top-level secret or config, before it exists in the cluster. */
+export interface StackBlob {
+  /** Name as the stack file's services refer to it. */
+  key: string;
+  /** `external: true`: it must exist already under `spec.name`; `data` is null. */
+  external: boolean;
+  spec: BlobSpec;
+  /** The bytes (from `file:`, `environment:` or `content:`), base64; null for an external one. */
+  data: string | null;
+}
+
 /** What the compose loader produces for one stack file. */
 export interface StackDeployment {
   name: string;
   services: ServiceSpec[];
   networks: StackNetwork[];
+  secrets: StackBlob[];
+  configs: StackBlob[];
   warnings: string[];
 }

@@ -11,8 +11,8 @@ export class TaskError extends Error {}
 
 /** Docker's rules: a service's entrypoint replaces the image's and drops the image's CMD. */
 export function resolveArgs(task: AssignedTask, image: ImageConfig): string[] {
-  const entrypoint = task.spec.entrypoint ?? image.entrypoint ?? [];
-  const cmd = task.spec.command ?? (task.spec.entrypoint !== null ? [] : image.cmd ?? []);
+  const entrypoint = task.spec.container.entrypoint ?? image.entrypoint ?? [];
+  const cmd = task.spec.container.command ?? (task.spec.container.entrypoint !== null ? [] : image.cmd ?? []);
   return [...entrypoint, ...cmd];
 }
 
@@ -38,24 +38,24 @@ export class ContainerController implements Controller {
   ) {}
 
   async prepare(signal: AbortSignal): Promise<void> {
-    const image = await this.images.prepare(this.task.spec.image, signal);
+    const image = await this.images.prepare(this.task.spec.container.image, signal);
     const args = resolveArgs(this.task, image.config);
-    if (args.length === 0) throw new TaskError(`no command: image ${this.task.spec.image} has none and the service gives none`);
-    const hostname = this.task.spec.hostname ?? shortId(this.task.id);
+    if (args.length === 0) throw new TaskError(`no command: image ${this.task.spec.container.image} has none and the service gives none`);
+    const hostname = this.task.spec.container.hostname ?? shortId(this.task.id);
     const sandbox = this.networks ? await this.networks.prepare(this.task, hostname) : null;
     this.config = {
       id: this.task.id,
       lowerDirs: image.layers,
       args,
-      env: mergeEnv(image.config.env, this.task.spec.env),
-      cwd: this.task.spec.workingDir ?? image.config.workingDir ?? '/',
-      user: this.task.spec.user ?? image.config.user ?? null,
+      env: mergeEnv(image.config.env, this.task.spec.container.env),
+      cwd: this.task.spec.container.workingDir ?? image.config.workingDir ?? '/',
+      user: this.task.spec.container.user ?? image.config.user ?? null,
       hostname,
-      limits: this.task.limits,
+      limits: this.task.spec.resources.limits,
       logPath: path.join(this.logsDir, `${this.task.id}.log`),
       netns: sandbox?.netns ?? null,
       files: sandbox?.files ?? [],
-      runtime: this.task.spec.runtime,
+      runtime: this.task.spec.container.runtime,
     };
   }
 
@@ -76,10 +76,10 @@ export class ContainerController implements Controller {
     const ac = new AbortController();
     const exited = this.runtime.wait(this.task.id, ac.signal).then(() => true, () => false);
     // The service's stop_signal (Docker's SIGTERM by default); a real-time signal has no Node name.
-    await this.runtime.kill(this.task.id, (this.task.spec.runtime.stopSignal ?? 'SIGTERM') as NodeJS.Signals).catch(() => undefined);
+    await this.runtime.kill(this.task.id, (this.task.spec.container.runtime.stopSignal ?? 'SIGTERM') as NodeJS.Signals).catch(() => undefined);
     let timer: NodeJS.Timeout | null = null;
     const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), this.task.spec.stopGracePeriodMs);
+      timer = setTimeout(() => resolve(false), this.task.spec.container.stopGracePeriodMs);
     });
     const done = await Promise.race([exited, timeout]);
     if (timer) clearTimeout(timer);

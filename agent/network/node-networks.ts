@@ -193,12 +193,12 @@ export class NodeNetworks {
       const first = task.networks[0]!;
       const gateway = this.nets.get(first.networkId)!.view.gateway;
       const myIp = first.address.split('/')[0]!;
-      const extra = task.spec.extraHosts.map((h) => {
+      const extra = task.spec.container.extraHosts.map((h) => {
         const at = h.lastIndexOf(':');
         return { ip: h.slice(at + 1), names: [h.slice(0, at)] };
       });
-      const resolv = task.spec.dns.length
-        ? `${task.spec.dns.map((d) => `nameserver ${d}`).join('\n')}\n`
+      const resolv = task.spec.container.dns.length
+        ? `${task.spec.container.dns.map((d) => `nameserver ${d}`).join('\n')}\n`
         : resolvConfFor(gateway, []);
       return {
         netns,

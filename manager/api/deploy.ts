@@ -32,13 +32,15 @@ export function validateSpec(s: ServiceSpec, stack: string): void {
   if (s.stack !== stack) fail(`belongs to stack ${String(s.stack)}, not ${stack}`);
   if (s.mode !== 'replicated' && s.mode !== 'global') fail('mode must be replicated or global');
   if (!Number.isSafeInteger(s.replicas) || s.replicas < 0) fail('replicas must be a non-negative integer');
-  const c = s.container;
+  const t = s.task;
+  if (typeof t !== 'object' || t === null) fail('missing task template');
+  const c = t.container;
   if (typeof c !== 'object' || c === null) fail('missing container spec');
   if (typeof c.image !== 'string' || c.image === '') fail('missing image');
   if (!isNullOr(c.command, isStrList) || !isNullOr(c.entrypoint, isStrList) || !isStrList(c.env)) fail('command, entrypoint and env must be lists of strings');
   for (const k of ['workingDir', 'user', 'hostname'] as const) if (!isNullOr(c[k], (x) => typeof x === 'string')) fail(`${k} must be a string`);
   if (!Number.isSafeInteger(c.stopGracePeriodMs) || c.stopGracePeriodMs < 0) fail('stop grace period must be a non-negative number of milliseconds');
-  const l = s.limits;
+  const l = t.resources?.limits;
   if (typeof l !== 'object' || l === null) fail('missing limits');
   if (!isPosIntOrNull(l.memoryBytes) || !isPosIntOrNull(l.nanoCpus) || !isPosIntOrNull(l.pids)) fail('limits must be positive integers');
   if (!isStrList(c.dns) || !isStrList(c.extraHosts)) fail('dns and extra hosts must be lists of strings');

@@ -337,7 +337,7 @@ const routes: Route[] = [
       if (body.services.length === 0) throw new InvalidArgumentError('a stack needs at least one service');
       for (const s of body.services) validateSpec(s, stackName);
       for (const s of body.services) {
-        const ref = normalizeImageRef(s.container.image);
+        const ref = normalizeImageRef(s.task.container.image);
         if (!(await ctx.images.resolve(ref)) && !(await ctx.replicator.ensure(ref))) {
           throw new ImageNotFoundError(`service ${s.name}: image ${ref} not found in the cluster (import it with: tsswarm image import FILE ${ref})`);
         }

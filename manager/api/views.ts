@@ -7,7 +7,7 @@ export function serviceView(s: Service, tasks: Task[], nodes: ClusterNode[]): Se
   const mine = tasks.filter((t) => t.serviceId === s.id);
   const running = mine.filter((t) => t.desiredState === 'running' && t.status.state === 'running').length;
   const desired = s.spec.mode === 'global' ? nodes.filter(nodeIsEligible).length : s.spec.replicas;
-  return { id: s.id, name: s.spec.name, stack: s.spec.stack, mode: s.spec.mode, desired, running, image: s.spec.container.image };
+  return { id: s.id, name: s.spec.name, stack: s.spec.stack, mode: s.spec.mode, desired, running, image: s.spec.task.container.image };
 }
 
 export function taskView(t: Task, nodes: Map<string, ClusterNode>): TaskView {

@@ -326,7 +326,7 @@ export class Dispatcher {
         const changed: Task[] = [];
         for (const t of mine) {
           // Status-only changes the agent itself reported need not go back to it.
-          const fingerprint = JSON.stringify([t.desiredState, t.specVersion, t.spec, t.limits, t.paused]);
+          const fingerprint = JSON.stringify([t.desiredState, t.specVersion, t.spec, t.paused]);
           if (s.sent.get(t.id) !== fingerprint) {
             changed.push(t);
             s.sent.set(t.id, fingerprint);

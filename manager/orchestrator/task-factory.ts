@@ -13,8 +13,7 @@ export function newTask(service: Service, slot: number | null, node: ClusterNode
     nodeId: node ? node.id : null,
     desiredState: 'running',
     specVersion: service.specVersion,
-    spec: service.spec.container,
-    limits: service.spec.limits,
+    spec: service.spec.task,
     networks: [],
     paused: service.paused,
     // A task with networks waits (new) for the allocator to give it addresses.

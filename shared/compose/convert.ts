@@ -47,7 +47,8 @@ import { parseBytes, parseDurationMs, parseInteger, parseNanoCpus } from './unit
 
 /** The label docker puts on every object of a stack; `docker stack ls/rm` find them by it. */
 export const NAMESPACE_LABEL = 'com.docker.stack.namespace';
-export const DEFAULT_STOP_GRACE_PERIOD_MS = 10_000;
+import { DEFAULT_STOP_GRACE_PERIOD_MS, defaultPlacement } from '../task-spec';
+export { DEFAULT_STOP_GRACE_PERIOD_MS };
 /** The network services join when they name none, created for the stack when the file does not define it. */
 export const DEFAULT_NETWORK = 'default';
 
@@ -258,17 +259,23 @@ class Converter {
       dns,
       extraHosts,
       runtime: runtimeSettings(field, path, { problems: this.problems, dir: this.opts.dir }),
+      labels: {},
+      mounts: [],
+      secrets: [],
+      configs: [],
+      healthcheck: null,
     };
     const spec: ServiceSpec = {
       name: `${stack}_${name}`,
       stack,
       mode: deploy.mode,
       replicas: deploy.replicas,
-      container,
-      limits: deploy.limits,
+      task: { container, hostNetwork: false, resources: { limits: deploy.limits, reservations: { memoryBytes: null, nanoCpus: null, generic: {} } }, placement: defaultPlacement(), restartPolicy: null, logDriver: null },
       labels: { [NAMESPACE_LABEL]: stack },
       networks: serviceNetworks,
       endpoint,
+      update: null,
+      rollback: null,
     };
     return { spec, dependsOn, ports };
   }

@@ -75,7 +75,7 @@ export function loadStackText(text: string, opts: LoadTextOptions): StackDeploym
   if (stack.ignoredTopLevelKeys.length > 0) {
     warnings.push(`Ignoring unsupported top-level keys: ${stack.ignoredTopLevelKeys.join(', ')}`);
   }
-  return { name: stack.name, services: stack.services, networks: stack.networks, warnings };
+  return { name: stack.name, services: stack.services, networks: stack.networks, secrets: [], configs: [], warnings };
 }
 
 /**

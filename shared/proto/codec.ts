@@ -2,16 +2,10 @@
  * Conversions between the domain types and the wire messages of
  * dispatcher.proto. proto3 has no null, so "absent" travels as 0 / "" / a has_ flag.
  */
-import type { ContainerSpec, NetworkAttachment, ResourceLimits, Task } from '../types';
-import { defaultRuntimeSettings } from '../types';
+import type { Task, TaskSpec } from '../types';
+import { completeTaskSpec } from '../task-spec';
 import type { DesiredState, TaskStateName } from '../task-state';
 import { TaskState } from '../task-state';
-
-export interface WireLimits {
-  memory_bytes: number;
-  nano_cpus: number;
-  pids: number;
-}
 
 export interface WireAttachment {
   network_id: string;
@@ -70,7 +64,6 @@ export interface WireTask {
   slot: number;
   desired_state: string;
   spec_json: string;
-  limits: WireLimits | null;
   observed_state: string;
   attachments: WireAttachment[];
   paused: boolean;
@@ -88,20 +81,10 @@ export interface WireStatus {
   paused: boolean;
 }
 
-/** The part of a task an agent needs to run it. */
-export interface AssignedTask {
-  id: string;
-  serviceId: string;
-  serviceName: string;
-  slot: number | null;
-  desiredState: DesiredState;
-  spec: ContainerSpec;
-  limits: ResourceLimits;
+/** The part of a task an agent needs to run it, and the state the manager last recorded for it. */
+export type AssignedTask = Pick<Task, 'id' | 'serviceId' | 'serviceName' | 'slot' | 'desiredState' | 'spec' | 'networks' | 'paused'> & {
   observedState: TaskStateName;
-  networks: NetworkAttachment[];
-  /** Desired: keep the container frozen. */
-  paused: boolean;
-}
+};
 
 /** A node's view of one network (see NetworkView in dispatcher.proto). */
 export interface NetworkView {
@@ -162,31 +145,14 @@ export interface StatusUpdate {
 
 const orNull = (n: number): number | null => (n > 0 ? n : null);
 
-/**
- * The spec a manager sent, with the defaults of fields it may not know yet (a manager older than
- * this agent): every field of ContainerSpec is then set.
- */
-export function containerSpecFromJson(text: string): ContainerSpec {
-  let v: Partial<ContainerSpec> = {};
+/** The spec a manager sent, completed with the defaults of fields it may not know (an older manager). */
+export function taskSpecFromJson(text: string): TaskSpec {
   try {
-    const parsed: unknown = text === '' ? {} : JSON.parse(text);
-    if (typeof parsed === 'object' && parsed !== null) v = parsed as Partial<ContainerSpec>;
+    return completeTaskSpec(text === '' ? {} : JSON.parse(text));
   } catch {
     // an unreadable spec runs nothing: the image '' fails the task with a clear error
+    return completeTaskSpec({});
   }
-  return {
-    image: v.image ?? '',
-    command: v.command ?? null,
-    entrypoint: v.entrypoint ?? null,
-    env: v.env ?? [],
-    workingDir: v.workingDir ?? null,
-    user: v.user ?? null,
-    hostname: v.hostname ?? null,
-    stopGracePeriodMs: v.stopGracePeriodMs ?? 10_000,
-    dns: v.dns ?? [],
-    extraHosts: v.extraHosts ?? [],
-    runtime: { ...defaultRuntimeSettings(), ...(v.runtime ?? {}) },
-  };
 }
 const orEmpty = (s: string): string | null => (s === '' ? null : s);
 
@@ -209,16 +175,10 @@ export function taskToWire(t: Task): WireTask {
     spec_json: JSON.stringify(t.spec),
     paused: t.paused,
     attachments: t.networks.map((a) => ({ network_id: a.networkId, network_name: a.networkName, address: a.address, mac: a.mac, aliases: a.aliases })),
-    limits: {
-      memory_bytes: t.limits.memoryBytes ?? 0,
-      nano_cpus: t.limits.nanoCpus ?? 0,
-      pids: t.limits.pids ?? 0,
-    },
   };
 }
 
 export function taskFromWire(w: WireTask): AssignedTask {
-  const l = w.limits;
   return {
     id: w.id,
     serviceId: w.service_id,
@@ -226,14 +186,9 @@ export function taskFromWire(w: WireTask): AssignedTask {
     slot: w.slot > 0 ? w.slot : null,
     desiredState: isDesired(w.desired_state) ? w.desired_state : 'shutdown',
     observedState: isTaskStateName(w.observed_state) ? w.observed_state : 'assigned',
-    spec: containerSpecFromJson(w.spec_json),
+    spec: taskSpecFromJson(w.spec_json),
     paused: w.paused === true,
     networks: (w.attachments ?? []).map((a) => ({ networkId: a.network_id, networkName: a.network_name, address: a.address, mac: a.mac, aliases: [...a.aliases] })),
-    limits: {
-      memoryBytes: orNull(Number(l?.memory_bytes ?? 0)),
-      nanoCpus: orNull(Number(l?.nano_cpus ?? 0)),
-      pids: orNull(Number(l?.pids ?? 0)),
-    },
   };
 }
 

@@ -8,6 +8,7 @@
  * Needs root and the built addon. Everything it creates lives under one temp dir and one cgroup
  * parent, and is removed in `after` even when assertions fail.
  */
+import { defaultContainerSpec, taskSpecOf } from '../../shared/task-spec';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
@@ -392,20 +393,13 @@ describe('runtime keys, seen from inside the container (root)', () => {
       serviceName: 'keys',
       slot: 1,
       desiredState: 'running',
-      spec: {
-        image: 'busybox:latest',
+      spec: taskSpecOf({
+        ...defaultContainerSpec('busybox:latest'),
         command: ['sh', '-c', trapScript('USR1')],
-        entrypoint: null,
-        env: [],
-        workingDir: null,
-        user: null,
         hostname: 'keys',
         stopGracePeriodMs: graceMs,
-        dns: [],
-        extraHosts: [],
         runtime: runtimeWith({ stopSignal, init }),
-      },
-      limits: { memoryBytes: null, nanoCpus: null, pids: null },
+      }),
       observedState: 'assigned',
       networks: [],
       paused: false,

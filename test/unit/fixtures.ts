@@ -4,9 +4,9 @@
  * is about; ids are readable strings, not random ones.
  */
 import type { TaskStateName } from '../../shared/task-state';
-import type { ClusterNode, ContainerSpec, ResourceLimits, Service, ServiceSpec, Task, TaskStatus } from '../../shared/types';
-import { defaultRuntimeSettings } from '../../shared/types';
+import type { ClusterNode, ContainerSpec, Placement, ResourceLimits, ResourceReservations, Service, ServiceSpec, Task, TaskSpec, TaskStatus } from '../../shared/types';
 import { SCHEMA_VERSION } from '../../shared/types';
+import { defaultContainerSpec, defaultPlacement, defaultResources } from '../../shared/task-spec';
 
 export const NOW = '2024-01-01T00:00:00.000Z';
 
@@ -16,33 +16,34 @@ export function at(n: number): string {
 }
 
 export function containerSpec(over: Partial<ContainerSpec> = {}): ContainerSpec {
-  return {
-    image: 'busybox:latest',
-    command: null,
-    entrypoint: null,
-    env: [],
-    workingDir: null,
-    user: null,
-    hostname: null,
-    stopGracePeriodMs: 10_000,
-    dns: [],
-    extraHosts: [],
-    runtime: defaultRuntimeSettings(),
-    ...over,
-  };
+  return { ...defaultContainerSpec('busybox:latest'), ...over };
 }
 
 export function limits(over: Partial<ResourceLimits> = {}): ResourceLimits {
   return { memoryBytes: null, nanoCpus: null, pids: null, ...over };
 }
 
-export interface SpecOptions extends Partial<Omit<ServiceSpec, 'container' | 'limits'>> {
+export interface SpecOptions extends Partial<Omit<ServiceSpec, 'task'>> {
   container?: Partial<ContainerSpec>;
   limits?: Partial<ResourceLimits>;
+  reservations?: Partial<ResourceReservations>;
+  placement?: Partial<Placement>;
+}
+
+export function taskSpec(o: Pick<SpecOptions, 'container' | 'limits' | 'reservations' | 'placement'> = {}): TaskSpec {
+  const r = defaultResources();
+  return {
+    container: containerSpec(o.container),
+    hostNetwork: false,
+    resources: { limits: limits(o.limits), reservations: { ...r.reservations, ...o.reservations } },
+    placement: { ...defaultPlacement(), ...o.placement },
+    restartPolicy: null,
+    logDriver: null,
+  };
 }
 
 export function serviceSpec(o: SpecOptions = {}): ServiceSpec {
-  const { container, limits: lim, ...rest } = o;
+  const { container, limits: lim, reservations, placement, ...rest } = o;
   return {
     name: 'web',
     stack: null,
@@ -51,9 +52,10 @@ export function serviceSpec(o: SpecOptions = {}): ServiceSpec {
     labels: {},
     networks: [],
     endpoint: { mode: 'vip', ports: [] },
+    update: null,
+    rollback: null,
     ...rest,
-    container: containerSpec(container),
-    limits: limits(lim),
+    task: taskSpec({ container, limits: lim, reservations, placement }),
   };
 }
 
@@ -99,8 +101,7 @@ export function task(svc: Service, o: TaskOptions = {}): Task {
     nodeId: o.nodeId === undefined ? null : o.nodeId,
     desiredState: o.desiredState ?? 'running',
     specVersion: o.specVersion ?? svc.specVersion,
-    spec: svc.spec.container,
-    limits: limits({ ...svc.spec.limits, ...o.limits }),
+    spec: { ...svc.spec.task, resources: { ...svc.spec.task.resources, limits: limits({ ...svc.spec.task.resources.limits, ...o.limits }) } },
     networks: [],
     paused: false,
     status: {

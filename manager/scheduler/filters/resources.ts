@@ -5,7 +5,7 @@ import { nodes } from './filter';
 export const resourcesFilter: Filter = {
   name: 'resources',
   check: (task, node) =>
-    (task.limits.memoryBytes === null || node.resources.memoryBytes === 0 || task.limits.memoryBytes <= node.resources.memoryBytes) &&
-    (task.limits.nanoCpus === null || node.resources.nanoCpus === 0 || task.limits.nanoCpus <= node.resources.nanoCpus),
+    (task.spec.resources.limits.memoryBytes === null || node.resources.memoryBytes === 0 || task.spec.resources.limits.memoryBytes <= node.resources.memoryBytes) &&
+    (task.spec.resources.limits.nanoCpus === null || node.resources.nanoCpus === 0 || task.spec.resources.limits.nanoCpus <= node.resources.nanoCpus),
   explain: (n) => `${nodes(n)} with too little memory or CPU`,
 };

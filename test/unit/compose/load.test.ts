@@ -55,46 +55,72 @@ describe('loadStackText: conversion', () => {
       stack: 'test',
       mode: 'replicated',
       replicas: 2,
-      container: {
-        image: 'nginx:latest',
-        command: ['nginx', '-g', 'daemon off;'],
-        entrypoint: ['/docker-entrypoint.sh', '--verbose'],
-        env: ['MODE=production', 'PASSTHROUGH=from-env', 'EMPTY='],
-        workingDir: '/srv',
-        user: '1000:1000',
-        hostname: 'web-1',
-        stopGracePeriodMs: 90_000,
-        dns: [],
-        extraHosts: [],
-        runtime: defaultRuntimeSettings(),
+      task: {
+        container: {
+          image: 'nginx:latest',
+          command: ['nginx', '-g', 'daemon off;'],
+          entrypoint: ['/docker-entrypoint.sh', '--verbose'],
+          env: ['MODE=production', 'PASSTHROUGH=from-env', 'EMPTY='],
+          workingDir: '/srv',
+          user: '1000:1000',
+          hostname: 'web-1',
+          stopGracePeriodMs: 90_000,
+          dns: [],
+          extraHosts: [],
+          runtime: defaultRuntimeSettings(),
+          labels: {},
+          mounts: [],
+          secrets: [],
+          configs: [],
+          healthcheck: null,
+        },
+        hostNetwork: false,
+        resources: { limits: { memoryBytes: 512 * 1024 * 1024, nanoCpus: 500_000_000, pids: 200 }, reservations: { memoryBytes: null, nanoCpus: null, generic: {} } },
+        placement: { constraints: [], preferences: [], maxReplicas: 0 },
+        restartPolicy: null,
+        logDriver: null,
       },
-      limits: { memoryBytes: 512 * 1024 * 1024, nanoCpus: 500_000_000, pids: 200 },
       labels: { 'com.docker.stack.namespace': 'test' },
       networks: [{ target: 'test_default', aliases: [] }],
       endpoint: { mode: 'vip', ports: [] },
+      update: null,
+      rollback: null,
     });
     assert.deepEqual(service(stack, 'test_worker'), {
       name: 'test_worker',
       stack: 'test',
       mode: 'global',
       replicas: 0,
-      container: {
-        image: 'registry.local:5000/team/worker:1.2',
-        command: null,
-        entrypoint: null,
-        env: ['NUM=1.0', 'FLAG=true', 'HEX=0x10', 'FROM_ENV=yes', 'TEXT=hello world'],
-        workingDir: null,
-        user: null,
-        hostname: null,
-        stopGracePeriodMs: 10_000,
-        dns: [],
-        extraHosts: [],
-        runtime: defaultRuntimeSettings(),
+      task: {
+        container: {
+          image: 'registry.local:5000/team/worker:1.2',
+          command: null,
+          entrypoint: null,
+          env: ['NUM=1.0', 'FLAG=true', 'HEX=0x10', 'FROM_ENV=yes', 'TEXT=hello world'],
+          workingDir: null,
+          user: null,
+          hostname: null,
+          stopGracePeriodMs: 10_000,
+          dns: [],
+          extraHosts: [],
+          runtime: defaultRuntimeSettings(),
+          labels: {},
+          mounts: [],
+          secrets: [],
+          configs: [],
+          healthcheck: null,
+        },
+        hostNetwork: false,
+        resources: { limits: { memoryBytes: null, nanoCpus: null, pids: null }, reservations: { memoryBytes: null, nanoCpus: null, generic: {} } },
+        placement: { constraints: [], preferences: [], maxReplicas: 0 },
+        restartPolicy: null,
+        logDriver: null,
       },
-      limits: { memoryBytes: null, nanoCpus: null, pids: null },
       labels: { 'com.docker.stack.namespace': 'test' },
       networks: [{ target: 'test_default', aliases: [] }],
       endpoint: { mode: 'vip', ports: [] },
+      update: null,
+      rollback: null,
     });
     assert.deepEqual(stack.services.map((s) => s.name), ['test_web', 'test_worker']);
   });
@@ -106,23 +132,36 @@ describe('loadStackText: conversion', () => {
       stack: 'test',
       mode: 'replicated',
       replicas: 1,
-      container: {
-        image: 'alpine:3.19',
-        command: null,
-        entrypoint: null,
-        env: [],
-        workingDir: null,
-        user: null,
-        hostname: null,
-        stopGracePeriodMs: 10_000,
-        dns: [],
-        extraHosts: [],
-        runtime: defaultRuntimeSettings(),
+      task: {
+        container: {
+          image: 'alpine:3.19',
+          command: null,
+          entrypoint: null,
+          env: [],
+          workingDir: null,
+          user: null,
+          hostname: null,
+          stopGracePeriodMs: 10_000,
+          dns: [],
+          extraHosts: [],
+          runtime: defaultRuntimeSettings(),
+          labels: {},
+          mounts: [],
+          secrets: [],
+          configs: [],
+          healthcheck: null,
+        },
+        hostNetwork: false,
+        resources: { limits: { memoryBytes: null, nanoCpus: null, pids: null }, reservations: { memoryBytes: null, nanoCpus: null, generic: {} } },
+        placement: { constraints: [], preferences: [], maxReplicas: 0 },
+        restartPolicy: null,
+        logDriver: null,
       },
-      limits: { memoryBytes: null, nanoCpus: null, pids: null },
       labels: { 'com.docker.stack.namespace': 'test' },
       networks: [{ target: 'test_default', aliases: [] }],
       endpoint: { mode: 'vip', ports: [] },
+      update: null,
+      rollback: null,
     });
     // The implicit default network every service without `networks` joins.
     assert.deepEqual(stack.networks, [
@@ -136,8 +175,8 @@ describe('loadStackText: conversion', () => {
 
   it('keeps explicit empty command and entrypoint as empty lists', () => {
     const s = service(load('services:\n  a:\n    image: x\n    entrypoint: ""\n    command: []\n'), 'test_a');
-    assert.deepEqual(s.container.entrypoint, []);
-    assert.deepEqual(s.container.command, []);
+    assert.deepEqual(s.task.container.entrypoint, []);
+    assert.deepEqual(s.task.container.command, []);
   });
 
   it('accepts replicas 0, numeric cpus and memory in bytes', () => {
@@ -153,12 +192,12 @@ describe('loadStackText: conversion', () => {
       'test_a',
     );
     assert.equal(s.replicas, 0);
-    assert.deepEqual(s.limits, { memoryBytes: 1048576, nanoCpus: 2_000_000_000, pids: null });
+    assert.deepEqual(s.task.resources.limits, { memoryBytes: 1048576, nanoCpus: 2_000_000_000, pids: null });
   });
 
   it('later environment entries replace earlier ones', () => {
     const s = service(load('services:\n  a:\n    image: x\n    environment: [A=1, B=2, A=3]\n'), 'test_a');
-    assert.deepEqual(s.container.env, ['A=3', 'B=2']);
+    assert.deepEqual(s.task.container.env, ['A=3', 'B=2']);
   });
 
   it('ignores x- extension keys at the top level, in services and in deploy', () => {
@@ -173,7 +212,7 @@ describe('loadStackText: conversion', () => {
             resources: {x-r: 1, limits: {x-l: 2, pids: 5}}
     `);
     assert.deepEqual(stack.warnings, []);
-    assert.equal(service(stack, 'test_a').limits.pids, 5);
+    assert.equal(service(stack, 'test_a').task.resources.limits.pids, 5);
   });
 });
 
@@ -207,17 +246,17 @@ describe('loadStackText: anchors and merge keys', () => {
           entrypoint: *cmd
     `);
     const a = service(stack, 'test_a');
-    assert.equal(a.container.image, 'busybox:latest');
-    assert.deepEqual(a.container.env, ['LEVEL=info']);
+    assert.equal(a.task.container.image, 'busybox:latest');
+    assert.deepEqual(a.task.container.env, ['LEVEL=info']);
     assert.equal(a.replicas, 2);
     const b = service(stack, 'test_b');
-    assert.equal(b.container.image, 'alpine:latest');
-    assert.deepEqual(b.container.env, ['EXTRA=1', 'LEVEL=info']);
+    assert.equal(b.task.container.image, 'alpine:latest');
+    assert.deepEqual(b.task.container.env, ['EXTRA=1', 'LEVEL=info']);
     assert.equal(b.replicas, 5);
-    assert.equal(b.limits.memoryBytes, 64 * 1024 * 1024);
+    assert.equal(b.task.resources.limits.memoryBytes, 64 * 1024 * 1024);
     const c = service(stack, 'test_c');
-    assert.deepEqual(c.container.command, ['sleep', '1']);
-    assert.deepEqual(c.container.entrypoint, ['sleep', '1']);
+    assert.deepEqual(c.task.container.command, ['sleep', '1']);
+    assert.deepEqual(c.task.container.entrypoint, ['sleep', '1']);
   });
 
   it('first merged map wins over later ones', () => {
@@ -229,8 +268,8 @@ describe('loadStackText: anchors and merge keys', () => {
           <<: [*a, *b]
     `);
     const s = service(stack, 'test_s');
-    assert.equal(s.container.image, 'first:latest');
-    assert.equal(s.container.user, 'bob');
+    assert.equal(s.task.container.image, 'first:latest');
+    assert.equal(s.task.container.user, 'bob');
   });
 
   it('interpolates each use of an alias, warning once per variable', () => {
@@ -243,7 +282,7 @@ describe('loadStackText: anchors and merge keys', () => {
       `,
       { env: { REPO: 'reg.local' } },
     );
-    assert.equal(service(stack, 'test_a').container.image, 'reg.local/app:1');
+    assert.equal(service(stack, 'test_a').task.container.image, 'reg.local/app:1');
     assert.deepEqual(stack.warnings, ['The "NOBODY" variable is not set. Defaulting to a blank string.']);
   });
 
@@ -273,27 +312,27 @@ describe('loadStackText: interpolation', () => {
     );
     assert.equal(stack.name, 'fallback');
     const web = service(stack, 'fallback_web');
-    assert.equal(web.container.image, 'nginx:latest');
-    assert.deepEqual(web.container.command, ['echo', '$HOME', 'from-env']);
-    assert.deepEqual(web.container.env, ['DB=db:5432']);
+    assert.equal(web.task.container.image, 'nginx:latest');
+    assert.deepEqual(web.task.container.command, ['echo', '$HOME', 'from-env']);
+    assert.deepEqual(web.task.container.env, ['DB=db:5432']);
     assert.equal(web.replicas, 4);
-    assert.equal(web.limits.memoryBytes, 128 * 1024 * 1024);
+    assert.equal(web.task.resources.limits.memoryBytes, 128 * 1024 * 1024);
     assert.deepEqual(stack.warnings, []);
   });
 
   it('does not interpolate keys', () => {
     const s = service(load('services:\n  a:\n    image: x\n    environment:\n      $$KEY: v\n'), 'test_a');
-    assert.deepEqual(s.container.env, ['$$KEY=v']);
+    assert.deepEqual(s.task.container.env, ['$$KEY=v']);
   });
 
   it('an env var set to the empty string counts as set', () => {
     const s = service(load('services:\n  a:\n    image: x\n    user: "${U-default}"\n', { env: { U: '' }, dotenv: { U: 'dot' } }), 'test_a');
-    assert.equal(s.container.user, '');
+    assert.equal(s.task.container.user, '');
   });
 
   it('does not find Object.prototype members as variables', () => {
     const stack = load('services:\n  a:\n    image: x\n    user: "${constructor}"\n');
-    assert.equal(service(stack, 'test_a').container.user, '');
+    assert.equal(service(stack, 'test_a').task.container.user, '');
     assert.deepEqual(stack.warnings, ['The "constructor" variable is not set. Defaulting to a blank string.']);
   });
 
@@ -489,8 +528,8 @@ describe('loadStackFile', () => {
     const stack = loadStackFile(join(dir, 'stack.yml'), { name: null, env: { USER_ID: '2000', TAG: undefined } });
     assert.equal(stack.name, 'shop');
     const api = service(stack, 'shop_api');
-    assert.equal(api.container.image, 'shop/api:2.0');
-    assert.equal(api.container.user, '2000');
+    assert.equal(api.task.container.image, 'shop/api:2.0');
+    assert.equal(api.task.container.user, '2000');
     assert.equal(api.replicas, 3);
   });
 
@@ -525,13 +564,13 @@ describe('loadStackFile', () => {
     const web = service(stack, 'hello_web');
     assert.equal(web.mode, 'replicated');
     assert.equal(web.replicas, 3);
-    assert.equal(web.container.image, 'busybox:latest');
-    assert.deepEqual(web.container.command, ['httpd', '-f', '-p', '8080', '-h', '/var/www']);
-    assert.deepEqual(web.limits, { memoryBytes: 64 * 1024 * 1024, nanoCpus: null, pids: 100 });
+    assert.equal(web.task.container.image, 'busybox:latest');
+    assert.deepEqual(web.task.container.command, ['httpd', '-f', '-p', '8080', '-h', '/var/www']);
+    assert.deepEqual(web.task.resources.limits, { memoryBytes: 64 * 1024 * 1024, nanoCpus: null, pids: 100 });
     assert.deepEqual(web.networks, [{ target: 'hello_default', aliases: [] }]);
     assert.deepEqual(stack.networks.map((n) => n.spec.name), ['hello_default']);
     const agent = service(stack, 'hello_agent');
     assert.equal(agent.mode, 'global');
-    assert.deepEqual(agent.container.command, ['sh', '-c', 'while true; do sleep 3600; done']);
+    assert.deepEqual(agent.task.container.command, ['sh', '-c', 'while true; do sleep 3600; done']);
   });
 });

@@ -68,9 +68,9 @@ describe('loadStackText: networks, ports and name resolution', () => {
     ]);
 
     const web = service(stack, 'test_web');
-    assert.equal(web.container.hostname, 'web-1');
-    assert.deepEqual(web.container.dns, ['10.0.0.2', '10.0.0.3']);
-    assert.deepEqual(web.container.extraHosts, ['db.local:10.0.5.1', 'v6.local:::1']);
+    assert.equal(web.task.container.hostname, 'web-1');
+    assert.deepEqual(web.task.container.dns, ['10.0.0.2', '10.0.0.3']);
+    assert.deepEqual(web.task.container.extraHosts, ['db.local:10.0.5.1', 'v6.local:::1']);
     assert.deepEqual(web.networks, [
       { target: 'test_front', aliases: ['www', 'www.internal'] },
       { target: 'test_back', aliases: [] },
@@ -84,8 +84,8 @@ describe('loadStackText: networks, ports and name resolution', () => {
     });
 
     const api = service(stack, 'test_api');
-    assert.deepEqual(api.container.dns, ['8.8.8.8']);
-    assert.deepEqual(api.container.extraHosts, ['cache.local:10.0.5.2']);
+    assert.deepEqual(api.task.container.dns, ['8.8.8.8']);
+    assert.deepEqual(api.task.container.extraHosts, ['cache.local:10.0.5.2']);
     assert.deepEqual(api.networks, [
       { target: 'test_back', aliases: [] },
       { target: 'platform-net', aliases: [] },
@@ -243,7 +243,7 @@ describe('loadStackText: networks, ports and name resolution', () => {
 
   it('normalises extra_hosts with IPv6 in brackets', () => {
     const stack = load('services:\n  a:\n    image: x\n    extra_hosts: ["six=[fe80::1]", "four:10.1.2.3"]\n');
-    assert.deepEqual(service(stack, 'test_a').container.extraHosts, ['six:fe80::1', 'four:10.1.2.3']);
+    assert.deepEqual(service(stack, 'test_a').task.container.extraHosts, ['six:fe80::1', 'four:10.1.2.3']);
   });
 });
 

@@ -16,7 +16,7 @@ function web(...lines: string[]): string {
 function runtimeOf(stack: StackDeployment): RuntimeSettings {
   const s = stack.services[0];
   assert.ok(s, 'no service');
-  return s.container.runtime;
+  return s.task.container.runtime;
 }
 
 const UNLIMITED = Number.MAX_SAFE_INTEGER;

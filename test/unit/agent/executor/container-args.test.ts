@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { mergeEnv, resolveArgs } from '../../../../agent/executor/container-controller';
 import type { ImageConfig } from '../../../../agent/image/types';
 import type { AssignedTask } from '../../../../shared/proto/codec';
-import { containerSpec, limits } from '../../fixtures';
+import { taskSpec } from '../../fixtures';
 
 function taskWith(entrypoint: string[] | null, command: string[] | null): AssignedTask {
   return {
@@ -12,8 +12,7 @@ function taskWith(entrypoint: string[] | null, command: string[] | null): Assign
     serviceName: 'web',
     slot: 1,
     desiredState: 'running',
-    spec: containerSpec({ entrypoint, command }),
-    limits: limits(),
+    spec: taskSpec({ container: { entrypoint, command } }),
     observedState: 'assigned', networks: [], paused: false,
   };
 }
@@ -46,8 +45,8 @@ describe('resolveArgs (Docker entrypoint/cmd rules)', () => {
     const t = taskWith(['/e'], ['c']);
     const got = resolveArgs(t, image(null, null));
     got.push('x');
-    assert.deepEqual(t.spec.entrypoint, ['/e']);
-    assert.deepEqual(t.spec.command, ['c']);
+    assert.deepEqual(t.spec.container.entrypoint, ['/e']);
+    assert.deepEqual(t.spec.container.command, ['c']);
   });
 });
 

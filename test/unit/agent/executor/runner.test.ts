@@ -5,7 +5,7 @@ import { TaskRunner } from '../../../../agent/executor/runner';
 import type { Logger } from '../../../../shared/log';
 import type { AssignedTask, StatusUpdate } from '../../../../shared/proto/codec';
 import type { TaskStateName } from '../../../../shared/task-state';
-import { containerSpec, limits } from '../../fixtures';
+import { taskSpec } from '../../fixtures';
 import { FakeController, type FakeOptions } from './fake-controller';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
@@ -16,8 +16,7 @@ const assigned: AssignedTask = {
   serviceName: 'web',
   slot: 1,
   desiredState: 'running',
-  spec: containerSpec(),
-  limits: limits(),
+  spec: taskSpec(),
   observedState: 'assigned', networks: [], paused: false,
 };
 

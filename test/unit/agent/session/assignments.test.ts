@@ -2,10 +2,10 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { mergeAssignments, type Assignments } from '../../../../agent/session/assignments';
 import type { AssignedTask, NetworkView } from '../../../../shared/proto/codec';
-import { containerSpec, limits } from '../../fixtures';
+import { taskSpec } from '../../fixtures';
 
 function t(id: string, desired: 'running' | 'shutdown' = 'running'): AssignedTask {
-  return { id, serviceId: 's', serviceName: 'svc', slot: 1, desiredState: desired, spec: containerSpec(), limits: limits(), observedState: 'assigned', networks: [], paused: false };
+  return { id, serviceId: 's', serviceName: 'svc', slot: 1, desiredState: desired, spec: taskSpec(), observedState: 'assigned', networks: [], paused: false };
 }
 
 function v(id: string, names: number): NetworkView {

@@ -189,7 +189,7 @@ describe('validateSpec', () => {
   const good = spec('web');
   /** A spec with one field replaced by a value of the wrong shape. */
   const bad = (patch: Record<string, unknown>, container: Record<string, unknown> = {}, lim: Record<string, unknown> = {}): ServiceSpec =>
-    ({ ...good, container: { ...good.container, ...container }, limits: { ...good.limits, ...lim }, ...patch }) as unknown as ServiceSpec;
+    ({ ...good, task: { ...good.task, container: { ...good.task.container, ...container }, resources: { ...good.task.resources, limits: { ...good.task.resources.limits, ...lim } } }, ...patch }) as unknown as ServiceSpec;
 
   const table: { name: string; spec: ServiceSpec; message: RegExp }[] = [
     { name: 'not an object', spec: null as unknown as ServiceSpec, message: /must be an object/ },
@@ -205,7 +205,8 @@ describe('validateSpec', () => {
     { name: 'fractional replicas', spec: bad({ replicas: 1.5 }), message: /replicas/ },
     { name: 'replicas as a string', spec: bad({ replicas: '3' }), message: /replicas/ },
     { name: 'infinite replicas', spec: bad({ replicas: Infinity }), message: /replicas/ },
-    { name: 'missing container', spec: bad({ container: null }), message: /missing container spec/ },
+    { name: 'missing task template', spec: bad({ task: null }), message: /missing task template/ },
+    { name: 'missing container', spec: bad({ task: { ...good.task, container: null } }), message: /missing container spec/ },
     { name: 'missing image', spec: bad({}, { image: undefined }), message: /missing image/ },
     { name: 'empty image', spec: bad({}, { image: '' }), message: /missing image/ },
     { name: 'image not a string', spec: bad({}, { image: 42 }), message: /missing image/ },
@@ -219,7 +220,7 @@ describe('validateSpec', () => {
     { name: 'hostname a list', spec: bad({}, { hostname: ['h'] }), message: /hostname must be a string/ },
     { name: 'negative grace period', spec: bad({}, { stopGracePeriodMs: -1 }), message: /stop grace period/ },
     { name: 'grace period as a string', spec: bad({}, { stopGracePeriodMs: '10s' }), message: /stop grace period/ },
-    { name: 'missing limits', spec: bad({ limits: null }), message: /missing limits/ },
+    { name: 'missing limits', spec: bad({ task: { ...good.task, resources: { ...good.task.resources, limits: null } } }), message: /missing limits/ },
     { name: 'zero memory limit', spec: bad({}, {}, { memoryBytes: 0 }), message: /limits must be positive integers/ },
     { name: 'negative cpu limit', spec: bad({}, {}, { nanoCpus: -5 }), message: /limits must be positive integers/ },
     { name: 'fractional pids limit', spec: bad({}, {}, { pids: 1.5 }), message: /limits must be positive integers/ },

@@ -147,8 +147,7 @@ describe('reconcileReplicated', () => {
         assert.equal(n.status.state, 'pending');
         assert.equal(n.nodeId, null);
         assert.equal(n.createdAt, NOW);
-        assert.deepEqual(n.spec, s.spec.container);
-        assert.deepEqual(n.limits, s.spec.limits);
+        assert.deepEqual(n.spec, s.spec.task);
       }
     });
   }

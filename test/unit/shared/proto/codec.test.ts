@@ -25,7 +25,6 @@ function expected(t: Task): AssignedTask {
     slot: t.slot,
     desiredState: t.desiredState,
     spec: t.spec,
-    limits: t.limits,
     observedState: t.status.state, networks: [], paused: false,
   };
 }
@@ -83,27 +82,29 @@ describe('codec: task round trip', () => {
   });
 
   it('a message without spec or limits decodes to empty ones', () => {
-    const w: WireTask = { ...taskToWire(taskOf({})), spec_json: '', limits: null };
+    const w: WireTask = { ...taskToWire(taskOf({})), spec_json: '' };
     const a = taskFromWire(w);
-    assert.deepEqual(a.limits, { memoryBytes: null, nanoCpus: null, pids: null });
-    assert.equal(a.spec.command, null);
-    assert.equal(a.spec.entrypoint, null);
-    assert.deepEqual(a.spec.env, []);
+    assert.deepEqual(a.spec.resources.limits, { memoryBytes: null, nanoCpus: null, pids: null });
+    assert.equal(a.spec.container.command, null);
+    assert.equal(a.spec.container.entrypoint, null);
+    assert.deepEqual(a.spec.container.env, []);
   });
 
   it('a spec from a manager that knows fewer fields gets their defaults', () => {
-    const w: WireTask = { ...taskToWire(taskOf({})), spec_json: JSON.stringify({ image: 'x:1', env: ['A=1'] }) };
+    const w: WireTask = { ...taskToWire(taskOf({})), spec_json: JSON.stringify({ container: { image: 'x:1', env: ['A=1'] } }) };
     const a = taskFromWire(w);
-    assert.equal(a.spec.image, 'x:1');
-    assert.deepEqual(a.spec.env, ['A=1']);
-    assert.equal(a.spec.runtime.privileged, false);
-    assert.deepEqual(a.spec.runtime.seccomp, { mode: 'default', profile: null });
+    assert.equal(a.spec.container.image, 'x:1');
+    assert.deepEqual(a.spec.container.env, ['A=1']);
+    assert.equal(a.spec.container.runtime.privileged, false);
+    assert.deepEqual(a.spec.container.runtime.seccomp, { mode: 'default', profile: null });
+    assert.deepEqual(a.spec.container.mounts, []);
+    assert.deepEqual(a.spec.placement, { constraints: [], preferences: [], maxReplicas: 0 });
   });
 
   it('runtime settings travel whole', () => {
-    const runtime = { ...taskOf({}).spec.runtime, capAdd: ['CAP_NET_ADMIN'], sysctls: { 'net.ipv4.ip_forward': '1' }, ulimits: [{ name: 'nofile', soft: 10, hard: 20 }] };
+    const runtime = { ...taskOf({}).spec.container.runtime, capAdd: ['CAP_NET_ADMIN'], sysctls: { 'net.ipv4.ip_forward': '1' }, ulimits: [{ name: 'nofile', soft: 10, hard: 20 }] };
     const a = taskFromWire(taskToWire(taskOf({ container: { runtime } })));
-    assert.deepEqual(a.spec.runtime, runtime);
+    assert.deepEqual(a.spec.container.runtime, runtime);
   });
 });
 
