@@ -16,6 +16,7 @@ import { createRuntime, type UsernsRemap } from './runtime';
 import { ImageCache } from './image';
 import { cleanup } from './cleanup';
 import { NodeNetworks } from './network/node-networks';
+import { HeldBlobs } from './session/held-blobs';
 
 const log = createLogger('agent');
 
@@ -28,6 +29,23 @@ function parseLabels(text: string | null): Record<string, string> {
     out[part.slice(0, eq)] = part.slice(eq + 1);
   }
   return out;
+}
+
+/** `--generic-resource gpu=2,fpga=1`: generic resources this node offers to reservations. */
+function parseGenericResources(text: string | null): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [kind, value] of Object.entries(parseLabels(text))) {
+    const n = Number(value);
+    if (!/^[a-zA-Z0-9_.-]+$/.test(kind) || !Number.isSafeInteger(n) || n <= 0) throw new Error(`invalid generic resource ${kind}=${value}: expected KIND=COUNT`);
+    out[kind] = n;
+  }
+  return out;
+}
+
+/** Node's `process.arch` in Docker's (Go's) names, as constraints `node.platform.arch` compare them. */
+function dockerArch(arch: string): string {
+  const names: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', loong64: 'loong64', mips: 'mips', mipsel: 'mipsle' };
+  return names[arch] ?? arch;
 }
 
 /** Link names of this agent start with this (several agents may share a kernel in tests). */
@@ -80,7 +98,7 @@ function parseUsernsRemap(v: string | null): UsernsRemap | null {
 const EXIT_ROLE_CHANGE = 79;
 
 async function main(): Promise<void> {
-  const args = parseFlags(process.argv.slice(2), ['data-root', 'manager', 'advertise-addr', 'hostname', 'cgroup-parent', 'role', 'label', 'userns-remap'], ['cleanup']);
+  const args = parseFlags(process.argv.slice(2), ['data-root', 'manager', 'advertise-addr', 'hostname', 'cgroup-parent', 'role', 'label', 'generic-resource', 'userns-remap'], ['cleanup']);
   const dataRoot = flagString(args, 'data-root') ?? '/var/lib/tsswarm';
   const managers = (flagString(args, 'manager') ?? '127.0.0.1:4242').split(',');
   const dir = path.join(dataRoot, 'agent');
@@ -119,6 +137,7 @@ async function main(): Promise<void> {
   const images = new ImageCache({ root: path.join(dir, 'images'), registryUrl: () => registryUrl, fetch: managerFetch(identity.tls) });
 
   let session: Session | null = null;
+  const heldBlobs = new HeldBlobs();
   /** The CA digests and certificate last checked against each other (onCa). */
   let lastCa = '';
   const executor = new Executor(
@@ -137,6 +156,8 @@ async function main(): Promise<void> {
       memoryBytes: os.totalmem(),
       labels: parseLabels(flagString(args, 'label')),
       role: isManagerHost ? 'manager' : 'worker',
+      platform: { os: 'linux', architecture: dockerArch(process.arch) },
+      genericResources: parseGenericResources(flagString(args, 'generic-resource')),
     },
     {
       onManagers: (list) => replaceJson(path.join(dir, 'managers.json'), list),
@@ -177,7 +198,8 @@ async function main(): Promise<void> {
         })();
       },
       onAssignments: async (a) => {
-        // Networks first: a new task's sandbox needs its network's view.
+        // Secrets and networks first: a new task's files need its secrets, its sandbox its network's view.
+        heldBlobs.apply(a.blobs, a.removedBlobs, a.full);
         await networks.apply(a.networks, a.removedNetworks, a.ports, a.networkKeys);
         await executor.assign(a.tasks, a.removed, a.full);
       },

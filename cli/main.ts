@@ -16,13 +16,16 @@ import { node } from './commands/node';
 import { image } from './commands/image';
 import { network } from './commands/network';
 import { task } from './commands/task';
+import { blobCommand } from './commands/blob';
 
 const USAGE = `Usage: tsswarm [--host SOCKET|tcp://HOST:PORT [--tlsverify --tlscacert F --tlscert F --tlskey F]] COMMAND
 
 Commands:
   init [--data-root DIR] [--advertise-addr IP] [--cert-expiry DURATION] [--autolock] [--listen-api tcp://IP:PORT]
        [--etcd-endpoints URL,... [--etcd-cacert F --etcd-cert F --etcd-key F]] [--userns-remap default|USER]
+       [--label K=V]... [--generic-resource KIND=N]...
   join --token TOKEN MANAGER_ADDR[:PORT] [--advertise-addr IP] [--data-root DIR] [--userns-remap default|USER]
+       [--label K=V]... [--generic-resource KIND=N]...
   join-token worker|manager [--rotate] [--quiet]
   ca [--rotate [--detach]] [--cert-expiry DURATION] | ca client-cert --out DIR [--expiry DURATION]
   unlock (reads the key from stdin) | unlock-key [--rotate] [--quiet]
@@ -36,11 +39,13 @@ Commands:
   node ls | node inspect NODE | node rm [--force] NODE...
   node update [--availability active|pause|drain] [--label-add K=V]... [--label-rm K]... NODE
   node promote NODE... | node demote NODE...
+  secret create [--label K=V]... NAME FILE|- | secret ls | inspect SECRET... | rm SECRET...
+  config create [--label K=V]... NAME FILE|- | config ls | inspect CONFIG... | rm CONFIG...
   network create [-d overlay] [--subnet CIDR] [--attachable] [--opt|-o encrypted] NAME | network ls | inspect NAME | rm NAME
 Listing commands take --format json.`;
 
-const VALUED = ['userns-remap', 'host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace', 'cert-expiry', 'listen-api', 'etcd-cacert', 'etcd-cert', 'etcd-key', 'tlscacert', 'tlscert', 'tlskey', 'out', 'expiry', 'opt', 'o'];
-const REPEATABLE = ['label-add', 'label-rm', 'opt', 'o'];
+const VALUED = ['userns-remap', 'host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace', 'cert-expiry', 'listen-api', 'etcd-cacert', 'etcd-cert', 'etcd-key', 'tlscacert', 'tlscert', 'tlskey', 'out', 'expiry', 'opt', 'o', 'label', 'generic-resource'];
+const REPEATABLE = ['label-add', 'label-rm', 'opt', 'o', 'label', 'generic-resource'];
 const BOOLEANS = ['autolock', 'rotate', 'tlsverify', 'detach', 'prune', 'attachable', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q', 'force', 'f'];
 
 async function run(argv: string[]): Promise<void> {
@@ -84,6 +89,10 @@ async function run(argv: string[]): Promise<void> {
       return network(ctx);
     case 'task':
       return task(ctx);
+    case 'secret':
+      return blobCommand('secret')(ctx);
+    case 'config':
+      return blobCommand('config')(ctx);
     case 'ca':
       return ca(ctx);
     case 'unlock':

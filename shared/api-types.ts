@@ -1,5 +1,5 @@
 /** Shapes the REST API returns and the CLI prints (`--format json` field names are stable). */
-import type { ServiceSpec, StackNetwork } from './types';
+import type { ServiceSpec, StackBlob, StackNetwork } from './types';
 
 export interface ServiceView {
   id: string;
@@ -39,6 +39,10 @@ export interface NodeView {
   cpus: number;
   memoryBytes: number;
   labels: Record<string, string>;
+  /** The agent's own labels (`init`/`join --label`). */
+  engineLabels: Record<string, string>;
+  platform: { os: string; architecture: string };
+  genericResources: Record<string, number>;
 }
 
 /** POST /v1/cluster/update (`tsswarm update`). */
@@ -72,7 +76,31 @@ export interface ImageView {
 export interface DeployRequest {
   services: ServiceSpec[];
   networks: StackNetwork[];
+  /** The stack's secrets and configs (absent from older clients: none). */
+  secrets?: StackBlob[];
+  configs?: StackBlob[];
   prune: boolean;
+}
+
+/** POST /v1/secrets, /v1/configs (`secret create NAME FILE|-`). */
+export interface BlobCreateRequest {
+  name: string;
+  labels: Record<string, string>;
+  /** The bytes, base64. */
+  data: string;
+}
+
+/** A secret or config as `ls`/`inspect` show it: never a secret's bytes. */
+export interface BlobView {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+  /** Services that use it. */
+  usedBy: string[];
+  /** A config's bytes, base64 (Docker's config inspect shows them); never set for a secret. */
+  data?: string;
 }
 
 export interface DeployResult {

@@ -17,8 +17,11 @@ export const Keys = {
   networks: `${ROOT}networks/`,
   /** The keyring of the encrypted overlay networks (manager/network-keys/seal.ts), one key. */
   networkKeys: `${ROOT}networkkeys`,
+  /** Secrets and configs (StoredBlob), by name: a name is the key, so two cannot share one. */
   secrets: `${ROOT}secrets/`,
   configs: `${ROOT}configs/`,
+  secret: (name: string) => `${ROOT}secrets/${name}`,
+  config: (name: string) => `${ROOT}configs/${name}`,
   stacks: `${ROOT}stacks/`,
   election: `${ROOT}election/leader`,
   /** Live managers, each under its own lease (ManagerRecord). */

@@ -7,6 +7,9 @@ import { defaultRuntimeSettings } from './types';
 
 export const DEFAULT_STOP_GRACE_PERIOD_MS = 10_000;
 
+/** The label Docker puts on every object of a stack; `stack ls/rm` find them by it. */
+export const NAMESPACE_LABEL = 'com.docker.stack.namespace';
+
 export function defaultResources(): Resources {
   return {
     limits: { memoryBytes: null, nanoCpus: null, pids: null },

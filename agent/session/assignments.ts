@@ -5,7 +5,7 @@
  * starts); applying only their sum saves the agent from walking through every
  * intermediate view.
  */
-import type { AssignedTask, NetworkView, PortRule } from '../../shared/proto/codec';
+import type { AssignedTask, NetworkView, NodeBlob, PortRule } from '../../shared/proto/codec';
 import type { NetworkKeyring } from '../../shared/network-keys';
 
 export interface Assignments {
@@ -19,6 +19,9 @@ export interface Assignments {
   ports: PortRule[] | null;
   /** The encrypted networks' keyring (empty: this node needs none), or null when unchanged. */
   networkKeys: NetworkKeyring | null;
+  /** Secrets and configs the node's tasks need and it does not hold yet (all of them when full), and those it may drop. */
+  blobs: NodeBlob[];
+  removedBlobs: string[];
 }
 
 /** What applying `a` and then `b` amounts to. */
@@ -26,7 +29,8 @@ export function mergeAssignments(a: Assignments, b: Assignments): Assignments {
   if (b.full) return b;
   const { items: tasks, removed } = fold(a.tasks, a.removed, b.tasks, b.removed);
   const { items: networks, removed: removedNetworks } = fold(a.networks, a.removedNetworks, b.networks, b.removedNetworks);
-  return { full: a.full, tasks, removed, networks, removedNetworks, ports: b.ports ?? a.ports, networkKeys: b.networkKeys ?? a.networkKeys };
+  const { items: blobs, removed: removedBlobs } = fold(a.blobs, a.removedBlobs, b.blobs, b.removedBlobs);
+  return { full: a.full, tasks, removed, networks, removedNetworks, ports: b.ports ?? a.ports, networkKeys: b.networkKeys ?? a.networkKeys, blobs, removedBlobs };
 }
 
 /** Later versions replace earlier ones; a removal drops an earlier version, a later version undoes a removal. */

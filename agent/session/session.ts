@@ -6,7 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { dispatcherClient } from '../../shared/proto/load';
-import { networkViewFromWire, portRuleFromWire, statusToWire, taskFromWire, type StatusUpdate, type WireNetworkView, type WirePortRule, type WireStatus, type WireTask } from '../../shared/proto/codec';
+import { blobFromWire, networkViewFromWire, portRuleFromWire, statusToWire, taskFromWire, type NodeBlob, type StatusUpdate, type WireAssignments, type WireStatus } from '../../shared/proto/codec';
 import type { Logger } from '../../shared/log';
 import type { RoleWire } from '../../shared/proto/role';
 import { mergeAssignments, type Assignments } from './assignments';
@@ -19,8 +19,11 @@ export interface NodeDescription {
   addr: string;
   nanoCpus: number;
   memoryBytes: number;
+  /** The agent's `--label`s: the node's engine labels. */
   labels: Record<string, string>;
   role: 'manager' | 'worker';
+  platform: { os: string; architecture: string };
+  genericResources: Record<string, number>;
 }
 
 export interface SessionHandlers {
@@ -41,7 +44,7 @@ export interface SessionHandlers {
 
 interface ServerMsg {
   welcome?: { node_id: string; registry_url: string; heartbeat_period_ms: number; heartbeat_grace_ms: number; managers?: string[] };
-  assignments?: { full: boolean; tasks: WireTask[]; removed: string[]; networks: WireNetworkView[]; removed_networks: string[]; ports_changed: boolean; ports: WirePortRule[] } & Partial<WireNetworkKeys>;
+  assignments?: Partial<WireAssignments> & Pick<WireAssignments, 'full' | 'tasks' | 'removed'> & Partial<WireNetworkKeys>;
   rejected?: { reason: string };
   role_change?: RoleChange;
   heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number; managers?: string[]; signer_digest?: string; trust_digest?: string };
@@ -197,6 +200,9 @@ export class Session {
         memory_bytes: this.node.memoryBytes,
         labels: this.node.labels,
         role: this.node.role,
+        os: this.node.platform.os,
+        arch: this.node.platform.architecture,
+        generic_resources: this.node.genericResources,
       },
     });
   }
@@ -224,6 +230,8 @@ export class Session {
       removedNetworks: w.removed_networks ?? [],
       ports: w.ports_changed ? (w.ports ?? []).map(portRuleFromWire) : null,
       networkKeys: networkKeysFromWire(w),
+      blobs: (w.blobs ?? []).map(blobFromWire).filter((b): b is NodeBlob => b !== null),
+      removedBlobs: w.removed_blobs ?? [],
     };
     this.log.debug(`assignments: ${a.tasks.length} tasks, ${a.removed.length} removed, ${a.networks.length} network views${a.full ? ' (full)' : ''}`);
     if (this.queued !== null) {

@@ -1,5 +1,6 @@
 /** `tsswarm init` and `tsswarm down`: start and stop what runs on this host. */
 import { resolveUsernsRemap } from '../init/userns';
+import { engineLabelsFlag, genericResourcesFlag } from '../init/node-description';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -92,6 +93,10 @@ export async function init(args: Parsed): Promise<void> {
   };
   const remap = flagString(args, 'userns-remap');
   if (remap !== null) config.usernsRemap = resolveUsernsRemap(remap);
+  const engineLabels = engineLabelsFlag(args);
+  if (engineLabels) config.engineLabels = engineLabels;
+  const genericResources = genericResourcesFlag(args);
+  if (genericResources) config.genericResources = genericResources;
   const listenApi = flagString(args, 'listen-api');
   if (listenApi !== null) config.apiListen = parseListenApi(listenApi);
   keepExternalEtcdCredentials(dataRoot, { ca: flagString(args, 'etcd-cacert'), cert: flagString(args, 'etcd-cert'), key: flagString(args, 'etcd-key') });
@@ -165,6 +170,8 @@ export async function join(args: Parsed): Promise<void> {
   // Checked before anything is asked of the manager: a bad --userns-remap changes nothing.
   const remapFlag = flagString(args, 'userns-remap');
   const usernsRemap = remapFlag === null ? null : resolveUsernsRemap(remapFlag);
+  const engineLabels = engineLabelsFlag(args);
+  const genericResources = genericResourcesFlag(args);
   requireRoot('join');
   const token = flagString(args, 'token');
   const [manager, ...extra] = args.positionals;
@@ -199,6 +206,8 @@ export async function join(args: Parsed): Promise<void> {
     cgroupParent: flagString(args, 'cgroup-parent') ?? 'tsswarm',
     hostname,
     usernsRemap,
+    ...(engineLabels ? { engineLabels } : {}),
+    ...(genericResources ? { genericResources } : {}),
   };
   if (config.role === 'manager') {
     Object.assign(config, {

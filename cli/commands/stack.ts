@@ -34,7 +34,7 @@ export async function deploy(ctx: CommandContext): Promise<void> {
   if (!fs.existsSync(file)) throw new InvalidArgumentError(`stack file ${file} not found`);
   const stack = loadStackFile(path.resolve(file), { name, env: process.env });
   for (const w of stack.warnings) process.stderr.write(`${w}\n`);
-  const body: DeployRequest = { services: stack.services, networks: stack.networks, prune: ctx.args.flags.get('prune') === true };
+  const body: DeployRequest = { services: stack.services, networks: stack.networks, secrets: stack.secrets, configs: stack.configs, prune: ctx.args.flags.get('prune') === true };
   const res = await ctx.client.post<DeployResult>(`/v1/stacks/${encodeURIComponent(stack.name)}`, body);
   for (const s of res.created) process.stdout.write(`Creating service ${s}\n`);
   for (const s of res.updated) process.stdout.write(`Updating service ${s}\n`);

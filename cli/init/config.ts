@@ -31,6 +31,10 @@ export interface HostConfig {
   apiListen?: string;
   /** `--userns-remap`: the user and its subordinate ranges containers' ids are mapped onto (null: none). */
   usernsRemap?: { user: string; uid: number; gid: number; size: number } | null;
+  /** `--label K=V`: the agent's engine labels (constraints `engine.labels.K`). */
+  engineLabels?: Record<string, string>;
+  /** `--generic-resource KIND=N`: what the node offers to reservations of generic resources. */
+  genericResources?: Record<string, number>;
 }
 
 /** A promotion or demotion as the manager sent it (dispatcher.proto HostRole). */

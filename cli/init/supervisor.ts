@@ -35,6 +35,15 @@ function usernsArgs(c: HostConfig): string[] {
   return r ? ['--userns-remap', `${r.uid}:${r.gid}:${r.size}`] : [];
 }
 
+/** The agent's `--label` and `--generic-resource` lists (`k=v,k2=v2`) from init/join's flags. */
+function describeArgs(c: HostConfig): string[] {
+  const list = (m: Record<string, string | number> | undefined) => Object.entries(m ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  return [
+    ...(Object.keys(c.engineLabels ?? {}).length ? ['--label', list(c.engineLabels)] : []),
+    ...(Object.keys(c.genericResources ?? {}).length ? ['--generic-resource', list(c.genericResources)] : []),
+  ];
+}
+
 function programs(c: HostConfig): Program[] {
   const node = process.execPath;
   const list: Program[] = [];
@@ -87,6 +96,7 @@ function programs(c: HostConfig): Program[] {
       '--hostname', c.hostname,
       '--cgroup-parent', c.cgroupParent,
       ...usernsArgs(c),
+      ...describeArgs(c),
       '--role', 'worker',
     ]));
     return list;
@@ -119,6 +129,7 @@ function programs(c: HostConfig): Program[] {
     '--hostname', c.hostname,
     '--cgroup-parent', c.cgroupParent,
     ...usernsArgs(c),
+    ...describeArgs(c),
     '--role', 'manager',
   ]));
   return list;

@@ -3,7 +3,9 @@
  * etcd transaction, guarded by the revisions read, so a deploy is all or
  * nothing and two concurrent deploys cannot interleave.
  */
-import type { Network, NetworkSpec, Service, ServiceSpec, Stack, StackNetwork } from '../../shared/types';
+import { validateTaskExtras } from './validate-task';
+import { blobIdsUsed, planStackBlobs, resolveBlobRefs, stackBlobRemovals } from './stack-blobs';
+import type { Network, NetworkSpec, Service, ServiceSpec, Stack, StackBlob, StackNetwork, StoredBlob } from '../../shared/types';
 import { NetworkNotFoundError, ingressSpec, planNetworkRemoval, planNetworks } from './networks';
 import { SCHEMA_VERSION } from '../../shared/types';
 import { Keys } from '../../shared/keys';
@@ -56,6 +58,7 @@ export function validateSpec(s: ServiceSpec, stack: string): void {
   if (typeof s.labels !== 'object' || s.labels === null || Array.isArray(s.labels) || !Object.values(s.labels).every((v) => typeof v === 'string')) {
     fail('labels must be a map of strings');
   }
+  validateTaskExtras(s, fail);
 }
 
 /** JSON with object keys sorted, so key order from a client never counts as a change. */
@@ -220,15 +223,27 @@ export function assignPublishedPorts(specs: ServiceSpec[], others: Service[]): S
   }));
 }
 
-export async function deployStack(store: Store, stackName: string, requested: ServiceSpec[], networks: StackNetwork[], prune: boolean): Promise<DeployResult> {
+/** The stack's secrets and configs, and the data key to seal new ones with (read only when one is new). */
+export interface StackBlobs {
+  secrets: StackBlob[];
+  configs: StackBlob[];
+  dek: () => Buffer;
+}
+
+export async function deployStack(store: Store, stackName: string, requested: ServiceSpec[], networks: StackNetwork[], prune: boolean, blobs: StackBlobs): Promise<DeployResult> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const [stack, services, nets] = await Promise.all([
+    const [stack, services, nets, secrets, configs] = await Promise.all([
       store.get<Stack>(Keys.stack(stackName)),
       store.list<Service>(Keys.services),
       store.list<Network>(Keys.networks),
+      store.list<StoredBlob>(Keys.secrets),
+      store.list<StoredBlob>(Keys.configs),
     ]);
     const now = new Date().toISOString();
-    const specs = assignPublishedPorts(requested, services.map((s) => s.value));
+    const secretPlan = planStackBlobs('secret', stackName, blobs.secrets, secrets, blobs.dek, now);
+    const configPlan = planStackBlobs('config', stackName, blobs.configs, configs, blobs.dek, now);
+    const resolved = resolveBlobRefs(requested, secretPlan.ids, configPlan.ids);
+    const specs = assignPublishedPorts(resolved, services.map((s) => s.value));
     checkPorts(specs, services.map((s) => s.value));
     const existing = nets.map((n) => n.value);
     // The routing mesh's network comes with the first service that publishes in ingress mode.
@@ -240,7 +255,7 @@ export async function deployStack(store: Store, stackName: string, requested: Se
     }
     const netOps = planStackNetworks(stackName, networks, specs, existing, now);
     const plan = planDeploy(stackName, specs, prune, stack, services, now);
-    const ops = [...ingressOps, ...netOps, ...plan.ops];
+    const ops = [...ingressOps, ...netOps, ...secretPlan.ops, ...configPlan.ops, ...plan.ops];
     if (ops.length > MAX_TXN_OPS) throw new InvalidArgumentError('the stack is too large to deploy in one transaction');
     if (await store.commit(ops)) return plan.result;
   }
@@ -253,6 +268,11 @@ export async function removeStack(store: Store, stackName: string, services: Ver
   const ops: WriteOp[] = mine.map((s) => ({ del: s.key, guard: { modRevision: s.modRevision } }));
   // The stack's own networks go with it (their addresses are released by the allocator).
   const rest = services.filter((s) => !mine.includes(s)).map((s) => s.value);
+  // So do its secrets and configs, unless a service of another stack came to use them.
+  const [secrets, configs] = await Promise.all([store.list<StoredBlob>(Keys.secrets), store.list<StoredBlob>(Keys.configs)]);
+  const restSpecs = rest.map((s) => s.spec);
+  ops.push(...stackBlobRemovals('secret', stackName, secrets, blobIdsUsed('secret', restSpecs)));
+  ops.push(...stackBlobRemovals('config', stackName, configs, blobIdsUsed('config', restSpecs)));
   for (const n of networks.filter((x) => x.value.spec.stack === stackName)) {
     if (rest.some((s) => s.spec.networks.some((sn) => sn.target === n.value.spec.name))) continue;
     ops.push(...planNetworkRemoval(n, []));

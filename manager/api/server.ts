@@ -31,6 +31,7 @@ import { currentLeader } from '../election/leader';
 import { liveManagers } from '../election/presence';
 import { checkNodeRemoval, findNode, planNodeUpdate } from './nodes';
 import { planClusterUpdate } from './cluster';
+import { blobRoutes } from './blob-routes';
 
 export interface ApiContext {
   store: Store;
@@ -50,9 +51,9 @@ export interface ApiContext {
   keys: DataKey;
 }
 
-type Handler = (ctx: ApiContext, req: http.IncomingMessage, params: string[], query: URLSearchParams) => Promise<unknown>;
+export type Handler = (ctx: ApiContext, req: http.IncomingMessage, params: string[], query: URLSearchParams) => Promise<unknown>;
 
-interface Route {
+export interface Route {
   method: string;
   pattern: RegExp;
   handler: Handler;
@@ -343,7 +344,10 @@ const routes: Route[] = [
         }
       }
       if (!Array.isArray(body.networks)) throw new InvalidArgumentError('expected {"networks": [...]}');
-      return deployStack(ctx.store, stackName, body.services, body.networks, body.prune === true);
+      const secrets = body.secrets ?? [];
+      const configs = body.configs ?? [];
+      if (!Array.isArray(secrets) || !Array.isArray(configs)) throw new InvalidArgumentError('secrets and configs must be lists');
+      return deployStack(ctx.store, stackName, body.services, body.networks, body.prune === true, { secrets, configs, dek: () => ctx.keys.get() });
     },
   },
   {
@@ -443,7 +447,7 @@ export function apiHandler(ctx: ApiContext): http.RequestListener {
     const method = req.method ?? 'GET';
     void (async () => {
       try {
-        for (const r of routes) {
+        for (const r of [...routes, ...blobRoutes]) {
           if (r.method !== method) continue;
           const m = r.pattern.exec(url.pathname);
           if (!m) continue;

@@ -51,6 +51,9 @@ export function nodeView(n: ClusterNode, leaderNodeId: string | null, liveManage
     cpus: n.resources.nanoCpus / 1e9,
     memoryBytes: n.resources.memoryBytes,
     labels: n.labels,
+    engineLabels: n.engineLabels ?? {},
+    platform: n.platform ?? { os: 'linux', architecture: '' },
+    genericResources: n.resources.generic ?? {},
   };
 }
 

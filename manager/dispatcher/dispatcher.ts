@@ -7,7 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { X509Certificate } from 'node:crypto';
 import { caDigest, trustDigest } from '../../shared/pki/certificate';
-import type { Cluster, ClusterNode, ManagerRecord, Network, NodeRole, Service, Task } from '../../shared/types';
+import type { Cluster, ClusterNode, ManagerRecord, Network, NodeRole, Service, StoredBlob, Task } from '../../shared/types';
 import { SCHEMA_VERSION } from '../../shared/types';
 import { Keys } from '../../shared/keys';
 import type { Logger } from '../../shared/log';
@@ -17,6 +17,7 @@ import { networkViewToWire, portRuleToWire, statusFromWire, taskToWire, type Sta
 import { networkViews, portRules } from './network-views';
 import { keyringFingerprint, keyringForNode, readNetworkKeyring } from './network-keys';
 import { networkKeysToWire } from '../../shared/proto/network-keys';
+import { BlobCache, blobIdsOf } from './blobs';
 import type { Store, StoreWriter, Versioned, WriteOp } from '../store/store';
 import type { StoreView } from '../store/view';
 import type { AgentMsg, ManagerMsg, RegisterMsg } from './messages';
@@ -74,12 +75,16 @@ interface Session {
   sentPorts: string;
   /** Digest of the network keyring last sent ('' before the first). */
   sentKeys: string;
+  /** Ids of the secrets and configs the node holds (sent and not removed). */
+  sentBlobs: Set<string>;
   full: boolean;
 }
 
 export class Dispatcher {
   private server: grpc.Server | null = null;
   private readonly sessions = new Map<string, Session>();
+  /** Secrets and configs opened for the nodes that need them, in memory only. */
+  private readonly blobs = new BlobCache(() => this.opts.dek()?.key ?? null);
   private lastSeen = new Map<string, number>();
   private stopWatch: (() => Promise<void>) | null = null;
   private stopViewChanges: (() => void) | null = null;
@@ -112,7 +117,7 @@ export class Dispatcher {
     );
     this.server = server;
     // Pushes read the view (and status writes start from it): no round trip to etcd per change.
-    this.stopViewChanges = this.opts.view.subscribe([Keys.tasks, Keys.networks, Keys.services, Keys.nodes], () => this.schedulePush());
+    this.stopViewChanges = this.opts.view.subscribe([Keys.tasks, Keys.networks, Keys.services, Keys.nodes, Keys.secrets, Keys.configs], () => this.schedulePush());
     this.stopWatch = await this.opts.store.watch(
       [Keys.cluster, Keys.managers, Keys.ca, Keys.networkKeys],
       (key) => {
@@ -266,14 +271,17 @@ export class Dispatcher {
       role: admitted.role,
       availability: existing?.value.availability ?? 'active',
       status: this.readyStatus(now),
-      resources: { nanoCpus: Number(r.nano_cpus), memoryBytes: Number(r.memory_bytes) },
-      labels: { ...(existing?.value.labels ?? {}), ...r.labels },
+      resources: { nanoCpus: Number(r.nano_cpus), memoryBytes: Number(r.memory_bytes), generic: genericOf(r.generic_resources) },
+      // The operator's labels stay the operator's; the agent's own are its engine labels (Swarm's split).
+      labels: existing?.value.labels ?? {},
+      engineLabels: { ...(r.labels ?? {}) },
+      platform: { os: r.os || 'linux', architecture: r.arch || '' },
       createdAt: existing?.value.createdAt ?? now,
     };
     await this.opts.store.commit([{ put: key, value: node, guard: existing ? { modRevision: existing.modRevision } : { absent: true } }]);
     const old = this.sessions.get(r.node_id);
     if (old) old.call.end();
-    const s: Session = { nodeId: r.node_id, role: r.role, changingRole: false, call, lastSeen: Date.now(), sent: new Map(), sentNetworks: new Map(), sentPorts: '', sentKeys: '', full: true };
+    const s: Session = { nodeId: r.node_id, role: r.role, changingRole: false, call, lastSeen: Date.now(), sent: new Map(), sentNetworks: new Map(), sentPorts: '', sentKeys: '', sentBlobs: new Set(), full: true };
     this.sessions.set(r.node_id, s);
     this.lastSeen.set(r.node_id, s.lastSeen);
     this.orphanedSince.delete(r.node_id);
@@ -306,6 +314,7 @@ export class Dispatcher {
       const services = values<Service>(Keys.services);
       const nodes = values<ClusterNode>(Keys.nodes);
       const keyring = await readNetworkKeyring(this.opts.store, networks, this.opts.dek()?.key ?? null);
+      const blobs = this.blobs.available(values<StoredBlob>(Keys.secrets), values<StoredBlob>(Keys.configs));
       const byNode = new Map<string, Task[]>();
       for (const t of tasks) {
         if (t.nodeId === null || TaskState[t.status.state] < TaskState.assigned) continue;
@@ -324,7 +333,16 @@ export class Dispatcher {
         const mine = byNode.get(s.nodeId) ?? [];
         const current = new Map(mine.map((t) => [t.id, t]));
         const changed: Task[] = [];
+        const neededBlobs = new Set<string>();
         for (const t of mine) {
+          const ids = blobIdsOf(t);
+          // A new task waits until its secrets and configs can go with it (the next push, when the
+          // view has them); one the agent has already keeps what it has.
+          if (!s.sent.has(t.id) && ids.some((id) => !blobs.has(id))) {
+            current.delete(t.id);
+            continue;
+          }
+          for (const id of ids) if (blobs.has(id)) neededBlobs.add(id);
           // Status-only changes the agent itself reported need not go back to it.
           const fingerprint = JSON.stringify([t.desiredState, t.specVersion, t.spec, t.paused]);
           if (s.sent.get(t.id) !== fingerprint) {
@@ -334,6 +352,9 @@ export class Dispatcher {
         }
         const removed = [...s.sent.keys()].filter((id) => !current.has(id));
         for (const id of removed) s.sent.delete(id);
+        const newBlobs = [...neededBlobs].filter((id) => s.full || !s.sentBlobs.has(id)).map((id) => blobs.get(id)!);
+        const removedBlobs = [...s.sentBlobs].filter((id) => !neededBlobs.has(id));
+        s.sentBlobs = neededBlobs;
         const views = networkViews(s.nodeId, tasks, networks, services, nodes);
         const changedViews = views.filter((v) => s.sentNetworks.get(v.id) !== JSON.stringify(v));
         for (const v of changedViews) s.sentNetworks.set(v.id, JSON.stringify(v));
@@ -347,7 +368,7 @@ export class Dispatcher {
         const keysText = keyringFingerprint(keys);
         const keysChanged = keysText !== s.sentKeys;
         s.sentKeys = keysText;
-        if (!s.full && !portsChanged && !keysChanged && changed.length === 0 && removed.length === 0 && changedViews.length === 0 && removedNetworks.length === 0) continue;
+        if (!s.full && !portsChanged && !keysChanged && changed.length === 0 && removed.length === 0 && changedViews.length === 0 && removedNetworks.length === 0 && newBlobs.length === 0 && removedBlobs.length === 0) continue;
         s.call.write({
           assignments: {
             full: s.full,
@@ -358,6 +379,8 @@ export class Dispatcher {
             ports_changed: portsChanged || s.full,
             ports: ports.map(portRuleToWire),
             ...networkKeysToWire(keysChanged || s.full ? keys : null),
+            blobs: newBlobs.map((b) => ({ id: b.id, kind: b.kind, name: b.name, data: b.data })),
+            removed_blobs: removedBlobs,
           },
         });
         s.full = false;
@@ -557,5 +580,15 @@ export class Dispatcher {
 function chunk<T>(xs: T[], n: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
+/** proto3 maps of int64 arrive as strings or Longs: numbers here, negative or odd values dropped. */
+function genericOf(m: Record<string, unknown> | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(m ?? {})) {
+    const n = Number(v);
+    if (Number.isSafeInteger(n) && n > 0) out[k] = n;
+  }
   return out;
 }

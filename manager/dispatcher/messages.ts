@@ -1,5 +1,5 @@
 /** Shapes of the decoded dispatcher.proto messages (proto-loader with keepCase, oneofs). */
-import type { WireNetworkView, WirePortRule, WireStatus, WireTask } from '../../shared/proto/codec';
+import type { WireAssignments, WireStatus } from '../../shared/proto/codec';
 import type { RoleWire } from '../../shared/proto/role';
 import type { WireNetworkKeys } from '../../shared/proto/network-keys';
 
@@ -11,6 +11,9 @@ export interface RegisterMsg {
   memory_bytes: number;
   labels: Record<string, string>;
   role: string;
+  os: string;
+  arch: string;
+  generic_resources: Record<string, number | string>;
 }
 
 export interface AgentMsg {
@@ -22,7 +25,7 @@ export interface AgentMsg {
 
 export interface ManagerMsg {
   welcome?: { node_id: string; registry_url: string; heartbeat_period_ms: number; heartbeat_grace_ms: number; managers: string[] };
-  assignments?: { full: boolean; tasks: WireTask[]; removed: string[]; networks: WireNetworkView[]; removed_networks: string[]; ports_changed: boolean; ports: WirePortRule[] } & WireNetworkKeys;
+  assignments?: WireAssignments & WireNetworkKeys;
   rejected?: { reason: string };
   role_change?: RoleChangeMsg;
   heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number; managers: string[]; signer_digest?: string; trust_digest?: string };

@@ -219,3 +219,37 @@ export function statusFromWire(w: WireStatus): StatusUpdate | null {
     paused: w.paused === true,
   };
 }
+
+/** A secret or config as the Blob message carries it. */
+export interface WireBlob {
+  id: string;
+  kind: string;
+  name: string;
+  data: Uint8Array;
+}
+
+/** A secret or config an agent holds for its tasks. */
+export interface NodeBlob {
+  id: string;
+  kind: 'secret' | 'config';
+  name: string;
+  data: Buffer;
+}
+
+export function blobFromWire(w: WireBlob): NodeBlob | null {
+  if (w.kind !== 'secret' && w.kind !== 'config') return null;
+  return { id: w.id, kind: w.kind, name: w.name, data: Buffer.from(w.data) };
+}
+
+/** The Assignments message, as both ends see it (proto-loader, keepCase). */
+export interface WireAssignments {
+  full: boolean;
+  tasks: WireTask[];
+  removed: string[];
+  networks: WireNetworkView[];
+  removed_networks: string[];
+  ports_changed: boolean;
+  ports: WirePortRule[];
+  blobs: WireBlob[];
+  removed_blobs: string[];
+}

@@ -13,7 +13,7 @@ function v(id: string, names: number): NetworkView {
 }
 
 function msg(o: Partial<Assignments>): Assignments {
-  return { full: false, tasks: [], removed: [], networks: [], removedNetworks: [], ports: null, networkKeys: null, ...o };
+  return { full: false, tasks: [], removed: [], networks: [], removedNetworks: [], ports: null, networkKeys: null, blobs: [], removedBlobs: [], ...o };
 }
 
 test('later task and network versions replace earlier ones', () => {
@@ -53,4 +53,11 @@ test('network keys: the latest ring wins, null (unchanged) keeps the earlier one
   assert.equal(mergeAssignments(withKeys, msg({})).networkKeys, ring);
   assert.deepEqual(mergeAssignments(withKeys, msg({ networkKeys: { keys: [], primary: 0 } })).networkKeys, { keys: [], primary: 0 });
   assert.equal(mergeAssignments(msg({}), msg({})).networkKeys, null);
+});
+
+test('secrets and configs fold like tasks: a later removal drops one, a later send undoes a removal', () => {
+  const b = (id: string) => ({ id, kind: 'secret' as const, name: id, data: Buffer.from(id) });
+  const m = mergeAssignments(msg({ blobs: [b('s1'), b('s2')], removedBlobs: ['s3'] }), msg({ blobs: [b('s3')], removedBlobs: ['s1'] }));
+  assert.deepEqual(m.blobs.map((x) => x.id), ['s2', 's3']);
+  assert.deepEqual(m.removedBlobs, ['s1']);
 });
