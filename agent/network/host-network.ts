@@ -19,7 +19,7 @@ import { normalizeMac } from './mac';
 import { macForIp } from '../../shared/net/ipv4';
 import { bridgeName, isOwnLink, sandboxVethPrefix, validateIfname, validatePrefix, validateSandboxId, vethName, vxlanName } from './names';
 import { desiredPeerState, diffPeers, isEmptyDiff, parseFdbJson, parseNeighJson, type PeerState } from './peers';
-import { nodeEndpointCommands, portsRuleset, validatePublishedPorts, type NodeEndpoint, type PublishedPort } from './ports';
+import { localnetBridges, nodeEndpointCommands, portsRuleset, validatePublishedPorts, type NodeEndpoint, type PublishedPort } from './ports';
 import { BatchRunner } from './runner';
 import { nativeNetSys, type NetSys } from './sys';
 import type { AttachSpec, Endpoint, HostNetworkOptions, OverlaySpec } from './types';
@@ -400,9 +400,10 @@ export class HostNetwork {
 
   /**
    * Makes the host publish exactly `ports` (see ports.ts for the rules): DNAT from every local
-   * address, round robin over the backends; ingress ports SNAT to this node's endpoint on the
-   * backends' network, host-mode ports do not. The whole table is rewritten in one transaction;
-   * the same set again is a no-op. Turns IP forwarding on when there is a port.
+   * address, 127.0.0.1 included, round robin over the backends; ingress ports SNAT to this node's
+   * endpoint on the backends' network, host-mode ports do not (but from a loopback source). The
+   * whole table is rewritten in one transaction; the same set again is a no-op. Turns IP
+   * forwarding on when there is a port, and route_localnet on the backends' bridges (writeRuleset).
    */
   async setPublishedPorts(ports: readonly PublishedPort[]): Promise<void> {
     this.assertOpen();
@@ -426,11 +427,31 @@ export class HostNetwork {
       const overlays = [...this.overlays.values()];
       const ports = this.ports;
       const text = filterRuleset(this.prefix, overlays, this.egress) + portsRuleset(this.prefix, overlays, ports);
+      const localnet = new Set(localnetBridges(this.prefix, overlays, ports));
+      const bridges = overlays.map((o) => bridgeName(this.prefix, o.id));
       this.appliedPorts = null;
+      // route_localnet is on only where the table's ports_localnet guard stands: off before a
+      // rewrite can take the guard away, on once it is there. Level-based (every bridge each time:
+      // a recreated bridge, or one left on by an earlier run, is set right).
+      for (const br of bridges) if (!localnet.has(br)) this.setRouteLocalnet(br, false);
       const r = await this.sys.nft(text);
       if (!r.ok) throw new NetworkCommandError('nft', [{ command: 'nft -f -', message: r.error }]);
+      for (const br of localnet) this.setRouteLocalnet(br, true);
       this.appliedPorts = ports;
     });
+  }
+
+  /**
+   * `net.ipv4.conf.<bridge>.route_localnet` in the agent's netns (per device, so it goes with the
+   * bridge): lets 127.0.0.1:<published> be DNATed out through it (see ports.ts). A bridge already
+   * gone (removeOverlay racing a rewrite) has nothing to set.
+   */
+  private setRouteLocalnet(br: string, on: boolean): void {
+    try {
+      this.sys.writeSysctl(`/proc/sys/net/ipv4/conf/${br}/route_localnet`, on ? '1' : '0');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
   }
 
   /**
@@ -454,6 +475,10 @@ export class HostNetwork {
     if (this.espRetry !== null) clearTimeout(this.espRetry);
     this.espRetry = null;
     await attempt(() => this.esp.close());
+    // Before the table (and its loopback guard) goes, should a bridge outlive a failed delete.
+    await attempt(() => {
+      for (const o of this.overlays.values()) this.setRouteLocalnet(bridgeName(this.prefix, o.id), false);
+    });
     await attempt(async () => {
       const own = (await this.listLinks(false)).map((l) => l.ifname.split('@')[0] ?? '').filter((n) => isOwnLink(this.prefix, n));
       // Veths first, then VXLAN devices, then bridges: each delete finds what it names.

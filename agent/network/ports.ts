@@ -3,24 +3,34 @@
  * agent's one table (`ip tsswarm_<prefix>`, see filterRuleset in batch.ts) in the same `nft -f`
  * transaction. Pure functions of the port set, so unit tests read exactly what the kernel is told.
  *
- * - `ports_prerouting` (nat, dstnat) and `ports_output` (nat, -100; a process on the host connecting
- *   to one of the host's own addresses, loopback excepted): traffic to any local address
- *   (`fib daddr type local`) on a published protocol+port jumps, through one verdict map, to that
- *   port's chain, which DNATs round robin (`numgen inc`) to the backends through a concatenation
- *   map `n : ip . port`.
+ * - `ports_prerouting` (nat, dstnat) and `ports_output` (nat, -100; a process on the host itself,
+ *   127.0.0.1 included): traffic to any local address (`fib daddr type local`) on a published
+ *   protocol+port jumps, through one verdict map, to that port's chain, which DNATs round robin
+ *   (`numgen inc`) to the backends through a concatenation map `n : ip . port`.
  * - `forward` (the isolation chain of filterRuleset): `ct status dnat` connections whose original
  *   destination port is published are accepted ahead of the per-overlay drops, which would
  *   otherwise stop them entering the backends' bridge from the underlay.
  * - `ports_postrouting` (nat, srcnat): ingress-mode connections leaving through the backends'
  *   network bridge get this node's endpoint address on that network, so a task on another host
- *   answers through this host. Host-mode ports have no SNAT.
+ *   answers through this host. Host-mode ports have no SNAT, except for connections from a
+ *   loopback address (127.0.0.1:<published> on the host), which are masqueraded to the bridge's
+ *   address: the task would answer 127.0.0.1 to itself.
+ * - Loopback: a packet from 127.0.0.1 DNATed to a task must leave through the task's bridge, which
+ *   the kernel refuses (a martian) unless `route_localnet` is on for that device; the replies, once
+ *   un-NATed back to 127.0.0.1, need it as well. HostNetwork turns it on for exactly the bridges
+ *   localnetBridges names (per device: nothing global to undo, gone with the bridge), and
+ *   `ports_localnet` (filter, prerouting, priority raw) drops what else route_localnet would let
+ *   in: anything addressed from or to 127.0.0.0/8 arriving on those bridges (a task, or another
+ *   host on the overlay, reaching the host's loopback-only services). It runs before conntrack
+ *   and NAT, so the replies of our own DNATed connections, still addressed to the SNAT address
+ *   there, pass.
  *
  * Ports with no backend get no rule at all: the connection is the host's own (refused if nothing
  * listens). The port sets are named, typed sets: nft 1.0.6 cannot concatenate
  * `ct original proto-dst`, and anonymous sets of it lose their type.
  */
 import { InvalidNetworkConfigError } from './errors';
-import { inCidr, parseCidr, requireIpv4 } from './ipv4';
+import { inCidr, parseCidr, parseIpv4, requireIpv4 } from './ipv4';
 import { bridgeName, nftTableName } from './names';
 import type { OverlaySpec } from './types';
 
@@ -86,6 +96,31 @@ function setBlock(name: string, ports: readonly number[]): string[] {
   return [`  set ${name} {`, '    type inet_service', `    elements = { ${ports.join(', ')} }`, '  }'];
 }
 
+/** Ports that get rules: those with a backend, by protocol then number. */
+function openPorts(ports: readonly PublishedPort[]): PublishedPort[] {
+  return ports
+    .filter((p) => p.backends.length > 0)
+    .sort((a, b) => (a.protocol === b.protocol ? a.published - b.published : a.protocol < b.protocol ? -1 : 1));
+}
+
+/**
+ * The bridges that 127.0.0.1:<published> connections leave by: those of the overlays (of
+ * `overlays`) whose subnet holds a backend of a port with a backend. They need
+ * `net.ipv4.conf.<bridge>.route_localnet=1`, and `ports_localnet` guards them. Sorted.
+ */
+export function localnetBridges(prefix: string, overlays: readonly OverlaySpec[], ports: readonly PublishedPort[]): string[] {
+  const nets = overlays.map((o) => ({ br: bridgeName(prefix, o.id), cidr: parseCidr(o.subnet, 'subnet') }));
+  const out = new Set<string>();
+  for (const p of openPorts(ports)) {
+    for (const b of p.backends) {
+      const addr = parseIpv4(b.ip);
+      const net = addr === null ? undefined : nets.find((n) => inCidr(addr, n.cidr));
+      if (net !== undefined) out.add(net.br);
+    }
+  }
+  return [...out].sort();
+}
+
 /**
  * The published-port part of the table, appended to filterRuleset's text (which has just created
  * the table afresh, with its `forward` chain when `overlays` is not empty). Empty when no port has
@@ -93,9 +128,7 @@ function setBlock(name: string, ports: readonly number[]): string[] {
  */
 export function portsRuleset(prefix: string, overlays: readonly OverlaySpec[], ports: readonly PublishedPort[]): string {
   const table = nftTableName(prefix);
-  const open = ports
-    .filter((p) => p.backends.length > 0)
-    .sort((a, b) => (a.protocol === b.protocol ? a.published - b.published : a.protocol < b.protocol ? -1 : 1));
+  const open = openPorts(ports);
   if (open.length === 0) return '';
   const netIds = new Set(overlays.map((o) => o.id));
 
@@ -124,6 +157,23 @@ export function portsRuleset(prefix: string, overlays: readonly OverlaySpec[], p
     sets.push(...setBlock(name, g.ports));
     post.push(`    oifname "${g.br}" ct status dnat meta l4proto ${g.proto} ct original proto-dst @${name} snat ip to ${g.ip}`);
   });
+  // After the ingress SNAT (the first NAT rule that applies wins): what is left from a loopback
+  // source is host mode, or ingress whose network is not here.
+  for (const proto of PROTOCOLS) {
+    if (open.some((p) => p.protocol === proto)) post.push(`    ip saddr 127.0.0.0/8 ct status dnat meta l4proto ${proto} ct original proto-dst @published_${proto} masquerade`);
+  }
+  const guarded = localnetBridges(prefix, overlays, open);
+  const ifnames = `{ ${guarded.map((b) => `"${b}"`).join(', ')} }`;
+  const guard =
+    guarded.length === 0
+      ? []
+      : [
+          '  chain ports_localnet {',
+          '    type filter hook prerouting priority raw; policy accept;',
+          `    iifname ${ifnames} ip daddr 127.0.0.0/8 drop`,
+          `    iifname ${ifnames} ip saddr 127.0.0.0/8 drop`,
+          '  }',
+        ];
 
   const vmap = `meta l4proto . th dport vmap { ${open.map((p) => `${p.protocol} . ${p.published} : jump ${portChainName(p.protocol, p.published)}`).join(', ')} }`;
   const chains: string[] = [];
@@ -144,13 +194,14 @@ export function portsRuleset(prefix: string, overlays: readonly OverlaySpec[], p
     '  }',
     '  chain ports_output {',
     '    type nat hook output priority -100; policy accept;',
-    `    ip daddr != 127.0.0.0/8 fib daddr type local ${vmap}`,
+    `    fib daddr type local ${vmap}`,
     '  }',
     ...chains,
     '  chain ports_postrouting {',
     '    type nat hook postrouting priority srcnat; policy accept;',
     ...post,
     '  }',
+    ...guard,
     '}',
     // The isolation chain exists only while there are overlays; without one nothing drops.
     ...(overlays.length > 0 ? forward : []),

@@ -8,7 +8,7 @@ import { InvalidNetworkConfigError } from '../../../../agent/network/errors';
 import { HostNetwork } from '../../../../agent/network/host-network';
 import { macForIp } from '../../../../shared/net/ipv4';
 import { bridgeName } from '../../../../agent/network/names';
-import { nodeEndpointCommands, portsRuleset, validatePublishedPorts, type PublishedPort } from '../../../../agent/network/ports';
+import { localnetBridges, nodeEndpointCommands, portsRuleset, validatePublishedPorts, type PublishedPort } from '../../../../agent/network/ports';
 import type { OverlaySpec } from '../../../../agent/network/types';
 import { FakeNetSys } from './fake-sys';
 
@@ -30,7 +30,7 @@ const dns: PublishedPort = { protocol: 'udp', published: 5353, backends: [{ ip: 
 const hostMode: PublishedPort = { protocol: 'tcp', published: 9090, backends: [{ ip: '10.214.6.7', port: 80 }], snat: null };
 
 describe('portsRuleset', () => {
-  it('ingress TCP: vmap dispatch from prerouting and output, numgen concat map, forward accept, SNAT through the bridge', () => {
+  it('ingress TCP: vmap dispatch from prerouting and output (loopback too), numgen concat map, forward accept, SNAT through the bridge, loopback guard', () => {
     const text = portsRuleset('t1', [ingress], [web]);
     assert.equal(
       text,
@@ -50,7 +50,7 @@ describe('portsRuleset', () => {
         '  }',
         '  chain ports_output {',
         '    type nat hook output priority -100; policy accept;',
-        '    ip daddr != 127.0.0.0/8 fib daddr type local meta l4proto . th dport vmap { tcp . 8080 : jump port_tcp_8080 }',
+        '    fib daddr type local meta l4proto . th dport vmap { tcp . 8080 : jump port_tcp_8080 }',
         '  }',
         '  chain port_tcp_8080 {',
         '    meta l4proto tcp dnat ip to numgen inc mod 2 map { 0 : 10.214.5.2 . 80, 1 : 10.214.5.3 . 8000 }',
@@ -58,6 +58,12 @@ describe('portsRuleset', () => {
         '  chain ports_postrouting {',
         '    type nat hook postrouting priority srcnat; policy accept;',
         `    oifname "${BR}" ct status dnat meta l4proto tcp ct original proto-dst @snat_0_tcp snat ip to 10.214.5.250`,
+        '    ip saddr 127.0.0.0/8 ct status dnat meta l4proto tcp ct original proto-dst @published_tcp masquerade',
+        '  }',
+        '  chain ports_localnet {',
+        '    type filter hook prerouting priority raw; policy accept;',
+        `    iifname { "${BR}" } ip daddr 127.0.0.0/8 drop`,
+        `    iifname { "${BR}" } ip saddr 127.0.0.0/8 drop`,
         '  }',
         '}',
         'insert rule ip tsswarm_t1 forward ct status dnat meta l4proto tcp ct original proto-dst @published_tcp accept',
@@ -66,12 +72,22 @@ describe('portsRuleset', () => {
     );
   });
 
-  it('host mode: DNAT and forward accept, no SNAT rule', () => {
+  it('host mode: DNAT and forward accept, no SNAT but for loopback sources (masquerade)', () => {
     const text = portsRuleset('t1', [other], [hostMode]);
     assert.match(text, /chain port_tcp_9090 \{\n {4}meta l4proto tcp dnat ip to numgen inc mod 1 map \{ 0 : 10\.214\.6\.7 \. 80 \}/);
     assert.match(text, /ct original proto-dst @published_tcp accept/);
     assert.doesNotMatch(text, /snat/);
-    assert.match(text, /chain ports_postrouting \{\n {4}type nat hook postrouting priority srcnat; policy accept;\n {2}\}/);
+    assert.ok(
+      text.includes(
+        [
+          '  chain ports_postrouting {',
+          '    type nat hook postrouting priority srcnat; policy accept;',
+          '    ip saddr 127.0.0.0/8 ct status dnat meta l4proto tcp ct original proto-dst @published_tcp masquerade',
+          '  }',
+        ].join('\n'),
+      ),
+    );
+    assert.ok(text.includes(`    iifname { "${BR2}" } ip daddr 127.0.0.0/8 drop\n`), 'the backend network is guarded');
   });
 
   it('empty: no port, or only ports without backends, adds nothing (the port stays closed)', () => {
@@ -83,7 +99,8 @@ describe('portsRuleset', () => {
     const text = portsRuleset('t1', [ingress, other], [hostMode, dns, web, { ...web, published: 8081, backends: [] }, { ...web, published: 8443 }]);
     const vmap = 'meta l4proto . th dport vmap { tcp . 8080 : jump port_tcp_8080, tcp . 8443 : jump port_tcp_8443, tcp . 9090 : jump port_tcp_9090, udp . 5353 : jump port_udp_5353 }';
     assert.ok(text.includes(`    fib daddr type local ${vmap}\n`));
-    assert.ok(text.includes(`    ip daddr != 127.0.0.0/8 fib daddr type local ${vmap}\n`));
+    assert.ok(text.includes(`  chain ports_output {\n    type nat hook output priority -100; policy accept;\n    fib daddr type local ${vmap}\n  }`));
+    assert.doesNotMatch(text, /daddr != 127/, 'loopback destinations are published too');
     assert.doesNotMatch(text, /8081/, 'port without backends');
     assert.match(text, /set published_tcp \{\n {4}type inet_service\n {4}elements = \{ 8080, 8443, 9090 \}/);
     assert.match(text, /set published_udp \{\n {4}type inet_service\n {4}elements = \{ 5353 \}/);
@@ -91,7 +108,17 @@ describe('portsRuleset', () => {
     assert.match(text, /set snat_1_udp \{\n {4}type inet_service\n {4}elements = \{ 5353 \}/);
     assert.match(text, /chain port_udp_5353 \{\n {4}meta l4proto udp dnat ip to numgen inc mod 1 map \{ 0 : 10\.214\.5\.4 \. 53 \}/);
     assert.ok(text.includes(`oifname "${BR}" ct status dnat meta l4proto udp ct original proto-dst @snat_1_udp snat ip to 10.214.5.250`));
-    assert.doesNotMatch(text, new RegExp(BR2), 'host mode network has no SNAT');
+    assert.doesNotMatch(text, new RegExp(`oifname "${BR2}"`), 'host mode network has no SNAT');
+    // Ingress SNAT first (the first NAT that applies wins), then the loopback masquerade, per protocol.
+    const post = text.slice(text.indexOf('chain ports_postrouting')).split('\n').slice(2, 7);
+    assert.deepEqual(post, [
+      `    oifname "${BR}" ct status dnat meta l4proto tcp ct original proto-dst @snat_0_tcp snat ip to 10.214.5.250`,
+      `    oifname "${BR}" ct status dnat meta l4proto udp ct original proto-dst @snat_1_udp snat ip to 10.214.5.250`,
+      '    ip saddr 127.0.0.0/8 ct status dnat meta l4proto tcp ct original proto-dst @published_tcp masquerade',
+      '    ip saddr 127.0.0.0/8 ct status dnat meta l4proto udp ct original proto-dst @published_udp masquerade',
+      '  }',
+    ]);
+    assert.ok(text.includes(`    iifname { ${[BR, BR2].sort().map((b) => `"${b}"`).join(', ')} } ip saddr 127.0.0.0/8 drop\n`));
     const inserts = text.split('\n').filter((l) => l.startsWith('insert rule'));
     assert.deepEqual(inserts, [
       'insert rule ip tsswarm_t1 forward ct status dnat meta l4proto tcp ct original proto-dst @published_tcp accept',
@@ -99,11 +126,22 @@ describe('portsRuleset', () => {
     ]);
   });
 
-  it('without overlays there is no isolation chain to insert into, and no SNAT for unknown networks', () => {
+  it('without overlays there is no isolation chain to insert into, no SNAT for unknown networks, no bridge to guard', () => {
     const text = portsRuleset('t1', [], [web]);
     assert.doesNotMatch(text, /insert rule/);
     assert.doesNotMatch(text, /snat ip to/);
+    assert.doesNotMatch(text, /ports_localnet/);
     assert.match(text, /dnat ip to/);
+  });
+});
+
+describe('localnetBridges', () => {
+  it('names the bridges of the networks holding a backend of a port with backends, sorted, once each', () => {
+    assert.deepEqual(localnetBridges('t1', [ingress, other], [web, dns, hostMode]), [BR, BR2].sort());
+    assert.deepEqual(localnetBridges('t1', [ingress, other], [web, dns]), [BR]);
+    assert.deepEqual(localnetBridges('t1', [ingress, other], [{ ...hostMode, backends: [] }]), [], 'no backend: nothing to open');
+    assert.deepEqual(localnetBridges('t1', [ingress], [hostMode]), [], 'a backend on no network here');
+    assert.deepEqual(localnetBridges('t1', [ingress, other], []), []);
   });
 
   it('relies on filterRuleset having a forward chain ahead of which the accepts go', () => {
@@ -176,6 +214,55 @@ describe('HostNetwork published ports (fake kernel)', () => {
       await hn.close();
     } finally {
       cleanup();
+    }
+  });
+
+  it('route_localnet: on for the backends\' bridges after the guard is written, off before a rewrite without it', async () => {
+    // One log of nft writes and sysctl writes, in the order they happen.
+    const log: string[] = [];
+    const sys = new (class extends FakeNetSys {
+      override async nft(script: string): Promise<{ ok: boolean; error: string }> {
+        log.push(script.includes('chain ports_localnet') ? 'nft guarded' : 'nft');
+        return super.nft(script);
+      }
+      override writeSysctl(path: string, value: string): void {
+        if (path.endsWith('/route_localnet')) log.push(`${path.split('/')[6]}=${value}`);
+        super.writeSysctl(path, value);
+      }
+    })();
+    const tmp = mkdtempSync(join(tmpdir(), 'tsswarm-hnl-'));
+    const hn2 = new HostNetwork({ underlayAddr: '10.213.0.1', netnsDir: join(tmp, 'netns'), prefix: 't1' }, sys);
+    try {
+      await hn2.ensureOverlay(ingress);
+      await hn2.ensureOverlay(other);
+      log.length = 0;
+      await hn2.setPublishedPorts([web]);
+      assert.deepEqual(log, [`${BR2}=0`, 'nft guarded', `${BR}=1`]);
+      log.length = 0;
+      await hn2.setPublishedPorts([web, hostMode]);
+      assert.deepEqual(log, ['nft guarded', ...[BR, BR2].sort().map((b) => `${b}=1`)]);
+      log.length = 0;
+      await hn2.setPublishedPorts([{ ...web, backends: [] }]);
+      assert.deepEqual(log, [...[BR, BR2].map((b) => `${b}=0`), 'nft']);
+      // close(): off before the table goes.
+      await hn2.setPublishedPorts([web]);
+      log.length = 0;
+      await hn2.close();
+      assert.deepEqual(log, [`${BR}=0`, `${BR2}=0`, 'nft']);
+      // A bridge gone already (ENOENT from /proc/sys) is not an error.
+      const gone = new (class extends FakeNetSys {
+        override writeSysctl(path: string, value: string): void {
+          if (path.endsWith('/route_localnet')) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+          super.writeSysctl(path, value);
+        }
+      })();
+      const hn3 = new HostNetwork({ underlayAddr: '10.213.0.1', netnsDir: join(tmp, 'netns3'), prefix: 't1' }, gone);
+      await hn3.ensureOverlay(ingress);
+      await hn3.setPublishedPorts([web]);
+      await hn3.close();
+    } finally {
+      await hn2.close();
+      rmSync(tmp, { recursive: true, force: true });
     }
   });
 
