@@ -17,6 +17,7 @@ import { image } from './commands/image';
 import { network } from './commands/network';
 import { task } from './commands/task';
 import { blobCommand } from './commands/blob';
+import { volume } from './commands/volume';
 
 const USAGE = `Usage: tsswarm [--host SOCKET|tcp://HOST:PORT [--tlsverify --tlscacert F --tlscert F --tlskey F]] COMMAND
 
@@ -39,12 +40,13 @@ Commands:
   node ls | node inspect NODE | node rm [--force] NODE...
   node update [--availability active|pause|drain] [--label-add K=V]... [--label-rm K]... NODE
   node promote NODE... | node demote NODE...
+  volume create [-d DRIVER] [--opt K=V]... [--label K=V]... [--node NODE] NAME | volume ls | inspect NAME... | rm [--force] [--node NODE] NAME... | prune [--all]
   secret create [--label K=V]... NAME FILE|- | secret ls | inspect SECRET... | rm SECRET...
   config create [--label K=V]... NAME FILE|- | config ls | inspect CONFIG... | rm CONFIG...
   network create [-d overlay] [--subnet CIDR] [--attachable] [--opt|-o encrypted] NAME | network ls | inspect NAME | rm NAME
 Listing commands take --format json.`;
 
-const VALUED = ['userns-remap', 'host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace', 'cert-expiry', 'listen-api', 'etcd-cacert', 'etcd-cert', 'etcd-key', 'tlscacert', 'tlscert', 'tlskey', 'out', 'expiry', 'opt', 'o', 'label', 'generic-resource'];
+const VALUED = ['userns-remap', 'host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace', 'cert-expiry', 'listen-api', 'etcd-cacert', 'etcd-cert', 'etcd-key', 'tlscacert', 'tlscert', 'tlskey', 'out', 'expiry', 'opt', 'o', 'label', 'generic-resource', 'node'];
 const REPEATABLE = ['label-add', 'label-rm', 'opt', 'o', 'label', 'generic-resource'];
 const BOOLEANS = ['autolock', 'rotate', 'tlsverify', 'detach', 'prune', 'attachable', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q', 'force', 'f'];
 
@@ -89,6 +91,8 @@ async function run(argv: string[]): Promise<void> {
       return network(ctx);
     case 'task':
       return task(ctx);
+    case 'volume':
+      return volume(ctx);
     case 'secret':
       return blobCommand('secret')(ctx);
     case 'config':

@@ -168,7 +168,7 @@ async function main(): Promise<void> {
   });
 
   // What the dispatcher and the scheduler and allocator read: one watch-fed copy, no round trip per pass.
-  const view = new StoreView(store, [Keys.tasks, Keys.networks, Keys.services, Keys.nodes, Keys.ipamAddrs, Keys.secrets, Keys.configs], log.child('view'));
+  const view = new StoreView(store, [Keys.tasks, Keys.networks, Keys.services, Keys.nodes, Keys.ipamAddrs, Keys.secrets, Keys.configs, Keys.volumeRequests], log.child('view'));
   await retry('reading the store', () => view.start());
   const dispatcher = new Dispatcher({
     store,

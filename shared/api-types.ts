@@ -1,5 +1,5 @@
 /** Shapes the REST API returns and the CLI prints (`--format json` field names are stable). */
-import type { ServiceSpec, StackBlob, StackNetwork } from './types';
+import type { ServiceSpec, StackBlob, StackNetwork, VolumeInfo } from './types';
 
 export interface ServiceView {
   id: string;
@@ -161,4 +161,20 @@ export interface CaView {
   pending: { id: string; hostname: string }[];
   nodes: number;
   certExpiryMs: number;
+}
+
+/** A volume on one node, as `volume ls` / `inspect` show it. */
+export interface VolumeView extends VolumeInfo {
+  node: string;
+  nodeId: string;
+}
+
+/** POST /v1/volumes (`volume create`). */
+export interface VolumeCreateRequest {
+  name: string;
+  driver: string;
+  options: Record<string, string>;
+  labels: Record<string, string>;
+  /** Node id or hostname; null: the node of the manager answering. */
+  node: string | null;
 }

@@ -41,4 +41,10 @@ export const Keys = {
   service: (id: string) => `${ROOT}services/${id}`,
   task: (id: string) => `${ROOT}tasks/${id}`,
   stack: (name: string) => `${ROOT}stacks/${name}`,
+  /** Each node's local volumes as its agent reports them (NodeVolumes). */
+  nodeVolumes: `${ROOT}volumes/nodes/`,
+  nodeVolume: (nodeId: string) => `${ROOT}volumes/nodes/${nodeId}`,
+  /** volume create/rm/prune requests on their way to a node and back (VolumeRequest). */
+  volumeRequests: `${ROOT}volumes/requests/`,
+  volumeRequest: (id: string) => `${ROOT}volumes/requests/${id}`,
 } as const;

@@ -523,6 +523,51 @@ export interface StackBlob {
   data: string | null;
 }
 
+/** A local volume on one node, as its agent reports it (`volume ls` / `inspect`). */
+export interface VolumeInfo {
+  name: string;
+  driver: string;
+  options: Record<string, string>;
+  labels: Record<string, string>;
+  /** The host directory containers mount. */
+  mountpoint: string;
+  createdAt: string;
+  /** Made for one task (an anonymous volume or an image VOLUME) and removed with it. */
+  anonymous: boolean;
+  /** Tasks of that node that mount it. */
+  inUse: string[];
+}
+
+/** A node's volumes, as its agent last reported them (Keys.nodeVolumes). */
+export interface NodeVolumes {
+  v: number;
+  nodeId: string;
+  volumes: VolumeInfo[];
+  updatedAt: string;
+}
+
+/**
+ * `volume create|rm|prune` for one node (Keys.volumeRequest): the API writes it, the manager
+ * holding that node's session hands it to the agent and writes the agent's answer in `result`,
+ * which the API waits for and then deletes. The store carries the request, so the API answers
+ * on any manager, whichever holds the node's session.
+ */
+export interface VolumeRequest {
+  v: number;
+  id: string;
+  nodeId: string;
+  op: 'create' | 'remove' | 'prune';
+  name: string;
+  driver: string;
+  options: Record<string, string>;
+  labels: Record<string, string>;
+  force: boolean;
+  /** prune: named volumes too, not only anonymous ones. */
+  all: boolean;
+  createdAt: string;
+  result: { error: string | null; removed: string[] } | null;
+}
+
 /** What the compose loader produces for one stack file. */
 export interface StackDeployment {
   name: string;

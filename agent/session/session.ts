@@ -6,7 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { dispatcherClient } from '../../shared/proto/load';
-import { blobFromWire, networkViewFromWire, portRuleFromWire, statusToWire, taskFromWire, type NodeBlob, type StatusUpdate, type WireAssignments, type WireStatus } from '../../shared/proto/codec';
+import { blobFromWire, networkViewFromWire, portRuleFromWire, statusToWire, taskFromWire, type NodeBlob, type StatusUpdate, type WireAssignments, type WireStatus, type WireVolumeCommand, type WireVolumeReport } from '../../shared/proto/codec';
 import type { Logger } from '../../shared/log';
 import type { RoleWire } from '../../shared/proto/role';
 import { mergeAssignments, type Assignments } from './assignments';
@@ -40,6 +40,8 @@ export interface SessionHandlers {
   replay(): StatusUpdate[];
   /** What the manager says of the CA: the signing root's digest and the trust bundle's. */
   onCa?(signerDigest: string, trustDigest: string): void;
+  /** `volume create|rm|prune` for this node; answered with reportVolumes. */
+  onVolumeCommand?(cmd: WireVolumeCommand): void;
 }
 
 interface ServerMsg {
@@ -47,6 +49,7 @@ interface ServerMsg {
   assignments?: Partial<WireAssignments> & Pick<WireAssignments, 'full' | 'tasks' | 'removed'> & Partial<WireNetworkKeys>;
   rejected?: { reason: string };
   role_change?: RoleChange;
+  volume_command?: WireVolumeCommand;
   heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number; managers?: string[]; signer_digest?: string; trust_digest?: string };
 }
 
@@ -174,6 +177,7 @@ export class Session {
         return;
       }
       if (m.assignments) this.enqueue(m.assignments);
+      if (m.volume_command) this.handlers.onVolumeCommand?.(m.volume_command);
     });
     const broken = (why: string) => {
       clearTimeout(welcomeTimer);
@@ -207,7 +211,7 @@ export class Session {
     });
   }
 
-  private send(msg: { register?: unknown; heartbeat?: unknown; status?: { updates: WireStatus[] } }): boolean {
+  private send(msg: { register?: unknown; heartbeat?: unknown; status?: { updates: WireStatus[] }; volumes?: WireVolumeReport }): boolean {
     if (!this.call) return false;
     this.call.write(msg);
     return true;
@@ -254,6 +258,12 @@ export class Session {
   }
 
   /** Queues a status report; reports go out in batches every few milliseconds. */
+  /** The node's volumes (and a command's answer); false when there is no session to carry it. */
+  reportVolumes(r: WireVolumeReport): boolean {
+    if (this.state !== 'connected') return false;
+    return this.send({ volumes: r });
+  }
+
   report(u: StatusUpdate): void {
     this.pending.push(u);
     if (this.flushTimer) return;

@@ -32,6 +32,7 @@ import { liveManagers } from '../election/presence';
 import { checkNodeRemoval, findNode, planNodeUpdate } from './nodes';
 import { planClusterUpdate } from './cluster';
 import { blobRoutes } from './blob-routes';
+import { volumeRoutes } from './volume-routes';
 
 export interface ApiContext {
   store: Store;
@@ -447,7 +448,7 @@ export function apiHandler(ctx: ApiContext): http.RequestListener {
     const method = req.method ?? 'GET';
     void (async () => {
       try {
-        for (const r of [...routes, ...blobRoutes]) {
+        for (const r of [...routes, ...blobRoutes, ...volumeRoutes]) {
           if (r.method !== method) continue;
           const m = r.pattern.exec(url.pathname);
           if (!m) continue;

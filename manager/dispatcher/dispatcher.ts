@@ -18,6 +18,7 @@ import { networkViews, portRules } from './network-views';
 import { keyringFingerprint, keyringForNode, readNetworkKeyring } from './network-keys';
 import { networkKeysToWire } from '../../shared/proto/network-keys';
 import { BlobCache, blobIdsOf } from './blobs';
+import { VolumeRelay } from './volumes';
 import type { Store, StoreWriter, Versioned, WriteOp } from '../store/store';
 import type { StoreView } from '../store/view';
 import type { AgentMsg, ManagerMsg, RegisterMsg } from './messages';
@@ -83,11 +84,14 @@ interface Session {
 export class Dispatcher {
   private server: grpc.Server | null = null;
   private readonly sessions = new Map<string, Session>();
+  /** volume create/rm/prune requests to the agents of this manager's sessions, and their reports. */
+  private readonly volumes: VolumeRelay;
   /** Secrets and configs opened for the nodes that need them, in memory only. */
   private readonly blobs = new BlobCache(() => this.opts.dek()?.key ?? null);
   private lastSeen = new Map<string, number>();
   private stopWatch: (() => Promise<void>) | null = null;
   private stopViewChanges: (() => void) | null = null;
+  private stopVolumeRequests: (() => void) | null = null;
   private pushTimer: NodeJS.Timeout | null = null;
   private checkTimer: NodeJS.Timeout | null = null;
   private pushing = false;
@@ -103,7 +107,9 @@ export class Dispatcher {
   private storeOkAt = Date.now();
   port = 0;
 
-  constructor(private readonly opts: DispatcherOptions) {}
+  constructor(private readonly opts: DispatcherOptions) {
+    this.volumes = new VolumeRelay(opts.store, opts.view, opts.log.child('volumes'));
+  }
 
   async start(): Promise<void> {
     const { Dispatcher: svc } = loadDispatcher();
@@ -118,6 +124,7 @@ export class Dispatcher {
     this.server = server;
     // Pushes read the view (and status writes start from it): no round trip to etcd per change.
     this.stopViewChanges = this.opts.view.subscribe([Keys.tasks, Keys.networks, Keys.services, Keys.nodes, Keys.secrets, Keys.configs], () => this.schedulePush());
+    this.stopVolumeRequests = this.opts.view.subscribe([Keys.volumeRequests], () => this.forwardVolumeRequests());
     this.stopWatch = await this.opts.store.watch(
       [Keys.cluster, Keys.managers, Keys.ca, Keys.networkKeys],
       (key) => {
@@ -223,6 +230,7 @@ export class Dispatcher {
       // A manager cut off from the store cannot record what its agents report: it stops answering,
       // and they move to another manager once their grace runs out.
       if (m.heartbeat && this.storeReachable()) call.write({ heartbeat: { sent_at_ms: m.heartbeat.sent_at_ms, period_ms: this.opts.heartbeatPeriodMs, grace_ms: this.opts.heartbeatGraceMs, managers: this.managerAddrs(), ...this.caDigests } });
+      if (m.volumes) void this.volumes.record(s.nodeId, m.volumes);
       if (m.status) {
         for (const w of m.status.updates) {
           const u = statusFromWire(w);
@@ -283,12 +291,23 @@ export class Dispatcher {
     if (old) old.call.end();
     const s: Session = { nodeId: r.node_id, role: r.role, changingRole: false, call, lastSeen: Date.now(), sent: new Map(), sentNetworks: new Map(), sentPorts: '', sentKeys: '', sentBlobs: new Set(), full: true };
     this.sessions.set(r.node_id, s);
+    this.volumes.reset(r.node_id);
+    setImmediate(() => this.forwardVolumeRequests());
     this.lastSeen.set(r.node_id, s.lastSeen);
     this.orphanedSince.delete(r.node_id);
     call.write({ welcome: { node_id: r.node_id, registry_url: this.opts.registryUrl, heartbeat_period_ms: this.opts.heartbeatPeriodMs, heartbeat_grace_ms: this.opts.heartbeatGraceMs, managers: this.managerAddrs() } });
     this.opts.log.info(`node ${r.hostname} (${r.node_id.slice(0, 12)}) registered`);
     this.schedulePush();
     return s;
+  }
+
+  private forwardVolumeRequests(): void {
+    this.volumes.forward((nodeId, cmd) => {
+      const s = this.sessions.get(nodeId);
+      if (!s) return false;
+      s.call.write({ volume_command: cmd });
+      return true;
+    });
   }
 
   private schedulePush(): void {
@@ -569,6 +588,7 @@ export class Dispatcher {
     if (this.statusTimer) clearTimeout(this.statusTimer);
     if (this.stopWatch) await this.stopWatch();
     this.stopViewChanges?.();
+    this.stopVolumeRequests?.();
     for (const s of this.sessions.values()) s.call.end();
     this.sessions.clear();
     const server = this.server;

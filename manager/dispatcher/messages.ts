@@ -1,5 +1,5 @@
 /** Shapes of the decoded dispatcher.proto messages (proto-loader with keepCase, oneofs). */
-import type { WireAssignments, WireStatus } from '../../shared/proto/codec';
+import type { WireAssignments, WireStatus, WireVolumeCommand, WireVolumeReport } from '../../shared/proto/codec';
 import type { RoleWire } from '../../shared/proto/role';
 import type { WireNetworkKeys } from '../../shared/proto/network-keys';
 
@@ -17,10 +17,11 @@ export interface RegisterMsg {
 }
 
 export interface AgentMsg {
-  msg: 'register' | 'heartbeat' | 'status';
+  msg: 'register' | 'heartbeat' | 'status' | 'volumes';
   register?: RegisterMsg;
   heartbeat?: { sent_at_ms: number };
   status?: { updates: WireStatus[] };
+  volumes?: WireVolumeReport;
 }
 
 export interface ManagerMsg {
@@ -29,6 +30,7 @@ export interface ManagerMsg {
   rejected?: { reason: string };
   role_change?: RoleChangeMsg;
   heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number; managers: string[]; signer_digest?: string; trust_digest?: string };
+  volume_command?: WireVolumeCommand;
 }
 
 export interface JoinRequestMsg {

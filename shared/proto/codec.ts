@@ -253,3 +253,21 @@ export interface WireAssignments {
   blobs: WireBlob[];
   removed_blobs: string[];
 }
+
+export interface WireVolumeCommand {
+  id: string;
+  op: string;
+  name: string;
+  driver: string;
+  options: Record<string, string>;
+  labels: Record<string, string>;
+  force: boolean;
+  all: boolean;
+}
+
+export interface WireVolumeReport {
+  request_id: string;
+  error: string;
+  removed: string[];
+  volumes_json: string;
+}
