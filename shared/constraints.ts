@@ -102,3 +102,12 @@ export function parseConstraints(texts: string[]): { ok: true; constraints: Cons
   }
   return { ok: true, constraints: out };
 }
+
+/** Whether a node meets every constraint (ones that do not parse never hold: the API refuses them anyway). */
+export function nodeMeetsConstraints(constraints: readonly string[], node: ClusterNode): boolean {
+  for (const text of constraints) {
+    const p = parseConstraint(text);
+    if (!p.ok || !constraintHolds(p.constraint, node)) return false;
+  }
+  return true;
+}

@@ -2,11 +2,12 @@
 import type { ClusterNode, Network, Service, Task } from '../../shared/types';
 import type { NetworkView, NodeView, ServiceView, TaskView } from '../../shared/api-types';
 import { nodeIsEligible } from '../orchestrator/global';
+import { nodeMeetsConstraints } from '../../shared/constraints';
 
 export function serviceView(s: Service, tasks: Task[], nodes: ClusterNode[]): ServiceView {
   const mine = tasks.filter((t) => t.serviceId === s.id);
   const running = mine.filter((t) => t.desiredState === 'running' && t.status.state === 'running').length;
-  const desired = s.spec.mode === 'global' ? nodes.filter(nodeIsEligible).length : s.spec.replicas;
+  const desired = s.spec.mode === 'global' ? nodes.filter((n) => nodeIsEligible(n) && nodeMeetsConstraints(s.spec.task.placement.constraints, n)).length : s.spec.replicas;
   return { id: s.id, name: s.spec.name, stack: s.spec.stack, mode: s.spec.mode, desired, running, image: s.spec.task.container.image };
 }
 

@@ -8,6 +8,7 @@ import { isTerminal } from '../../shared/task-state';
 import { emptyActions, type TaskActions } from './actions';
 import { newTask, withDesired } from './task-factory';
 import { restartPending } from './restart';
+import { nodeMeetsConstraints } from '../../shared/constraints';
 
 export function nodeIsEligible(n: ClusterNode): boolean {
   return n.status.state === 'ready' && n.availability === 'active';
@@ -28,7 +29,9 @@ export function reconcileGlobal(service: Service, nodes: ClusterNode[], tasks: T
   const eligible = new Set(nodes.filter(nodeIsEligible).map((n) => n.id));
   for (const node of nodes) {
     const live = byNode.get(node.id) ?? [];
-    if (node.availability === 'drain') {
+    // As Swarm: a global service runs only on the nodes its constraints admit, and leaves a node
+    // that stops meeting them (a label removed).
+    if (node.availability === 'drain' || !nodeMeetsConstraints(service.spec.task.placement.constraints, node)) {
       for (const t of live) out.update.push(withDesired(t, 'shutdown'));
       continue;
     }

@@ -132,3 +132,20 @@ describe('nodeIsEligible', () => {
     it(`${n.status.state}/${n.availability} → ${want}`, () => assert.equal(nodeIsEligible(n), want));
   }
 });
+
+describe('reconcileGlobal: placement constraints', () => {
+  const constrained = service({ id: 'svc-mon', mode: 'global', replicas: 0, placement: { constraints: ['node.labels.monitor == true'] } });
+  const labelled = (id: string): ClusterNode => ({ ...node(id), labels: { monitor: 'true' } });
+
+  it('creates tasks only on the nodes the constraints admit', () => {
+    const a = reconcileGlobal(constrained, [labelled('n1'), node('n2'), labelled('n3')], [], NOW);
+    assert.deepEqual(a.create.map((t) => t.nodeId).sort(), ['n1', 'n3']);
+  });
+
+  it('shuts down the task of a node that stops meeting them', () => {
+    const running = task(constrained, { id: 't2', slot: null, nodeId: 'n2' });
+    const a = reconcileGlobal(constrained, [node('n2')], [running], NOW);
+    assert.deepEqual(a.update.map((t) => [t.id, t.desiredState]), [['t2', 'shutdown']]);
+    assert.equal(a.create.length, 0);
+  });
+});
