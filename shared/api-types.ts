@@ -108,6 +108,8 @@ export interface DeployResult {
   updated: string[];
   unchanged: string[];
   removed: string[];
+  /** What deployed but will not run yet, as Swarm warns: a reservation no node can hold, a constraint no node meets. */
+  warnings?: string[];
 }
 
 export interface ScaleRequest {

@@ -41,7 +41,7 @@ export function parseConstraint(text: string): ParsedConstraint {
   if (keyText === '') return { ok: false, reason: `constraint ${JSON.stringify(text)} has no key before ${op[0]}` };
   if (value === '') return { ok: false, reason: `constraint ${JSON.stringify(text)} has no value after ${op[0]}` };
   if (!VALUE.test(value)) return { ok: false, reason: `invalid value ${JSON.stringify(value)} in constraint ${JSON.stringify(text)}` };
-  const key = constraintKey(keyText);
+  const key = parseNodeAttribute(keyText);
   if (key === null) return { ok: false, reason: `unknown constraint field ${JSON.stringify(keyText)} in ${JSON.stringify(text)}: use ${CONSTRAINT_KEYS}` };
   if (key.kind === 'node.role' && !['manager', 'worker'].includes(value.toLowerCase())) {
     return { ok: false, reason: `constraint ${JSON.stringify(text)}: node.role is manager or worker` };
@@ -49,7 +49,8 @@ export function parseConstraint(text: string): ParsedConstraint {
   return { ok: true, constraint: { key, equal: op[0] === '==', value, text } };
 }
 
-function constraintKey(k: string): ConstraintKey | null {
+/** The node attribute a constraint key or a spread descriptor names (`node.labels.zone`), or null. */
+export function parseNodeAttribute(k: string): ConstraintKey | null {
   const lower = k.toLowerCase();
   for (const f of FIXED) if (lower === f) return { kind: f };
   for (const prefix of ['node.labels.', 'engine.labels.'] as const) {
@@ -103,11 +104,21 @@ export function parseConstraints(texts: string[]): { ok: true; constraints: Cons
   return { ok: true, constraints: out };
 }
 
-/** Whether a node meets every constraint (ones that do not parse never hold: the API refuses them anyway). */
+// Parsed once per list, not once per node: a task's constraint list is its own array.
+const parsedLists = new WeakMap<readonly string[], Constraint[] | null>();
+
+/**
+ * Whether a node meets every constraint. One that does not parse holds nowhere (the API refuses
+ * them; one that got into the store anyway keeps its task waiting rather than running where it
+ * was not meant to).
+ */
 export function nodeMeetsConstraints(constraints: readonly string[], node: ClusterNode): boolean {
-  for (const text of constraints) {
-    const p = parseConstraint(text);
-    if (!p.ok || !constraintHolds(p.constraint, node)) return false;
+  if (constraints.length === 0) return true;
+  let c = parsedLists.get(constraints);
+  if (c === undefined) {
+    const p = parseConstraints([...constraints]);
+    c = p.ok ? p.constraints : null;
+    parsedLists.set(constraints, c);
   }
-  return true;
+  return c !== null && c.every((x) => constraintHolds(x, node));
 }

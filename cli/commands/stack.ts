@@ -39,6 +39,7 @@ export async function deploy(ctx: CommandContext): Promise<void> {
   for (const s of res.created) process.stdout.write(`Creating service ${s}\n`);
   for (const s of res.updated) process.stdout.write(`Updating service ${s}\n`);
   for (const s of res.removed) process.stdout.write(`Removing service ${s}\n`);
+  for (const w of res.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
   if (ctx.args.flags.get('detach') === true) return;
   const names = stack.services.map((s) => s.name);
   if (!(await waitConverged(ctx.client, { services: names, stack: stack.name, timeoutMs: timeout(ctx) }))) {

@@ -33,6 +33,7 @@ import { checkNodeRemoval, findNode, planNodeUpdate } from './nodes';
 import { planClusterUpdate } from './cluster';
 import { blobRoutes } from './blob-routes';
 import { volumeRoutes } from './volume-routes';
+import { placementWarnings } from '../scheduler/warnings';
 
 export interface ApiContext {
   store: Store;
@@ -348,7 +349,9 @@ const routes: Route[] = [
       const secrets = body.secrets ?? [];
       const configs = body.configs ?? [];
       if (!Array.isArray(secrets) || !Array.isArray(configs)) throw new InvalidArgumentError('secrets and configs must be lists');
-      return deployStack(ctx.store, stackName, body.services, body.networks, body.prune === true, { secrets, configs, dek: () => ctx.keys.get() });
+      const result = await deployStack(ctx.store, stackName, body.services, body.networks, body.prune === true, { secrets, configs, dek: () => ctx.keys.get() });
+      const nodes = await ctx.store.list<ClusterNode>(Keys.nodes);
+      return { ...result, warnings: placementWarnings(body.services, nodes.map((n) => n.value)) };
     },
   },
   {

@@ -1,10 +1,15 @@
-import type { ClusterNode, Task } from '../../../shared/types';
+import type { Task } from '../../../shared/types';
+import type { NodeInfo } from '../node-info';
 
-/** One stage of the pipeline: keeps nodes a task can run on, and says why it dropped the others. */
+/**
+ * One stage of the pipeline: keeps nodes a task can run on, and says why it dropped the others.
+ * `check` sees the node as this pass has it so far (its load and free capacity after the tasks
+ * placed before this one), so filters stay pure functions of (task, node info).
+ */
 export interface Filter {
   readonly name: string;
-  check(task: Task, node: ClusterNode): boolean;
-  /** Explains `count` rejected nodes, e.g. "2 nodes are drained". */
+  check(task: Task, info: NodeInfo): boolean;
+  /** Explains `count` rejected nodes, e.g. "insufficient resources on 2 nodes". */
   explain(count: number): string;
 }
 

@@ -3,6 +3,6 @@ import { nodes } from './filter';
 
 export const readyFilter: Filter = {
   name: 'ready',
-  check: (_task, node) => node.status.state === 'ready',
+  check: (_task, { node }) => node.status.state === 'ready',
   explain: (n) => `${nodes(n)} not ready`,
 };

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { defaultFilters, filterNodes, needsScheduling, schedule } from '../../../../manager/scheduler/schedule';
 import type { ClusterNode, Task } from '../../../../shared/types';
 import { at, node, NOW, service, task } from '../../fixtures';
+import { infos, placements } from './helpers';
 
 const GiB = 1024 ** 3;
 const LATER = '2024-01-02T00:00:00.000Z';
@@ -41,13 +42,13 @@ describe('filterNodes', () => {
       name: 'too much memory',
       task: pending('t', { limits: { memoryBytes: 16 * GiB } }),
       nodes: [node('a', { memoryBytes: 8 * GiB }), node('b', { memoryBytes: 4 * GiB })],
-      want: 'no suitable node (2 nodes with too little memory or CPU)',
+      want: 'no suitable node (insufficient resources on 2 nodes)',
     },
     {
       name: 'too many CPUs',
       task: pending('t', { limits: { nanoCpus: 8e9 } }),
       nodes: [node('a', { nanoCpus: 2e9 })],
-      want: 'no suitable node (1 node with too little memory or CPU)',
+      want: 'no suitable node (insufficient resources on 1 node)',
     },
     {
       name: 'memory that fits exactly passes',
@@ -70,13 +71,13 @@ describe('filterNodes', () => {
         node('c', { availability: 'drain' }),
         node('d', { memoryBytes: 1 * GiB }),
       ],
-      want: 'no suitable node (2 nodes not ready; 1 node paused or drained; 1 node with too little memory or CPU)',
+      want: 'no suitable node (2 nodes not ready; 1 node paused or drained; insufficient resources on 1 node)',
     },
   ];
   for (const c of table) {
     it(c.name, () => {
-      const got = filterNodes(c.task, c.nodes, defaultFilters);
-      assert.deepEqual(typeof got === 'string' ? got : got.map((n) => n.id), c.want);
+      const got = filterNodes(c.task, infos(c.nodes), defaultFilters);
+      assert.deepEqual(typeof got === 'string' ? got : got.map((n) => n.node.id), c.want);
     });
   }
 });
@@ -90,13 +91,6 @@ describe('needsScheduling', () => {
   ];
   for (const [name, t, want] of table) it(name, () => assert.equal(needsScheduling(t), want));
 });
-
-/** Node id each task was given (or its explanation), by task id. */
-function placements(out: Task[]): Record<string, string> {
-  const r: Record<string, string> = {};
-  for (const t of out) r[t.id] = t.status.state === 'assigned' ? (t.nodeId ?? 'assigned without node') : `pending: ${t.status.err ?? ''}`;
-  return r;
-}
 
 describe('schedule', () => {
   const table: { name: string; pending: Task[]; all?: Task[]; nodes: ClusterNode[]; want: Record<string, string> }[] = [
@@ -149,7 +143,7 @@ describe('schedule', () => {
       name: 'nothing fits: the explanation is recorded',
       pending: [pending('t', { limits: { memoryBytes: 64 * GiB } })],
       nodes: [node('n1', { state: 'down' }), node('n2', { availability: 'drain' }), node('n3')],
-      want: { t: 'pending: no suitable node (1 node not ready; 1 node paused or drained; 1 node with too little memory or CPU)' },
+      want: { t: 'pending: no suitable node (1 node not ready; 1 node paused or drained; insufficient resources on 1 node)' },
     },
     {
       name: 'a global task stays on its own node even when another is emptier',
@@ -220,4 +214,37 @@ describe('schedule', () => {
     const [out] = schedule([pending('t')], [], [node('n1')], NOW);
     assert.equal(out?.status.timestamp, NOW);
   });
+});
+
+describe('a waiting task is placed once a node qualifies (the next pass)', () => {
+  const east = service({ id: 'svc-east', name: 'east', placement: { constraints: ['node.labels.zone == east'] } });
+  const waiting = (svc: typeof east, err: string) => task(svc, { id: 'w', state: 'pending', nodeId: null, status: { err } });
+  const table: { name: string; task: Task; all?: Task[]; before: ClusterNode[]; after: ClusterNode[] }[] = [
+    {
+      name: 'a label is added',
+      task: waiting(east, 'no suitable node (scheduling constraints not satisfied on 1 node)'),
+      before: [node('a')],
+      after: [{ ...node('a'), labels: { zone: 'east' } }],
+    },
+    {
+      name: 'a node joins',
+      task: waiting(web, 'no suitable node (1 node not ready)'),
+      before: [node('a', { state: 'down' })],
+      after: [node('a', { state: 'down' }), node('b')],
+    },
+    {
+      name: 'a drained node is made active again',
+      task: waiting(web, 'no suitable node (1 node paused or drained)'),
+      before: [node('a', { availability: 'drain' })],
+      after: [node('a')],
+    },
+  ];
+  for (const c of table) {
+    it(c.name, () => {
+      assert.deepEqual(schedule([c.task], c.all ?? [], c.before, LATER), [], 'nothing to write while nothing changed');
+      const [out] = schedule([c.task], c.all ?? [], c.after, LATER);
+      assert.equal(out?.status.state, 'assigned');
+      assert.equal(out?.status.err, null);
+    });
+  }
 });
