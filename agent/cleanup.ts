@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Runtime } from './runtime/types';
+import { releaseTaskMounts, tasksWithMounts, type TaskStorage } from './executor/task-mounts';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
 
@@ -22,17 +23,18 @@ function removeCgroupParent(parent: string): void {
   }
 }
 
-export async function cleanup(runtime: Runtime, cgroupParent: string): Promise<number> {
+export async function cleanup(runtime: Runtime, cgroupParent: string, storage: TaskStorage): Promise<number> {
   const ids = await runtime.list();
   let failed = 0;
-  await Promise.all(
-    ids.map((id) =>
-      runtime.remove(id).catch((e: Error) => {
-        failed++;
-        process.stderr.write(`error: removing container ${id}: ${e.message}\n`);
-      }),
-    ),
-  );
+  const fail = (what: string) => (e: Error) => {
+    failed++;
+    process.stderr.write(`error: removing ${what}: ${e.message}\n`);
+  };
+  await Promise.all(ids.map((id) => runtime.remove(id).catch(fail(`container ${id}`))));
+  // The tasks' secret tmpfs and volume mounts, then every volume's own mount: deleting the data
+  // root afterwards must not walk into a mounted filesystem (a bind volume points at host data).
+  for (const t of await tasksWithMounts(storage).catch(() => [])) await releaseTaskMounts(t, storage).catch(fail(`the mounts of task ${t}`));
+  await storage.volumes.unmountAll().catch(fail('volume mounts'));
   removeCgroupParent(cgroupParent);
   return failed;
 }

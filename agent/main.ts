@@ -17,6 +17,12 @@ import { ImageCache } from './image';
 import { cleanup } from './cleanup';
 import { NodeNetworks } from './network/node-networks';
 import { HeldBlobs } from './session/held-blobs';
+import { VolumeReporter } from './session/volume-reports';
+import { VolumeStore } from './volumes/store';
+import { hostVolumeSys } from './volumes/sys';
+import { TaskFiles } from './executor/task-files';
+import { tasksWithMounts, type TaskStorage } from './executor/task-mounts';
+import { hostArchitecture } from '../shared/oci';
 
 const log = createLogger('agent');
 
@@ -42,11 +48,6 @@ function parseGenericResources(text: string | null): Record<string, number> {
   return out;
 }
 
-/** Node's `process.arch` in Docker's (Go's) names, as constraints `node.platform.arch` compare them. */
-function dockerArch(arch: string): string {
-  const names: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', loong64: 'loong64', mips: 'mips', mipsel: 'mipsle' };
-  return names[arch] ?? arch;
-}
 
 /** Link names of this agent start with this (several agents may share a kernel in tests). */
 function linkPrefix(id: string): string {
@@ -107,8 +108,18 @@ async function main(): Promise<void> {
   const cgroupParent = flagString(args, 'cgroup-parent') ?? 'tsswarm';
   const usernsRemap = parseUsernsRemap(flagString(args, 'userns-remap'));
   const runtime = createRuntime({ root: path.join(dir, 'containers'), cgroupParent, ...(usernsRemap === null ? {} : { usernsRemap }) });
+  const hostname = flagString(args, 'hostname') ?? os.hostname();
+  const heldBlobs = new HeldBlobs();
+  const volumeSys = hostVolumeSys();
+  // Volumes, and each task's tmpfs of secrets and configs (only empty mount points are on disk).
+  const storage: TaskStorage = {
+    volumes: new VolumeStore({ root: path.join(dir, 'volumes'), hostname, sys: volumeSys }),
+    files: new TaskFiles(path.join(dir, 'task-files'), volumeSys),
+    blobs: heldBlobs,
+    sys: volumeSys,
+  };
   if (args.flags.get('cleanup') === true) {
-    const failed = await cleanup(runtime, cgroupParent);
+    const failed = await cleanup(runtime, cgroupParent, storage);
     const idFile = path.join(dir, 'node-id');
     if (fs.existsSync(idFile)) {
       const nets = new NodeNetworks({ underlayAddr: '127.0.0.1', netnsDir: path.join(dir, 'netns'), prefix: linkPrefix(recordedNodeId(dir)) }, log.child('network'));
@@ -137,26 +148,28 @@ async function main(): Promise<void> {
   const images = new ImageCache({ root: path.join(dir, 'images'), registryUrl: () => registryUrl, fetch: managerFetch(identity.tls) });
 
   let session: Session | null = null;
-  const heldBlobs = new HeldBlobs();
+  const node = { id, hostname, platform: { os: 'linux', architecture: hostArchitecture() } };
   /** The CA digests and certificate last checked against each other (onCa). */
   let lastCa = '';
   const executor = new Executor(
-    (task) => new ContainerController(task, runtime, images, logsDir, networks),
+    (task) => new ContainerController(task, runtime, images, logsDir, networks, { node, storage }),
     (u) => session?.report(u),
     log.child('executor'),
-    () => runtime.list(),
+    // A task whose prepare made mounts but no container (the agent stopped meanwhile) is cleaned up too.
+    async () => [...new Set([...(await runtime.list()), ...(await tasksWithMounts(storage))])],
   );
+  const volumeReports = new VolumeReporter(storage.volumes, (r) => session?.reportVolumes(r) ?? false, log.child('volumes'));
   session = new Session(
     managers,
     {
       nodeId: id,
-      hostname: flagString(args, 'hostname') ?? os.hostname(),
+      hostname,
       addr: flagString(args, 'advertise-addr') ?? '127.0.0.1',
       nanoCpus: os.cpus().length * 1e9,
       memoryBytes: os.totalmem(),
       labels: parseLabels(flagString(args, 'label')),
       role: isManagerHost ? 'manager' : 'worker',
-      platform: { os: 'linux', architecture: dockerArch(process.arch) },
+      platform: node.platform,
       genericResources: parseGenericResources(flagString(args, 'generic-resource')),
     },
     {
@@ -184,6 +197,7 @@ async function main(): Promise<void> {
       },
       onWelcome: (url, manager) => {
         registryUrl = url;
+        volumeReports.resend();
         writeSessionStatus(dir, { state: 'connected', nodeId: id, manager, reason: null });
       },
       onRejected: (reason) => {
@@ -192,7 +206,7 @@ async function main(): Promise<void> {
         // data root holds; exit status 78 (EX_CONFIG) tells the supervisor not to restart us.
         executor.detachAll();
         void (async () => {
-          await cleanup(runtime, cgroupParent).catch((e: Error) => log.error(`removing containers: ${e.message}`));
+          await cleanup(runtime, cgroupParent, storage).catch((e: Error) => log.error(`removing containers: ${e.message}`));
           await networks.destroy().catch((e: Error) => log.error(`removing networks: ${e.message}`));
           process.exit(78);
         })();
@@ -204,6 +218,7 @@ async function main(): Promise<void> {
         await executor.assign(a.tasks, a.removed, a.full);
       },
       replay: () => executor.replayStatus(),
+      onVolumeCommand: (cmd) => void volumeReports.handle(cmd),
       onCa: (signer, trust) => {
         // Heartbeats carry these twice a second; the certificates are parsed only when they change.
         const seen = `${signer} ${trust} ${identity.tls.current.cert}`;
@@ -220,12 +235,14 @@ async function main(): Promise<void> {
   const renewal = new RenewalSchedule(identity, currentManagers, () => isManagerHost, log.child('certs'));
   renewal.start();
   session.start();
+  volumeReports.start();
   log.info(`agent ${id.slice(0, 12)} started; managers ${managers.join(', ')}`);
 
   const shutdown = () => {
     log.info('shutting down (containers keep running)');
     executor.detachAll();
     renewal.stop();
+    volumeReports.stop();
     session?.close();
     void networks.close();
     setTimeout(() => process.exit(0), 50);

@@ -63,6 +63,7 @@ function benchSpec(parent: string): OciSpec {
       runtime: defaultRuntimeSettings(),
       cgroupsPath: `${parent}/bench`,
       userns: null,
+      mounts: [],
     },
     hostFacts(runtimePath),
   );
@@ -134,6 +135,7 @@ async function main(): Promise<void> {
       netns: null,
       files: [],
       runtime: defaultRuntimeSettings(),
+      mounts: [],
     });
     const status = await rt.wait(id);
     await rt.remove(id);

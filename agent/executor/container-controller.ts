@@ -1,13 +1,31 @@
 /** The Controller backed by the native runtime and the image cache. */
+import { hostname as osHostname } from 'node:os';
 import * as path from 'node:path';
 import type { AssignedTask } from '../../shared/proto/codec';
+import { hostArchitecture } from '../../shared/oci';
 import type { Runtime, ContainerConfig, ExitStatus } from '../runtime/types';
 import type { ImageSource, ImageConfig } from '../image/types';
 import type { Controller } from './controller';
 import type { NodeNetworks } from '../network/node-networks';
 import { shortId } from '../../shared/ids';
+import { TaskError } from './errors';
+import { expandContainerSpec, templateContext, type NodeFacts } from './templates';
+import { prepareTaskMounts, releaseTaskMounts, type TaskStorage } from './task-mounts';
 
-export class TaskError extends Error {}
+export { TaskError } from './errors';
+
+/** What a controller knows of the node it runs on. */
+export interface ControllerContext {
+  /** `{{.Node.*}}` of the task's templates. */
+  node: NodeFacts;
+  /** Volumes, secrets and configs; null: tasks that use any of them fail. */
+  storage: TaskStorage | null;
+}
+
+/** This host under its own name, for controllers made without a node identity (tests, tools). */
+export function localContext(): ControllerContext {
+  return { node: { id: '', hostname: osHostname(), platform: { os: 'linux', architecture: hostArchitecture() } }, storage: null };
+}
 
 /** Docker's rules: a service's entrypoint replaces the image's and drops the image's CMD. */
 export function resolveArgs(task: AssignedTask, image: ImageConfig): string[] {
@@ -35,27 +53,32 @@ export class ContainerController implements Controller {
     private readonly images: ImageSource,
     private readonly logsDir: string,
     private readonly networks: NodeNetworks | null,
+    private readonly context: ControllerContext = localContext(),
   ) {}
 
   async prepare(signal: AbortSignal): Promise<void> {
-    const image = await this.images.prepare(this.task.spec.container.image, signal);
+    // Swarm's templates first: everything below reads the task's own values.
+    const c = expandContainerSpec(this.task.spec.container, templateContext(this.task, this.context.node, this.task.serviceLabels));
+    const image = await this.images.prepare(c.image, signal);
     const args = resolveArgs(this.task, image.config);
-    if (args.length === 0) throw new TaskError(`no command: image ${this.task.spec.container.image} has none and the service gives none`);
-    const hostname = this.task.spec.container.hostname ?? shortId(this.task.id);
+    if (args.length === 0) throw new TaskError(`no command: image ${c.image} has none and the service gives none`);
+    const hostname = c.hostname ?? shortId(this.task.id);
+    const mounts = await prepareTaskMounts(this.task.id, c, image, this.context.storage, signal);
     const sandbox = this.networks ? await this.networks.prepare(this.task, hostname) : null;
     this.config = {
       id: this.task.id,
       lowerDirs: image.layers,
       args,
-      env: mergeEnv(image.config.env, this.task.spec.container.env),
-      cwd: this.task.spec.container.workingDir ?? image.config.workingDir ?? '/',
-      user: this.task.spec.container.user ?? image.config.user ?? null,
+      env: mergeEnv(image.config.env, c.env),
+      cwd: c.workingDir ?? image.config.workingDir ?? '/',
+      user: c.user ?? image.config.user ?? null,
       hostname,
       limits: this.task.spec.resources.limits,
       logPath: path.join(this.logsDir, `${this.task.id}.log`),
       netns: sandbox?.netns ?? null,
       files: sandbox?.files ?? [],
-      runtime: this.task.spec.container.runtime,
+      runtime: c.runtime,
+      mounts,
     };
   }
 
@@ -101,9 +124,14 @@ export class ContainerController implements Controller {
     await exited;
   }
 
+  /** Works from the task id alone (the executor removes containers it no longer knows the task of). */
   async remove(): Promise<void> {
+    // The container first: its mounts are released only once nothing runs on them.
     await this.runtime.remove(this.task.id);
-    await this.networks?.release(this.task.id);
+    let failure: unknown = null;
+    await this.networks?.release(this.task.id).catch((e: unknown) => (failure ??= e));
+    await releaseTaskMounts(this.task.id, this.context.storage).catch((e: unknown) => (failure ??= e));
+    if (failure !== null) throw failure;
   }
 
   pause(paused: boolean): Promise<void> {

@@ -262,7 +262,14 @@ function runtimeConfig(config: ImageConfigJson): ImageConfig {
     env: c.Env ?? [],
     workingDir: c.WorkingDir ? c.WorkingDir : null,
     user: c.User ? c.User : null,
+    volumes: imageVolumes(c['Volumes']),
   };
+}
+
+/** `"Volumes": {"/data": {}}`, Docker's set of paths as an object; anything else declares none. */
+export function imageVolumes(v: unknown): string[] {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return [];
+  return Object.keys(v).filter((p) => p.startsWith('/')).sort();
 }
 
 

@@ -5,6 +5,11 @@ export interface ImageConfig {
   env: string[];
   workingDir: string | null;
   user: string | null;
+  /**
+   * The image's `VOLUME` paths (config `Volumes`), each an anonymous volume of every container not
+   * mounting something there. Absent in images.json records written before it: read as none.
+   */
+  volumes?: string[];
 }
 
 export interface PreparedImage {

@@ -64,6 +64,13 @@ export function validateConfig(cfg: ContainerConfig): void {
   if (!cfg.logPath.startsWith('/') || hasNul(cfg.logPath)) bad('logPath', 'log path must be absolute');
   // Absolute: the shim opens it after the agent's cwd is long gone from its view.
   if (cfg.netns !== null && (!cfg.netns.startsWith('/') || hasNul(cfg.netns))) bad('netns', 'netns path must be absolute');
+  for (const m of cfg.mounts) {
+    if (!m.destination.startsWith('/') || hasNul(m.destination)) bad('mounts', `mount destination ${JSON.stringify(m.destination)} must be absolute`);
+    // A relative bind source would be the bundle's (runtime-spec); the executor resolves every one.
+    const bind = m.type === 'bind' || m.options.includes('bind') || m.options.includes('rbind');
+    if (bind && (!m.source.startsWith('/') || hasNul(m.source))) bad('mounts', `bind source ${JSON.stringify(m.source)} must be absolute`);
+    if (m.options.some((o) => o.includes(',') || hasNul(o))) bad('mounts', `mount ${m.destination}: an option cannot contain ','`);
+  }
   const positive = (v: number | null, field: string): void => {
     if (v !== null && (!Number.isSafeInteger(v) || v <= 0)) bad(field, `${field} must be a positive integer`);
   };
@@ -165,6 +172,7 @@ export class NativeRuntime implements Runtime {
           runtime: cfg.runtime,
           cgroupsPath: `${this.opts.cgroupParent}/${cfg.id}`,
           userns,
+          mounts: cfg.mounts,
         },
         this.host,
       );

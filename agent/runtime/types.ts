@@ -3,6 +3,7 @@
  * Everything Linux-specific (namespaces, cgroups, overlayfs, the shim) is behind it.
  */
 import type { RuntimeSettings } from '../../shared/types';
+import type { OciMount } from './oci/spec-types';
 
 export interface RuntimeLimits {
   memoryBytes: number | null;
@@ -42,6 +43,12 @@ export interface ContainerConfig {
   files: { path: string; content: string }[];
   /** The service's runtime keys (capabilities, seccomp, devices, ...): oci/spec.ts applies them. */
   runtime: RuntimeSettings;
+  /**
+   * The task's own mounts (binds, volumes, tmpfs, secrets, configs), already resolved to host paths
+   * by the executor (agent/executor/task-mounts.ts), in the runtime-spec's form: they go into
+   * config.json as they are, after the standard mounts, ordered parents first.
+   */
+  mounts: OciMount[];
 }
 
 export type ContainerStatus = 'running' | 'exited';

@@ -333,6 +333,7 @@ export class Dispatcher {
       const services = values<Service>(Keys.services);
       const nodes = values<ClusterNode>(Keys.nodes);
       const keyring = await readNetworkKeyring(this.opts.store, networks, this.opts.dek()?.key ?? null);
+      const serviceLabels = new Map(services.map((x) => [x.id, x.spec.labels]));
       const blobs = this.blobs.available(values<StoredBlob>(Keys.secrets), values<StoredBlob>(Keys.configs));
       const byNode = new Map<string, Task[]>();
       for (const t of tasks) {
@@ -391,7 +392,7 @@ export class Dispatcher {
         s.call.write({
           assignments: {
             full: s.full,
-            tasks: changed.map(taskToWire),
+            tasks: changed.map((t) => taskToWire(t, serviceLabels.get(t.serviceId))),
             removed,
             networks: changedViews.map(networkViewToWire),
             removed_networks: removedNetworks,

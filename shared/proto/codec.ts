@@ -67,6 +67,7 @@ export interface WireTask {
   observed_state: string;
   attachments: WireAttachment[];
   paused: boolean;
+  service_labels: Record<string, string>;
 }
 
 export interface WireStatus {
@@ -84,6 +85,8 @@ export interface WireStatus {
 /** The part of a task an agent needs to run it, and the state the manager last recorded for it. */
 export type AssignedTask = Pick<Task, 'id' | 'serviceId' | 'serviceName' | 'slot' | 'desiredState' | 'spec' | 'networks' | 'paused'> & {
   observedState: TaskStateName;
+  /** The service's labels, for `{{.Service.Labels}}` in the task's templates. */
+  serviceLabels: Record<string, string>;
 };
 
 /** A node's view of one network (see NetworkView in dispatcher.proto). */
@@ -164,8 +167,9 @@ function isDesired(s: string): s is DesiredState {
   return s === 'running' || s === 'shutdown' || s === 'remove';
 }
 
-export function taskToWire(t: Task): WireTask {
+export function taskToWire(t: Task, serviceLabels: Record<string, string> = {}): WireTask {
   return {
+    service_labels: { ...serviceLabels },
     id: t.id,
     service_id: t.serviceId,
     service_name: t.serviceName,
@@ -187,6 +191,7 @@ export function taskFromWire(w: WireTask): AssignedTask {
     desiredState: isDesired(w.desired_state) ? w.desired_state : 'shutdown',
     observedState: isTaskStateName(w.observed_state) ? w.observed_state : 'assigned',
     spec: taskSpecFromJson(w.spec_json),
+    serviceLabels: { ...(w.service_labels ?? {}) },
     paused: w.paused === true,
     networks: (w.attachments ?? []).map((a) => ({ networkId: a.network_id, networkName: a.network_name, address: a.address, mac: a.mac, aliases: [...a.aliases] })),
   };

@@ -403,6 +403,7 @@ describe('runtime keys, seen from inside the container (root)', () => {
       observedState: 'assigned',
       networks: [],
       paused: false,
+      serviceLabels: {},
     });
     /** prepare, start, shutdown; returns the exit status and the log. */
     const lifecycle = async (taskId: string, stopSignal: string | null, graceMs: number, init = false): Promise<{ exitCode: number; log: string; ms: number }> => {

@@ -2,10 +2,11 @@
  * A container's OCI config.json, built from what the agent knows of its task: the one place where
  * every default of a container is decided (Docker's defaults, docker-defaults.ts) and every runtime
  * key of its service is applied (capabilities, privileged, devices, sysctls, ulimits, read_only,
- * init, tmpfs, shm_size, security_opt, oom_score_adj). Pure: what it needs from the host comes in
+ * init, tmpfs, shm_size, security_opt, oom_score_adj), and the task's mounts (resolved by the
+ * executor) are put in order among the standard ones. Pure: what it needs from the host comes in
  * `HostFacts`, so it is unit-tested without root.
  */
-import type { DeviceMapping, RuntimeSettings } from '../../../shared/types';
+import type { DeviceMapping, RuntimeSettings, TmpfsMount } from '../../../shared/types';
 import { parseSeccompProfile } from '../../../shared/seccomp-profile';
 import { capabilityName } from '../../../shared/capabilities';
 import { ULIMIT_NAMES } from '../../../shared/runtime-names';
@@ -44,6 +45,8 @@ export interface SpecInput {
   cgroupsPath: string;
   /** The node's remapping, when it applies to this container (usernsForContainer); null: the host's ids. */
   userns: UsernsRemap | null;
+  /** The task's mounts with host paths resolved (ContainerConfig.mounts). */
+  mounts: OciMount[];
 }
 
 /**
@@ -150,14 +153,56 @@ function deviceOf(m: DeviceMapping, host: HostFacts): HostDevice {
 /** The flags a tmpfs option turns off, so `exec` replaces the default `noexec`. */
 const OPPOSITE: Readonly<Record<string, string>> = { exec: 'noexec', suid: 'nosuid', dev: 'nodev', rw: 'ro', noexec: 'exec', nosuid: 'suid', nodev: 'dev', ro: 'rw' };
 
-function tmpfsMounts(r: RuntimeSettings): OciMount[] {
-  return r.tmpfs.map((t) => {
-    let options = ['nosuid', 'nodev', 'noexec'];
-    for (const o of t.options) options = [...options.filter((x) => x !== o && x !== OPPOSITE[o]), o];
-    if (t.sizeBytes !== null) options.push(`size=${t.sizeBytes}`);
-    if (t.mode !== null) options.push(`mode=${t.mode.toString(8).padStart(4, '0')}`);
-    return { destination: t.target, type: 'tmpfs', source: 'tmpfs', options };
+/**
+ * One tmpfs (compose `tmpfs:` and a `mounts` entry of type tmpfs alike): Docker's nosuid, nodev,
+ * noexec, each flag of `t.options` replacing its opposite, then size and mode.
+ */
+export function tmpfsMount(t: TmpfsMount): OciMount {
+  let options = ['nosuid', 'nodev', 'noexec'];
+  for (const o of t.options) options = [...options.filter((x) => x !== o && x !== OPPOSITE[o]), o];
+  if (t.sizeBytes !== null) options.push(`size=${t.sizeBytes}`);
+  if (t.mode !== null) options.push(`mode=${t.mode.toString(8).padStart(4, '0')}`);
+  return { destination: t.target, type: 'tmpfs', source: 'tmpfs', options };
+}
+
+/** `/a/b/` and `/a//b` are `/a/b`: what destinations are compared and ordered by. */
+function cleanDestination(p: string): string {
+  const parts = p.split('/').filter((c) => c !== '' && c !== '.');
+  return `/${parts.join('/')}`;
+}
+
+function depth(p: string): number {
+  return cleanDestination(p).split('/').length;
+}
+
+/**
+ * The container's mounts: the standard ones first, except those a mount of the task replaces
+ * (Docker: a user mount at /dev/shm replaces the default one, a user /dev every default under it),
+ * then the task's own mounts ordered parents first (moby sorts by path depth) so `/data` is
+ * mounted before `/data/logs`; the order of mounts of equal depth is kept.
+ */
+export function containerMounts(standard: readonly OciMount[], own: readonly OciMount[]): OciMount[] {
+  const ownDest = new Set(own.map((m) => cleanDestination(m.destination)));
+  const userDev = ownDest.has('/dev');
+  const kept = standard.filter((m) => {
+    const d = cleanDestination(m.destination);
+    return !ownDest.has(d) && !(userDev && d.startsWith('/dev/'));
   });
+  const ordered = own.map((m, i) => ({ m, i, d: depth(m.destination) })).sort((a, b) => a.d - b.d || a.i - b.i);
+  return [...kept, ...ordered.map((x) => ({ ...x.m, options: [...x.m.options] }))];
+}
+
+const SHARED = new Set(['shared', 'rshared']);
+const SLAVE = new Set(['slave', 'rslave']);
+
+/**
+ * A bind with shared (or slave) propagation only sees mounts come and go if the container's root
+ * is shared (or slave) too: Docker sets rootfsPropagation accordingly (moby setMounts).
+ */
+function rootfsPropagation(mounts: readonly OciMount[]): string | undefined {
+  if (mounts.some((m) => m.options.some((o) => SHARED.has(o)))) return 'rshared';
+  if (mounts.some((m) => m.options.some((o) => SLAVE.has(o)))) return 'rslave';
+  return undefined;
 }
 
 function seccompOf(r: RuntimeSettings, caps: string[], host: HostFacts): OciSpec['linux']['seccomp'] {
@@ -177,7 +222,8 @@ export function buildSpec(input: SpecInput, host: HostFacts): OciSpec {
   addEnvDefault(env, 'PATH', DEFAULT_PATH);
   addEnvDefault(env, 'HOSTNAME', input.hostname);
   addEnvDefault(env, 'HOME', input.identity.home);
-  const mounts = [...standardMounts(r.shmSizeBytes ?? DEFAULT_SHM_BYTES, r.privileged), ...tmpfsMounts(r)];
+  const mounts = containerMounts(standardMounts(r.shmSizeBytes ?? DEFAULT_SHM_BYTES, r.privileged), [...r.tmpfs.map(tmpfsMount), ...input.mounts]);
+  const propagation = rootfsPropagation(input.mounts);
   let args = input.args;
   if (r.init) {
     mounts.push({ destination: INIT_PATH, type: 'bind', source: host.initBinary, options: ['bind', 'ro', 'nosuid', 'nodev'] });
@@ -232,6 +278,7 @@ export function buildSpec(input: SpecInput, host: HostFacts): OciSpec {
       ...(seccomp === undefined ? {} : { seccomp }),
       maskedPaths: r.privileged ? [] : [...MASKED_PATHS],
       readonlyPaths: r.privileged ? [] : [...READONLY_PATHS],
+      ...(propagation === undefined ? {} : { rootfsPropagation: propagation }),
     },
   };
 }

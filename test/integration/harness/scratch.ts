@@ -51,6 +51,7 @@ export function containerConfig(s: Scratch, id: string, args: string[], over: Pa
     netns: null,
     files: [],
     runtime: defaultRuntimeSettings(),
+    mounts: [],
     ...over,
   };
 }

@@ -55,6 +55,7 @@ function input(over: Partial<SpecInput> = {}): SpecInput {
     runtime: defaultRuntimeSettings(),
     cgroupsPath: 'parent/c1',
     userns: null,
+    mounts: [],
     ...over,
   };
 }
@@ -599,5 +600,39 @@ describe('cpuQuotaUs', () => {
     assert.equal(cpuQuotaUs(1.5e9), 150_000);
     assert.equal(cpuQuotaUs(5e8), 50_000);
     assert.equal(cpuQuotaUs(1), 1000);
+  });
+});
+
+describe('buildSpec: the task\'s mounts', () => {
+  const bind = (destination: string, source = '/srv/x', options = ['rbind', 'rprivate']): OciSpec['mounts'][number] => ({ destination, type: 'bind', source, options });
+  const STANDARD = ['/proc', '/dev', '/dev/pts', '/sys', '/sys/fs/cgroup', '/dev/mqueue', '/dev/shm'];
+
+  it('come after the standard mounts, with the service\'s tmpfs, parents before children, equal depths in order', () => {
+    const s = spec({ tmpfs: [{ target: '/data/cache/tmp', sizeBytes: null, mode: null, options: [] }] }, {
+      mounts: [bind('/data/logs'), bind('/data'), bind('/b'), bind('/a/'), { destination: '/run/secrets/x', type: 'bind', source: '/run/t/secret-0', options: ['rbind', 'ro', 'rprivate'] }],
+    });
+    assert.deepEqual(s.mounts.map((m) => m.destination), [...STANDARD, '/data', '/b', '/a/', '/data/logs', '/data/cache/tmp', '/run/secrets/x']);
+    assert.deepEqual(mount(s, '/run/secrets/x').options, ['rbind', 'ro', 'rprivate'], 'as given');
+  });
+
+  it('a mount of the task replaces the standard one at its destination; a /dev of its own replaces every one under /dev', () => {
+    const shm = spec({}, { mounts: [bind('/dev/shm/', '/srv/shm')] });
+    assert.equal(shm.mounts.filter((m) => m.destination.replace(/\/$/, '') === '/dev/shm').length, 1);
+    assert.equal(mount(shm, '/dev/shm/').source, '/srv/shm');
+    const dev = spec({}, { mounts: [bind('/dev', '/srv/dev')] });
+    assert.deepEqual(dev.mounts.map((m) => m.destination), ['/proc', '/sys', '/sys/fs/cgroup', '/dev']);
+  });
+
+  it('a shared (slave) bind makes the root rshared (rslave); otherwise the runtime\'s default', () => {
+    assert.equal(spec({}, { mounts: [bind('/a', '/x', ['rbind', 'rshared']), bind('/b', '/y', ['rbind', 'rslave'])] }).linux.rootfsPropagation, 'rshared');
+    assert.equal(spec({}, { mounts: [bind('/b', '/y', ['rbind', 'slave'])] }).linux.rootfsPropagation, 'rslave');
+    assert.equal(spec({}, { mounts: [bind('/b')] }).linux.rootfsPropagation, undefined);
+  });
+
+  it('the input is not changed', () => {
+    const mounts = [bind('/b'), bind('/a')];
+    const s = spec({}, { mounts });
+    s.mounts[s.mounts.length - 1]?.options.push('ro');
+    assert.deepEqual(mounts, [bind('/b'), bind('/a')]);
   });
 });

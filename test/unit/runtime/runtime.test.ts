@@ -31,6 +31,7 @@ function config(over: Partial<ContainerConfig> = {}): ContainerConfig {
     netns: null,
     files: [],
     runtime: defaultRuntimeSettings(),
+    mounts: [],
     ...over,
   };
 }
@@ -58,6 +59,10 @@ describe('validateConfig', () => {
     ['pids', { limits: { memoryBytes: null, nanoCpus: null, pids: 1.5 } }],
     ['lowerDirs', { lowerDirs: [] }],
     ['lowerDirs', { lowerDirs: ['/a:b'] }],
+    ['mounts', { mounts: [{ destination: 'rel', type: 'tmpfs', source: 'tmpfs', options: [] }] }],
+    ['mounts', { mounts: [{ destination: '/x', type: 'bind', source: 'relative/src', options: ['rbind'] }] }],
+    ['mounts', { mounts: [{ destination: '/x', type: 'none', source: 'src', options: ['rbind'] }] }],
+    ['mounts', { mounts: [{ destination: '/x', type: 'tmpfs', source: 'tmpfs', options: ['size=1,mode=2'] }] }],
   ];
   for (const [field, over] of bad) {
     it(`rejects a bad ${field}: ${JSON.stringify(over)}`, () => {
@@ -229,6 +234,14 @@ describe('NativeRuntime on a fake kernel', () => {
     assert.deepEqual(await rt.list(), ['c1']);
     assert.equal((await rt.inspect('c1'))?.status, 'running');
     await assert.rejects(rt.run(cfg()), ConflictError);
+  });
+
+  it('writes the task\'s mounts into config.json after the standard ones', async () => {
+    const p = containerPaths(root, 'c1');
+    sys.files.set(join(p.rootfs, '/etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+    const data = { destination: '/data', type: 'bind', source: '/var/lib/tsswarm/volumes/data/_data', options: ['rbind', 'rprivate'] };
+    await rt.run(cfg({ mounts: [data] }));
+    assert.deepEqual(sys.spec?.mounts.at(-1), data);
   });
 
   it('undoes the mount and the bundle when the container fails to start', async () => {

@@ -13,7 +13,7 @@ function taskWith(entrypoint: string[] | null, command: string[] | null): Assign
     slot: 1,
     desiredState: 'running',
     spec: taskSpec({ container: { entrypoint, command } }),
-    observedState: 'assigned', networks: [], paused: false,
+    observedState: 'assigned', networks: [], paused: false, serviceLabels: {},
   };
 }
 

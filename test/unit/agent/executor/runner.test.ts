@@ -17,7 +17,7 @@ const assigned: AssignedTask = {
   slot: 1,
   desiredState: 'running',
   spec: taskSpec(),
-  observedState: 'assigned', networks: [], paused: false,
+  observedState: 'assigned', networks: [], paused: false, serviceLabels: {},
 };
 
 const initial: Observed = { state: 'assigned', message: '', err: null, pid: null, exitCode: null, paused: false, removed: false };

@@ -5,7 +5,7 @@ import type { AssignedTask, NetworkView } from '../../../../shared/proto/codec';
 import { taskSpec } from '../../fixtures';
 
 function t(id: string, desired: 'running' | 'shutdown' = 'running'): AssignedTask {
-  return { id, serviceId: 's', serviceName: 'svc', slot: 1, desiredState: desired, spec: taskSpec(), observedState: 'assigned', networks: [], paused: false };
+  return { id, serviceId: 's', serviceName: 'svc', slot: 1, desiredState: desired, spec: taskSpec(), observedState: 'assigned', networks: [], paused: false, serviceLabels: {} };
 }
 
 function v(id: string, names: number): NetworkView {

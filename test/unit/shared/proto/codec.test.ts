@@ -25,7 +25,7 @@ function expected(t: Task): AssignedTask {
     slot: t.slot,
     desiredState: t.desiredState,
     spec: t.spec,
-    observedState: t.status.state, networks: [], paused: false,
+    observedState: t.status.state, networks: [], paused: false, serviceLabels: {},
   };
 }
 

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ContainerController, type ControllerContext } from '../../../../agent/executor/container-controller';
+import { TaskFiles } from '../../../../agent/executor/task-files';
+import type { ImageSource } from '../../../../agent/image/types';
+import type { ContainerConfig, ContainerInfo, Runtime } from '../../../../agent/runtime/types';
+import { VolumeStore } from '../../../../agent/volumes/store';
+import type { AssignedTask } from '../../../../shared/proto/codec';
+import type { ContainerSpec, Mount } from '../../../../shared/types';
+import { taskSpec } from '../../fixtures';
+import { FakeVolumeSys } from '../volumes/fake-sys';
+
+/** Records what it is asked to run and remove. */
+class FakeRuntime implements Runtime {
+  readonly runs: ContainerConfig[] = [];
+  readonly removed: string[] = [];
+  async run(cfg: ContainerConfig): Promise<ContainerInfo> {
+    this.runs.push(cfg);
+    return { id: cfg.id, status: 'running', pid: 42, shimPid: 41, exitCode: null, signal: null };
+  }
+  async inspect(): Promise<ContainerInfo | null> {
+    return null;
+  }
+  async wait(): Promise<{ exitCode: number; signal: string | null }> {
+    return { exitCode: 0, signal: null };
+  }
+  async kill(): Promise<void> {}
+  async remove(id: string): Promise<void> {
+    this.removed.push(id);
+  }
+  async list(): Promise<string[]> {
+    return [];
+  }
+  async pause(): Promise<void> {}
+  async isPaused(): Promise<boolean> {
+    return false;
+  }
+}
+
+const images: ImageSource = {
+  prepare: async (ref) => ({ ref, digest: `sha256:${'0'.repeat(64)}`, layers: ['/layers/a'], config: { entrypoint: null, cmd: ['sh'], env: ['PATH=/bin'], workingDir: null, user: null } }),
+};
+
+const anonymous: Mount = { type: 'volume', source: '', target: '/scratch', readOnly: false, bind: null, volume: { noCopy: true, labels: {}, driver: null }, tmpfs: null };
+
+function task(over: Partial<ContainerSpec> = {}): AssignedTask {
+  return { id: 'task1', serviceId: 'svc1', serviceName: 'web', slot: 4, desiredState: 'running', spec: taskSpec({ container: over }), observedState: 'assigned', networks: [], paused: false, serviceLabels: {} };
+}
+
+describe('ContainerController: mounts and templates', () => {
+  let tmp: string;
+  let rt: FakeRuntime;
+  let context: ControllerContext;
+  beforeEach(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'tsswarm-ctl-'));
+    rt = new FakeRuntime();
+    const sys = new FakeVolumeSys();
+    context = {
+      node: { id: 'node9', hostname: 'h9', platform: { os: 'linux', architecture: 'arm64' } },
+      storage: { volumes: new VolumeStore({ root: join(tmp, 'volumes'), hostname: 'h9', sys }), files: new TaskFiles(join(tmp, 'run'), sys), blobs: { secret: () => null, config: () => null }, sys },
+    };
+  });
+  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('runs the container with its templates expanded and its mounts resolved', async () => {
+    const c = new ContainerController(task({ env: ['WHERE={{.Node.Hostname}}-{{.Node.Platform.Architecture}}'], hostname: '{{.Service.Name}}.{{.Task.Slot}}', mounts: [anonymous] }), rt, images, join(tmp, 'logs'), null, context);
+    await c.prepare(new AbortController().signal);
+    assert.equal(await c.start(), 42);
+    const cfg = rt.runs[0];
+    assert.ok(cfg);
+    assert.ok(cfg.env.includes('WHERE=h9-arm64'), cfg.env.join(' '));
+    assert.equal(cfg.hostname, 'web.4');
+    assert.equal(cfg.mounts.length, 1);
+    assert.equal(cfg.mounts[0]?.destination, '/scratch');
+    const vol = await context.storage?.volumes.list();
+    assert.equal(vol?.[0]?.mountpoint, cfg.mounts[0]?.source);
+    assert.deepEqual(vol?.[0]?.inUse, ['task1']);
+  });
+
+  it('remove() knows the task by id alone: the container, then its anonymous volumes', async () => {
+    await new ContainerController(task({ mounts: [anonymous] }), rt, images, join(tmp, 'logs'), null, context).prepare(new AbortController().signal);
+    const mountpoint = (await context.storage?.volumes.list())?.[0]?.mountpoint ?? '';
+    assert.ok(existsSync(mountpoint));
+    await new ContainerController({ id: 'task1' } as AssignedTask, rt, images, join(tmp, 'logs'), null, context).remove();
+    assert.deepEqual(rt.removed, ['task1']);
+    assert.deepEqual(await context.storage?.volumes.list(), []);
+    assert.equal(existsSync(mountpoint), false);
+  });
+
+  it('a bind whose source is missing rejects the task before any container is made', async () => {
+    const m: Mount = { type: 'bind', source: join(tmp, 'nope'), target: '/x', readOnly: false, bind: { propagation: 'rprivate', createHostPath: false }, volume: null, tmpfs: null };
+    const c = new ContainerController(task({ mounts: [m] }), rt, images, join(tmp, 'logs'), null, context);
+    await assert.rejects(c.prepare(new AbortController().signal), { message: `invalid mount config for type "bind": bind source path does not exist: ${join(tmp, 'nope')}` });
+    assert.deepEqual(rt.runs, []);
+  });
+});
