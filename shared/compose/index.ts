@@ -1,6 +1,7 @@
 /**
- * The compose stack-file loader: YAML text in, validated ServiceSpecs and
- * their networks out.
+ * The compose stack-file loader: YAML text in, the validated StackDeployment
+ * out (ServiceSpecs, their networks, the stack's secrets and configs with
+ * their bytes).
  *
  * Order matters and follows compose: parse (with anchors and merge keys) →
  * interpolate every string value → validate and convert. Any problem in any
@@ -13,7 +14,7 @@ import type { StackDeployment } from '../types';
 import { convertStack } from './convert';
 import { parseDotenv } from './dotenv';
 import type { Lookup } from './interpolate';
-import { interpolateTree, unsetVariableWarning } from './interpolate';
+import { interpolateTree, unbracedOperatorWarning, unsetVariableWarning } from './interpolate';
 import { parseYaml } from './parse';
 import { Problems } from './problems';
 
@@ -29,7 +30,7 @@ export interface LoadOptions {
 export interface LoadTextOptions extends LoadOptions {
   /** Shown in errors (ComposeError.file). */
   filename: string;
-  /** Folder of the stack file: its name is the stack name of last resort. */
+  /** Folder of the stack file: its name is the stack name of last resort, and relative paths (binds, secret files, env_file) are relative to it. */
   dir: string;
   /** Variables of the `.env` file beside the stack file. */
   dotenv: Record<string, string>;
@@ -61,6 +62,7 @@ export function loadStackText(text: string, opts: LoadTextOptions): StackDeploym
     // Validating values that failed to interpolate would only add confusing follow-up errors.
     if (!problems.empty) throw problems.toError(opts.filename);
     warnings.push(...interpolation.unset.map(unsetVariableWarning));
+    warnings.push(...interpolation.unbracedOperators.map(unbracedOperatorWarning));
   }
 
   const stack = convertStack(parsed.root, { nameOverride: opts.name, dir: opts.dir, lookup }, problems);
@@ -75,7 +77,8 @@ export function loadStackText(text: string, opts: LoadTextOptions): StackDeploym
   if (stack.ignoredTopLevelKeys.length > 0) {
     warnings.push(`Ignoring unsupported top-level keys: ${stack.ignoredTopLevelKeys.join(', ')}`);
   }
-  return { name: stack.name, services: stack.services, networks: stack.networks, secrets: [], configs: [], warnings };
+  warnings.push(...stack.warnings);
+  return { name: stack.name, services: stack.services, networks: stack.networks, secrets: stack.secrets, configs: stack.configs, warnings };
 }
 
 /**

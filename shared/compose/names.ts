@@ -47,3 +47,20 @@ export function invalidServiceNameReason(service: string, stack: string): string
   }
   return null;
 }
+
+const DNS_LABEL = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
+
+/** A DNS name of labels, at most 63 characters in all (the hostname rule; also network aliases). */
+export function isDnsName(name: string): boolean {
+  return name.length <= 63 && name.split('.').every((l) => DNS_LABEL.test(l));
+}
+
+/** Swarm's rule for secret, config and volume names: letters, digits, `-`, `_`, `.`, not at the ends. */
+const OBJECT_NAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9_.-]*[a-zA-Z0-9])?$/;
+export const MAX_OBJECT_NAME_LENGTH = 64;
+
+export function invalidObjectNameReason(name: string, what: string): string | null {
+  if (!OBJECT_NAME.test(name)) return `invalid ${what} name ${JSON.stringify(name)}: use letters, digits, "-", "_" and ".", starting and ending with a letter or digit`;
+  if (name.length > MAX_OBJECT_NAME_LENGTH) return `${what} name ${JSON.stringify(name)} is longer than ${MAX_OBJECT_NAME_LENGTH} characters`;
+  return null;
+}

@@ -6,6 +6,13 @@
  * always name a line. A map value carries the line of its *key*, because
  * "services.web.deploy.replicas (line 7)" should point where the user typed
  * `replicas:`, not at a block that may start on the next line.
+ *
+ * The file is read as YAML 1.2 (the yaml package's core schema), and every
+ * scalar keeps its source text: docker/cli reads YAML 1.1, but only a few keys
+ * depend on the difference (`read_only: yes`, `mode: 0440`), and yaml11.ts
+ * applies the 1.1 reading at those keys. Reading the whole file as 1.1 would
+ * also turn `8080:80`-like values into sexagesimal numbers and an environment
+ * value `on` into `true`, which is not what the author wrote.
  */
 import { Alias, LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument } from 'yaml';
 import type { Document, Node as YamlNode, YAMLMap } from 'yaml';

@@ -14,6 +14,7 @@ import type { TreeNode } from './parse';
 import type { Problems } from './problems';
 import { describe } from './tree';
 import { parseBytes, parseInteger } from './units';
+import { yaml11Boolean } from './yaml11';
 
 export const RUNTIME_KEYS = [
   'cap_add', 'cap_drop', 'privileged', 'devices', 'sysctls', 'ulimits', 'read_only', 'init', 'tmpfs', 'shm_size',
@@ -53,11 +54,11 @@ class RuntimeKeys {
     return typeof node.value === 'string' ? node.value : node.text;
   }
 
+  /** YAML 1.1 spellings too (`read_only: yes`), as docker/cli reads boolean keys. */
   bool(node: TreeNode, key: string): boolean {
-    if (node.kind === 'scalar' && (typeof node.value === 'boolean' || node.value === 'true' || node.value === 'false'))
-      return node.value === true || node.value === 'true';
-    this.problem(key, `must be true or false, got ${describe(node)}`, node.line);
-    return false;
+    const b = yaml11Boolean(node);
+    if (b === null) this.problem(key, `must be true or false, got ${describe(node)}`, node.line);
+    return b ?? false;
   }
 
   /** A string or a list of strings, each checked by `each`. */

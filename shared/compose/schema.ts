@@ -21,44 +21,91 @@ function keySet(supported: string[], unsupported: string[], extensions = true): 
   return { supported: new Set(supported), unsupported: new Set(unsupported), extensions };
 }
 
-export const TOP_LEVEL = keySet(['version', 'name', 'services', 'networks'], ['volumes', 'secrets', 'configs', 'include', 'models']);
+export const TOP_LEVEL = keySet(['version', 'name', 'services', 'networks', 'volumes', 'secrets', 'configs'], ['include', 'models']);
 
 /**
  * `depends_on` is in both lists on purpose: its references are checked (a
  * dangling one is an error in compose too), but tsswarm, like swarm, does
  * not order service start-up, so it is also reported as ignored.
+ *
+ * The ignored ones are those `docker stack deploy` ignores too, except a few
+ * Swarm does pass on that the service model has no field for yet:
+ * `dns_search`, `tty`, `stdin_open`, and the Windows-only `credential_spec`
+ * and `isolation`.
  */
 export const SERVICE = keySet(
   [
-    'image', 'command', 'entrypoint', 'environment', 'working_dir', 'user', 'hostname', 'stop_grace_period', 'deploy',
-    'depends_on', 'networks', 'ports', 'dns', 'extra_hosts',
+    'image', 'command', 'entrypoint', 'environment', 'env_file', 'working_dir', 'user', 'hostname', 'stop_grace_period',
+    'deploy', 'depends_on', 'networks', 'ports', 'dns', 'extra_hosts', 'labels', 'volumes', 'secrets', 'configs',
+    'healthcheck', 'logging',
     // the runtime keys (runtime-keys.ts)
     'cap_add', 'cap_drop', 'privileged', 'devices', 'sysctls', 'ulimits', 'read_only', 'init', 'tmpfs', 'shm_size',
     'stop_signal', 'security_opt', 'oom_score_adj', 'userns_mode',
   ],
   [
-    'annotations', 'attach', 'blkio_config', 'build', 'cgroup', 'cgroup_parent',
-    'configs', 'container_name', 'cpu_count', 'cpu_percent', 'cpu_period', 'cpu_quota', 'cpu_rt_period',
-    'cpu_rt_runtime', 'cpu_shares', 'cpus', 'cpuset', 'credential_spec', 'depends_on', 'develop',
-    'device_cgroup_rules', 'dns_opt', 'dns_search', 'domainname', 'env_file', 'expose',
-    'extends', 'external_links', 'gpus', 'group_add', 'healthcheck', 'ipc',
-    'isolation', 'label_file', 'labels', 'links', 'logging', 'mac_address', 'mem_limit', 'mem_reservation',
-    'mem_swappiness', 'memswap_limit', 'models', 'network_mode', 'oom_kill_disable',
-    'pid', 'pids_limit', 'platform', 'post_start', 'pre_stop',
-    'profiles', 'provider', 'pull_policy', 'restart', 'runtime', 'scale', 'secrets',
-    'stdin_open', 'storage_opt', 'tty',
-    'use_api_socket', 'uts', 'volumes', 'volumes_from',
+    'annotations', 'attach', 'blkio_config', 'build', 'cgroup', 'cgroup_parent', 'container_name', 'cpu_count',
+    'cpu_percent', 'cpu_period', 'cpu_quota', 'cpu_rt_period', 'cpu_rt_runtime', 'cpu_shares', 'cpus', 'cpuset',
+    'credential_spec', 'depends_on', 'develop', 'device_cgroup_rules', 'dns_opt', 'dns_search', 'domainname',
+    'expose', 'extends', 'external_links', 'gpus', 'group_add', 'ipc', 'isolation', 'label_file', 'links',
+    'mac_address', 'mem_limit', 'mem_reservation', 'mem_swappiness', 'memswap_limit', 'models', 'network_mode',
+    'oom_kill_disable', 'pid', 'pids_limit', 'platform', 'post_start', 'pre_stop', 'profiles', 'provider',
+    'pull_policy', 'restart', 'runtime', 'scale', 'stdin_open', 'storage_opt', 'tty', 'use_api_socket', 'uts',
+    'volumes_from',
   ],
 );
 
 export const DEPLOY = keySet(
-  ['mode', 'replicas', 'resources', 'endpoint_mode'],
-  ['labels', 'placement', 'restart_policy', 'rollback_config', 'update_config'],
+  ['mode', 'replicas', 'resources', 'endpoint_mode', 'labels', 'placement', 'restart_policy', 'rollback_config', 'update_config'],
+  [],
 );
 
-export const RESOURCES = keySet(['limits'], ['reservations']);
+export const RESOURCES = keySet(['limits', 'reservations'], []);
 
 export const LIMITS = keySet(['cpus', 'memory', 'pids'], []);
+
+/** `devices` is compose's way to ask for GPUs, which `docker stack deploy` does not read either. */
+export const RESERVATIONS = keySet(['cpus', 'memory', 'generic_resources'], ['devices']);
+
+/** One entry of `generic_resources`. */
+export const GENERIC_RESOURCE = keySet(['discrete_resource_spec', 'named_resource_spec'], []);
+export const RESOURCE_SPEC = keySet(['kind', 'value'], [], false);
+
+export const PLACEMENT = keySet(['constraints', 'preferences', 'max_replicas_per_node'], []);
+export const PREFERENCE = keySet(['spread'], [], false);
+
+export const RESTART_POLICY = keySet(['condition', 'delay', 'max_attempts', 'window'], []);
+export const UPDATE_CONFIG = keySet(['parallelism', 'delay', 'failure_action', 'monitor', 'max_failure_ratio', 'order'], []);
+
+export const HEALTHCHECK = keySet(['test', 'interval', 'timeout', 'start_period', 'start_interval', 'retries', 'disable'], []);
+
+export const LOGGING = keySet(['driver', 'options'], []);
+
+/** The long form of an `env_file` entry; `format` names a parser other than the dotenv one. */
+export const ENV_FILE = keySet(['path', 'required'], ['format'], false);
+
+/**
+ * The long syntax of a service's `volumes` entry. `consistency` (macOS file sharing) means nothing
+ * on Linux and is accepted silently, as docker does; `bind.selinux` relabels for SELinux, which
+ * tsswarm does not apply; `volume.subpath` is not in the service model yet.
+ */
+export const SERVICE_VOLUME = keySet(['type', 'source', 'target', 'read_only', 'consistency', 'bind', 'volume', 'tmpfs'], []);
+export const SERVICE_VOLUME_BIND = keySet(['propagation', 'create_host_path'], ['selinux']);
+export const SERVICE_VOLUME_VOLUME = keySet(['nocopy'], ['subpath']);
+export const SERVICE_VOLUME_TMPFS = keySet(['size', 'mode'], []);
+
+/** One entry of the top-level `volumes:`. */
+export const VOLUME = keySet(['driver', 'driver_opts', 'external', 'name', 'labels'], []);
+
+/**
+ * One entry of the top-level `secrets:` / `configs:`. `driver` and `driver_opts` (secrets from a
+ * plugin) are read only to refuse them, `template_driver` only to warn: neither can be ignored
+ * silently, since Swarm acts on them.
+ */
+export const SECRET = keySet(['file', 'environment', 'external', 'name', 'labels', 'driver', 'driver_opts', 'template_driver'], []);
+export const CONFIG = keySet(['file', 'environment', 'content', 'external', 'name', 'labels', 'template_driver'], []);
+
+/** The long form of a service's `secrets` / `configs` entry. */
+export const FILE_REFERENCE = keySet(['source', 'target', 'uid', 'gid', 'mode'], []);
 
 /** The long form of `depends_on: { db: { condition: ..., restart: ..., required: ... } }`. */
 export const DEPENDS_ON_ENTRY = keySet(['condition', 'restart', 'required'], [], false);
@@ -69,7 +116,7 @@ export const NETWORK = keySet(
   ['internal', 'enable_ipv4', 'enable_ipv6'],
 );
 
-export const IPAM = keySet(['config'], ['driver', 'options']);
+export const IPAM = keySet(['config', 'driver'], ['options']);
 
 /** One entry of `ipam.config`. */
 export const IPAM_CONFIG = keySet(['subnet'], ['ip_range', 'gateway', 'aux_addresses']);

@@ -68,7 +68,7 @@ describe('loadStackText: conversion', () => {
           dns: [],
           extraHosts: [],
           runtime: defaultRuntimeSettings(),
-          labels: {},
+          labels: { 'com.docker.stack.namespace': 'test' },
           mounts: [],
           secrets: [],
           configs: [],
@@ -104,7 +104,7 @@ describe('loadStackText: conversion', () => {
           dns: [],
           extraHosts: [],
           runtime: defaultRuntimeSettings(),
-          labels: {},
+          labels: { 'com.docker.stack.namespace': 'test' },
           mounts: [],
           secrets: [],
           configs: [],
@@ -145,7 +145,7 @@ describe('loadStackText: conversion', () => {
           dns: [],
           extraHosts: [],
           runtime: defaultRuntimeSettings(),
-          labels: {},
+          labels: { 'com.docker.stack.namespace': 'test' },
           mounts: [],
           secrets: [],
           configs: [],
@@ -389,7 +389,8 @@ describe('loadStackText: stack name', () => {
 
 describe('loadStackText: warnings', () => {
   it('lists unsupported options once, sorted, with deploy ones nested', () => {
-    const stack = load(yaml`
+    const stack = load(
+      yaml`
       version: "3"
       services:
         web:
@@ -397,35 +398,49 @@ describe('loadStackText: warnings', () => {
           ports: ["80:80"]
           build: .
           depends_on: [db]
+          container_name: web
+          restart: always
           networks:
             default: {ipv4_address: 10.0.0.9, aliases: [www]}
           deploy:
             update_config: {parallelism: 1}
             placement: {constraints: []}
             resources:
-              reservations: {memory: 1g}
+              reservations: {memory: 1g, devices: [{capabilities: [gpu]}]}
         db:
           image: postgres
           ports: ["5432"]
           healthcheck: {test: [CMD, "true"]}
           labels: {a: b}
           dns_search: [example.com]
+          logging: {driver: syslog}
       networks:
         default:
           driver_opts: {encrypted: "", com.docker.network.driver.mtu: "1400"}
           internal: true
           ipam: {driver: default, config: [{subnet: 10.9.0.0/24, gateway: 10.9.0.1}]}
       volumes: {data: {}}
-      secrets: {token: {file: ./token}}
-    `);
+      secrets: {token: {environment: TOKEN, template_driver: golang}}
+      include: [other.yml]
+    `,
+      { env: { TOKEN: 's3cret' } },
+    );
     assert.deepEqual(stack.warnings, [
-      'Ignoring unsupported options: build, depends_on, deploy.placement, deploy.resources.reservations, deploy.update_config, dns_search, healthcheck, labels, networks.ipv4_address',
-      'Ignoring unsupported network options: driver_opts.com.docker.network.driver.mtu, internal, ipam.config.gateway, ipam.driver',
-      'Ignoring unsupported top-level keys: secrets, volumes',
+      'Ignoring unsupported options: build, container_name, depends_on, deploy.resources.reservations.devices, dns_search, networks.ipv4_address, restart',
+      'Ignoring unsupported network options: driver_opts.com.docker.network.driver.mtu, internal, ipam.config.gateway',
+      'Ignoring unsupported top-level keys: include',
+      'secrets.token.template_driver: templated secrets are not supported; the secret is used as it is',
+      'services.db.logging.driver: logging driver syslog is not supported: the service logs to files as with json-file',
     ]);
     // Ignored keys do not leak into the spec; the supported keys beside them still count.
-    assert.deepEqual(service(stack, 'test_db').labels, { 'com.docker.stack.namespace': 'test' });
-    assert.deepEqual(service(stack, 'test_web').networks, [{ target: 'test_default', aliases: ['www'] }]);
+    const db = service(stack, 'test_db');
+    assert.deepEqual(db.labels, { 'com.docker.stack.namespace': 'test' });
+    assert.deepEqual(db.task.container.labels, { a: 'b', 'com.docker.stack.namespace': 'test' });
+    assert.equal(db.task.logDriver, null);
+    const web = service(stack, 'test_web');
+    assert.deepEqual(web.networks, [{ target: 'test_default', aliases: ['www'] }]);
+    assert.equal(web.task.resources.reservations.memoryBytes, 1024 ** 3);
+    assert.equal(web.task.restartPolicy, null);
     assert.equal(stack.networks[0]?.spec.subnet, '10.9.0.0/24');
     assert.equal(stack.networks[0]?.spec.encrypted, true);
   });

@@ -44,6 +44,10 @@ describe('runtime keys: accepted forms', () => {
 
     { name: 'privileged true', lines: ['privileged: true'], want: { privileged: true } },
     { name: 'privileged false', lines: ['privileged: false'], want: {} },
+    // YAML 1.1 spellings, quoted or not, as docker/cli casts boolean keys.
+    { name: 'privileged "yes"', lines: ['privileged: "yes"'], want: { privileged: true } },
+    { name: 'read_only on', lines: ['read_only: on'], want: { readOnly: true } },
+    { name: 'init no', lines: ['init: no'], want: {} },
 
     { name: 'devices short /dev/fuse', lines: ['devices:', '  - /dev/fuse'], want: { devices: [{ pathOnHost: '/dev/fuse', pathInContainer: '/dev/fuse', permissions: 'rwm' }] } },
     { name: 'devices HOST:CONTAINER', lines: ['devices:', '  - /dev/fuse:/dev/f'], want: { devices: [{ pathOnHost: '/dev/fuse', pathInContainer: '/dev/f', permissions: 'rwm' }] } },
@@ -162,10 +166,10 @@ describe('runtime keys: accepted forms', () => {
         'security_opt: [no-new-privileges]',
         'oom_score_adj: 100',
         'userns_mode: host',
-        'labels: {a: b}',
+        'container_name: web-1',
       ),
     );
-    assert.deepEqual(stack.warnings, ['Ignoring unsupported options: labels']);
+    assert.deepEqual(stack.warnings, ['Ignoring unsupported options: container_name']);
   });
 });
 
@@ -265,7 +269,7 @@ describe('runtime keys: errors name the key path and the line, and nothing loads
     { name: 'shm_size 0', lines: ['shm_size: 0'], pattern: /^services\.web\.shm_size: must be a size such as 64m, got 0/, line: 4 },
 
     { name: 'userns_mode private', lines: ['userns_mode: private'], pattern: /^services\.web\.userns_mode: must be "host", got "private"/, line: 4 },
-    { name: 'privileged "yes"', lines: ['privileged: "yes"'], pattern: /^services\.web\.privileged: must be true or false, got "yes"/, line: 4 },
+    { name: 'privileged "sure"', lines: ['privileged: "sure"'], pattern: /^services\.web\.privileged: must be true or false, got "sure"/, line: 4 },
     { name: 'read_only 1', lines: ['read_only: 1'], pattern: /^services\.web\.read_only: must be true or false, got 1/, line: 4 },
     { name: 'init a list', lines: ['init: [true]'], pattern: /^services\.web\.init: must be true or false, got a list/, line: 4 },
   ];
