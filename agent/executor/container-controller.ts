@@ -1,5 +1,6 @@
 /** The Controller backed by the native runtime and the image cache. */
 import { hostname as osHostname } from 'node:os';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AssignedTask } from '../../shared/proto/codec';
 import { hostArchitecture } from '../../shared/oci';
@@ -13,6 +14,26 @@ import { expandContainerSpec, templateContext, type NodeFacts } from './template
 import { prepareTaskMounts, releaseTaskMounts, type TaskStorage } from './task-mounts';
 
 export { TaskError } from './errors';
+
+/**
+ * The predefined `host` network: the agent's own network namespace (the host's), and the host's
+ * name resolution files, as Docker gives a container on `--network host`.
+ */
+function hostNetworkSandbox(): { netns: string; files: { path: string; content: string }[] } {
+  const read = (p: string): string | null => {
+    try {
+      return fs.readFileSync(p, 'utf8');
+    } catch {
+      return null;
+    }
+  };
+  const files: { path: string; content: string }[] = [];
+  for (const p of ['/etc/resolv.conf', '/etc/hosts']) {
+    const content = read(p);
+    if (content !== null) files.push({ path: p, content });
+  }
+  return { netns: `/proc/${process.pid}/ns/net`, files };
+}
 
 /** What a controller knows of the node it runs on. */
 export interface ControllerContext {
@@ -62,9 +83,11 @@ export class ContainerController implements Controller {
     const image = await this.images.prepare(c.image, signal);
     const args = resolveArgs(this.task, image.config);
     if (args.length === 0) throw new TaskError(`no command: image ${c.image} has none and the service gives none`);
-    const hostname = c.hostname ?? shortId(this.task.id);
+    const hostNetwork = this.task.spec.hostNetwork;
+    // On the host's network a container is named as its host is (Docker's --network host).
+    const hostname = c.hostname ?? (hostNetwork ? this.context.node.hostname : shortId(this.task.id));
     const mounts = await prepareTaskMounts(this.task.id, c, image, this.context.storage, signal);
-    const sandbox = this.networks ? await this.networks.prepare(this.task, hostname) : null;
+    const sandbox = hostNetwork ? hostNetworkSandbox() : this.networks ? await this.networks.prepare(this.task, hostname) : null;
     this.config = {
       id: this.task.id,
       lowerDirs: image.layers,

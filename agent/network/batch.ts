@@ -53,7 +53,7 @@ export function removeOverlayCommands(prefix: string, networkId: string): string
  * and MTU (no rename, no move, no name clash on the host).
  */
 export function attachCommands(prefix: string, sandboxId: string, netnsPath: string, spec: OverlaySpec, ep: AttachSpec): string[] {
-  const host = vethName(prefix, sandboxId, spec.id);
+  const host = vethName(prefix, sandboxId, ep.ifname);
   const br = bridgeName(prefix, spec.id);
   return [
     `link add ${host} mtu ${spec.mtu} master ${br} up type veth peer name ${ep.ifname} mtu ${spec.mtu} address ${ep.mac} netns ${netnsPath}`,

@@ -218,7 +218,7 @@ export class HostNetwork {
     return this.serial(`sb:${sandboxId}`, async () => {
       await this.ip.run(attachCommands(this.prefix, sandboxId, path, net, { ...ep, mac }));
       const record = this.sandboxes.get(sandboxId) ?? { path, veths: new Map<string, string>() };
-      record.veths.set(net.id, vethName(this.prefix, sandboxId, net.id));
+      record.veths.set(net.id, vethName(this.prefix, sandboxId, ep.ifname));
       this.sandboxes.set(sandboxId, record);
       this.sys.netnsConfigureIpv4(path, ep.ifname, ep.ip, cidr.prefixLen, ep.defaultRoute ? net.gateway : null);
     });

@@ -42,12 +42,16 @@ export function vxlanName(prefix: string, networkId: string): string {
 }
 
 /**
- * `<prefix>v<7 hex of sandbox><2 hex of network>`: the host end of a sandbox's veth on a network.
- * The sandbox part comes first so that every veth of one sandbox shares a name prefix
- * (sandboxVethPrefix), which is how removeSandbox finds them after an agent restart.
+ * `<prefix>v<7 hex of sandbox><2 chars of the interface>`: the host end of a sandbox's veth, whose
+ * other end is `ifname` inside the sandbox. The sandbox part comes first so that every veth of one
+ * sandbox shares a name prefix (sandboxVethPrefix), which is how removeSandbox finds them after an
+ * agent restart. The last part comes from the interface name, unique within the sandbox, so two
+ * networks of one task never get the same name (a hash of the network id did, 1 time in 256:
+ * `RTNETLINK answers: File exists` for a task on three networks).
  */
-export function vethName(prefix: string, sandboxId: string, networkId: string): string {
-  return `${sandboxVethPrefix(prefix, sandboxId)}${hash(networkId, 2)}`;
+export function vethName(prefix: string, sandboxId: string, ifname: string): string {
+  const m = /^eth(\d{1,2})$/.exec(ifname);
+  return `${sandboxVethPrefix(prefix, sandboxId)}${m ? m[1]!.padStart(2, '0') : hash(ifname, 2)}`;
 }
 
 export function sandboxVethPrefix(prefix: string, sandboxId: string): string {

@@ -7,7 +7,7 @@ export function printTasks(ctx: CommandContext, tasks: TaskView[]): void {
   const all = ctx.args.flags.get('all') === true;
   const shown = tasks.filter((t) => all || t.desiredState === 'running' || !['complete', 'shutdown', 'failed', 'rejected', 'orphaned'].includes(t.state));
   if (ctx.json) {
-    printJson(shown.map((t) => ({ id: t.id, name: t.name, service: t.service, slot: t.slot, node: t.node, desiredState: t.desiredState, state: t.state, error: t.error, pid: t.pid, message: t.message, exitCode: t.exitCode })));
+    printJson(shown.map((t) => ({ id: t.id, name: t.name, service: t.service, slot: t.slot, node: t.node, nodeId: t.nodeId, desiredState: t.desiredState, state: t.state, error: t.error, pid: t.pid, message: t.message, exitCode: t.exitCode })));
     return;
   }
   printTable(

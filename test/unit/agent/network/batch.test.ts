@@ -30,7 +30,7 @@ describe('batch texts', () => {
   });
   it('attach with one host-side line: veth on the bridge, peer made inside the sandbox', () => {
     assert.deepEqual(attachCommands('t1', 'sb1', '/run/t/netns/sb1', spec, { ip: '10.214.1.2', mac: '02:42:0a:d6:01:02', ifname: 'eth0', defaultRoute: true }), [
-      `link add ${vethName('t1', 'sb1', 'net1')} mtu 1450 master ${br} up type veth peer name eth0 mtu 1450 address 02:42:0a:d6:01:02 netns /run/t/netns/sb1`,
+      `link add ${vethName('t1', 'sb1', 'eth0')} mtu 1450 master ${br} up type veth peer name eth0 mtu 1450 address 02:42:0a:d6:01:02 netns /run/t/netns/sb1`,
     ]);
   });
   it('peer updates: deletes, then replaces (idempotent)', () => {

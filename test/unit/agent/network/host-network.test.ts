@@ -45,7 +45,7 @@ describe('HostNetwork (fake kernel)', () => {
       assert.equal(sys.batches('ip').length, 1);
       assert.equal(sys.batches('ip')[0]?.length, 1);
       await hn.removeSandbox('sb1');
-      assert.deepEqual(sys.batches('ip')[1], [`link del ${vethName('t1', 'sb1', 'net1')}`]);
+      assert.deepEqual(sys.batches('ip')[1], [`link del ${vethName('t1', 'sb1', 'eth0')}`]);
       assert.equal(sys.native.at(-1), `remove ${path}`);
     } finally {
       cleanup();

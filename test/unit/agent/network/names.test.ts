@@ -7,7 +7,7 @@ describe('link names', () => {
   const netId = 'x'.repeat(64);
   const sbId = 'task-' + 'y'.repeat(120);
   it('fit IFNAMSIZ for the longest prefix and any id length', () => {
-    for (const n of [bridgeName('abcd', netId), vxlanName('abcd', netId), vethName('abcd', sbId, netId)]) {
+    for (const n of [bridgeName('abcd', netId), vxlanName('abcd', netId), vethName('abcd', sbId, 'eth12'), vethName('abcd', sbId, 'x'.repeat(15))]) {
       assert.ok(n.length <= 15, `${n} is ${n.length} chars`);
       assert.match(n, /^[a-z0-9]+$/);
     }
@@ -16,9 +16,13 @@ describe('link names', () => {
     assert.equal(bridgeName('t1', 'net1'), bridgeName('t1', 'net1'));
     const all = new Set([
       bridgeName('t1', 'net1'), vxlanName('t1', 'net1'), bridgeName('t1', 'net2'), bridgeName('t2', 'net1'),
-      vethName('t1', 'sb1', 'net1'), vethName('t1', 'sb1', 'net2'), vethName('t1', 'sb2', 'net1'), vethName('t2', 'sb1', 'net1'),
+      vethName('t1', 'sb1', 'eth0'), vethName('t1', 'sb1', 'eth1'), vethName('t1', 'sb2', 'eth0'), vethName('t2', 'sb1', 'eth0'),
     ]);
     assert.equal(all.size, 8);
+  });
+  it('never give two interfaces of one sandbox the same veth (a task on many networks)', () => {
+    const names = Array.from({ length: 100 }, (_, i) => vethName('t1', 'sb1', `eth${i}`));
+    assert.equal(new Set(names).size, 100);
   });
   it('give every veth of one sandbox the same name prefix', () => {
     const head = sandboxVethPrefix('t1', 'sb1');
