@@ -33,6 +33,7 @@ export function defaultContainerSpec(image: string): ContainerSpec {
     hostname: null,
     stopGracePeriodMs: DEFAULT_STOP_GRACE_PERIOD_MS,
     dns: [],
+    dnsSearch: [],
     extraHosts: [],
     runtime: defaultRuntimeSettings(),
     labels: {},

@@ -93,6 +93,8 @@ export interface ContainerSpec {
   stopGracePeriodMs: number;
   /** DNS servers for the container instead of the cluster's (compose `dns`). */
   dns: string[];
+  /** Search domains of the container's resolv.conf (compose `dns_search`). */
+  dnsSearch: string[];
   /** `host:ip` entries added to /etc/hosts (compose `extra_hosts`). */
   extraHosts: string[];
   /** How the container is confined and what it may do (compose cap_add, privileged, ulimits, ...). */

@@ -197,9 +197,10 @@ export class NodeNetworks {
         const at = h.lastIndexOf(':');
         return { ip: h.slice(at + 1), names: [h.slice(0, at)] };
       });
-      const resolv = task.spec.container.dns.length
-        ? `${task.spec.container.dns.map((d) => `nameserver ${d}`).join('\n')}\n`
-        : resolvConfFor(gateway, []);
+      const c = task.spec.container;
+      const resolv = c.dns.length
+        ? `${[...c.dns.map((d) => `nameserver ${d}`), ...(c.dnsSearch.length ? [`search ${c.dnsSearch.join(' ')}`] : [])].join('\n')}\n`
+        : resolvConfFor(gateway, c.dnsSearch);
       return {
         netns,
         files: [

@@ -45,7 +45,7 @@ export function validateSpec(s: ServiceSpec, stack: string): void {
   const l = t.resources?.limits;
   if (typeof l !== 'object' || l === null) fail('missing limits');
   if (!isPosIntOrNull(l.memoryBytes) || !isPosIntOrNull(l.nanoCpus) || !isPosIntOrNull(l.pids)) fail('limits must be positive integers');
-  if (!isStrList(c.dns) || !isStrList(c.extraHosts)) fail('dns and extra hosts must be lists of strings');
+  if (!isStrList(c.dns) || !isStrList(c.dnsSearch) || !isStrList(c.extraHosts)) fail('dns, dns search and extra hosts must be lists of strings');
   if (!Array.isArray(s.networks) || !s.networks.every((n) => typeof n?.target === 'string' && isStrList(n.aliases))) fail('networks must be a list of {target, aliases}');
   const e = s.endpoint;
   if (typeof e !== 'object' || e === null || (e.mode !== 'vip' && e.mode !== 'dnsrr') || !Array.isArray(e.ports)) fail('endpoint must be {mode: vip|dnsrr, ports: [...]}');

@@ -108,6 +108,22 @@ export function dns(r: Reader, node: TreeNode | null, path: string): string[] {
   return one === null ? [] : [one];
 }
 
+/** `dns_search: example.com` or a list of domains, in file order, duplicates dropped. */
+export function dnsSearch(r: Reader, node: TreeNode | null, path: string): string[] {
+  if (node === null) return [];
+  const out: string[] = [];
+  const add = (n: TreeNode, p: string): void => {
+    const text = n.kind === 'scalar' && typeof n.value === 'string' ? n.value.trim().replace(/\.$/, '') : null;
+    if (text === null || text === '' || !/^[a-zA-Z0-9_](?:[a-zA-Z0-9_.-]*[a-zA-Z0-9_])?$/.test(text)) {
+      r.problem(p, `must be a domain name such as example.com, got ${describe(n)}`, n.line);
+    } else if (!out.includes(text)) out.push(text);
+  };
+  if (node.kind === 'seq') node.items.forEach((item, i) => add(item, `${path}[${i}]`));
+  else if (node.kind === 'map') r.problem(path, `must be a domain or a list of domains, got ${describe(node)}`, node.line);
+  else add(node, path);
+  return out;
+}
+
 /** `["host:ip", "host=ip"]` or `{host: ip}` → `host:ip`, in file order. */
 export function extraHosts(r: Reader, node: TreeNode | null, path: string): string[] {
   if (node === null) return [];

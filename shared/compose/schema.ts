@@ -30,13 +30,13 @@ export const TOP_LEVEL = keySet(['version', 'name', 'services', 'networks', 'vol
  *
  * The ignored ones are those `docker stack deploy` ignores too, except a few
  * Swarm does pass on that the service model has no field for yet:
- * `dns_search`, `tty`, `stdin_open`, and the Windows-only `credential_spec`
+ * `tty` and `stdin_open` (no terminal for a task yet), and the Windows-only `credential_spec`
  * and `isolation`.
  */
 export const SERVICE = keySet(
   [
     'image', 'command', 'entrypoint', 'environment', 'env_file', 'working_dir', 'user', 'hostname', 'stop_grace_period',
-    'deploy', 'depends_on', 'networks', 'ports', 'dns', 'extra_hosts', 'labels', 'volumes', 'secrets', 'configs',
+    'deploy', 'depends_on', 'networks', 'ports', 'dns', 'dns_search', 'extra_hosts', 'labels', 'volumes', 'secrets', 'configs',
     'healthcheck', 'logging',
     // the runtime keys (runtime-keys.ts)
     'cap_add', 'cap_drop', 'privileged', 'devices', 'sysctls', 'ulimits', 'read_only', 'init', 'tmpfs', 'shm_size',
@@ -45,7 +45,7 @@ export const SERVICE = keySet(
   [
     'annotations', 'attach', 'blkio_config', 'build', 'cgroup', 'cgroup_parent', 'container_name', 'cpu_count',
     'cpu_percent', 'cpu_period', 'cpu_quota', 'cpu_rt_period', 'cpu_rt_runtime', 'cpu_shares', 'cpus', 'cpuset',
-    'credential_spec', 'depends_on', 'develop', 'device_cgroup_rules', 'dns_opt', 'dns_search', 'domainname',
+    'credential_spec', 'depends_on', 'develop', 'device_cgroup_rules', 'dns_opt', 'domainname',
     'expose', 'extends', 'external_links', 'gpus', 'group_add', 'ipc', 'isolation', 'label_file', 'links',
     'mac_address', 'mem_limit', 'mem_reservation', 'mem_swappiness', 'memswap_limit', 'models', 'network_mode',
     'oom_kill_disable', 'pid', 'pids_limit', 'platform', 'post_start', 'pre_stop', 'profiles', 'provider',

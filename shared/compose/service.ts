@@ -8,7 +8,7 @@ import { NAMESPACE_LABEL } from '../task-spec';
 import type { ContainerSpec, EndpointSpec, ServiceSpec } from '../types';
 import { configRefs, secretRefs } from './blob-refs';
 import type { BlobTable } from './blobs';
-import { dns, extraHosts, hostname, image, stopGracePeriod, words, workingDir } from './container-fields';
+import { dns, dnsSearch, extraHosts, hostname, image, stopGracePeriod, words, workingDir } from './container-fields';
 import { deploy } from './deploy';
 import { type Dependency, dependsOn } from './depends-on';
 import { serviceEnvironment } from './environment';
@@ -79,6 +79,7 @@ export function service(r: Reader, entry: TreeEntry, stack: string, tables: Stac
     hostname: hostname(r, f.get('hostname'), at('hostname')),
     stopGracePeriodMs: stopGracePeriod(r, f.get('stop_grace_period'), at('stop_grace_period')),
     dns: dns(r, f.get('dns'), at('dns')),
+    dnsSearch: dnsSearch(r, f.get('dns_search'), at('dns_search')),
     extraHosts: extraHosts(r, f.get('extra_hosts'), at('extra_hosts')),
     runtime: runtimeSettings(f.get, path, { problems: r.problems, dir: r.opts.dir }),
     labels: { ...r.labels(f.get('labels'), at('labels')), [NAMESPACE_LABEL]: stack },

@@ -66,6 +66,7 @@ describe('loadStackText: conversion', () => {
           hostname: 'web-1',
           stopGracePeriodMs: 90_000,
           dns: [],
+          dnsSearch: [],
           extraHosts: [],
           runtime: defaultRuntimeSettings(),
           labels: { 'com.docker.stack.namespace': 'test' },
@@ -102,6 +103,7 @@ describe('loadStackText: conversion', () => {
           hostname: null,
           stopGracePeriodMs: 10_000,
           dns: [],
+          dnsSearch: [],
           extraHosts: [],
           runtime: defaultRuntimeSettings(),
           labels: { 'com.docker.stack.namespace': 'test' },
@@ -143,6 +145,7 @@ describe('loadStackText: conversion', () => {
           hostname: null,
           stopGracePeriodMs: 10_000,
           dns: [],
+          dnsSearch: [],
           extraHosts: [],
           runtime: defaultRuntimeSettings(),
           labels: { 'com.docker.stack.namespace': 'test' },
@@ -412,7 +415,7 @@ describe('loadStackText: warnings', () => {
           ports: ["5432"]
           healthcheck: {test: [CMD, "true"]}
           labels: {a: b}
-          dns_search: [example.com]
+          stdin_open: true
           logging: {driver: syslog}
       networks:
         default:
@@ -426,7 +429,7 @@ describe('loadStackText: warnings', () => {
       { env: { TOKEN: 's3cret' } },
     );
     assert.deepEqual(stack.warnings, [
-      'Ignoring unsupported options: build, container_name, depends_on, deploy.resources.reservations.devices, dns_search, networks.ipv4_address, restart',
+      'Ignoring unsupported options: build, container_name, depends_on, deploy.resources.reservations.devices, networks.ipv4_address, restart, stdin_open',
       'Ignoring unsupported network options: driver_opts.com.docker.network.driver.mtu, internal, ipam.config.gateway',
       'Ignoring unsupported top-level keys: include',
       'secrets.token.template_driver: templated secrets are not supported; the secret is used as it is',
@@ -587,5 +590,17 @@ describe('loadStackFile', () => {
     const agent = service(stack, 'hello_agent');
     assert.equal(agent.mode, 'global');
     assert.deepEqual(agent.task.container.command, ['sh', '-c', 'while true; do sleep 3600; done']);
+  });
+});
+
+describe('loadStackText: dns_search', () => {
+  it('gives the container its search domains, one or a list, duplicates dropped', () => {
+    const one = load('services:\n  a:\n    image: busybox\n    dns_search: example.com\n');
+    assert.deepEqual(service(one, 'test_a').task.container.dnsSearch, ['example.com']);
+    const list = load('services:\n  a:\n    image: busybox\n    dns_search: [a.example, b.example., a.example]\n');
+    assert.deepEqual(service(list, 'test_a').task.container.dnsSearch, ['a.example', 'b.example']);
+  });
+  it('refuses what is not a domain', () => {
+    assert.throws(() => load('services:\n  a:\n    image: busybox\n    dns_search: ["bad domain"]\n'), /dns_search\[0\]: must be a domain name/);
   });
 });
