@@ -3,6 +3,7 @@
  * carries the key's mod revision so that writes depending on it can be
  * guarded (a transaction that fails its guard writes nothing).
  */
+import { upgradeRecord } from './upgrade';
 import { Etcd3, EtcdError, GRPCDeadlineExceededError, GRPCUnavailableError, type IOptions } from 'etcd3';
 import { BrokenCircuitError, ExponentialBackoff, noop } from 'cockatiel';
 import { credentials, type ChannelOptions } from '@grpc/grpc-js';
@@ -70,9 +71,10 @@ export function fenceHeld(res: Pick<ITxnResponse, 'responses'>, fence: Fence): b
 
 /** A key-value from etcd as the store gives it: its key, its JSON value, its mod revision. */
 export function decode<T>(kv: IKeyValue): Versioned<T> {
+  const key = kv.key.toString();
   return {
-    key: kv.key.toString(),
-    value: JSON.parse(kv.value.toString()) as T,
+    key,
+    value: upgradeRecord(key, JSON.parse(kv.value.toString())) as T,
     modRevision: String(kv.mod_revision),
   };
 }
