@@ -21,7 +21,7 @@ import type { ImageSource, PreparedImage } from '../../agent/image/types';
 import type { AssignedTask } from '../../shared/proto/codec';
 import { defaultRuntimeSettings, type DeviceMapping, type RuntimeSettings } from '../../shared/types';
 import { makeBusyboxRootfs } from '../../bench/busybox-rootfs';
-import { cgroupParentDirs, containerConfig, makeScratch, removeCgroupDirs, removeContainers, requireRootAndAddon, unmountLeftovers } from './harness/scratch';
+import { cgroupParentDirs, containerConfig, makeScratch, removeCgroupDirs, removeContainers, logValues as values, requireRootAndAddon, unmountLeftovers } from './harness/scratch';
 
 requireRootAndAddon('test/integration/runtime-keys.test.ts', 'namespaces, mounts and cgroups');
 
@@ -57,14 +57,6 @@ interface Run {
   vals: Map<string, string>;
 }
 
-function values(log: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of log.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0 && /^[\w-]+$/.test(line.slice(0, eq))) out.set(line.slice(0, eq), line.slice(eq + 1));
-  }
-  return out;
-}
 
 /** Runs `sh -c script` with the runtime keys `over` to completion, removes it, returns what it printed. */
 async function runSh(id: string, script: string, over: Partial<RuntimeSettings> = {}): Promise<Run> {

@@ -26,7 +26,7 @@ import type { AssignedTask } from '../../shared/proto/codec';
 import { defaultRuntimeSettings, type ContainerSpec, type Mount } from '../../shared/types';
 import { defaultContainerSpec, taskSpecOf } from '../../shared/task-spec';
 import { makeBusyboxRootfs } from '../../bench/busybox-rootfs';
-import { cgroupParentDirs, makeScratch, mountsUnder, removeCgroupDirs, removeContainers, requireRootAndAddon, unmountLeftovers } from './harness/scratch';
+import { cgroupParentDirs, makeScratch, mountsUnder, removeCgroupDirs, removeContainers, logValues as values, requireRootAndAddon, unmountLeftovers } from './harness/scratch';
 
 requireRootAndAddon('test/integration/volumes.test.ts', 'namespaces, mounts and cgroups');
 
@@ -92,15 +92,6 @@ const bindMount = (source: string, target: string, readOnly: boolean, createHost
   tmpfs: null,
 });
 
-/** `key=value` lines of a log. */
-function values(log: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of log.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0 && /^[\w-]+$/.test(line.slice(0, eq))) out.set(line.slice(0, eq), line.slice(eq + 1));
-  }
-  return out;
-}
 
 interface Run {
   exitCode: number;

@@ -183,3 +183,13 @@ export class NsRunner {
     }
   };
 }
+
+/** `key -> value` of every `key=value` line a container printed (the probes' output). */
+export function logValues(log: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of log.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0 && /^[\w-]+$/.test(line.slice(0, eq))) out.set(line.slice(0, eq), line.slice(eq + 1));
+  }
+  return out;
+}
