@@ -13,6 +13,7 @@ import { isTerminal } from '../../shared/task-state';
 import { emptyActions, type TaskActions } from './actions';
 import { newTask, withDesired } from './task-factory';
 import { restartPending } from './restart';
+import { nodeMeetsConstraints } from '../../shared/constraints';
 
 export const DRAIN_HANDOVER_MS = 10_000;
 
@@ -23,6 +24,16 @@ function lostReason(t: Task, nodes: Map<string, ClusterNode> | null): string | n
   if (n === undefined) return 'node removed from the cluster';
   if (n.status.state === 'down') return 'node down';
   return null;
+}
+
+/**
+ * SwarmKit's constraint enforcer: a task whose node no longer meets its placement constraints (a
+ * label removed) leaves it; its replacement goes where they hold, or waits with the reason.
+ */
+function constraintsLost(t: Task, nodes: Map<string, ClusterNode> | null): boolean {
+  if (nodes === null || t.nodeId === null || isTerminal(t.status.state)) return false;
+  const n = nodes.get(t.nodeId);
+  return n !== undefined && !nodeMeetsConstraints(t.spec.placement.constraints, n);
 }
 
 /** A live task going away: told to shut down, and marked orphaned when its node is lost while it ran. */
@@ -54,8 +65,9 @@ export function reconcileReplicated(service: Service, tasks: Task[], now: string
     const handled = new Set<Task>();
     for (const t of live) {
       const why = lostReason(t, nodes);
-      if (why === null) continue;
-      out.update.push(retired(t, why, now));
+      if (why !== null) out.update.push(retired(t, why, now));
+      else if (constraintsLost(t, nodes)) out.update.push(withDesired(t, 'shutdown'));
+      else continue;
       handled.add(t);
     }
     const healthy = live.filter((t) => !handled.has(t) && !isTerminal(t.status.state) && t.specVersion === service.specVersion);

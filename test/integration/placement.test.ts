@@ -139,4 +139,17 @@ describe('placement', () => {
     await remove('late');
     await remove('res');
   });
+
+  it('a node that stops meeting a constraint loses its task, which waits, then runs where the label went', async () => {
+    deploy('move', sleeper('east', ['replicas: 1', 'placement: { constraints: [node.labels.zone == east] }']));
+    await eventually('the task running on host2 (east)', () => runningOn(live('move'), 'move_east').join() === 'host2');
+    hosts.ok(m, ['node', 'update', '--label-add', 'zone=north', 'host2']);
+    await eventually('no task on host2, the replacement pending with the reason', () => {
+      const t = live('move');
+      return t.length === 1 && t[0]!.state === 'pending' && t[0]!.error === 'no suitable node (scheduling constraints not satisfied on 3 nodes)';
+    });
+    hosts.ok(m, ['node', 'update', '--label-add', 'zone=east', 'host3']);
+    await eventually('the task running on host3', () => runningOn(live('move'), 'move_east').join() === 'host3');
+    await remove('move');
+  });
 });

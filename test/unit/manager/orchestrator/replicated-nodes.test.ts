@@ -81,3 +81,21 @@ describe('reconcileReplicated: drain', () => {
     assert.deepEqual(out.create.map((c) => c.slot), [2]);
   });
 });
+
+describe('reconcileReplicated: constraints that stop holding', () => {
+  const constrained = service({ id: 'svc-db', replicas: 1, placement: { constraints: ['node.labels.db == true'] } });
+  const labelled = { ...node('n1'), labels: { db: 'true' } };
+
+  it('moves a task off a node that lost its label, at once', () => {
+    const running = task(constrained, { id: 'a', slot: 1, nodeId: 'n1' });
+    const out = reconcileReplicated(constrained, [running], NOW, RESTART_DELAY_MS, [node('n1')]);
+    assert.deepEqual(out.update.map((u) => [u.id, u.desiredState, u.status.state]), [['a', 'shutdown', 'running']]);
+    assert.deepEqual(out.create.map((c) => [c.slot, c.nodeId]), [[1, null]]);
+  });
+
+  it('leaves a task whose node still meets them', () => {
+    const running = task(constrained, { id: 'a', slot: 1, nodeId: 'n1' });
+    const out = reconcileReplicated(constrained, [running], NOW, 0, [labelled]);
+    assert.equal(out.update.length + out.create.length, 0);
+  });
+});
