@@ -169,9 +169,17 @@ describe('stacks as people write them', () => {
     });
 
     it('keeps the data across a stack update, and the volume after the stack is removed (as Docker does)', async () => {
-      hosts.ok(hosts.manager, ['deploy', '-c', example('voting'), 'voting']);
-      const [db] = running('voting', 'voting_db');
-      assert.match(inTask(db!, ['cat', '/var/lib/db/votes']).stdout, /^cats$/m);
+      const [before] = running('voting', 'voting_db');
+      // The same stack with one more variable for the database: a new spec, so a new task.
+      const changed = fs.readFileSync(example('voting'), 'utf8').replace(/(\n  db:\n    image: busybox:latest\n)/, '$1    environment: [REVISION=2]\n');
+      assert.notEqual(changed, fs.readFileSync(example('voting'), 'utf8'), 'the db service was changed');
+      const file = path.join(hosts.root, 'voting-updated.yml');
+      fs.writeFileSync(file, changed);
+      hosts.ok(hosts.manager, ['deploy', '-c', file, 'voting']);
+      const db = await eventually('the updated db task', () => running('voting', 'voting_db').find((t) => t.id !== before!.id), 60000);
+      assert.equal(db.node, dbHost().name);
+      assert.match(fs.readFileSync(`/proc/${db.pid}/environ`, 'utf8'), /REVISION=2/);
+      assert.match(inTask(db, ['cat', '/var/lib/db/votes']).stdout, /^cats$/m);
       hosts.ok(hosts.manager, ['stack', 'rm', 'voting']);
       await eventually('the volume to be unused', () => hosts.json<VolumeRow[]>(['volume', 'ls']).find((v) => v.name === 'voting_db-data')?.inUse.length === 0, 30000);
       hosts.ok(hosts.manager, ['volume', 'rm', 'voting_db-data']);
@@ -196,6 +204,20 @@ describe('stacks as people write them', () => {
         assert.notEqual(inTask(t, ['sh', '-c', 'echo 1 > /host/proc/sys/kernel/ostype']).code, 0);
         assert.equal(inTask(t, ['stat', '-c', '%a', '/www/cgi-bin/metrics']).stdout.trim(), '555');
       }
+    });
+  });
+
+  describe('the predefined host network', () => {
+    it('runs the task in its host\'s network namespace, named as its host', async () => {
+      const file = path.join(hosts.root, 'hostnet.yml');
+      fs.writeFileSync(file, 'services:\n  h:\n    image: busybox\n    command: ["sleep", "600"]\n    stop_grace_period: 1s\n    networks: [hostnet]\nnetworks:\n  hostnet: {external: true, name: host}\n');
+      hosts.ok(hosts.manager, ['deploy', '-c', file, 'hostnet']);
+      const [t] = running('hostnet');
+      const host = hosts.hosts.find((h) => h.name === t!.node)!;
+      assert.equal(fs.statSync(`/proc/${t!.pid}/ns/net`).ino, fs.statSync(`/run/netns/${host.netns}`).ino, 'the host\'s network namespace');
+      assert.equal(inTask(t!, ['hostname']).stdout.trim(), host.name);
+      assert.match(inTask(t!, ['ip', 'addr']).stdout, new RegExp(`inet ${host.addr.replace(/\./g, '\\.')}/`), 'the host\'s address');
+      hosts.ok(hosts.manager, ['stack', 'rm', 'hostnet']);
     });
   });
 
