@@ -25,8 +25,8 @@ export interface StackVolume {
 /** By key; a key whose definition is broken maps to null (reported already, so mounts of it add nothing). */
 export type VolumeTable = ReadonlyMap<string, StackVolume | null>;
 
-/** The drivers the agent can create volumes with. */
-const DRIVERS = ['local'];
+/** Docker's plugin names: `rexray/dobs`, `vieux/sshfs:latest`, `local`. */
+const DRIVER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.\-/:]*$/;
 const VOLUME_KEY = /^[a-zA-Z0-9._-]+$/;
 /** Docker's rule for volume names. */
 const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -79,8 +79,10 @@ function readVolume(r: Reader, entry: TreeEntry, stack: string): StackVolume | n
   let driver = 'local';
   const d = driverNode ? r.string(driverNode, `${path}.driver`) : null;
   if (driverNode && d !== null) {
-    if (DRIVERS.includes(d)) driver = d;
-    else r.problem(`${path}.driver`, `only the ${DRIVERS.join(', ')} volume driver is supported, got ${JSON.stringify(d)}`, driverNode.line);
+    // As Swarm: a driver the node lacks fails the task there ("volume driver X is not installed on
+    // node Y"), not the deploy; another node may have it.
+    if (DRIVER_NAME.test(d)) driver = d;
+    else r.problem(`${path}.driver`, `invalid volume driver name ${JSON.stringify(d)}`, driverNode.line);
   }
   const options = r.options(f.get('driver_opts'), `${path}.driver_opts`);
   const labels = r.labels(f.get('labels'), `${path}.labels`);

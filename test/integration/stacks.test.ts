@@ -255,6 +255,14 @@ describe('stacks as people write them', () => {
       refused('negmax', svc('    deploy:\n      placement:\n        max_replicas_per_node: -1\n'), /max_replicas_per_node/);
     });
 
+    it('a volume driver no node has: the deploy goes through, the task says so in one line', async () => {
+      const file = stackFile('plugin', `${svc('    volumes: [data:/data]\n')}volumes:\n  data:\n    driver: rexray/dobs\n`);
+      assert.equal(hosts.cli(hosts.manager, ['deploy', '--detach', '-c', file, 'plugin']).code, 0);
+      const t = await eventually('the task to fail with the reason', () => hosts.json<TaskRow[]>(['stack', 'ps', 'plugin']).find((x) => x.error?.includes('volume driver')), 30000);
+      assert.match(t.error!, /^volume driver rexray\/dobs is not installed on node host\d$/);
+      hosts.ok(hosts.manager, ['stack', 'rm', 'plugin']);
+    });
+
     it('a reservation above every node\'s capacity deploys with a warning, and its task waits with the reason', async () => {
       const file = stackFile('huge', svc('    deploy:\n      resources:\n        reservations: {memory: 64T}\n'));
       const r = hosts.cli(hosts.manager, ['deploy', '--detach', '-c', file, 'huge']);

@@ -216,7 +216,7 @@ describe('volumes: the top-level volumes', () => {
     ['external with a driver', '  v:\n    external: true\n    driver: local\n', /^volumes\.v\.driver: conflicting parameters "external" and "driver" specified \(line 8\)$/, 8],
     ['external with labels', '  v:\n    external: true\n    labels: [a=b]\n', /volumes\.v\.labels: conflicting parameters "external" and "labels"/, 8],
     ['external.name and name', '  v:\n    external: {name: a}\n    name: b\n', /volumes\.v\.name: external\.name and name conflict/, 8],
-    ['another driver', '  v:\n    driver: rexray\n', /volumes\.v\.driver: only the local volume driver is supported, got "rexray"/, 7],
+    ['a driver name that is no name', '  v:\n    driver: "rex ray"\n', /volumes\.v\.driver: invalid volume driver name "rex ray"/, 7],
     ['driver_opts not a mapping', '  v:\n    driver_opts: [a]\n', /volumes\.v\.driver_opts: must be a mapping/, 7],
     ['bad name', '  v:\n    name: "-x"\n', /volumes\.v\.name: invalid volume name "-x"/, 7],
     ['unknown key', '  v:\n    drivr: local\n', /volumes\.v\.drivr: unknown key/, 7],
@@ -227,8 +227,13 @@ describe('volumes: the top-level volumes', () => {
   }
 
   it('does not report mounts of a volume whose definition is broken', () => {
-    assert.deepEqual(problemsOf('services:\n  web:\n    image: busybox\n    volumes: [v:/v]\nvolumes:\n  v: {driver: nfs}\n'), [
-      'volumes.v.driver: only the local volume driver is supported, got "nfs" (line 6)',
+    assert.deepEqual(problemsOf('services:\n  web:\n    image: busybox\n    volumes: [v:/v]\nvolumes:\n  v: {driver: "a b"}\n'), [
+      'volumes.v.driver: invalid volume driver name "a b" (line 6)',
     ]);
+  });
+
+  it('takes a volume plugin\'s name as it is: the node that lacks it fails the task, as in Swarm', () => {
+    const stack = load('services:\n  web:\n    image: busybox\n    volumes: [v:/v]\nvolumes:\n  v: {driver: rexray/dobs, driver_opts: {size: "10"}}\n');
+    assert.deepEqual(service(stack, 'test_web').task.container.mounts[0]?.volume?.driver, { name: 'rexray/dobs', options: { size: '10' } });
   });
 });
