@@ -64,6 +64,9 @@ function benchSpec(parent: string): OciSpec {
       cgroupsPath: `${parent}/bench`,
       userns: null,
       mounts: [],
+      // The plain file: no log annotations, so runc and tsswarm-runtime run the same bundle.
+      logPath: '/dev/null',
+      log: { kind: 'file' },
     },
     hostFacts(runtimePath),
   );
@@ -132,6 +135,7 @@ async function main(): Promise<void> {
       hostname: 'bench',
       limits: { memoryBytes: null, nanoCpus: null, pids: null },
       logPath: join(tmp, 'logs', `${id}.log`),
+      log: { kind: 'file' },
       netns: null,
       files: [],
       runtime: defaultRuntimeSettings(),

@@ -16,7 +16,7 @@
       "sources": [
         "src/runtime-main.cc", "src/shim.cc", "src/container.cc", "src/oci-config.cc", "src/cgroup.cc",
         "src/state.cc", "src/safe-path.cc", "src/devices.cc", "src/seccomp.cc", "src/seccomp-cache.cc", "src/init.cc",
-        "src/exec.cc", "src/privileges.cc", "src/hooks.cc"
+        "src/exec.cc", "src/privileges.cc", "src/hooks.cc", "src/log-relay.cc"
       ],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],

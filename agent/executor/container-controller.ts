@@ -10,6 +10,7 @@ import type { Controller } from './controller';
 import type { NodeNetworks } from '../network/node-networks';
 import { shortId } from '../../shared/ids';
 import { TaskError } from './errors';
+import { containerLog } from './log-options';
 import { expandContainerSpec, templateContext, type NodeFacts } from './templates';
 import { prepareTaskMounts, releaseTaskMounts, type TaskStorage } from './task-mounts';
 
@@ -98,6 +99,7 @@ export class ContainerController implements Controller {
       hostname,
       limits: this.task.spec.resources.limits,
       logPath: path.join(this.logsDir, `${this.task.id}.log`),
+      log: containerLog(this.task.spec.logDriver),
       netns: sandbox?.netns ?? null,
       files: sandbox?.files ?? [],
       runtime: c.runtime,

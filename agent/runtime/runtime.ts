@@ -173,6 +173,8 @@ export class NativeRuntime implements Runtime {
           cgroupsPath: `${this.opts.cgroupParent}/${cfg.id}`,
           userns,
           mounts: cfg.mounts,
+          logPath: cfg.logPath,
+          log: cfg.log,
         },
         this.host,
       );

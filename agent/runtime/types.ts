@@ -12,6 +12,14 @@ export interface RuntimeLimits {
   pids: number | null;
 }
 
+/**
+ * What becomes of a container's stdout and stderr (the task's logging driver, resolved by the
+ * executor). `file`: appended to logPath as they come, without limit (no relay: nothing on the start
+ * path). `rotate`: the shim relays them to logPath, which rotates before it would pass maxBytes,
+ * keeping maxFiles files in all (`logPath`, `logPath.1`, ... oldest last). `none`: /dev/null.
+ */
+export type ContainerLog = { kind: 'file' } | { kind: 'rotate'; maxBytes: number; maxFiles: number } | { kind: 'none' };
+
 export interface ContainerConfig {
   /** Unique id (the task id); names the state dir and the cgroup. */
   id: string;
@@ -27,8 +35,10 @@ export interface ContainerConfig {
   user: string | null;
   hostname: string;
   limits: RuntimeLimits;
-  /** File that receives the container's stdout and stderr. */
+  /** File that receives the container's stdout and stderr (it stays empty with `log: none`). */
   logPath: string;
+  /** How logPath is written: plain, rotated, or not at all. */
+  log: ContainerLog;
   /**
    * Network namespace to join: a path to an nsfs file (e.g. a sandbox the agent's network code
    * prepared, bind-mounted under its netns dir). PID 1 setns()es into it instead of getting a new,

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -444,6 +445,43 @@ bool parseLinux(Checker& c, const json& l, OciConfig& cfg) {
   return true;
 }
 
+// Decimal digits only: the agent writes plain numbers, and "10m" here would be a second size syntax.
+bool parseCount(Checker& c, const std::string& field, const std::string& text, uint64_t max, uint64_t& out) {
+  if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos)
+    return c.fail(field, "\"" + text + "\" must be a positive integer");
+  out = strtoull(text.c_str(), nullptr, 10);
+  if (out == 0 || out > max) return c.fail(field, "\"" + text + "\" must be from 1 to " + std::to_string(max));
+  return true;
+}
+
+bool parseLogAnnotations(Checker& c, OciConfig& cfg) {
+  const std::map<std::string, std::string>& a = cfg.annotations;
+  auto get = [&](const char* key) -> const std::string* {
+    auto it = a.find(key);
+    return it == a.end() ? nullptr : &it->second;
+  };
+  LogConfig& log = cfg.log;
+  if (const std::string* d = get("tsswarm.log.driver")) {
+    if (*d == "none") log.mode = LogConfig::kDiscard;
+    else if (*d != "json-file" && *d != "local")
+      return c.fail("annotations.tsswarm.log.driver", "unknown log driver \"" + *d + "\" (none, json-file, local)");
+  }
+  const std::string* size = get("tsswarm.log.max-size");
+  if (log.mode == LogConfig::kDiscard || size == nullptr) return true;
+  if (!parseCount(c, "annotations.tsswarm.log.max-size", *size, static_cast<uint64_t>(INT64_MAX), log.maxSize)) return false;
+  if (const std::string* files = get("tsswarm.log.max-file")) {
+    uint64_t n = 0;
+    if (!parseCount(c, "annotations.tsswarm.log.max-file", *files, 1000000, n)) return false;
+    log.maxFiles = static_cast<uint32_t>(n);
+  }
+  const std::string* path = get("tsswarm.log.path");
+  if (path == nullptr || path->empty() || (*path)[0] != '/')
+    return c.fail("annotations.tsswarm.log.path", "an absolute path is required with tsswarm.log.max-size");
+  log.path = *path;
+  log.mode = LogConfig::kRotate;
+  return true;
+}
+
 }  // namespace
 
 bool ParseOciConfig(const std::string& text, const std::string& bundle, OciConfig& cfg, std::string& problem) {
@@ -472,6 +510,7 @@ bool ParseOciConfig(const std::string& text, const std::string& bundle, OciConfi
   if (const json* m = member(j, "mounts"); m && !parseMounts(c, *m, cfg)) return false;
   if (const json* h = member(j, "hooks"); h && !parseHooks(c, *h, cfg)) return false;
   if (const json* a = member(j, "annotations"); a && !c.stringMap(*a, "annotations", cfg.annotations)) return false;
+  if (!parseLogAnnotations(c, cfg)) return false;
   if (const json* l = member(j, "linux"); l && !parseLinux(c, *l, cfg)) return false;
   // The default devices every container gets (container.cc) must also open, whatever the rules say
   // before them: the runtime-spec's "Default Devices", as runc appends them.

@@ -79,6 +79,22 @@ struct Hook {
   int timeout = 0;  // seconds, 0: none
 };
 
+// Where the container's stdout and stderr go, from annotations the agent writes (agent/runtime/oci/
+// spec.ts; log-relay.h does the work). Runtime-spec annotations, so any other runtime ignores them:
+//   tsswarm.log.driver    "none": to /dev/null; "json-file", "local" or absent: to a file
+//   tsswarm.log.path      that file, absolute; required with max-size
+//   tsswarm.log.max-size  bytes (decimal digits) one file may hold; the file rotates before it would pass it
+//   tsswarm.log.max-file  files kept in all, the current one included (default 1: it is truncated)
+// Without them the container keeps the stdout and stderr the runtime was started with (runc's way,
+// and the agent's plain log file).
+struct LogConfig {
+  enum Mode { kInherit, kDiscard, kRotate };
+  Mode mode = kInherit;
+  std::string path;
+  uint64_t maxSize = 0;
+  uint32_t maxFiles = 1;
+};
+
 struct OciConfig {
   std::string ociVersion;
   std::string bundle;  // absolute bundle directory (not in config.json; set by the caller)
@@ -107,6 +123,7 @@ struct OciConfig {
   std::vector<Mount> mounts;
   std::map<std::string, std::vector<Hook>> hooks;  // "prestart", "createRuntime", ...
   std::map<std::string, std::string> annotations;
+  LogConfig log;  // from annotations
 
   // linux
   std::vector<Namespace> namespaces;

@@ -1,10 +1,13 @@
 // The shim (see shim.h). Its sequence:
 //
 //   state.json "creating" (the cgroup it is about to make) -> cgroup with limits and device rules ->
-//   open the namespace paths -> clone(new namespaces) [clone3 straight into the cgroup on v2] ->
-//   uid/gid maps -> join the cgroup (v1) -> "go" -> PID 1 builds the container -> "ready" ->
-//   state.json "created" -> (create: report, wait for `start` on start.sock) -> "start" -> EOF on the
-//   sync socket = execve succeeded -> state.json "running" -> report -> wait -> state.json "stopped"
+//   the log (a pipe and the file, or /dev/null, when config.json's annotations ask; log-relay.h) ->
+//   open the namespace paths -> clone(new namespaces) [clone3 straight into the cgroup on v2; PID 1
+//   inherits the log as its stdout and stderr] -> uid/gid maps -> join the cgroup (v1) -> "go" ->
+//   PID 1 builds the container -> "ready" -> state.json "created" -> (create: report, wait for
+//   `start` on start.sock) -> "start" -> EOF on the sync socket = execve succeeded -> state.json
+//   "running" -> report -> wait (relaying the log to its rotating file, then draining it) ->
+//   state.json "stopped"
 //
 // Joining the cgroup: moving a task into a cgroup by writing cgroup.procs takes the global
 // cgroup_threadgroup_rwsem for writing, which waits for an RCU grace period (about 10ms on an idle
@@ -37,6 +40,7 @@
 #include "container.h"
 #include "fd.h"
 #include "hooks.h"
+#include "log-relay.h"
 #include "proc.h"
 #include "seccomp-cache.h"
 #include "state.h"
@@ -196,6 +200,11 @@ int RunShim(const ShimOptions& o) {
     }
   }
 
+  // Where the container's stdout and stderr go: unless the config says, they are ours (the caller's file).
+  LogRelay logs;
+  std::string logStep;
+  if (int err = logs.Prepare(cfg.log, logStep, problem)) return fail(err, logStep, problem, 0);
+
   // Namespace paths are opened here: a wrong path is reported before any namespace exists.
   InitContext ctx;
   ctx.cfg = &cfg;
@@ -245,8 +254,11 @@ int RunShim(const ShimOptions& o) {
     Fd cgroupFd(open(cg.dirs[0].c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!cgroupFd.valid()) return fail(errno, "cgroup join", cg.dirs[0] + ": " + ErrnoText(errno), 0);
     ctx.cloneFlags = flags | wantCgroupNs;
-    pid = CloneIntoCgroup(flags | wantCgroupNs, cgroupFd.get());
-    if (pid == 0) ContainerInit(&ctx);  // never returns
+    {
+      StdioSwap stdio(logs.containerFd());
+      pid = CloneIntoCgroup(flags | wantCgroupNs, cgroupFd.get());
+      if (pid == 0) ContainerInit(&ctx);  // never returns
+    }
     if (pid > 0) joined = true;
     // EBADF: not a cgroup2 directory (a test's fake tree); the cgroup.procs writes below still work.
     else if (errno != ENOSYS && errno != E2BIG && errno != EINVAL && errno != EBADF) return fail(errno, "clone3", ErrnoText(errno), 0);
@@ -257,12 +269,16 @@ int RunShim(const ShimOptions& o) {
     constexpr size_t kStackSize = 1 << 20;
     void* stack = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) return fail(errno, "mmap stack", ErrnoText(errno), 0);
-    pid = clone(ContainerInit, static_cast<char*>(stack) + kStackSize, flags | SIGCHLD, &ctx);
+    {
+      StdioSwap stdio(logs.containerFd());
+      pid = clone(ContainerInit, static_cast<char*>(stack) + kStackSize, flags | SIGCHLD, &ctx);
+    }
     int err = errno;
     munmap(stack, kStackSize);
     if (pid < 0) return fail(err, "clone", ErrnoText(err), 0);
   }
   childEnd.reset();
+  logs.Started();
   nsFds.clear();
   if (o.consoleSocket >= 0) close(o.consoleSocket);
 
@@ -407,14 +423,13 @@ int RunShim(const ShimOptions& o) {
     sigemptyset(&sa.sa_mask);
     for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH}) sigaction(s, &sa, nullptr);
   }
+  // The exit is recorded only once the log holds everything the container wrote.
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      st.status = "stopped";
-      st.exitCode = 255;
-      WriteState(o.stateDir, st);
-      return 255;
-    }
+  if (logs.Wait(pid, status) != 0) {
+    st.status = "stopped";
+    st.exitCode = 255;
+    WriteState(o.stateDir, st);
+    return 255;
   }
   st.status = "stopped";
   st.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -11,7 +11,7 @@ import { parseSeccompProfile } from '../../../shared/seccomp-profile';
 import { capabilityName } from '../../../shared/capabilities';
 import { ULIMIT_NAMES } from '../../../shared/runtime-names';
 import { InvalidContainerConfigError } from '../errors';
-import type { RuntimeLimits, UsernsRemap } from '../types';
+import type { ContainerLog, RuntimeLimits, UsernsRemap } from '../types';
 import {
   ALL_CAPABILITIES,
   DEFAULT_CAPABILITIES,
@@ -47,6 +47,42 @@ export interface SpecInput {
   userns: UsernsRemap | null;
   /** The task's mounts with host paths resolved (ContainerConfig.mounts). */
   mounts: OciMount[];
+  /** The container's log file and how it is written (ContainerConfig.logPath, .log). */
+  logPath: string;
+  log: ContainerLog;
+}
+
+/**
+ * The annotations through which config.json tells the shim what to do with the container's stdout
+ * and stderr (native/src/oci-config.h, LogConfig). Runtime-spec annotations: another runtime run on
+ * the same bundle ignores them and writes the file it is given, as it does without them.
+ */
+export const LOG_ANNOTATIONS = {
+  driver: 'tsswarm.log.driver',
+  path: 'tsswarm.log.path',
+  maxSize: 'tsswarm.log.max-size',
+  maxFile: 'tsswarm.log.max-file',
+} as const;
+
+/** The shim's bound on max-file (oci-config.cc): each rotation renames every file once. */
+export const MAX_LOG_FILES = 1_000_000;
+
+/**
+ * The log annotations of a container: none for a plain file (the bundle is exactly what it was
+ * before logs could rotate, and the start path does no more), the path and both limits for a
+ * rotated one, the driver for `none`.
+ */
+export function logAnnotations(logPath: string, log: ContainerLog): Record<string, string> {
+  switch (log.kind) {
+    case 'file':
+      return {};
+    case 'none':
+      return { [LOG_ANNOTATIONS.driver]: 'none' };
+    case 'rotate':
+      if (!Number.isSafeInteger(log.maxBytes) || log.maxBytes <= 0) throw new InvalidContainerConfigError(`log max-size must be a positive number of bytes, got ${log.maxBytes}`, 'log');
+      if (!Number.isSafeInteger(log.maxFiles) || log.maxFiles < 1 || log.maxFiles > MAX_LOG_FILES) throw new InvalidContainerConfigError(`log max-file must be from 1 to ${MAX_LOG_FILES}, got ${log.maxFiles}`, 'log');
+      return { [LOG_ANNOTATIONS.path]: logPath, [LOG_ANNOTATIONS.maxSize]: String(log.maxBytes), [LOG_ANNOTATIONS.maxFile]: String(log.maxFiles) };
+  }
 }
 
 /**
@@ -241,6 +277,7 @@ export function buildSpec(input: SpecInput, host: HostFacts): OciSpec {
   const { rules, nodes } = deviceRulesAndNodes(r, host);
   const l = input.limits;
   const seccomp = seccompOf(r, caps, host);
+  const annotations = logAnnotations(input.logPath, input.log);
   return {
     ociVersion: '1.1.0',
     process: {
@@ -258,6 +295,7 @@ export function buildSpec(input: SpecInput, host: HostFacts): OciSpec {
     root: { path: 'rootfs', readonly: r.readOnly },
     hostname: input.hostname,
     mounts,
+    ...(Object.keys(annotations).length === 0 ? {} : { annotations }),
     linux: {
       namespaces,
       ...(input.userns === null

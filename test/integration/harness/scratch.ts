@@ -48,6 +48,7 @@ export function containerConfig(s: Scratch, id: string, args: string[], over: Pa
     hostname: id,
     limits: { memoryBytes: null, nanoCpus: null, pids: null },
     logPath: join(s.tmp, 'logs', `${id}.log`),
+    log: { kind: 'file' },
     netns: null,
     files: [],
     runtime: defaultRuntimeSettings(),

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { defaultRuntimeSettings } from '../../../shared/types';
 import type { RuntimeSettings } from '../../../shared/types';
 import { InvalidContainerConfigError } from '../../../agent/runtime/errors';
-import { buildSpec, containerCapabilities, cpuQuotaUs, normalizeCapability, rlimits, usernsForContainer } from '../../../agent/runtime/oci/spec';
+import { buildSpec, containerCapabilities, cpuQuotaUs, logAnnotations, normalizeCapability, rlimits, usernsForContainer } from '../../../agent/runtime/oci/spec';
 import type { HostDevice, HostFacts, SpecInput } from '../../../agent/runtime/oci/spec';
 import type { OciSpec } from '../../../agent/runtime/oci/spec-types';
 import type { OciSeccomp } from '../../../agent/runtime/oci/seccomp';
@@ -56,6 +56,8 @@ function input(over: Partial<SpecInput> = {}): SpecInput {
     cgroupsPath: 'parent/c1',
     userns: null,
     mounts: [],
+    logPath: '/var/lib/tsswarm/logs/c1.log',
+    log: { kind: 'file' },
     ...over,
   };
 }
@@ -635,4 +637,35 @@ describe('buildSpec: the task\'s mounts', () => {
     s.mounts[s.mounts.length - 1]?.options.push('ro');
     assert.deepEqual(mounts, [bind('/b'), bind('/a')]);
   });
+});
+
+describe('buildSpec: the log annotations the shim reads (native/src/oci-config.h)', () => {
+  const LOG = '/var/lib/tsswarm/logs/c1.log';
+
+  it('a plain file has none: the bundle is what it was before logs rotated', () => {
+    assert.equal(spec().annotations, undefined);
+    assert.equal('annotations' in spec(), false);
+  });
+
+  it('a rotated file has its path and both limits, in bytes and files', () => {
+    assert.deepEqual(spec({}, { log: { kind: 'rotate', maxBytes: 10_000_000, maxFiles: 3 } }).annotations, {
+      'tsswarm.log.path': LOG,
+      'tsswarm.log.max-size': '10000000',
+      'tsswarm.log.max-file': '3',
+    });
+  });
+
+  it('none has the driver alone', () => {
+    assert.deepEqual(spec({}, { log: { kind: 'none' } }).annotations, { 'tsswarm.log.driver': 'none' });
+  });
+
+  const bad: Array<[string, { maxBytes: number; maxFiles: number }, RegExp]> = [
+    ['a zero size', { maxBytes: 0, maxFiles: 1 }, /max-size must be a positive number of bytes, got 0/],
+    ['a fractional size', { maxBytes: 1.5, maxFiles: 1 }, /max-size/],
+    ['no files', { maxBytes: 100, maxFiles: 0 }, /max-file must be from 1 to 1000000, got 0/],
+    ['more files than the shim takes', { maxBytes: 100, maxFiles: 1_000_001 }, /max-file/],
+  ];
+  for (const [title, limits, message] of bad) {
+    it(`refuses ${title}`, () => throwsConfig(() => logAnnotations(LOG, { kind: 'rotate', ...limits }), 'log', message));
+  }
 });

@@ -28,6 +28,7 @@ function config(over: Partial<ContainerConfig> = {}): ContainerConfig {
     hostname: 'web',
     limits: { memoryBytes: null, nanoCpus: null, pids: null },
     logPath: '/var/log/c1.log',
+    log: { kind: 'file' },
     netns: null,
     files: [],
     runtime: defaultRuntimeSettings(),

@@ -97,3 +97,33 @@ describe('ContainerController: mounts and templates', () => {
     assert.deepEqual(rt.runs, []);
   });
 });
+
+describe('ContainerController: logging', () => {
+  let tmp: string;
+  beforeEach(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'tsswarm-ctl-log-'));
+  });
+  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('the task\'s logging driver becomes how the log file is written, beside the same log path', async () => {
+    const rt = new FakeRuntime();
+    const t = task();
+    const c = new ContainerController({ ...t, spec: { ...t.spec, logDriver: { name: 'json-file', options: { 'max-size': '100k', 'max-file': '3' } } } }, rt, images, join(tmp, 'logs'), null);
+    await c.prepare(new AbortController().signal);
+    await c.start();
+    assert.deepEqual(rt.runs[0]?.log, { kind: 'rotate', maxBytes: 100_000, maxFiles: 3 });
+    assert.equal(rt.runs[0]?.logPath, join(tmp, 'logs', 'task1.log'));
+  });
+
+  it('no logging is the plain file; bad options fail the task before any container is made', async () => {
+    const rt = new FakeRuntime();
+    const c = new ContainerController(task(), rt, images, join(tmp, 'logs'), null);
+    await c.prepare(new AbortController().signal);
+    await c.start();
+    assert.deepEqual(rt.runs[0]?.log, { kind: 'file' });
+    const t = task();
+    const bad = new ContainerController({ ...t, spec: { ...t.spec, logDriver: { name: 'local', options: { 'max-file': '0' } } } }, rt, images, join(tmp, 'logs'), null);
+    await assert.rejects(bad.prepare(new AbortController().signal), { code: 'INVALID_LOG_OPTION', message: 'max-file cannot be less than 1' });
+    assert.equal(rt.runs.length, 1);
+  });
+});
