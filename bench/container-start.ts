@@ -67,6 +67,8 @@ function benchSpec(parent: string): OciSpec {
       // The plain file: no log annotations, so runc and tsswarm-runtime run the same bundle.
       logPath: '/dev/null',
       log: { kind: 'file' },
+      tty: false,
+      openStdin: false,
     },
     hostFacts(runtimePath),
   );
@@ -136,6 +138,8 @@ async function main(): Promise<void> {
       limits: { memoryBytes: null, nanoCpus: null, pids: null },
       logPath: join(tmp, 'logs', `${id}.log`),
       log: { kind: 'file' },
+      tty: false,
+      openStdin: false,
       netns: null,
       files: [],
       runtime: defaultRuntimeSettings(),

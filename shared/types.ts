@@ -109,6 +109,10 @@ export interface ContainerSpec {
   configs: ConfigReference[];
   /** compose `healthcheck`: validated and stored; acted on by the health checker (issue 12). */
   healthcheck: HealthCheck | null;
+  /** compose `tty`: the container's stdio is a terminal (Docker's TTY). Absent in records from before it. */
+  tty?: boolean;
+  /** compose `stdin_open`: its stdin stays open (Docker's OpenStdin) instead of /dev/null. Absent in records from before it. */
+  openStdin?: boolean;
 }
 
 /** bind propagation, as mount(8) names it. */

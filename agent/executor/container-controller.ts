@@ -100,6 +100,9 @@ export class ContainerController implements Controller {
       limits: this.task.spec.resources.limits,
       logPath: path.join(this.logsDir, `${this.task.id}.log`),
       log: containerLog(this.task.spec.logDriver),
+      // Absent in specs from before them: false.
+      tty: c.tty ?? false,
+      openStdin: c.openStdin ?? false,
       netns: sandbox?.netns ?? null,
       files: sandbox?.files ?? [],
       runtime: c.runtime,

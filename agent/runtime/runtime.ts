@@ -175,6 +175,8 @@ export class NativeRuntime implements Runtime {
           mounts: cfg.mounts,
           logPath: cfg.logPath,
           log: cfg.log,
+          tty: cfg.tty,
+          openStdin: cfg.openStdin,
         },
         this.host,
       );

@@ -40,6 +40,14 @@ export interface ContainerConfig {
   /** How logPath is written: plain, rotated, or not at all. */
   log: ContainerLog;
   /**
+   * compose `tty`: stdin, stdout and stderr are a terminal (a pty of the container's devpts, its
+   * controlling terminal). The shim holds the master and relays it into logPath as `log` says, so
+   * the log has the terminal's line endings (`\r\n`). Nothing writes to it: stdin never ends.
+   */
+  tty: boolean;
+  /** compose `stdin_open`: stdin is a pipe the shim holds open and never writes, not /dev/null (moot with tty). */
+  openStdin: boolean;
+  /**
    * Network namespace to join: a path to an nsfs file (e.g. a sandbox the agent's network code
    * prepared, bind-mounted under its netns dir). PID 1 setns()es into it instead of getting a new,
    * empty one, so the veths, addresses and routes set up beforehand are what the container sees.

@@ -62,6 +62,9 @@ export function validateTaskExtras(s: ServiceSpec, fail: Fail): void {
   refs(c.secrets, 'secret', 'secretId', 'secretName');
   refs(c.configs, 'config', 'configId', 'configName');
   if (c.healthcheck !== null && (!isObj(c.healthcheck) || !Array.isArray(c.healthcheck.test))) fail('invalid healthcheck');
+  // Absent in specs from before them: false.
+  if (c.tty !== undefined && typeof c.tty !== 'boolean') fail('tty must be true or false');
+  if (c.openStdin !== undefined && typeof c.openStdin !== 'boolean') fail('openStdin must be true or false');
 
   const p = t.placement;
   if (!isObj(p) || !Array.isArray(p.constraints) || !Array.isArray(p.preferences)) fail('placement must be {constraints, preferences, maxReplicas}');

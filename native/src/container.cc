@@ -261,8 +261,11 @@ void PivotInto(const std::string& rootfs) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Step 6: the terminal. The pty is made inside the container (its devpts), and the master goes to
-// whoever listens on the console socket.
+// Step 6: the terminal. The pty is made inside the container (its devpts, so the container can name
+// it: `tty` says /dev/pts/0), and the master goes to whoever listens on the console socket: the
+// caller's --console-socket, or the shim's own socket pair when the shim relays it into the log
+// (log-relay.h). The slave is PID 1's controlling terminal (PID 1 leads a session of its own since
+// its setsid()) and its stdin, stdout and stderr.
 
 void SendFd(int sock, int fd, const std::string& name) {
   char buf[CMSG_SPACE(sizeof(int))] = {};
@@ -281,13 +284,16 @@ void SendFd(int sock, int fd, const std::string& name) {
   if (sendmsg(sock, &msg, 0) < 0) FailErrno("console", "send the pty master");
 }
 
-void SetupTerminal(int consoleSocket) {
+void SetupTerminal(int consoleSocket, uid_t uid) {
   Fd master(open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (!master.valid()) FailErrno("console", "open /dev/ptmx");
   int unlock = 0;
   if (ioctl(master.get(), TIOCSPTLCK, &unlock) < 0) FailErrno("console", "unlockpt");
   int slave = ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY);
   if (slave < 0) FailErrno("console", "open the pty slave");
+  // The process's own terminal, as runc makes it: reopening it (/dev/tty, /dev/pts/N) works after
+  // the switch to the user too. The group stays the devpts mount's (tty).
+  if (fchown(slave, uid, static_cast<gid_t>(-1)) < 0) FailErrno("console", "chown the pty slave");
   SendFd(consoleSocket, master.get(), "/dev/ptmx");
   close(consoleSocket);
   if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0) FailErrno("console", "stdio");
@@ -424,7 +430,7 @@ int ContainerInit(void* raw) {
   }
   if (cfg.terminal) {
     if (ctx.consoleSocket < 0) Fail(EINVAL, "console", "process.terminal is set but no --console-socket was given");
-    SetupTerminal(ctx.consoleSocket);
+    SetupTerminal(ctx.consoleSocket, cfg.uid);
   }
 
   // Step 7: /proc/sys while it is writable, then the masks.

@@ -7,12 +7,18 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "text.h"
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
 
 namespace tsswarm {
 
@@ -38,6 +44,19 @@ int AboveStdio(int fd) {
   return moved;
 }
 
+// A pipe with both ends above stdio and CLOEXEC (the container inherits its end through the clone
+// and StdioSwap, never through exec). 0 or errno.
+int StdioPipe(Fd& readEnd, Fd& writeEnd) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return errno;
+  readEnd.reset(AboveStdio(p[0]));
+  writeEnd.reset(AboveStdio(p[1]));
+  if (readEnd.valid() && writeEnd.valid()) return 0;
+  return errno != 0 ? errno : EMFILE;
+}
+
+constexpr const char* kStdinAnnotation = "tsswarm.stdin";
+
 int WaitPid(pid_t pid, int& status) {
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) return errno;
@@ -45,6 +64,20 @@ int WaitPid(pid_t pid, int& status) {
 }
 
 }  // namespace
+
+int PlanStdio(const OciConfig& cfg, bool ownsTerminal, StdioPlan& plan, std::string& message) {
+  plan = StdioPlan{};
+  plan.terminal = cfg.terminal && ownsTerminal;
+  auto a = cfg.annotations.find(kStdinAnnotation);
+  if (a == cfg.annotations.end()) return 0;
+  if (a->second != "open") {
+    message = std::string("config.json: annotations.") + kStdinAnnotation + ": unknown value \"" + a->second + "\" (open)";
+    return EINVAL;
+  }
+  // With a terminal, stdin is the pty, which nobody writes either.
+  plan.openStdin = !cfg.terminal;
+  return 0;
+}
 
 int RotatingFile::Open() { return OpenFile(0); }
 
@@ -117,39 +150,49 @@ void RotatingFile::Rotate() {
   OpenFile(O_TRUNC);
 }
 
-int LogRelay::Prepare(const LogConfig& cfg, std::string& step, std::string& message) {
-  if (cfg.mode == LogConfig::kInherit) return 0;
+int LogRelay::Prepare(const LogConfig& cfg, const StdioPlan& plan, std::string& step, std::string& message) {
+  auto failed = [&](int err, const char* what, const std::string& text) {
+    step = what;
+    message = text;
+    return err;
+  };
+  if (plan.openStdin)
+    if (int err = StdioPipe(stdinRead_, stdinWrite_)) return failed(err, "stdin pipe", ErrnoText(err));
+  terminal_ = plan.terminal;
+  if (terminal_) {
+    // SOCK_STREAM, as a console socket is: PID 1 sends the master the same way to either.
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+      int err = errno;
+      return failed(err, "console", "socketpair: " + ErrnoText(err));
+    }
+    consoleShim_.reset(AboveStdio(sv[0]));
+    consoleChild_.reset(AboveStdio(sv[1]));
+    if (!consoleShim_.valid() || !consoleChild_.valid()) {
+      int err = errno;
+      return failed(err, "console", "fcntl: " + ErrnoText(err));
+    }
+    buf_.reset(new char[kChunk]);
+  }
+  if (cfg.mode == LogConfig::kInherit) {
+    if (!terminal_) return 0;
+    // The pty's output goes where the container's would have gone: the shim's stdout (a stdout
+    // closed by our caller: nowhere, as a container's writes to it would have gone).
+    Fd out(fcntl(1, F_DUPFD_CLOEXEC, 3));
+    if (out.valid()) file_ = std::make_unique<RotatingFile>(std::move(out));
+    return 0;
+  }
   if (cfg.mode == LogConfig::kDiscard) {
+    if (terminal_) return 0;  // read and dropped
     devNull_.reset(AboveStdio(open("/dev/null", O_WRONLY | O_CLOEXEC)));
     if (devNull_.valid()) return 0;
     int err = errno;
-    step = "open log";
-    message = "/dev/null: " + ErrnoText(err);
-    return err;
+    return failed(err, "open log", "/dev/null: " + ErrnoText(err));
   }
   file_ = std::make_unique<RotatingFile>(cfg.path, cfg.maxSize, cfg.maxFiles);
-  if (int err = file_->Open()) {
-    step = "open log";
-    message = cfg.path + ": " + ErrnoText(err);
-    return err;
-  }
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) < 0) {
-    int err = errno;
-    step = "log pipe";
-    message = ErrnoText(err);
-    return err;
-  }
-  readEnd_.reset(p[0]);
-  writeEnd_.reset(p[1]);
-  readEnd_.reset(AboveStdio(readEnd_.release()));
-  writeEnd_.reset(AboveStdio(writeEnd_.release()));
-  if (!readEnd_.valid() || !writeEnd_.valid()) {
-    int err = errno;
-    step = "log pipe";
-    message = "fcntl: " + ErrnoText(err);
-    return err;
-  }
+  if (int err = file_->Open()) return failed(err, "open log", cfg.path + ": " + ErrnoText(err));
+  if (terminal_) return 0;  // the pty is the pipe
+  if (int err = StdioPipe(readEnd_, writeEnd_)) return failed(err, "log pipe", ErrnoText(err));
   buf_.reset(new char[kChunk]);
   return 0;
 }
@@ -159,11 +202,60 @@ int LogRelay::containerFd() const {
   return devNull_.valid() ? devNull_.get() : -1;
 }
 
+int LogRelay::stdinFd() const { return stdinRead_.valid() ? stdinRead_.get() : -1; }
+
+int LogRelay::consoleFd() const { return consoleChild_.valid() ? consoleChild_.get() : -1; }
+
 void LogRelay::Started() {
   // Only the container holds the write end from here on, so the pipe's EOF means its processes
-  // have all closed their stdout and stderr.
+  // have all closed their stdout and stderr. Its stdin and its console end are its own too.
   writeEnd_.reset();
   devNull_.reset();
+  stdinRead_.reset();
+  consoleChild_.reset();
+}
+
+int LogRelay::TakeTerminal(std::string& step, std::string& message) {
+  if (!terminal_) return 0;
+  step = "console";
+  // PID 1 sent it before "ready" (step 6): it is here already, or it never comes.
+  char name[64];
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  iovec iov{name, sizeof name};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do n = recvmsg(consoleShim_.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  consoleShim_.reset();
+  if (n < 0 && errno != EAGAIN) {
+    int err = errno;
+    message = "receive the pty master: " + ErrnoText(err);
+    return err;
+  }
+  Fd master;
+  for (cmsghdr* c = n > 0 ? CMSG_FIRSTHDR(&msg) : nullptr; c != nullptr; c = CMSG_NXTHDR(&msg, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(c), sizeof fd);
+      master.reset(AboveStdio(fd));
+    }
+  if (!master.valid()) {
+    message = "container init sent no pty master";
+    return EPROTO;
+  }
+  // O_NOCTTY: the shim leads a session of its own and must never take the container's terminal.
+  ptySlave_.reset(AboveStdio(ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)));
+  if (!ptySlave_.valid()) {
+    int err = errno;
+    message = "open the pty slave: " + ErrnoText(err);
+    return err;
+  }
+  readEnd_ = std::move(master);
+  return 0;
 }
 
 LogRelay::Read LogRelay::ReadOnce(size_t& got) {
@@ -181,11 +273,15 @@ LogRelay::Read LogRelay::ReadOnce(size_t& got) {
 
 void LogRelay::Deliver(const char* data, size_t n) {
   // The bytes as they came. Framing (a timestamp per line for `service logs`) goes here.
-  file_->Write(data, n);
+  if (file_) file_->Write(data, n);
 }
 
 int LogRelay::Wait(pid_t pid, int& status) {
-  if (!readEnd_.valid()) return WaitPid(pid, status);
+  if (!readEnd_.valid()) {
+    int err = WaitPid(pid, status);
+    stdinWrite_.reset();
+    return err;
+  }
   // A log file past the shim's RLIMIT_FSIZE makes write fail with EFBIG (dropped bytes) instead of
   // killing the shim. The container was cloned before this, so it keeps the default.
   signal(SIGXFSZ, SIG_IGN);
@@ -207,35 +303,43 @@ int LogRelay::Wait(pid_t pid, int& status) {
   }
   // At EOF (PID 1 and its children closed stdout) there is nothing left to relay but the exit.
   if (!reaped)
-    if (int err = WaitPid(pid, status)) return err;
+    if (int err = WaitPid(pid, status)) {
+      stdinWrite_.reset();
+      return err;
+    }
+  stdinWrite_.reset();
   // Everything PID 1 wrote is in the pipe now, and so is what every other process of its pid
   // namespace wrote: the kernel ends them all before it reports PID 1's exit. A process outside
   // that namespace (pid: host) may still hold the write end, so this reads what is there and at most
-  // twice the pipe's capacity, never waits for more.
+  // twice the pipe's capacity, never waits for more. A pty master that finds no input flushes what
+  // the slave's writers queued before it says EAGAIN, so a non-blocking read misses nothing either;
+  // its buffer (64 KiB) is within the budget a pipe's unknown capacity gives.
   int capacity = fcntl(readEnd_.get(), F_GETPIPE_SZ);
   uint64_t budget = 2 * static_cast<uint64_t>(capacity > 0 ? capacity : static_cast<int>(kChunk));
   for (uint64_t drained = 0; drained < budget; drained += got)
     if (ReadOnce(got) != Read::kData) break;
   readEnd_.reset();
+  ptySlave_.reset();
   return 0;
 }
 
-StdioSwap::StdioSwap(int fd) {
-  if (fd < 0) return;
-  active_ = true;
-  for (int i = 0; i < 2; i++) {
+StdioSwap::StdioSwap(int in, int out) {
+  for (int i = 0; i < 3; i++) {
+    int fd = i == 0 ? in : out;
+    if (fd < 0) continue;
+    active_[i] = true;
     // -1 (EBADF) when the shim's own was closed: then it is closed again afterwards.
-    saved_[i].reset(fcntl(i + 1, F_DUPFD_CLOEXEC, 3));
-    dup2(fd, i + 1);
+    saved_[i].reset(fcntl(i, F_DUPFD_CLOEXEC, 3));
+    dup2(fd, i);
   }
 }
 
 StdioSwap::~StdioSwap() {
-  if (!active_) return;
   int err = errno;
-  for (int i = 0; i < 2; i++) {
-    if (saved_[i].valid()) dup2(saved_[i].get(), i + 1);
-    else close(i + 1);
+  for (int i = 0; i < 3; i++) {
+    if (!active_[i]) continue;
+    if (saved_[i].valid()) dup2(saved_[i].get(), i);
+    else close(i);
   }
   errno = err;
 }

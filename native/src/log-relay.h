@@ -1,4 +1,5 @@
-// The container's stdout and stderr, as its config says (LogConfig, oci-config.h):
+// The container's stdio: stdout and stderr as its config says (LogConfig, oci-config.h), stdin, and
+// the terminal when the shim keeps it (StdioPlan):
 //
 //   no log annotations: nothing happens here. The container inherits the shim's stdout and stderr,
 //     the file its caller opened (the agent's log file, O_APPEND): no pipe, no copy, no cost on the
@@ -7,16 +8,29 @@
 //   max-size: a pipe. The shim, the container's parent, which outlives the agent (it is not the
 //     agent's child), reads it and appends to the file, rotating it so that at most max-file files
 //     of at most max-size bytes each are kept: <path> (newest), <path>.1, ... <path>.<max-file - 1>.
+//   process.terminal without a console socket: a pty instead of the pipe, for every log mode. PID 1
+//     makes it in the container's own devpts (so `tty` inside names /dev/pts/N there), takes the
+//     slave as fds 0-2 and controlling terminal (container.cc step 6), and sends the master over a
+//     socket pair, as it would to a console socket. The shim relays the master as it relays a pipe:
+//     into the rotating file, into its own stdout (the caller's plain file, which the container
+//     would otherwise have written itself), or nowhere (none). The shim holds a slave fd of its own
+//     for the container's life, so the master never reads EIO while PID 1 lives, however the
+//     container closes and reopens its terminal; stdin, the pty, is never written: it never ends.
+//   annotation tsswarm.stdin "open" (no terminal): stdin is the read end of a pipe whose write end
+//     the shim holds, unwritten, until PID 1 is reaped, instead of the shim's own (the agent's
+//     /dev/null): a process reading stdin waits instead of seeing EOF at once.
 //
-// In RunShim's sequence (shim.cc): Prepare (before the clone: the pipe and the file, a failure is
-// the create's (errno, step, message)) -> a StdioSwap around the clone (PID 1 inherits the pipe as
-// fds 1 and 2) -> Started (the shim drops its write end: the pipe's EOF is the container's) -> Wait
-// (relays until PID 1 is reaped, then drains what it left) -> state.json "stopped".
+// In RunShim's sequence (shim.cc): Prepare (before the clone: the pipes, the file, the console socket
+// pair; a failure is the create's (errno, step, message)) -> a StdioSwap around the clone (PID 1
+// inherits the pipes as fds 0, 1 and 2) -> Started (the shim drops the container's ends: the pipe's
+// EOF is the container's) -> "ready" -> TakeTerminal (the master PID 1 sent) -> Wait (relays until
+// PID 1 is reaped, then drains what it left) -> state.json "stopped".
 //
-// The relay never stalls the container for longer than a write to the disk takes: the pipe (64 KiB)
-// is the only buffer, and a write that fails (ENOSPC, EDQUOT, EIO, EFBIG) drops its bytes and the
-// relay reads on. Bytes are kept as they came, with no framing; a per-line framer (timestamps for
-// `service logs`) would sit in LogRelay::Deliver, in front of RotatingFile::Write.
+// The relay never stalls the container for longer than a write to the disk takes: the pipe (64 KiB),
+// or the pty's buffer, is the only buffer, and a write that fails (ENOSPC, EDQUOT, EIO, EFBIG) drops
+// its bytes and the relay reads on. Bytes are kept as they came, with no framing (a terminal's line
+// discipline has already made its line ends \r\n); a per-line framer (timestamps for `service
+// logs`) would sit in LogRelay::Deliver, in front of RotatingFile::Write.
 #pragma once
 
 #include <stdint.h>
@@ -30,11 +44,23 @@
 
 namespace tsswarm {
 
+// How the container's stdio is made, beside where its output goes (LogConfig).
+struct StdioPlan {
+  bool terminal = false;   // process.terminal and the shim keeps the pty (no console socket)
+  bool openStdin = false;  // annotation tsswarm.stdin "open", and no terminal
+};
+
+// The plan for cfg: terminal when ownsTerminal (the caller gave no console socket and is not waiting
+// in the foreground), the stdin annotation read and checked. 0, or EINVAL with a message naming it.
+int PlanStdio(const OciConfig& cfg, bool ownsTerminal, StdioPlan& plan, std::string& message);
+
 // A log file that rotates before a write would take it past maxSize.
 class RotatingFile {
  public:
   RotatingFile(std::string path, uint64_t maxSize, uint32_t maxFiles)
       : path_(std::move(path)), maxSize_(maxSize), maxFiles_(maxFiles) {}
+  // An open file, appended to without limit and never rotated (the caller's plain log file).
+  explicit RotatingFile(Fd fd) : maxSize_(UINT64_MAX), maxFiles_(1), fd_(std::move(fd)) {}
 
   // Opens (creates) the current file, appending. 0 or errno.
   int Open();
@@ -58,40 +84,53 @@ class RotatingFile {
 
 class LogRelay {
  public:
-  // Before the clone. 0, or errno with the failed step ("log pipe", "open log") and a message.
-  int Prepare(const LogConfig& cfg, std::string& step, std::string& message);
-  // What the container's stdout and stderr are to be; -1: the shim's own.
+  // Before the clone. 0, or errno with the failed step ("log pipe", "open log", "stdin pipe",
+  // "console") and a message.
+  int Prepare(const LogConfig& cfg, const StdioPlan& plan, std::string& step, std::string& message);
+  // What the container's stdout and stderr are to be; -1: the shim's own (until a terminal replaces them).
   int containerFd() const;
+  // What the container's stdin is to be; -1: the shim's own.
+  int stdinFd() const;
+  // PID 1's end of the socket pair the pty master comes back on (InitContext::consoleSocket); -1: no terminal.
+  int consoleFd() const;
   // After the clone.
   void Started();
-  // Waits for PID 1 (reaps it into status) while relaying, then drains what is left in the pipe.
-  // 0, or waitpid's errno.
+  // After "ready": takes the pty master PID 1 sent (nothing to do without a terminal). 0, or errno
+  // with the step ("console") and a message.
+  int TakeTerminal(std::string& step, std::string& message);
+  // Waits for PID 1 (reaps it into status) while relaying, then drains what is left in the pipe or
+  // the pty, and lets go of stdin. 0, or waitpid's errno.
   int Wait(pid_t pid, int& status);
 
  private:
   enum class Read { kData, kEmpty, kEnd };
-  // One read of the pipe into the file; got: its bytes.
+  // One read of the pipe (or the pty master) into the file; got: its bytes.
   Read ReadOnce(size_t& got);
   void Deliver(const char* data, size_t n);
 
   Fd devNull_, readEnd_, writeEnd_;
-  std::unique_ptr<RotatingFile> file_;
+  Fd stdinRead_, stdinWrite_;      // openStdin: the container's stdin, and the end the shim holds
+  Fd consoleShim_, consoleChild_;  // terminal: the socket pair the master comes back on
+  Fd ptySlave_;                    // terminal: the shim's own slave fd, so the master never reads EIO
+  bool terminal_ = false;
+  std::unique_ptr<RotatingFile> file_;  // null: what is read is dropped (none with a terminal)
   std::unique_ptr<char[]> buf_;
 };
 
-// Makes fd the shim's own fds 1 and 2 while it lives, so that a clone() made meanwhile inherits it
-// as the container's stdout and stderr; then puts the shim's own back (or closes 1 and 2 if they
-// were closed). -1: does nothing. Keeps errno, so it can wrap the clone call whose errno matters.
+// Makes in the shim's own fd 0, and out its fds 1 and 2, while it lives, so that a clone() made
+// meanwhile inherits them as the container's stdin, stdout and stderr; then puts the shim's own back
+// (or closes those that were closed). -1: leaves that one alone. Keeps errno, so it can wrap the
+// clone call whose errno matters.
 class StdioSwap {
  public:
-  explicit StdioSwap(int fd);
+  StdioSwap(int in, int out);
   ~StdioSwap();
   StdioSwap(const StdioSwap&) = delete;
   StdioSwap& operator=(const StdioSwap&) = delete;
 
  private:
-  bool active_ = false;
-  Fd saved_[2];
+  bool active_[3] = {false, false, false};
+  Fd saved_[3];
 };
 
 }  // namespace tsswarm

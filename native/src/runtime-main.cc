@@ -228,7 +228,9 @@ int CreateOrRun(const Global& g, int argc, char** argv, int start, bool run) {
     snprintf(addr.sun_path, sizeof addr.sun_path, "%s", cs.c_str());
     if (!console.valid() || connect(console.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
       return reject(errno, "console socket", cs + ": " + ErrnoText(errno));
-  } else if (cfg.terminal && !(run && !a.has("--detach"))) {
+  } else if (cfg.terminal && reportFd < 0 && !(run && !a.has("--detach"))) {
+    // runc's rule for its own command line. With --report-fd (the agent's) the shim keeps the pty
+    // and relays it into the container's log (log-relay.h).
     return reject(EINVAL, "console socket", "process.terminal needs --console-socket");
   }
 

@@ -1,13 +1,16 @@
 // The shim (see shim.h). Its sequence:
 //
+//   the stdio plan (process.terminal without a console socket, the stdin annotation) ->
 //   state.json "creating" (the cgroup it is about to make) -> cgroup with limits and device rules ->
-//   the log (a pipe and the file, or /dev/null, when config.json's annotations ask; log-relay.h) ->
-//   open the namespace paths -> clone(new namespaces) [clone3 straight into the cgroup on v2; PID 1
-//   inherits the log as its stdout and stderr] -> uid/gid maps -> join the cgroup (v1) -> "go" ->
-//   PID 1 builds the container -> "ready" -> state.json "created" -> (create: report, wait for
-//   `start` on start.sock) -> "start" -> EOF on the sync socket = execve succeeded -> state.json
-//   "running" -> report -> wait (relaying the log to its rotating file, then draining it) ->
-//   state.json "stopped"
+//   the stdio (log-relay.h: a pipe and the file, or /dev/null, when config.json's annotations ask;
+//   a stdin pipe for tsswarm.stdin; the socket pair a pty master comes back on) -> open the
+//   namespace paths -> clone(new namespaces) [clone3 straight into the cgroup on v2; PID 1 inherits
+//   the log as its stdout and stderr, the stdin pipe as its stdin] -> uid/gid maps -> join the
+//   cgroup (v1) -> "go" -> PID 1 builds the container [step 6: its terminal, the master sent to the
+//   console socket or to us] -> "ready" -> the pty master -> state.json "created" -> (create:
+//   report, wait for `start` on start.sock) -> "start" -> EOF on the sync socket = execve succeeded
+//   -> state.json "running" -> report -> wait (relaying the pipe or the pty to the log, then
+//   draining it; stdin held open) -> state.json "stopped"
 //
 // Joining the cgroup: moving a task into a cgroup by writing cgroup.procs takes the global
 // cgroup_threadgroup_rwsem for writing, which waits for an RCU grace period (about 10ms on an idle
@@ -171,8 +174,14 @@ int RunShim(const ShimOptions& o) {
     return 1;
   };
 
-  CgroupSet cg;
   std::string problem;
+  // A terminal nobody takes (no console socket) is the shim's to relay into the log: the agent's
+  // `run --detach --report-fd`. In the foreground PID 1 refuses it as before: this process would
+  // have to proxy its own terminal to the pty, which it does not do.
+  StdioPlan stdio;
+  if (int err = PlanStdio(cfg, o.consoleSocket < 0 && !o.foreground, stdio, problem)) return fail(err, "config.json", problem, 0);
+
+  CgroupSet cg;
   if (!PlanCgroup(o.cgroupRoot, cfg.cgroupsPath, o.id, cg, problem)) return fail(EINVAL, "cgroup", problem, 0);
   st.cgroupVersion = cg.version;
   st.cgroupDirs = cg.dirs;
@@ -200,15 +209,16 @@ int RunShim(const ShimOptions& o) {
     }
   }
 
-  // Where the container's stdout and stderr go: unless the config says, they are ours (the caller's file).
+  // Where the container's stdout and stderr go: unless the config says, they are ours (the caller's
+  // file); its stdin is ours too (the agent's /dev/null) unless the config keeps it open.
   LogRelay logs;
   std::string logStep;
-  if (int err = logs.Prepare(cfg.log, logStep, problem)) return fail(err, logStep, problem, 0);
+  if (int err = logs.Prepare(cfg.log, stdio, logStep, problem)) return fail(err, logStep, problem, 0);
 
   // Namespace paths are opened here: a wrong path is reported before any namespace exists.
   InitContext ctx;
   ctx.cfg = &cfg;
-  ctx.consoleSocket = o.consoleSocket;
+  ctx.consoleSocket = o.consoleSocket >= 0 ? o.consoleSocket : logs.consoleFd();
   ctx.reportFd = o.reportFd;
   ctx.seccomp = cfg.hasSeccomp ? &seccomp : nullptr;
   ctx.cgroupVersion = cg.version;
@@ -255,7 +265,7 @@ int RunShim(const ShimOptions& o) {
     if (!cgroupFd.valid()) return fail(errno, "cgroup join", cg.dirs[0] + ": " + ErrnoText(errno), 0);
     ctx.cloneFlags = flags | wantCgroupNs;
     {
-      StdioSwap stdio(logs.containerFd());
+      StdioSwap swap(logs.stdinFd(), logs.containerFd());
       pid = CloneIntoCgroup(flags | wantCgroupNs, cgroupFd.get());
       if (pid == 0) ContainerInit(&ctx);  // never returns
     }
@@ -270,7 +280,7 @@ int RunShim(const ShimOptions& o) {
     void* stack = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) return fail(errno, "mmap stack", ErrnoText(errno), 0);
     {
-      StdioSwap stdio(logs.containerFd());
+      StdioSwap swap(logs.stdinFd(), logs.containerFd());
       pid = clone(ContainerInit, static_cast<char*>(stack) + kStackSize, flags | SIGCHLD, &ctx);
     }
     int err = errno;
@@ -309,6 +319,7 @@ int RunShim(const ShimOptions& o) {
 
   InitRecord rec{};
   if (!ReadInitRecord(parentEnd.get(), rec)) return fail(rec.err, rec.step, rec.message, pid);
+  if (int err = logs.TakeTerminal(logStep, problem)) return fail(err, logStep, problem, pid);
 
   st.pid = pid;
   st.pidStartTime = ProcessStartTime(pid);

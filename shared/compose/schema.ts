@@ -28,16 +28,15 @@ export const TOP_LEVEL = keySet(['version', 'name', 'services', 'networks', 'vol
  * dangling one is an error in compose too), but tsswarm, like swarm, does
  * not order service start-up, so it is also reported as ignored.
  *
- * The ignored ones are those `docker stack deploy` ignores too, except a few
- * Swarm does pass on that the service model has no field for yet:
- * `tty` and `stdin_open` (no terminal for a task yet), and the Windows-only `credential_spec`
- * and `isolation`.
+ * The ignored ones are those `docker stack deploy` ignores too, except the two
+ * Swarm does pass on that the service model has no field for: the Windows-only
+ * `credential_spec` and `isolation`.
  */
 export const SERVICE = keySet(
   [
     'image', 'command', 'entrypoint', 'environment', 'env_file', 'working_dir', 'user', 'hostname', 'stop_grace_period',
     'deploy', 'depends_on', 'networks', 'ports', 'dns', 'dns_search', 'extra_hosts', 'labels', 'volumes', 'secrets', 'configs',
-    'healthcheck', 'logging',
+    'healthcheck', 'logging', 'tty', 'stdin_open',
     // the runtime keys (runtime-keys.ts)
     'cap_add', 'cap_drop', 'privileged', 'devices', 'sysctls', 'ulimits', 'read_only', 'init', 'tmpfs', 'shm_size',
     'stop_signal', 'security_opt', 'oom_score_adj', 'userns_mode',
@@ -49,7 +48,7 @@ export const SERVICE = keySet(
     'expose', 'extends', 'external_links', 'gpus', 'group_add', 'ipc', 'isolation', 'label_file', 'links',
     'mac_address', 'mem_limit', 'mem_reservation', 'mem_swappiness', 'memswap_limit', 'models', 'network_mode',
     'oom_kill_disable', 'pid', 'pids_limit', 'platform', 'post_start', 'pre_stop', 'profiles', 'provider',
-    'pull_policy', 'restart', 'runtime', 'scale', 'stdin_open', 'storage_opt', 'tty', 'use_api_socket', 'uts',
+    'pull_policy', 'restart', 'runtime', 'scale', 'storage_opt', 'use_api_socket', 'uts',
     'volumes_from',
   ],
 );

@@ -1,6 +1,6 @@
 /**
  * One entry of `services:` → a ServiceSpec, in Docker's swarm shape: the container (container-fields,
- * environment, labels, mounts, secrets, configs, healthcheck, runtime keys), the task around it
+ * environment, labels, mounts, secrets, configs, healthcheck, runtime keys, tty and stdin_open), the task around it
  * (resources, placement, restart policy, logging, host network) and the service (mode, labels,
  * networks, ports, update and rollback).
  */
@@ -17,7 +17,7 @@ import { logging } from './logging';
 import { serviceMounts } from './mounts';
 import { invalidServiceNameReason } from './names';
 import type { NetworkTable } from './networks';
-import type { TreeEntry } from './parse';
+import type { TreeEntry, TreeNode } from './parse';
 import type { Reader } from './reader';
 import { runtimeSettings } from './runtime-keys';
 import { SERVICE } from './schema';
@@ -87,6 +87,7 @@ export function service(r: Reader, entry: TreeEntry, stack: string, tables: Stac
     secrets: secretRefs(r, f.get('secrets'), at('secrets'), name, tables.secrets),
     configs: configRefs(r, f.get('configs'), at('configs'), name, tables.configs),
     healthcheck: healthcheck(r, f.get('healthcheck'), at('healthcheck')),
+    ...stdio(r, f.get('tty'), f.get('stdin_open'), path),
   };
   checkTmpfsTargets(r, container, at('tmpfs'), f.entry('tmpfs')?.keyLine ?? entry.keyLine);
 
@@ -110,6 +111,17 @@ export function service(r: Reader, entry: TreeEntry, stack: string, tables: Stac
     rollback: d.rollback,
   };
   return { spec, dependsOn: deps, ports, usesImplicitDefault: nets.usesImplicitDefault };
+}
+
+/**
+ * `tty` and `stdin_open` (YAML 1.1 spellings too, as docker/cli reads booleans), each only when true:
+ * absent means false in the model, so a service stored before these keys existed and the same
+ * service read again from an unchanged file are one spec, and redeploying it updates nothing.
+ */
+function stdio(r: Reader, tty: TreeNode | null, stdinOpen: TreeNode | null, path: string): Pick<ContainerSpec, 'tty' | 'openStdin'> {
+  const t = r.boolean(tty, `${path}.tty`) ?? false;
+  const o = r.boolean(stdinOpen, `${path}.stdin_open`) ?? false;
+  return { ...(t ? { tty: true } : {}), ...(o ? { openStdin: true } : {}) };
 }
 
 /** A `tmpfs:` entry and a `volumes:` entry at one target would be two mounts on one path. */

@@ -2,7 +2,7 @@
  * A container's OCI config.json, built from what the agent knows of its task: the one place where
  * every default of a container is decided (Docker's defaults, docker-defaults.ts) and every runtime
  * key of its service is applied (capabilities, privileged, devices, sysctls, ulimits, read_only,
- * init, tmpfs, shm_size, security_opt, oom_score_adj), and the task's mounts (resolved by the
+ * init, tmpfs, shm_size, security_opt, oom_score_adj; tty and stdin_open), and the task's mounts (resolved by the
  * executor) are put in order among the standard ones. Pure: what it needs from the host comes in
  * `HostFacts`, so it is unit-tested without root.
  */
@@ -50,6 +50,10 @@ export interface SpecInput {
   /** The container's log file and how it is written (ContainerConfig.logPath, .log). */
   logPath: string;
   log: ContainerLog;
+  /** process.terminal (ContainerConfig.tty). */
+  tty: boolean;
+  /** ContainerConfig.openStdin: the stdin annotation. */
+  openStdin: boolean;
 }
 
 /**
@@ -63,6 +67,13 @@ export const LOG_ANNOTATIONS = {
   maxSize: 'tsswarm.log.max-size',
   maxFile: 'tsswarm.log.max-file',
 } as const;
+
+/**
+ * `tsswarm.stdin: open`: the container's stdin is a pipe the shim holds open for the container's
+ * life and never writes (compose `stdin_open` without `tty`), instead of the runtime's own stdin
+ * (the agent's /dev/null). Another runtime ignores it. With process.terminal stdin is the pty.
+ */
+export const STDIN_ANNOTATION = 'tsswarm.stdin';
 
 /** The shim's bound on max-file (oci-config.cc): each rotation renames every file once. */
 export const MAX_LOG_FILES = 1_000_000;
@@ -258,6 +269,8 @@ export function buildSpec(input: SpecInput, host: HostFacts): OciSpec {
   addEnvDefault(env, 'PATH', DEFAULT_PATH);
   addEnvDefault(env, 'HOSTNAME', input.hostname);
   addEnvDefault(env, 'HOME', input.identity.home);
+  // Docker's daemon gives a container with a terminal TERM=xterm unless the image or service sets it.
+  if (input.tty) addEnvDefault(env, 'TERM', 'xterm');
   const mounts = containerMounts(standardMounts(r.shmSizeBytes ?? DEFAULT_SHM_BYTES, r.privileged), [...r.tmpfs.map(tmpfsMount), ...input.mounts]);
   const propagation = rootfsPropagation(input.mounts);
   let args = input.args;
@@ -277,11 +290,12 @@ export function buildSpec(input: SpecInput, host: HostFacts): OciSpec {
   const { rules, nodes } = deviceRulesAndNodes(r, host);
   const l = input.limits;
   const seccomp = seccompOf(r, caps, host);
-  const annotations = logAnnotations(input.logPath, input.log);
+  const annotations = { ...logAnnotations(input.logPath, input.log), ...(input.openStdin && !input.tty ? { [STDIN_ANNOTATION]: 'open' } : {}) };
   return {
     ociVersion: '1.1.0',
     process: {
-      terminal: false,
+      // No console socket: the shim makes the pty itself (in the container's devpts) and relays it to the log.
+      terminal: input.tty,
       user: { uid: input.identity.uid, gid: input.identity.gid, additionalGids: input.identity.additionalGids },
       args,
       env,

@@ -49,6 +49,8 @@ export function containerConfig(s: Scratch, id: string, args: string[], over: Pa
     limits: { memoryBytes: null, nanoCpus: null, pids: null },
     logPath: join(s.tmp, 'logs', `${id}.log`),
     log: { kind: 'file' },
+    tty: false,
+    openStdin: false,
     netns: null,
     files: [],
     runtime: defaultRuntimeSettings(),

@@ -20,7 +20,7 @@ describe('keys docker stack deploy ignores', () => {
 
 describe('keys Swarm honours are read, not ignored', () => {
   const honoured = {
-    service: ['image', 'command', 'entrypoint', 'environment', 'env_file', 'working_dir', 'user', 'hostname', 'stop_grace_period', 'stop_signal', 'deploy', 'networks', 'ports', 'dns', 'extra_hosts', 'labels', 'volumes', 'secrets', 'configs', 'healthcheck', 'logging', 'cap_add', 'cap_drop', 'privileged', 'read_only', 'init', 'sysctls', 'ulimits', 'tmpfs', 'devices', 'security_opt', 'oom_score_adj', 'userns_mode', 'shm_size'],
+    service: ['image', 'command', 'entrypoint', 'environment', 'env_file', 'working_dir', 'user', 'hostname', 'stop_grace_period', 'stop_signal', 'deploy', 'networks', 'ports', 'dns', 'extra_hosts', 'labels', 'volumes', 'secrets', 'configs', 'healthcheck', 'logging', 'cap_add', 'cap_drop', 'privileged', 'read_only', 'init', 'sysctls', 'ulimits', 'tmpfs', 'devices', 'security_opt', 'oom_score_adj', 'userns_mode', 'shm_size', 'tty', 'stdin_open'],
     deploy: ['mode', 'replicas', 'endpoint_mode', 'labels', 'placement', 'resources', 'restart_policy', 'update_config', 'rollback_config'],
     resources: ['limits', 'reservations'],
     top: ['version', 'name', 'services', 'networks', 'volumes', 'secrets', 'configs'],
@@ -44,6 +44,8 @@ describe('keys Swarm honours are read, not ignored', () => {
         '    volumes: ["/srv:/srv:ro"]',
         '    healthcheck: {test: "true"}',
         '    logging: {driver: json-file}',
+        '    tty: true',
+        '    stdin_open: true',
         '    configs: [c]',
         '    secrets: [s]',
         '    deploy:',

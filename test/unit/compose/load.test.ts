@@ -415,7 +415,7 @@ describe('loadStackText: warnings', () => {
           ports: ["5432"]
           healthcheck: {test: [CMD, "true"]}
           labels: {a: b}
-          stdin_open: true
+          links: [web]
           logging: {driver: syslog}
       networks:
         default:
@@ -429,7 +429,7 @@ describe('loadStackText: warnings', () => {
       { env: { TOKEN: 's3cret' } },
     );
     assert.deepEqual(stack.warnings, [
-      'Ignoring unsupported options: build, container_name, depends_on, deploy.resources.reservations.devices, networks.ipv4_address, restart, stdin_open',
+      'Ignoring unsupported options: build, container_name, depends_on, deploy.resources.reservations.devices, links, networks.ipv4_address, restart',
       'Ignoring unsupported network options: driver_opts.com.docker.network.driver.mtu, internal, ipam.config.gateway',
       'Ignoring unsupported top-level keys: include',
       'secrets.token.template_driver: templated secrets are not supported; the secret is used as it is',

@@ -58,6 +58,8 @@ function input(over: Partial<SpecInput> = {}): SpecInput {
     mounts: [],
     logPath: '/var/lib/tsswarm/logs/c1.log',
     log: { kind: 'file' },
+    tty: false,
+    openStdin: false,
     ...over,
   };
 }
@@ -668,4 +670,42 @@ describe('buildSpec: the log annotations the shim reads (native/src/oci-config.h
   for (const [title, limits, message] of bad) {
     it(`refuses ${title}`, () => throwsConfig(() => logAnnotations(LOG, { kind: 'rotate', ...limits }), 'log', message));
   }
+});
+
+describe('buildSpec: tty and stdin_open', () => {
+  it('without either: no terminal, no TERM, no stdin annotation (the bundle is what it was)', () => {
+    const s = spec();
+    assert.equal(s.process.terminal, false);
+    assert.equal(s.process.env.some((e) => e.startsWith('TERM=')), false);
+    assert.equal('annotations' in s, false);
+  });
+
+  it('tty is process.terminal, with Docker\'s TERM=xterm unless the env has a TERM', () => {
+    const s = spec({}, { tty: true });
+    assert.equal(s.process.terminal, true);
+    assert.ok(s.process.env.includes('TERM=xterm'), s.process.env.join(' '));
+    assert.equal('annotations' in s, false, 'the pty needs no annotation: the shim sees process.terminal');
+    const own = spec({}, { tty: true, env: ['TERM=vt100'] }).process.env;
+    assert.deepEqual(own.filter((e) => e.startsWith('TERM=')), ['TERM=vt100']);
+  });
+
+  it('openStdin alone is the stdin annotation, beside the log ones', () => {
+    assert.deepEqual(spec({}, { openStdin: true }).annotations, { 'tsswarm.stdin': 'open' });
+    assert.deepEqual(spec({}, { openStdin: true, log: { kind: 'none' } }).annotations, { 'tsswarm.log.driver': 'none', 'tsswarm.stdin': 'open' });
+    assert.equal(spec({}, { openStdin: true }).process.terminal, false);
+  });
+
+  it('with tty, stdin is the pty: openStdin adds nothing', () => {
+    const s = spec({}, { tty: true, openStdin: true });
+    assert.equal(s.process.terminal, true);
+    assert.equal('annotations' in s, false);
+  });
+
+  it('a tty task\'s log keeps its annotations (the shim relays the pty as it relays the pipe)', () => {
+    assert.deepEqual(spec({}, { tty: true, log: { kind: 'rotate', maxBytes: 1000, maxFiles: 2 } }).annotations, {
+      'tsswarm.log.path': '/var/lib/tsswarm/logs/c1.log',
+      'tsswarm.log.max-size': '1000',
+      'tsswarm.log.max-file': '2',
+    });
+  });
 });

@@ -29,6 +29,8 @@ function config(over: Partial<ContainerConfig> = {}): ContainerConfig {
     limits: { memoryBytes: null, nanoCpus: null, pids: null },
     logPath: '/var/log/c1.log',
     log: { kind: 'file' },
+    tty: false,
+    openStdin: false,
     netns: null,
     files: [],
     runtime: defaultRuntimeSettings(),

@@ -127,3 +127,34 @@ describe('ContainerController: logging', () => {
     assert.equal(rt.runs.length, 1);
   });
 });
+
+describe('ContainerController: tty and stdin_open', () => {
+  let tmp: string;
+  beforeEach(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'tsswarm-ctl-tty-'));
+  });
+  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+  const configOf = async (over: Partial<ContainerSpec>): Promise<ContainerConfig | undefined> => {
+    const rt = new FakeRuntime();
+    const c = new ContainerController(task(over), rt, images, join(tmp, 'logs'), null);
+    await c.prepare(new AbortController().signal);
+    await c.start();
+    return rt.runs[0];
+  };
+
+  it('the service\'s tty and openStdin reach the container as they are', async () => {
+    const both = await configOf({ tty: true, openStdin: true });
+    assert.equal(both?.tty, true);
+    assert.equal(both?.openStdin, true);
+    const stdinOnly = await configOf({ openStdin: true });
+    assert.equal(stdinOnly?.tty, false);
+    assert.equal(stdinOnly?.openStdin, true);
+  });
+
+  it('a spec from before the fields (absent) is neither', async () => {
+    const old = await configOf({});
+    assert.equal(old?.tty, false);
+    assert.equal(old?.openStdin, false);
+  });
+});
