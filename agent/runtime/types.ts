@@ -2,15 +2,11 @@
  * The runtime seam: what the executor needs from the native container runtime.
  * Everything Linux-specific (namespaces, cgroups, overlayfs, the shim) is behind it.
  */
-import type { RuntimeSettings } from '../../shared/types';
+import type { ResourceLimits, RuntimeSettings } from '../../shared/types';
 import type { OciMount } from './oci/spec-types';
 
-export interface RuntimeLimits {
-  memoryBytes: number | null;
-  /** CPU in units of 1e-9 CPUs; null for no limit. */
-  nanoCpus: number | null;
-  pids: number | null;
-}
+/** A container's limits are its task's (shared/types.ts): one definition, not a copy. */
+export type RuntimeLimits = ResourceLimits;
 
 /**
  * What becomes of a container's stdout and stderr (the task's logging driver, resolved by the
