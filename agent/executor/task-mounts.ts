@@ -19,7 +19,7 @@ import type { ContainerSpec, Mount } from '../../shared/types';
 import type { PreparedImage } from '../image/types';
 import { tmpfsMount } from '../runtime/oci/spec';
 import type { OciMount } from '../runtime/oci/spec-types';
-import { ImageView } from '../volumes/copy-up';
+import { ImagePaths, ImageView } from '../volumes/copy-up';
 import type { VolumeStore } from '../volumes/store';
 import type { VolumeSys } from '../volumes/sys';
 import { InvalidMountError, TaskError } from './errors';
@@ -102,6 +102,9 @@ function mkdirAll(p: string): void {
   mkdirSync(p, { recursive: true, mode: 0o755 });
 }
 
+/** What this node's images have at the paths volumes were filled from (one agent process per node). */
+const knownImagePaths = new ImagePaths();
+
 function needStorage(s: TaskStorage | null, what: string): TaskStorage {
   if (s === null) throw new TaskError(`${what}: this node has no volume store`);
   return s;
@@ -114,7 +117,7 @@ export async function prepareTaskMounts(taskId: string, c: ContainerSpec, image:
   let view: ImageView | null = null;
   const fill = (target: string) => async (dir: string): Promise<void> => {
     const s = needStorage(storage, 'copy-up');
-    view ??= new ImageView(s.sys, image.layers, join(s.volumes.root, '.copyup', taskId));
+    view ??= new ImageView(s.sys, image.layers, join(s.volumes.root, '.copyup', taskId), knownImagePaths);
     await view.copyInto(target, dir);
   };
   const out: OciMount[] = [];

@@ -4,8 +4,11 @@
  * takes the directory's owner and mode (moby copyExistingContents + copyOwnership). The image is
  * read through a read-only overlay of its layers, so whiteouts and opaque directories mean what they
  * mean in a container; it is mounted only when a volume needs filling, and unmounted after.
+ * What an image has at a path is the same every time (layer directories are named by content), so
+ * a node remembers it (ImagePaths): the hundredth task of a service whose volume the image has
+ * nothing for neither mounts the image nor waits behind those that did.
  */
-import { chownSync, chmodSync, lstatSync, mkdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { chownSync, chmodSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { VolumeSys } from './sys';
 
@@ -40,11 +43,46 @@ export function resolveInRoot(root: string, p: string, lstat: (path: string) => 
   return join(root, ...done);
 }
 
+/** The volume's root takes the owner and mode of the image's directory (moby copyOwnership). */
+function takeRoot(dir: string, owner: { uid: number; gid: number; mode: number } | null): void {
+  if (owner === null) return;
+  chownSync(dir, owner.uid, owner.gid);
+  chmodSync(dir, owner.mode);
+}
+
 function lstatOrNull(p: string): { isSymbolicLink(): boolean } | null {
   try {
     return lstatSync(p);
   } catch {
     return null;
+  }
+}
+
+/** What an image has at a path, as copy-up needs it: nothing to copy (a root to take, maybe), or files. */
+type ImagePath = { files: false; root: { uid: number; gid: number; mode: number } | null } | { files: true };
+
+/** The node's memory of what images have at paths, by layers and path; the oldest go first past `max`. */
+export class ImagePaths {
+  private readonly known = new Map<string, ImagePath>();
+
+  constructor(private readonly max = 1024) {}
+
+  get(layers: readonly string[], path: string): ImagePath | undefined {
+    return this.known.get(ImagePaths.key(layers, path));
+  }
+
+  set(layers: readonly string[], path: string, what: ImagePath): void {
+    const k = ImagePaths.key(layers, path);
+    this.known.delete(k);
+    this.known.set(k, what);
+    for (const old of this.known.keys()) {
+      if (this.known.size <= this.max) break;
+      this.known.delete(old);
+    }
+  }
+
+  private static key(layers: readonly string[], path: string): string {
+    return `${layers.join(':')}\0${posix.normalize(path).replace(/(.)\/+$/, '$1')}`;
   }
 }
 
@@ -60,18 +98,25 @@ export class ImageView {
     private readonly sys: VolumeSys,
     private readonly layers: readonly string[],
     private readonly scratch: string,
+    private readonly paths: ImagePaths = new ImagePaths(),
   ) {}
 
   /** Fills `dir` (an empty volume) from the image's directory at `containerPath`, if it has one. */
   async copyInto(containerPath: string, dir: string): Promise<void> {
+    const known = this.paths.get(this.layers, containerPath);
+    if (known !== undefined && !known.files) return takeRoot(dir, known.root);
     const root = await this.open();
     const src = resolveInRoot(root, posix.normalize(containerPath), lstatOrNull, readlinkSync);
-    if (src === null) return;
-    const st = statSync(src);
-    if (!st.isDirectory()) return;
+    const st = src === null ? null : statSync(src);
+    if (src === null || st === null || !st.isDirectory()) return this.paths.set(this.layers, containerPath, { files: false, root: null });
+    const owner = { uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 };
+    if (readdirSync(src).length === 0) {
+      this.paths.set(this.layers, containerPath, { files: false, root: owner });
+      return takeRoot(dir, owner);
+    }
+    this.paths.set(this.layers, containerPath, { files: true });
     await this.sys.copyTree(src, dir);
-    chownSync(dir, st.uid, st.gid);
-    chmodSync(dir, st.mode & 0o7777);
+    takeRoot(dir, owner);
   }
 
   private async open(): Promise<string> {

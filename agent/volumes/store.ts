@@ -136,17 +136,21 @@ export class VolumeStore {
     const anonymous = req.name === null;
     const name = req.name ?? anonymousVolumeName();
     validateVolumeName(name);
-    return this.locked(name, async () => {
-      await this.ensure(name, req.driver, req.labels, anonymous);
-      // Recorded before it is filled or mounted into anything: from here prune and rm leave it alone.
-      await this.lockedRecord(taskId, async () => {
-        const cur = this.taskRecord(taskId) ?? { v: 1 as const, taskId, volumes: [], anonymous: [] };
-        await this.writeTaskRecord(withVolume(cur, name, anonymous));
+    // Claimed before it is made, filled or mounted into anything: from here prune and rm leave it
+    // alone. Outside the volume's lock, so the tasks sharing a volume write their records at once.
+    const claimed = await this.claim(taskId, name, anonymous);
+    try {
+      return await this.locked(name, async () => {
+        await this.ensure(name, req.driver, req.labels, anonymous);
+        const dir = this.mountpoint(name);
+        if (req.populate !== null && readdirSync(dir).length === 0) await req.populate(dir);
+        return dir;
       });
-      const dir = this.mountpoint(name);
-      if (req.populate !== null && readdirSync(dir).length === 0) await req.populate(dir);
-      return dir;
-    });
+    } catch (e) {
+      // A named volume stays as it was, so does not stay claimed; an anonymous one goes with the task.
+      if (claimed && !anonymous) await this.unclaim(taskId, name).catch(() => undefined);
+      throw e;
+    }
   }
 
   /** The task is gone: its anonymous volumes are removed, its named ones are free again. */
@@ -296,6 +300,26 @@ export class VolumeStore {
       if (r !== null) out.push(r);
     }
     return out;
+  }
+
+  /** Adds the volume to the task's record; false when it named it already. */
+  private claim(taskId: string, name: string, anonymous: boolean): Promise<boolean> {
+    return this.lockedRecord(taskId, async () => {
+      const cur = this.taskRecord(taskId) ?? { v: 1 as const, taskId, volumes: [], anonymous: [] };
+      if (cur.volumes.includes(name)) return false;
+      await this.writeTaskRecord(withVolume(cur, name, anonymous));
+      return true;
+    });
+  }
+
+  private unclaim(taskId: string, name: string): Promise<void> {
+    return this.lockedRecord(taskId, async () => {
+      const cur = this.taskRecord(taskId);
+      if (cur === null) return;
+      const volumes = cur.volumes.filter((v) => v !== name);
+      if (volumes.length === 0 && cur.anonymous.length === 0) rmSync(this.taskFile(taskId), { force: true });
+      else await this.writeTaskRecord({ ...cur, volumes });
+    });
   }
 
   private async writeTaskRecord(t: TaskVolumes): Promise<void> {

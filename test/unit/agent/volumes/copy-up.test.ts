@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, statSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ImageView, resolveInRoot } from '../../../../agent/volumes/copy-up';
+import { ImagePaths, ImageView, resolveInRoot } from '../../../../agent/volumes/copy-up';
 import { FakeVolumeSys } from './fake-sys';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tsswarm-copyup-'));
@@ -62,5 +62,45 @@ describe('ImageView', () => {
     assert.match(sys.calls[0] ?? '', new RegExp(`lowerdir=${top}:${bottom},`));
     assert.equal(sys.mounted.size, 0, 'unmounted');
     assert.equal(existsSync(scratch), false, 'its scratch dir removed');
+  });
+
+  it('remembers what the layers have at a path: later views mount the image only for paths with files', async () => {
+    const layer = join(tmp, 'remember');
+    mkdirSync(join(layer, 'empty'), { recursive: true });
+    chmodSync(join(layer, 'empty'), 0o1777);
+    mkdirSync(join(layer, 'full'));
+    writeFileSync(join(layer, 'full', 'f'), 'x');
+    const sys = new FakeVolumeSys();
+    const paths = new ImagePaths();
+    const fill = async (p: string): Promise<string> => {
+      const vol = mkdtempSync(join(tmp, 'rv-'));
+      const view = new ImageView(sys, [layer], join(tmp, 'remember-scratch'), paths);
+      await view.copyInto(p, vol);
+      await view.close();
+      return vol;
+    };
+    const mounts = () => sys.calls.filter((c) => c.startsWith('mount -t overlay')).length;
+    await fill('/missing');
+    await fill('/empty');
+    assert.equal(mounts(), 2);
+    await fill('/missing/');
+    const empty = await fill('/empty');
+    assert.equal(mounts(), 2, 'a path known to hold nothing needs no view');
+    assert.equal(statSync(empty).mode & 0o7777, 0o1777, 'the root still takes the image directory\'s mode');
+    const full = await fill('/full');
+    await fill('/full');
+    assert.equal(mounts(), 4, 'a path with files is copied each time');
+    assert.equal(readFileSync(join(full, 'f'), 'utf8'), 'x');
+  });
+
+  it('ImagePaths keeps the newest entries only', () => {
+    const paths = new ImagePaths(2);
+    const none = { files: false as const, root: null };
+    paths.set(['l'], '/a', none);
+    paths.set(['l'], '/b', none);
+    paths.set(['l'], '/c', none);
+    assert.equal(paths.get(['l'], '/a'), undefined);
+    assert.deepEqual(paths.get(['l'], '/c'), none);
+    assert.equal(paths.get(['m'], '/c'), undefined, 'other layers are another image');
   });
 });

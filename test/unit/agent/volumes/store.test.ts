@@ -134,6 +134,24 @@ describe('VolumeStore', () => {
     assert.deepEqual(readdirSync(join(root, 'shared', '_data')), ['seed']);
   });
 
+  it('a fill that fails: a named volume stays, unclaimed; an anonymous one stays claimed and goes with its task', async () => {
+    const populate = async (): Promise<void> => {
+      // Claimed while it is filled: an rm queued behind the fill will find it in use.
+      assert.deepEqual((await store.inspect('data')).inUse, ['t1']);
+      throw new Error('copy failed');
+    };
+    await assert.rejects(store.mountForTask('t1', named('data', { populate })), /copy failed/);
+    assert.deepEqual((await store.list()).map((v) => [v.name, v.inUse]), [['data', []]]);
+    assert.deepEqual(await store.taskIds(), []);
+    await store.mountForTask('t2', named('data'));
+    await assert.rejects(store.mountForTask('t2', named('data', { populate: async () => Promise.reject(new Error('again')) })), /again/);
+    assert.deepEqual((await store.inspect('data')).inUse, ['t2'], 'a claim the task had already stays');
+    await assert.rejects(store.mountForTask('t3', named('x', { name: null, populate: async () => Promise.reject(new Error('anon')) })), /anon/);
+    assert.equal((await store.list()).filter((v) => v.anonymous && v.inUse[0] === 't3').length, 1);
+    await store.releaseTask('t3');
+    assert.deepEqual((await store.list()).map((v) => v.name), ['data']);
+  });
+
   it('unmountAll: every filesystem unmounted, data and records kept, mounted again on use', async () => {
     const driver = { name: 'local', options: { type: 'tmpfs', device: 'tmpfs' } };
     const dir = await store.mountForTask('t1', named('fast', { driver }));
