@@ -17,7 +17,7 @@ import { createRuntime } from '../../agent/runtime';
 import { containerPaths } from '../../agent/runtime/rootfs';
 import type { ContainerConfig, ContainerInfo, ContainerLog, Runtime } from '../../agent/runtime/types';
 import { makeBusyboxRootfs } from '../../bench/busybox-rootfs';
-import { cgroupParentDirs, containerConfig, makeScratch, removeCgroupDirs, removeContainers, requireRootAndAddon, stop, unmountLeftovers } from './harness/scratch';
+import { awkLines, cgroupParentDirs, containerConfig, eventually, makeScratch, removeCgroupDirs, removeContainers, requireRootAndAddon, runToEnd, stop, unmountLeftovers } from './harness/scratch';
 
 requireRootAndAddon('test/integration/log-rotation.test.ts', 'namespaces, mounts and cgroups');
 
@@ -41,28 +41,9 @@ const read = (f: string): string => readFileSync(join(logsDir, f), 'utf8');
 /** Everything the files hold, oldest first: what the container wrote, minus what was dropped. */
 const kept = (id: string): string => filesOf(id).reverse().map(read).join('');
 
-/** `n` lines of exactly 100 bytes, "line <i>" padded, i from `from`: one awk, buffered as it likes. */
-const lines = (from: number, n: number): string => `awk 'BEGIN { for (i = ${from}; i < ${from + n}; i++) printf "%-99s\\n", "line " i }'`;
 const expectedLines = (from: number, n: number): string => Array.from({ length: n }, (_, k) => `line ${from + k}`.padEnd(99) + '\n').join('');
 
-async function runToEnd(c: ContainerConfig): Promise<number> {
-  await rt.run(c);
-  try {
-    return (await rt.wait(c.id, AbortSignal.timeout(30_000))).exitCode;
-  } finally {
-    await rt.remove(c.id);
-  }
-}
 
-async function eventually<T>(what: string, fn: () => T | null, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== null) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 before(() => {
   makeBusyboxRootfs(layer);
@@ -82,7 +63,7 @@ after(async () => {
 describe('container logs: rotation, draining, none, the plain file (root)', () => {
   it('max-size 100k, max-file 3: exactly log, log.1, log.2, each at most 100k, the newest in log, the oldest dropped', async () => {
     // 350 000 bytes in 100-byte lines: files of 1000 lines each, so lines 0-999 are dropped.
-    const code = await runToEnd(cfg('rot', `${lines(0, 3500)}; echo to-stderr >&2`, { kind: 'rotate', maxBytes: 100_000, maxFiles: 3 }));
+    const code = await runToEnd(rt, cfg('rot', `${awkLines(0, 3500)}; echo to-stderr >&2`, { kind: 'rotate', maxBytes: 100_000, maxFiles: 3 }));
     assert.equal(code, 0);
     assert.deepEqual(filesOf('rot'), ['rot.log', 'rot.log.1', 'rot.log.2']);
     for (const f of filesOf('rot')) assert.ok(statSync(join(logsDir, f)).size <= 100_000, `${f}: ${statSync(join(logsDir, f)).size} bytes`);
@@ -93,18 +74,18 @@ describe('container logs: rotation, draining, none, the plain file (root)', () =
   });
 
   it('a line longer than a whole file is cut at max-size exactly; max-file 1 starts the one file again', async () => {
-    await runToEnd(cfg('long', "head -c 250000 /dev/zero | tr '\\0' x", { kind: 'rotate', maxBytes: 100_000, maxFiles: 5 }));
+    await runToEnd(rt, cfg('long', "head -c 250000 /dev/zero | tr '\\0' x", { kind: 'rotate', maxBytes: 100_000, maxFiles: 5 }));
     assert.deepEqual(filesOf('long').map((f) => statSync(join(logsDir, f)).size), [50_000, 100_000, 100_000]);
     assert.equal(kept('long'), 'x'.repeat(250_000));
 
-    await runToEnd(cfg('one', lines(0, 2500), { kind: 'rotate', maxBytes: 100_000, maxFiles: 1 }));
+    await runToEnd(rt, cfg('one', awkLines(0, 2500), { kind: 'rotate', maxBytes: 100_000, maxFiles: 1 }));
     assert.deepEqual(filesOf('one'), ['one.log']);
     assert.equal(read('one.log'), expectedLines(2000, 500));
   });
 
   it('all of a short-lived container\'s output is in the log once its exit is recorded', async () => {
     // Three times the pipe's capacity, then exit at once: what is still in the pipe is drained first.
-    const code = await runToEnd(cfg('short', `${lines(0, 2000)}; echo last; exit 3`, { kind: 'rotate', maxBytes: 1_000_000, maxFiles: 2 }));
+    const code = await runToEnd(rt, cfg('short', `${awkLines(0, 2000)}; echo last; exit 3`, { kind: 'rotate', maxBytes: 1_000_000, maxFiles: 2 }));
     assert.equal(code, 3);
     assert.deepEqual(filesOf('short'), ['short.log']);
     assert.equal(read('short.log'), `${expectedLines(0, 2000)}last\n`);
@@ -115,8 +96,8 @@ describe('container logs: rotation, draining, none, the plain file (root)', () =
     mkdirSync(full);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=128k', 'tmpfs', full]);
     try {
-      const c = cfg('full', `${lines(0, 10_000)}; echo done`, { kind: 'rotate', maxBytes: 10_000_000, maxFiles: 2 }, { logPath: join(full, 'full.log') });
-      assert.equal(await runToEnd(c), 0, 'every write of the container succeeded');
+      const c = cfg('full', `${awkLines(0, 10_000)}; echo done`, { kind: 'rotate', maxBytes: 10_000_000, maxFiles: 2 }, { logPath: join(full, 'full.log') });
+      assert.equal(await runToEnd(rt, c), 0, 'every write of the container succeeded');
       const size = statSync(join(full, 'full.log')).size;
       assert.ok(size > 0 && size <= 128 * 1024, `${size} bytes: what fitted`);
       assert.ok(readFileSync(join(full, 'full.log'), 'utf8').startsWith(expectedLines(0, 10)), 'the bytes that fitted are the first ones');
@@ -126,13 +107,13 @@ describe('container logs: rotation, draining, none, the plain file (root)', () =
   });
 
   it('none keeps nothing', async () => {
-    const code = await runToEnd(cfg('none', `${lines(0, 3000)}; echo to-stderr >&2`, { kind: 'none' }));
+    const code = await runToEnd(rt, cfg('none', `${awkLines(0, 3000)}; echo to-stderr >&2`, { kind: 'none' }));
     assert.equal(code, 0);
     assert.deepEqual(filesOf('none').map((f) => statSync(join(logsDir, f)).size), [0], 'the agent\'s file, empty');
   });
 
   it('no limit: the plain file, unrotated, and a bundle without log annotations', async () => {
-    await rt.run(cfg('plain', `${lines(0, 3000)}; echo to-stderr >&2`, { kind: 'file' }));
+    await rt.run(cfg('plain', `${awkLines(0, 3000)}; echo to-stderr >&2`, { kind: 'file' }));
     try {
       const spec = JSON.parse(readFileSync(containerPaths(root, 'plain').configFile, 'utf8')) as { annotations?: unknown };
       assert.equal(spec.annotations, undefined);
@@ -149,7 +130,7 @@ describe('container logs: rotation, draining, none, the plain file (root)', () =
     mkdirSync(trigger);
     // The container says it runs, waits for the go file, then writes 250 000 bytes: rotated, after
     // its starter is gone.
-    const script = `printf "%-99s\\n" started; while [ ! -e /trigger/go ]; do sleep 0.05; done; ${lines(0, 2500)}; echo after`;
+    const script = `printf "%-99s\\n" started; while [ ! -e /trigger/go ]; do sleep 0.05; done; ${awkLines(0, 2500)}; echo after`;
     const c = cfg('later', script, { kind: 'rotate', maxBytes: 100_000, maxFiles: 2 }, {
       mounts: [{ destination: '/trigger', type: 'bind', source: trigger, options: ['rbind', 'ro'] }],
     });

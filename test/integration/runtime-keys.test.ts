@@ -21,7 +21,7 @@ import type { ImageSource, PreparedImage } from '../../agent/image/types';
 import type { AssignedTask } from '../../shared/proto/codec';
 import { defaultRuntimeSettings, type DeviceMapping, type RuntimeSettings } from '../../shared/types';
 import { makeBusyboxRootfs } from '../../bench/busybox-rootfs';
-import { cgroupParentDirs, containerConfig, makeScratch, removeCgroupDirs, removeContainers, logValues as values, requireRootAndAddon, unmountLeftovers } from './harness/scratch';
+import { cgroupParentDirs, containerConfig, eventually, makeScratch, removeCgroupDirs, removeContainers, logValues as values, requireRootAndAddon, unmountLeftovers } from './harness/scratch';
 
 requireRootAndAddon('test/integration/runtime-keys.test.ts', 'namespaces, mounts and cgroups');
 
@@ -110,15 +110,6 @@ function mountAt(rows: Map<string, MountRow>, target: string): MountRow {
   return m;
 }
 
-async function eventually<T>(what: string, fn: () => T | null, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== null) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const untilLogHas = (id: string, marker: string): Promise<true> => eventually(`${marker} in ${id}'s log`, () => (existsSync(join(tmp, 'logs', `${id}.log`)) && logOf(id).includes(marker) ? true : null));
 

@@ -18,7 +18,7 @@ import { runtimePath } from '../../agent/runtime/native';
 import { containerPaths } from '../../agent/runtime/rootfs';
 import type { ContainerConfig, ContainerLog, Runtime } from '../../agent/runtime/types';
 import { makeBusyboxRootfs } from '../../bench/busybox-rootfs';
-import { cgroupParentDirs, containerConfig, makeScratch, removeCgroupDirs, removeContainers, requireRootAndAddon, unmountLeftovers } from './harness/scratch';
+import { awkLines, cgroupParentDirs, containerConfig, eventually, makeScratch, removeCgroupDirs, removeContainers, requireRootAndAddon, runToEnd, unmountLeftovers } from './harness/scratch';
 
 requireRootAndAddon('test/integration/tty.test.ts', 'namespaces, mounts and cgroups');
 
@@ -41,29 +41,10 @@ const filesOf = (id: string): string[] =>
     .sort((a, b) => generation(a) - generation(b));
 const generation = (f: string): number => Number(/\.log\.(\d+)$/.exec(f)?.[1] ?? 0);
 
-/** `n` lines of exactly 100 bytes with their newline, "line <i>" padded, i from `from`. */
-const lines = (from: number, n: number): string => `awk 'BEGIN { for (i = ${from}; i < ${from + n}; i++) printf "%-99s\\n", "line " i }'`;
 /** The same lines as a terminal gives them: its line discipline turns each \n into \r\n. */
 const ptyLines = (from: number, n: number): string => Array.from({ length: n }, (_, k) => `line ${from + k}`.padEnd(99) + '\r\n').join('');
 
-async function runToEnd(c: ContainerConfig): Promise<number> {
-  await rt.run(c);
-  try {
-    return (await rt.wait(c.id, AbortSignal.timeout(30_000))).exitCode;
-  } finally {
-    await rt.remove(c.id);
-  }
-}
 
-async function eventually<T>(what: string, fn: () => T | null, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== null) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Field 3 of /proc/<pid>/stat (R, S, D, Z, ...), or null once it is gone. */
 function stateOf(pid: number): string | null {
@@ -117,20 +98,20 @@ after(async () => {
 describe('tty: a pty as the container\'s stdio, relayed into its log (root)', () => {
   it('stdin, stdout and stderr are a terminal of the container\'s devpts, its controlling one; the log has the output, \\r\\n; the exit code is the container\'s', async () => {
     const script = '[ -t 0 ] && [ -t 1 ] && [ -t 2 ] && tty; echo to-stderr >&2; : < /dev/tty && echo has-ctty; echo "TERM=$TERM"; exit 7';
-    assert.equal(await runToEnd(sh('t1', script, { tty: true })), 7);
+    assert.equal(await runToEnd(rt, sh('t1', script, { tty: true })), 7);
     const log = read('t1.log');
     assert.match(log, /^\/dev\/pts\/\d+\r\nto-stderr\r\nhas-ctty\r\nTERM=xterm\r\n$/, JSON.stringify(log));
   });
 
   it('without tty nothing is a terminal, and the log is as the container wrote it', async () => {
     const script = 'for fd in 0 1 2; do if [ -t $fd ]; then echo "$fd=tty"; else echo "$fd=no"; fi; done; tty; echo "tty=$?"';
-    assert.equal(await runToEnd(sh('t2', script)), 0);
+    assert.equal(await runToEnd(rt, sh('t2', script)), 0);
     assert.equal(read('t2.log'), '0=no\n1=no\n2=no\nnot a tty\ntty=1\n');
   });
 
   it('a non-root user owns its terminal (reopening it works after the switch)', async () => {
     const script = 'stat -c %u "$(tty)"; echo reopened > "$(tty)" && echo ok';
-    assert.equal(await runToEnd(sh('t3', script, { tty: true, user: '65534:65534' })), 0);
+    assert.equal(await runToEnd(rt, sh('t3', script, { tty: true, user: '65534:65534' })), 0);
     assert.equal(read('t3.log'), '65534\r\nreopened\r\nok\r\n');
   });
 
@@ -149,7 +130,7 @@ describe('tty: a pty as the container\'s stdio, relayed into its log (root)', ()
 
   it('the plain file: the shim relays it all, more than the pty holds, before the exit is recorded', async () => {
     // 300 000 bytes, then exit at once: what is still in the pty is drained first.
-    await rt.run(sh('t4', `${lines(0, 3000)}; echo last; exit 3`, { tty: true }));
+    await rt.run(sh('t4', `${awkLines(0, 3000)}; echo last; exit 3`, { tty: true }));
     try {
       const text = readFileSync(containerPaths(root, 't4').configFile, 'utf8');
       const spec = JSON.parse(text) as { process: { terminal: boolean }; annotations?: unknown };
@@ -166,7 +147,7 @@ describe('tty: a pty as the container\'s stdio, relayed into its log (root)', ()
 
   it('a rotated log rotates a tty task\'s output too: at most max-file files of at most max-size, lines whole', async () => {
     const log: ContainerLog = { kind: 'rotate', maxBytes: 20_000, maxFiles: 3 };
-    assert.equal(await runToEnd(sh('t5', `${lines(0, 1000)}; echo done`, { tty: true, log })), 0);
+    assert.equal(await runToEnd(rt, sh('t5', `${awkLines(0, 1000)}; echo done`, { tty: true, log })), 0);
     const files = filesOf('t5');
     assert.deepEqual(files, ['t5.log', 't5.log.1', 't5.log.2']);
     for (const f of files) {
@@ -181,7 +162,7 @@ describe('tty: a pty as the container\'s stdio, relayed into its log (root)', ()
   });
 
   it('none: the pty is read and dropped, so a container that writes much still runs to its end', async () => {
-    assert.equal(await runToEnd(sh('t6', `${lines(0, 3000)}; exit 5`, { tty: true, log: { kind: 'none' } })), 5);
+    assert.equal(await runToEnd(rt, sh('t6', `${awkLines(0, 3000)}; exit 5`, { tty: true, log: { kind: 'none' } })), 5);
     assert.deepEqual(filesOf('t6').map((f) => statSync(join(logsDir, f)).size), [0], 'the agent\'s file, empty');
   });
 
@@ -239,7 +220,7 @@ describe('stdin_open: a stdin that never ends (root)', () => {
 
   it('without it, cat ends at once with status 0 (stdin is /dev/null)', async () => {
     const script = 'if [ -p /dev/stdin ]; then echo stdin=pipe; else echo stdin=other; fi; cat; echo "cat=$?"';
-    assert.equal(await runToEnd(sh('s3', script)), 0);
+    assert.equal(await runToEnd(rt, sh('s3', script)), 0);
     assert.equal(read('s3.log'), 'stdin=other\ncat=0\n');
   });
 });

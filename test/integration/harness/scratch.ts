@@ -196,3 +196,27 @@ export function logValues(log: string): Map<string, string> {
   }
   return out;
 }
+
+/** Polls `fn` every 50 ms until it gives something other than null (null: not yet). */
+export async function eventually<T>(what: string, fn: () => T | null, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== null) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Runs the container until it exits and removes it; its exit code. */
+export async function runToEnd(rt: Runtime, c: ContainerConfig): Promise<number> {
+  await rt.run(c);
+  try {
+    return (await rt.wait(c.id, AbortSignal.timeout(30_000))).exitCode;
+  } finally {
+    await rt.remove(c.id);
+  }
+}
+
+/** A shell command printing `n` lines of exactly 100 bytes with their newline, "line <i>" padded, i from `from`: one awk, buffered as it likes. */
+export const awkLines = (from: number, n: number): string => `awk 'BEGIN { for (i = ${from}; i < ${from + n}; i++) printf "%-99s\\n", "line " i }'`;
