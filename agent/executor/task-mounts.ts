@@ -14,12 +14,12 @@
  * an agent restart, or one whose prepare failed half way, leaves nothing behind.
  */
 import { mkdirSync, statSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import type { ContainerSpec, Mount } from '../../shared/types';
 import type { PreparedImage } from '../image/types';
 import { tmpfsMount } from '../runtime/oci/spec';
 import type { OciMount } from '../runtime/oci/spec-types';
-import { ImagePaths, ImageView } from '../volumes/copy-up';
+import { cleanPath as clean, ImagePaths, ImageView } from '../volumes/copy-up';
 import type { VolumeStore } from '../volumes/store';
 import type { VolumeSys } from '../volumes/sys';
 import { InvalidMountError, TaskError } from './errors';
@@ -36,10 +36,6 @@ export interface TaskStorage {
 
 /** Docker's default propagation of binds and volumes on Linux. */
 const DEFAULT_PROPAGATION = 'rprivate';
-
-function clean(p: string): string {
-  return posix.normalize(p).replace(/(.)\/+$/, '$1');
-}
 
 function invalid(type: string, why: string): InvalidMountError {
   return new InvalidMountError(`invalid mount config for type ${JSON.stringify(type)}: ${why}`);

@@ -43,6 +43,11 @@ export function resolveInRoot(root: string, p: string, lstat: (path: string) => 
   return join(root, ...done);
 }
 
+/** A container path as mounts compare them: normalized, no trailing slash (but `/`). */
+export function cleanPath(p: string): string {
+  return posix.normalize(p).replace(/(.)\/+$/, '$1');
+}
+
 /** The volume's root takes the owner and mode of the image's directory (moby copyOwnership). */
 function takeRoot(dir: string, owner: { uid: number; gid: number; mode: number } | null): void {
   if (owner === null) return;
@@ -82,7 +87,7 @@ export class ImagePaths {
   }
 
   private static key(layers: readonly string[], path: string): string {
-    return `${layers.join(':')}\0${posix.normalize(path).replace(/(.)\/+$/, '$1')}`;
+    return `${layers.join(':')}\0${cleanPath(path)}`;
   }
 }
 
