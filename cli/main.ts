@@ -12,6 +12,7 @@ import type { CommandContext } from './context';
 import { init, down, join, joinToken, update } from './commands/cluster';
 import { deploy, stack } from './commands/stack';
 import { service } from './commands/service';
+import { SERVICE_BOOLEANS, SERVICE_REPEATABLE, SERVICE_VALUED } from './service-flags';
 import { node } from './commands/node';
 import { image } from './commands/image';
 import { network } from './commands/network';
@@ -30,12 +31,16 @@ Commands:
   join-token worker|manager [--rotate] [--quiet]
   ca [--rotate [--detach]] [--cert-expiry DURATION] | ca client-cert --out DIR [--expiry DURATION]
   unlock (reads the key from stdin) | unlock-key [--rotate] [--quiet]
-  update [--heartbeat-period DURATION] [--heartbeat-grace DURATION] [--cert-expiry DURATION]
+  update [--heartbeat-period DURATION] [--heartbeat-grace DURATION] [--cert-expiry DURATION] [--task-history-limit N]
   down [--data-root DIR] [--purge]
   image import FILE NAME[:TAG] | image ls
   deploy [-c] STACKFILE [NAME] [--detach] [--prune]
   stack ls | stack ps NAME | stack rm NAME
   service ls | ps SERVICE | inspect SERVICE | scale SERVICE=N... | pause SERVICE... | unpause SERVICE...
+  service create --name NAME [--replicas N|--mode global] [--env K=V] [--mount ...] [--publish ...] [--secret ...] [--config ...]
+                 [--network N] [--constraint ...] [--health-cmd ...] [--restart-condition ...] [--update-parallelism N] ... IMAGE [CMD...]
+  service update [--image I] [--env-add K=V] [--env-rm K] [--replicas N] [--force] [--rollback] [--update-* ...] ... SERVICE
+  service rollback SERVICE | service rm SERVICE...
   task pause TASK... | task unpause TASK...
   node ls | node inspect NODE | node rm [--force] NODE...
   node update [--availability active|pause|drain] [--label-add K=V]... [--label-rm K]... NODE
@@ -46,12 +51,13 @@ Commands:
   network create [-d overlay] [--subnet CIDR] [--attachable] [--opt|-o encrypted] NAME | network ls | inspect NAME | rm NAME
 Listing commands take --format json.`;
 
-const VALUED = ['userns-remap', 'host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace', 'cert-expiry', 'listen-api', 'etcd-cacert', 'etcd-cert', 'etcd-key', 'tlscacert', 'tlscert', 'tlskey', 'out', 'expiry', 'opt', 'o', 'label', 'generic-resource', 'node'];
-const REPEATABLE = ['label-add', 'label-rm', 'opt', 'o', 'label', 'generic-resource'];
-const BOOLEANS = ['autolock', 'rotate', 'tlsverify', 'detach', 'prune', 'attachable', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q', 'force', 'f'];
+const VALUED = [...SERVICE_VALUED, 'task-history-limit', 'filter', 'userns-remap', 'host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace', 'cert-expiry', 'listen-api', 'etcd-cacert', 'etcd-cert', 'etcd-key', 'tlscacert', 'tlscert', 'tlskey', 'out', 'expiry', 'opt', 'o', 'label', 'generic-resource', 'node'];
+const REPEATABLE = [...SERVICE_REPEATABLE, 'filter', 'label-add', 'label-rm', 'opt', 'o', 'label', 'generic-resource'];
+const BOOLEANS = [...SERVICE_BOOLEANS, 'no-trunc', 'autolock', 'rotate', 'tlsverify', 'detach', 'prune', 'attachable', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q', 'force', 'f'];
 
 async function run(argv: string[]): Promise<void> {
-  const args = parseFlags(argv, VALUED, BOOLEANS, REPEATABLE);
+  // `service create [OPTIONS] IMAGE [COMMAND [ARG...]]`: what follows the image is the container's.
+  const args = parseFlags(argv, VALUED, BOOLEANS, REPEATABLE, (pos) => pos.length === 3 && pos[0] === 'service' && pos[1] === 'create');
   if (args.flags.get('a') === true) args.flags.set('all', true);
   const [cmd, ...rest] = args.positionals;
   if (!cmd || args.flags.get('help') === true || args.flags.get('h') === true) {

@@ -29,6 +29,7 @@ import { clearPredecessor, LeaderElection } from './election/leader';
 import { ManagerPresence } from './election/presence';
 import { promoteWhenReady } from './election/etcd-members';
 import { orchestratorLoop } from './orchestrator/run';
+import { updaterLoop } from './orchestrator/update/loop';
 import { schedulerLoop } from './scheduler/run';
 import { allocatorLoop } from './allocator/run';
 import { networkKeyLoop } from './network-keys/run';
@@ -194,7 +195,7 @@ async function main(): Promise<void> {
   const election = new LeaderElection(store, { managerId, nodeId: localNodeId }, {
     // The loops read the store and write through this term's fenced writer.
     onElected: async (writer) => {
-      loops = [orchestratorLoop(store, writer, log.child('orchestrator')), allocatorLoop(store, view, writer, log.child('allocator')), schedulerLoop(store, view, writer, log.child('scheduler')), caRotationLoop(store, writer, log.child('ca')), networkKeyLoop(store, writer, log.child('network-keys'), () => keys.get())];
+      loops = [orchestratorLoop(store, writer, log.child('orchestrator')), updaterLoop(store, writer, log.child('updater')), allocatorLoop(store, view, writer, log.child('allocator')), schedulerLoop(store, view, writer, log.child('scheduler')), caRotationLoop(store, writer, log.child('ca')), networkKeyLoop(store, writer, log.child('network-keys'), () => keys.get())];
       await Promise.all(loops.map((l) => l.start()));
     },
     onDemoted: async () => {

@@ -1,5 +1,5 @@
 /** Shapes the REST API returns and the CLI prints (`--format json` field names are stable). */
-import type { ServiceSpec, StackBlob, StackNetwork, VolumeInfo } from './types';
+import type { ServiceSpec, StackBlob, StackNetwork, UpdateStatus, VolumeInfo } from './types';
 
 export interface ServiceView {
   id: string;
@@ -8,7 +8,31 @@ export interface ServiceView {
   mode: 'replicated' | 'global';
   desired: number;
   running: number;
+  /** Running tasks made from the current spec: `running` once an update is through. */
+  upToDate: number;
   image: string;
+  specVersion: number;
+  /** The last rolling update's state (`updating`, `paused`, `completed`, `rollback_*`), null if never updated. */
+  update: UpdateStatus | null;
+}
+
+/** `POST /v1/services`: a service outside a stack file (`service create`). */
+export interface ServiceCreateRequest {
+  spec: ServiceSpec;
+}
+
+/** `POST /v1/services/{id}/update`: the whole new spec; `version`, when given, must be the specVersion it was made from. */
+export interface ServiceUpdateRequest {
+  spec: ServiceSpec;
+  version?: number | null;
+}
+
+export interface ServiceWriteResult {
+  id: string;
+  name: string;
+  specVersion: number;
+  updateStatus: UpdateStatus | null;
+  warnings: string[];
 }
 
 export interface TaskView {
@@ -24,6 +48,12 @@ export interface TaskView {
   error: string | null;
   pid: number | null;
   exitCode: number | null;
+  /** The health check's state while running (`starting`, `healthy`, `unhealthy`), null without one. */
+  health: string | null;
+  /** Made from the service's current spec. */
+  current: boolean;
+  specVersion: number;
+  image: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -51,6 +81,8 @@ export interface ClusterUpdateRequest {
   heartbeatGraceMs?: number;
   /** Validity of node certificates issued from now on (each node renews in its second half). */
   certExpiryMs?: number;
+  /** Ended tasks kept per slot for `service ps` (`--task-history-limit`). */
+  taskHistoryLimit?: number;
 }
 
 /** POST /v1/nodes/:ref/update; every field optional, all applied or none. */

@@ -13,7 +13,11 @@ const LIST_SEP = '\0';
  * `valued` lists the flags that take a value; `booleans` those that do not. A valued flag given
  * twice keeps the last value, unless it is in `repeatable`: then flagList() returns every value.
  */
-export function parseFlags(argv: string[], valued: string[], booleans: string[], repeatable: string[] = []): Parsed {
+/**
+ * `restAfter`: called with the positionals so far; when it says true, everything after is
+ * positional (`service create IMAGE sh -c ...`: the container's command keeps its own flags).
+ */
+export function parseFlags(argv: string[], valued: string[], booleans: string[], repeatable: string[] = [], restAfter: (positionals: string[]) => boolean = () => false): Parsed {
   const flags = new Map<string, string | true>();
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -41,6 +45,10 @@ export function parseFlags(argv: string[], valued: string[], booleans: string[],
       continue;
     }
     positionals.push(a);
+    if (restAfter(positionals)) {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
   }
   return { flags, positionals };
 }

@@ -2,13 +2,31 @@
  * Defaults of the service model (types.ts): what a field means when a stack file or an API client
  * says nothing, in one place, so the compose converter, the wire codec and tests agree.
  */
-import type { ContainerSpec, Placement, Resources, TaskSpec } from './types';
+import type { ContainerSpec, Placement, Resources, RestartPolicy, TaskSpec, UpdateConfig } from './types';
 import { defaultRuntimeSettings } from './types';
 
 export const DEFAULT_STOP_GRACE_PERIOD_MS = 10_000;
 
 /** The label Docker puts on every object of a stack; `stack ls/rm` find them by it. */
 export const NAMESPACE_LABEL = 'com.docker.stack.namespace';
+
+/**
+ * A task that ended on its own is replaced after this long unless its restart policy says otherwise.
+ * Swarm waits 5 s; tsswarm keeps 1 s: a crashing container still restarts at a bounded rate (about
+ * once a second, not in a hot loop), and a service whose task died is back four seconds sooner.
+ */
+export const DEFAULT_RESTART_DELAY_MS = 1000;
+
+/** Restart condition `any`, no limit on attempts: what a service without `restart_policy` gets. */
+export function defaultRestartPolicy(): RestartPolicy {
+  return { condition: 'any', delayMs: null, maxAttempts: null, windowMs: null };
+}
+
+/** Swarm's defaults for `update_config` and `rollback_config`: one task at a time, stop first, pause on the first failure, 5 s of monitoring. */
+export const DEFAULT_UPDATE_MONITOR_MS = 5000;
+export function defaultUpdateConfig(): UpdateConfig {
+  return { parallelism: 1, delayMs: 0, failureAction: 'pause', monitorMs: null, maxFailureRatio: 0, order: 'stop-first' };
+}
 
 export function defaultResources(): Resources {
   return {
@@ -45,7 +63,7 @@ export function defaultContainerSpec(image: string): ContainerSpec {
 }
 
 export function taskSpecOf(container: ContainerSpec): TaskSpec {
-  return { container, hostNetwork: false, resources: defaultResources(), placement: defaultPlacement(), restartPolicy: null, logDriver: null };
+  return { container, hostNetwork: false, resources: defaultResources(), placement: defaultPlacement(), restartPolicy: null, logDriver: null, forceUpdate: 0 };
 }
 
 /**
@@ -65,6 +83,7 @@ export function completeTaskSpec(v: unknown): TaskSpec {
     placement: { ...defaultPlacement(), ...(isObject(t.placement) ? t.placement : {}) },
     restartPolicy: t.restartPolicy ?? null,
     logDriver: t.logDriver ?? null,
+    forceUpdate: typeof t.forceUpdate === 'number' ? t.forceUpdate : 0,
   };
 }
 

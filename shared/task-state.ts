@@ -35,3 +35,11 @@ export function canMove(from: TaskStateName, to: TaskStateName): boolean {
 }
 
 export type DesiredState = 'running' | 'shutdown' | 'remove';
+
+/**
+ * Running, and healthy where it has a health check: what a task must be to count as up (for a
+ * rolling update to move on, for a start-first replacement to take over, for VIP backends).
+ */
+export function isReady(status: { state: TaskStateName; health?: 'starting' | 'healthy' | 'unhealthy' | null }): boolean {
+  return status.state === 'running' && (status.health === undefined || status.health === null || status.health === 'healthy');
+}

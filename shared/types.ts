@@ -29,7 +29,7 @@ export interface Placement {
   maxReplicas: number;
 }
 
-/** compose `deploy.restart_policy`: validated and stored; acted on by the restart supervisor (issue 12). */
+/** compose `deploy.restart_policy` / `--restart-*`: when a task that ended on its own is replaced (manager/orchestrator/restart.ts). */
 export interface RestartPolicy {
   condition: 'none' | 'on-failure' | 'any';
   delayMs: number | null;
@@ -37,7 +37,7 @@ export interface RestartPolicy {
   windowMs: number | null;
 }
 
-/** compose `deploy.update_config` / `rollback_config`: validated and stored; acted on by issue 12. */
+/** compose `deploy.update_config` / `rollback_config`, `--update-*` / `--rollback-*`: how a changed spec rolls out (manager/orchestrator/update/). */
 export interface UpdateConfig {
   parallelism: number;
   delayMs: number;
@@ -65,6 +65,8 @@ export interface TaskSpec {
   placement: Placement;
   restartPolicy: RestartPolicy | null;
   logDriver: LogDriver | null;
+  /** `service update --force` bumps it: a new spec digest, so every task is replaced though nothing else changed (Docker's ForceUpdate). */
+  forceUpdate: number;
 }
 
 export interface ResourceLimits {
@@ -358,12 +360,32 @@ export interface ServiceSpec {
   rollback: UpdateConfig | null;
 }
 
+/** Where a rolling update (or a rollback) of a service stands, as Swarm's UpdateStatus. */
+export type UpdateState = 'updating' | 'paused' | 'completed' | 'rollback_started' | 'rollback_paused' | 'rollback_completed';
+
+export interface UpdateStatus {
+  state: UpdateState;
+  startedAt: string;
+  completedAt: string | null;
+  message: string;
+}
+
 export interface Service {
   v: number;
   id: string;
   spec: ServiceSpec;
-  /** Bumped on every spec change; tasks record the version they were made from. */
+  /** Bumped whenever the spec digest changes; tasks record the version they were made from. */
   specVersion: number;
+  /**
+   * sha256 of the part of the spec a container is made from (task template, networks, endpoint:
+   * shared/service-versions.ts). A task whose digest differs is out of date and is replaced by the
+   * updater; a change of anything else (replicas, labels, update_config) restarts nothing.
+   */
+  specDigest: string;
+  /** The spec before the last change of digest, for `service rollback` (Swarm's PreviousSpec). */
+  previousSpec: ServiceSpec | null;
+  /** The rolling update the last change of digest started; null for a service never updated. */
+  updateStatus: UpdateStatus | null;
   /** Virtual IPs (endpoint mode vip), one per network, allocated by the manager. */
   vips: { networkId: string; address: string }[];
   /** `service pause`: its tasks, new ones too, are frozen (not part of the spec: no new version). */
@@ -383,6 +405,22 @@ export interface TaskStatus {
   exitCode: number | null;
   /** The agent froze the running container (cgroup freezer): shown as state `paused`. */
   paused: boolean;
+  /** The health check's verdict while the task runs, null without a check. Absent in records from before health checks. */
+  health?: HealthState | null;
+  /** The health check's last results (kept for inspect); absent without a check. */
+  healthLog?: HealthProbe[];
+}
+
+export type HealthState = 'starting' | 'healthy' | 'unhealthy';
+
+/** One run of a health check (Docker's HealthcheckResult). */
+export interface HealthProbe {
+  start: string;
+  end: string;
+  /** -1 when it timed out or could not run. */
+  exitCode: number;
+  /** Its stdout and stderr, at most 4 KiB. */
+  output: string;
 }
 
 export interface Task {
@@ -396,6 +434,10 @@ export interface Task {
   nodeId: string | null;
   desiredState: DesiredState;
   specVersion: number;
+  /** The service's spec digest when the task was made; '' in records from before digests (then specVersion decides). */
+  specDigest: string;
+  /** When the slot's (or node's) earlier tasks of this spec were restarted after ending on their own: the restart policy's count. */
+  restarts: string[];
   /** The service's task template when the task was made. */
   spec: TaskSpec;
   /** Addresses on the service's networks; allocated while the task is `new`. */
@@ -458,6 +500,8 @@ export interface Cluster {
   certExpiryMs?: number;
   /** `init --autolock`: managers keep the data key wrapped by the operator's unlock key only. */
   autolock?: boolean;
+  /** Ended tasks kept per slot (or node) for `service ps` (`update --task-history-limit`; absent: 5, as Swarm). */
+  taskHistoryLimit?: number;
   /** With autolock: the unlock key, sealed under the data key (manager/keys/seal.ts), for managers that join. */
   unlockKey?: { alg: 'A256GCM'; nonce: string; data: string };
 }

@@ -8,6 +8,8 @@
 import type { DesiredState, TaskStateName } from '../../shared/task-state';
 import { isTerminal } from '../../shared/task-state';
 import type { Controller } from './controller';
+import { UnhealthyError } from './errors';
+import type { HealthReport } from '../health/monitor';
 
 export interface Observed {
   state: TaskStateName;
@@ -19,6 +21,8 @@ export interface Observed {
   paused: boolean;
   /** Resources released after a terminal state. */
   removed: boolean;
+  /** The health check's last report while running (set by the runner, not by advance). */
+  health?: HealthReport | null;
 }
 
 /** What the manager wants of a task: its desired state, and whether a running one is frozen. */
@@ -94,6 +98,7 @@ export async function advance(wanted: Wanted, cur: Observed, ctrl: Controller, s
         return next('failed', 'task exited', { err: `task: non-zero exit (${how})`, exitCode: exit.exitCode, pid: null, paused: false });
       } catch (e) {
         if (isAbort(e)) return null;
+        if (e instanceof UnhealthyError) return next('failed', 'unhealthy', { err: e.message, pid: null, paused: false });
         return next('failed', 'lost the container', { err: errText(e), pid: null });
       }
     default:

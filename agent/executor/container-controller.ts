@@ -13,6 +13,9 @@ import { TaskError } from './errors';
 import { containerLog } from './log-options';
 import { expandContainerSpec, templateContext, type NodeFacts } from './templates';
 import { prepareTaskMounts, releaseTaskMounts, type TaskStorage } from './task-mounts';
+import { HEALTH_OUTPUT_BYTES, HealthMonitor, resolveHealth, type HealthReport, type ResolvedHealth } from '../health/monitor';
+import { UnhealthyError } from './errors';
+import type { HealthCheck } from '../../shared/types';
 
 export { TaskError } from './errors';
 
@@ -68,6 +71,10 @@ export function mergeEnv(imageEnv: string[], taskEnv: string[]): string[] {
 
 export class ContainerController implements Controller {
   private config: ContainerConfig | null = null;
+  /** The image's HEALTHCHECK, known after prepare (undefined: not read yet, as after a re-attach). */
+  private imageHealth: HealthCheck | null | undefined = undefined;
+  private health: HealthMonitor | null = null;
+  private healthListener: ((r: HealthReport) => void) | null = null;
 
   constructor(
     private readonly task: AssignedTask,
@@ -82,6 +89,7 @@ export class ContainerController implements Controller {
     // Swarm's templates first: everything below reads the task's own values.
     const c = expandContainerSpec(this.task.spec.container, templateContext(this.task, this.context.node, this.task.serviceLabels));
     const image = await this.images.prepare(c.image, signal);
+    this.imageHealth = image.config.healthcheck ?? null;
     const args = resolveArgs(this.task, image.config);
     if (args.length === 0) throw new TaskError(`no command: image ${c.image} has none and the service gives none`);
     const hostNetwork = this.task.spec.hostNetwork;
@@ -117,11 +125,64 @@ export class ContainerController implements Controller {
     return info.pid;
   }
 
-  wait(signal: AbortSignal): Promise<ExitStatus> {
-    return this.runtime.wait(this.task.id, signal);
+  onHealth(listener: (r: HealthReport) => void): void {
+    this.healthListener = listener;
+  }
+
+  async wait(signal: AbortSignal): Promise<ExitStatus> {
+    const monitor = await this.startHealth(signal);
+    if (monitor === null) return this.runtime.wait(this.task.id, signal);
+    const ac = new AbortController();
+    const forward = () => ac.abort(signal.reason);
+    signal.addEventListener('abort', forward, { once: true });
+    try {
+      const outcome = await Promise.race([
+        this.runtime.wait(this.task.id, ac.signal).then((exit) => ({ exit })),
+        monitor.unhealthy().then(() => ({ exit: null })),
+      ]);
+      if (outcome.exit !== null) {
+        this.stopHealth();
+        return outcome.exit;
+      }
+    } finally {
+      signal.removeEventListener('abort', forward);
+      ac.abort();
+    }
+    // Unhealthy: stopped as a shutdown would stop it, and the task fails (the restart policy replaces it).
+    this.stopHealth();
+    await this.shutdown();
+    throw new UnhealthyError();
+  }
+
+  /** The running container's health monitor, started on the first wait (after a re-attach too); null without a check. */
+  private async startHealth(signal: AbortSignal): Promise<HealthMonitor | null> {
+    if (this.health !== null) return this.health;
+    const spec = this.task.spec.container.healthcheck;
+    // The service's test decides alone; without one, the image's HEALTHCHECK (read again after a re-attach).
+    if (this.imageHealth === undefined && (spec === null || spec.test.length === 0)) {
+      this.imageHealth = (await this.images.prepare(this.task.spec.container.image, signal).catch(() => null))?.config.healthcheck ?? null;
+    }
+    const cfg = resolveHealth(spec, this.imageHealth ?? null);
+    if (cfg === null) return null;
+    this.health = new HealthMonitor(cfg, (timeoutMs, s) => this.probe(cfg, s), (r) => this.healthListener?.(r));
+    this.health.start();
+    return this.health;
+  }
+
+  private async probe(cfg: ResolvedHealth, signal: AbortSignal): Promise<{ exitCode: number; output: string } | null> {
+    // A frozen container is not probed (Docker skips checks while paused).
+    if (await this.runtime.isPaused(this.task.id)) return null;
+    const r = await this.runtime.exec(this.task.id, { args: cfg.args, signal, maxOutputBytes: HEALTH_OUTPUT_BYTES });
+    return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}` };
+  }
+
+  private stopHealth(): void {
+    this.health?.stop();
+    this.health = null;
   }
 
   async shutdown(): Promise<void> {
+    this.stopHealth();
     const info = await this.runtime.inspect(this.task.id);
     if (!info || info.status !== 'running') return;
     const ac = new AbortController();
@@ -142,6 +203,7 @@ export class ContainerController implements Controller {
   }
 
   async terminate(): Promise<void> {
+    this.stopHealth();
     const info = await this.runtime.inspect(this.task.id);
     if (!info || info.status !== 'running') return;
     // SIGKILL reaches a frozen process only once it is thawed.
@@ -154,6 +216,7 @@ export class ContainerController implements Controller {
 
   /** Works from the task id alone (the executor removes containers it no longer knows the task of). */
   async remove(): Promise<void> {
+    this.stopHealth();
     // The container first: its mounts are released only once nothing runs on them.
     await this.runtime.remove(this.task.id);
     let failure: unknown = null;

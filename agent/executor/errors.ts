@@ -21,3 +21,11 @@ export class BlobNotFoundError extends TaskError {
     super(`${kind} ${blobName} not found on this node`);
   }
 }
+
+/** The task's health check failed `retries` times in a row: the container was stopped, the task fails (Swarm's words). */
+export class UnhealthyError extends TaskError {
+  override readonly code = 'UNHEALTHY';
+  constructor() {
+    super('task: unhealthy container');
+  }
+}

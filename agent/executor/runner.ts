@@ -30,6 +30,27 @@ export class TaskRunner {
     this.desired = task.desiredState;
     this.wantPaused = task.paused;
     this.observed = initial;
+    // A health report changes nothing in the lifecycle: it is reported with the state as it is.
+    ctrl.onHealth?.((h) => {
+      if (this.observed.state !== 'running') return;
+      this.observed = { ...this.observed, health: h };
+      this.send(this.observed);
+    });
+  }
+
+  private send(o: Observed): void {
+    this.report({
+      taskId: this.task.id,
+      state: o.state,
+      message: o.message,
+      err: o.err,
+      pid: o.pid,
+      exitCode: o.exitCode,
+      timestamp: new Date().toISOString(),
+      paused: o.paused,
+      health: o.state === 'running' ? o.health?.state ?? null : null,
+      healthLog: o.health?.log ?? [],
+    });
   }
 
   get state(): Observed {
@@ -96,19 +117,9 @@ export class TaskRunner {
         continue;
       }
       const changed = next.state !== this.observed.state || next.pid !== this.observed.pid || next.err !== this.observed.err || next.paused !== this.observed.paused;
-      this.observed = next;
-      if (changed) {
-        this.report({
-          taskId: this.task.id,
-          state: next.state,
-          message: next.message,
-          err: next.err,
-          pid: next.pid,
-          exitCode: next.exitCode,
-          timestamp: new Date().toISOString(),
-          paused: next.paused,
-        });
-      }
+      // The health report outlives the step that made it only while the task runs.
+      this.observed = next.state === 'running' ? { ...next, health: this.observed.health } : next;
+      if (changed) this.send(this.observed);
       if (next.removed) return;
     }
   }

@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { InvalidArgumentError, isTsswarmError } from '../../shared/errors';
 import { formatImageRef, normalizeImageRef, parseImageRef, withDefaultTag, type ImageRef } from '../../shared/image-ref';
 import type { ImageSummary } from '../../shared/image-summary';
+import type { HealthCheck } from '../../shared/types';
 import {
   INDEX_TYPES,
   chainIds,
@@ -263,7 +264,18 @@ function runtimeConfig(config: ImageConfigJson): ImageConfig {
     workingDir: c.WorkingDir ? c.WorkingDir : null,
     user: c.User ? c.User : null,
     volumes: imageVolumes(c['Volumes']),
+    healthcheck: imageHealthcheck(c['Healthcheck']),
   };
+}
+
+/** `"Healthcheck": {"Test": [...], "Interval": ns, ...}` (a Dockerfile's HEALTHCHECK) in the service model's shape. */
+export function imageHealthcheck(v: unknown): HealthCheck | null {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
+  const h = v as Record<string, unknown>;
+  if (!Array.isArray(h.Test) || !h.Test.every((x) => typeof x === 'string')) return null;
+  const ms = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) && x > 0 ? Math.round(x / 1e6) : null);
+  const retries = typeof h.Retries === 'number' && Number.isSafeInteger(h.Retries) && h.Retries > 0 ? h.Retries : null;
+  return { test: h.Test as string[], intervalMs: ms(h.Interval), timeoutMs: ms(h.Timeout), startPeriodMs: ms(h.StartPeriod), startIntervalMs: ms(h.StartInterval), retries };
 }
 
 /** `"Volumes": {"/data": {}}`, Docker's set of paths as an object; anything else declares none. */

@@ -1,3 +1,4 @@
+import type { HealthCheck } from '../../shared/types';
 /** The image seam: what the executor needs to turn an image reference into layers. */
 export interface ImageConfig {
   entrypoint: string[] | null;
@@ -10,6 +11,8 @@ export interface ImageConfig {
    * mounting something there. Absent in images.json records written before it: read as none.
    */
   volumes?: string[];
+  /** The image's HEALTHCHECK (config `Healthcheck`); absent in records written before it: none. */
+  healthcheck?: HealthCheck | null;
 }
 
 export interface PreparedImage {

@@ -20,7 +20,8 @@ import { InvalidContainerConfigError } from './errors';
 import { containerPaths, mountRootfs, overlayOptions, unmountRootfs, type ContainerPaths } from './rootfs';
 import { isFrozen, isSameProcess, parseShimState, readFileOrNull, toContainerInfo, type IsSameProcess, type ShimState } from './state';
 import type { RuntimeSys } from './sys';
-import type { ContainerConfig, ContainerInfo, ExitStatus, Runtime, RuntimeOptions } from './types';
+import type { ContainerConfig, ContainerExec, ContainerInfo, ExitStatus, Runtime, RuntimeOptions } from './types';
+import { execInContainer, type ExecResult } from './exec';
 import { writeContainerFiles } from './container-files';
 import { hostFacts } from './oci/host';
 import { buildSpec, usernsForContainer, type HostFacts } from './oci/spec';
@@ -307,6 +308,10 @@ export class NativeRuntime implements Runtime {
   async isPaused(id: string): Promise<boolean> {
     const state = this.readState(id);
     return state !== null && isFrozen(state.cgroupDirs);
+  }
+
+  exec(id: string, opts: ContainerExec): Promise<ExecResult> {
+    return execInContainer({ ...opts, root: containerPaths(this.opts.root, id).stateRoot, id });
   }
 
   async remove(id: string): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import type { ResourceLimits, RuntimeSettings } from '../../shared/types';
 import type { OciMount } from './oci/spec-types';
+import type { ExecOptions, ExecResult } from './exec';
 
 /** A container's limits are its task's (shared/types.ts): one definition, not a copy. */
 export type RuntimeLimits = ResourceLimits;
@@ -100,7 +101,12 @@ export interface Runtime {
   pause(id: string, paused: boolean): Promise<void>;
   /** Whether the container's cgroup is frozen. */
   isPaused(id: string): Promise<boolean>;
+  /** Runs a process in the running container (`docker exec`: its namespaces, cgroup, user and confinement). */
+  exec(id: string, opts: ContainerExec): Promise<ExecResult>;
 }
+
+/** An exec's options, the container's runtime root and id aside (exec.ts). */
+export type ContainerExec = Omit<ExecOptions, 'root' | 'id' | 'runtime'>;
 
 /** A subordinate id range of the host (from /etc/subuid and /etc/subgid). */
 export interface UsernsRemap {

@@ -326,9 +326,15 @@ export async function update(ctx: CommandContext): Promise<void> {
   }
   const expiry = certExpiryFlag(ctx.args);
   if (expiry !== null) req.certExpiryMs = expiry;
-  if (Object.keys(req).length === 0) throw new InvalidArgumentError('update: nothing to change (--heartbeat-period, --heartbeat-grace, --cert-expiry)');
-  const r = await ctx.client.post<{ heartbeatPeriodMs: number; heartbeatGraceMs: number; certExpiryMs: number }>('/v1/cluster/update', req);
+  const history = flagString(ctx.args, 'task-history-limit');
+  if (history !== null) {
+    if (!/^\d+$/.test(history)) throw new InvalidArgumentError(`--task-history-limit: expected a non-negative integer, got ${JSON.stringify(history)}`);
+    req.taskHistoryLimit = Number(history);
+  }
+  if (Object.keys(req).length === 0) throw new InvalidArgumentError('update: nothing to change (--heartbeat-period, --heartbeat-grace, --cert-expiry, --task-history-limit)');
+  const r = await ctx.client.post<{ heartbeatPeriodMs: number; heartbeatGraceMs: number; certExpiryMs: number; taskHistoryLimit: number }>('/v1/cluster/update', req);
   process.stdout.write(`heartbeat every ${r.heartbeatPeriodMs}ms, node down after ${r.heartbeatGraceMs}ms of silence\n`);
   if (expiry !== null) process.stdout.write(`node certificates issued from now on are valid ${formatDuration(r.certExpiryMs)}\n`);
+  if (history !== null) process.stdout.write(`${r.taskHistoryLimit} ended tasks kept per slot\n`);
 }
 

@@ -1,7 +1,9 @@
-/** `service ls|ps|inspect|scale`. */
+/** `service ls|ps|inspect|scale|pause|unpause|create|update|rollback|rm`. */
 import { InvalidArgumentError } from '../../shared/errors';
 import { flagString } from '../../shared/flags';
-import type { ServiceView, TaskView } from '../../shared/api-types';
+import type { ServiceView, ServiceWriteResult, TaskView } from '../../shared/api-types';
+import type { Service } from '../../shared/types';
+import { specFromCreateFlags, specFromUpdateFlags } from '../service-flags';
 import type { CommandContext } from '../context';
 import { printJson, printTable } from '../table';
 import { waitConverged } from '../converge';
@@ -12,8 +14,41 @@ export async function service(ctx: CommandContext): Promise<void> {
   switch (sub) {
     case 'ls': {
       const list = await ctx.client.get<ServiceView[]>('/v1/services');
-      if (ctx.json) return printJson(list.map((s) => ({ id: s.id, name: s.name, mode: s.mode, desired: s.desired, running: s.running, image: s.image, stack: s.stack })));
-      return printTable(['ID', 'NAME', 'MODE', 'REPLICAS', 'IMAGE'], list.map((s) => [s.id.slice(0, 12), s.name, s.mode, `${s.running}/${s.desired}`, s.image]));
+      if (ctx.json) return printJson(list.map((s) => ({ id: s.id, name: s.name, mode: s.mode, desired: s.desired, running: s.running, upToDate: s.upToDate, image: s.image, stack: s.stack, specVersion: s.specVersion, update: s.update })));
+      return printTable(['ID', 'NAME', 'MODE', 'REPLICAS', 'IMAGE', 'UPDATE'], list.map((s) => [s.id.slice(0, 12), s.name, s.mode, `${s.running}/${s.desired}`, s.image, s.update ? s.update.state : '']));
+    }
+    case 'create': {
+      const [image, ...command] = rest;
+      if (image === undefined) throw new InvalidArgumentError('usage: tsswarm service create --name NAME [OPTIONS] IMAGE [COMMAND [ARG...]]');
+      const spec = specFromCreateFlags(ctx.args, image, command);
+      const r = await ctx.client.post<ServiceWriteResult>('/v1/services', { spec });
+      process.stdout.write(`${r.id}\n`);
+      for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+      return wait(ctx, [r.name], null);
+    }
+    case 'update': {
+      if (rest.length !== 1) throw new InvalidArgumentError('usage: tsswarm service update [OPTIONS] SERVICE');
+      const cur = await ctx.client.get<Service>(`/v1/services/${encodeURIComponent(rest[0]!)}`);
+      if (ctx.args.flags.get('rollback') === true) return rollback(ctx, cur.spec.name);
+      const spec = specFromUpdateFlags(ctx.args, cur.spec);
+      const r = await ctx.client.post<ServiceWriteResult>(`/v1/services/${encodeURIComponent(cur.id)}/update`, { spec, version: cur.specVersion });
+      process.stdout.write(`${r.name}\n`);
+      for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+      return wait(ctx, [r.name], 'update');
+    }
+    case 'rollback': {
+      if (rest.length !== 1) throw new InvalidArgumentError('usage: tsswarm service rollback SERVICE');
+      return rollback(ctx, rest[0]!);
+    }
+    case 'rm': {
+      if (rest.length === 0) throw new InvalidArgumentError('usage: tsswarm service rm SERVICE [SERVICE...]');
+      // Each name is checked first, so an unknown one removes nothing.
+      const found = await Promise.all(rest.map((n) => ctx.client.get<Service>(`/v1/services/${encodeURIComponent(n)}`)));
+      for (const s of found) {
+        await ctx.client.delete(`/v1/services/${encodeURIComponent(s.id)}`);
+        process.stdout.write(`${s.spec.name}\n`);
+      }
+      return;
     }
     case 'ps': {
       if (rest.length === 0) throw new InvalidArgumentError('usage: tsswarm service ps SERVICE [SERVICE...]');
@@ -56,6 +91,21 @@ export async function service(ctx: CommandContext): Promise<void> {
       return;
     }
     default:
-      throw new InvalidArgumentError('usage: tsswarm service ls | ps SERVICE | inspect SERVICE | scale SERVICE=N... | pause SERVICE... | unpause SERVICE...');
+      throw new InvalidArgumentError('usage: tsswarm service ls | ps SERVICE | inspect SERVICE | create ... IMAGE | update ... SERVICE | rollback SERVICE | rm SERVICE... | scale SERVICE=N... | pause SERVICE... | unpause SERVICE...');
+  }
+}
+
+async function rollback(ctx: CommandContext, name: string): Promise<void> {
+  const r = await ctx.client.post<ServiceWriteResult>(`/v1/services/${encodeURIComponent(name)}/rollback`, {});
+  process.stdout.write(`${r.name}\n`);
+  return wait(ctx, [r.name], 'rollback');
+}
+
+/** Waits for convergence unless --detach; a wait that times out is an error. */
+async function wait(ctx: CommandContext, names: string[], expect: 'update' | 'rollback' | null): Promise<void> {
+  if (ctx.args.flags.get('detach') === true) return;
+  const t = flagString(ctx.args, 'timeout');
+  if (!(await waitConverged(ctx.client, { services: names, stack: null, timeoutMs: t ? Number(t) * 1000 : null, expect }))) {
+    throw new InvalidArgumentError(`${names.join(', ')} did not converge in time (tsswarm service ps shows why)`);
   }
 }

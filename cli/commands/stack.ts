@@ -42,7 +42,7 @@ export async function deploy(ctx: CommandContext): Promise<void> {
   for (const w of res.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
   if (ctx.args.flags.get('detach') === true) return;
   const names = stack.services.map((s) => s.name);
-  if (!(await waitConverged(ctx.client, { services: names, stack: stack.name, timeoutMs: timeout(ctx) }))) {
+  if (!(await waitConverged(ctx.client, { services: names, stack: stack.name, timeoutMs: timeout(ctx), expect: 'update' }))) {
     throw new InvalidArgumentError(`stack ${stack.name} did not converge in time (tsswarm stack ps ${stack.name} shows why)`);
   }
 }

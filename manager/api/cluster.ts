@@ -6,6 +6,8 @@ import { MIN_CERT_EXPIRY_MS } from '../ca/ca-record';
 
 export const MIN_HEARTBEAT_MS = 100;
 export const MAX_HEARTBEAT_MS = 60_000;
+/** Each kept task is a record every manager holds; a thousand per slot is past any use. */
+export const MAX_TASK_HISTORY = 1000;
 
 export function planClusterUpdate(c: Cluster, req: ClusterUpdateRequest): Cluster {
   if (typeof req !== 'object' || req === null) throw new InvalidArgumentError('expected a JSON object');
@@ -20,5 +22,7 @@ export function planClusterUpdate(c: Cluster, req: ClusterUpdateRequest): Cluste
   }
   const expiry = req.certExpiryMs ?? c.certExpiryMs;
   if (expiry !== undefined && (!Number.isSafeInteger(expiry) || expiry < MIN_CERT_EXPIRY_MS)) throw new InvalidArgumentError(`certificate expiry must be at least ${MIN_CERT_EXPIRY_MS / 1000}s`);
-  return { ...c, heartbeatPeriodMs: period, heartbeatGraceMs: grace, ...(expiry !== undefined ? { certExpiryMs: expiry } : {}) };
+  const history = req.taskHistoryLimit ?? c.taskHistoryLimit;
+  if (history !== undefined && (!Number.isSafeInteger(history) || history < 0 || history > MAX_TASK_HISTORY)) throw new InvalidArgumentError(`task history limit must be from 0 to ${MAX_TASK_HISTORY}`);
+  return { ...c, heartbeatPeriodMs: period, heartbeatGraceMs: grace, ...(expiry !== undefined ? { certExpiryMs: expiry } : {}), ...(history !== undefined ? { taskHistoryLimit: history } : {}) };
 }

@@ -9,7 +9,8 @@ import type { Network, NetworkSpec, Service, ServiceSpec, Stack, StackBlob, Stac
 import { NetworkNotFoundError, ingressSpec, planNetworkRemoval, planNetworks } from './networks';
 import { SCHEMA_VERSION } from '../../shared/types';
 import { Keys } from '../../shared/keys';
-import { newId } from '../../shared/ids';
+import { canonicalJson } from '../../shared/service-versions';
+import { newService, withSpec } from '../orchestrator/update/spec-change';
 import { ConflictError, InvalidArgumentError } from '../../shared/errors';
 import type { DeployResult } from '../../shared/api-types';
 import type { Store, Versioned, WriteOp } from '../store/store';
@@ -24,7 +25,8 @@ const isNullOr = (x: unknown, f: (y: unknown) => boolean) => x === null || f(x);
 const isPosIntOrNull = (x: unknown) => x === null || (Number.isSafeInteger(x) && (x as number) > 0);
 
 /** The API does not trust its client: every spec is checked before anything is written. */
-export function validateSpec(s: ServiceSpec, stack: string): void {
+/** `stack`: the stack the service must belong to, or null for a service made outside a stack file. */
+export function validateSpec(s: ServiceSpec, stack: string | null): void {
   const where = `service ${typeof s?.name === 'string' ? s.name : '?'}`;
   const fail = (m: string) => {
     throw new InvalidArgumentError(`${where}: ${m}`);
@@ -61,15 +63,7 @@ export function validateSpec(s: ServiceSpec, stack: string): void {
   validateTaskExtras(s, fail);
 }
 
-/** JSON with object keys sorted, so key order from a client never counts as a change. */
-function canonical(x: unknown): unknown {
-  if (Array.isArray(x)) return x.map(canonical);
-  if (x !== null && typeof x === 'object') {
-    return Object.fromEntries(Object.keys(x).sort().map((k) => [k, canonical((x as Record<string, unknown>)[k])]));
-  }
-  return x;
-}
-const specKey = (s: ServiceSpec) => JSON.stringify(canonical(s));
+const specKey = (s: ServiceSpec) => canonicalJson(s);
 
 export interface DeployPlan {
   ops: WriteOp[];
@@ -94,13 +88,15 @@ export function planDeploy(
   const ops: WriteOp[] = [];
   const result: DeployResult = { created: [], updated: [], unchanged: [], removed: [] };
   const ids: string[] = [];
-  for (const spec of specs) {
-    const cur = byName.get(spec.name);
+  for (const given of specs) {
+    const cur = byName.get(given.name);
+    // A stack file has no force counter: the one `service update --force` left stays (as docker stack deploy keeps ForceUpdate).
+    const spec = cur ? { ...given, task: { ...given.task, forceUpdate: cur.value.spec.task.forceUpdate } } : given;
     if (cur && cur.value.spec.stack !== stackName) {
       throw new ConflictError(`service ${spec.name} already exists outside stack ${stackName}`);
     }
     if (!cur) {
-      const svc: Service = { v: SCHEMA_VERSION, id: newId(), spec, specVersion: 1, vips: [], paused: false, createdAt: now, updatedAt: now };
+      const svc = newService(spec, now);
       ops.push({ put: Keys.service(svc.id), value: svc, guard: { absent: true } });
       result.created.push(spec.name);
       ids.push(svc.id);
@@ -111,9 +107,8 @@ export function planDeploy(
       result.unchanged.push(spec.name);
       continue;
     }
-    // A replica count change alone does not make new tasks; anything else does.
-    const onlyScale = specKey({ ...cur.value.spec, replicas: spec.replicas }) === specKey(spec);
-    const svc: Service = { ...cur.value, spec, specVersion: cur.value.specVersion + (onlyScale ? 0 : 1), updatedAt: now };
+    // A change of what the containers are made from starts a rolling update; a scale does not.
+    const svc = withSpec(cur.value, spec, now);
     ops.push({ put: Keys.service(svc.id), value: svc, guard: { modRevision: cur.modRevision } });
     result.updated.push(spec.name);
   }

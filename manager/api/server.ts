@@ -20,7 +20,7 @@ import { Keys } from '../../shared/keys';
 import { ConflictError, InvalidArgumentError, NotFoundError, ServiceNotFoundError, StackNotFoundError, ImageNotFoundError } from '../../shared/errors';
 import { normalizeImageRef } from '../../shared/image-ref';
 import type { Logger } from '../../shared/log';
-import type { Store, Versioned, WriteOp } from '../store/store';
+import type { Store, WriteOp } from '../store/store';
 import type { ImageStore } from '../registry/store';
 import type { ImageReplicator } from '../registry/replicate';
 import { readJson, sendError, sendJson } from './http-util';
@@ -33,7 +33,9 @@ import { checkNodeRemoval, findNode, planNodeUpdate } from './nodes';
 import { planClusterUpdate } from './cluster';
 import { blobRoutes } from './blob-routes';
 import { volumeRoutes } from './volume-routes';
+import { findService, serviceRoutes } from './service-routes';
 import { placementWarnings } from '../scheduler/warnings';
+import { HISTORY_LIMIT } from '../orchestrator/reaper';
 
 export interface ApiContext {
   store: Store;
@@ -63,14 +65,6 @@ export interface Route {
 
 const STACK_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
-async function findService(store: Store, name: string): Promise<Versioned<Service>> {
-  const all = await store.list<Service>(Keys.services);
-  const hit = all.find((s) => s.value.spec.name === name || s.value.id === name) ?? all.filter((s) => s.value.id.startsWith(name));
-  if (!Array.isArray(hit)) return hit;
-  if (hit.length === 1 && name.length >= 4) return hit[0]!;
-  throw new ServiceNotFoundError(`service ${name} not found`);
-}
-
 /** The body of a pause request: {"paused": true|false}. */
 function pausedFlag(body: unknown): boolean {
   const p = (body as { paused?: unknown } | null)?.paused;
@@ -80,6 +74,10 @@ function pausedFlag(body: unknown): boolean {
 
 async function nodesMap(store: Store): Promise<Map<string, ClusterNode>> {
   return new Map((await store.list<ClusterNode>(Keys.nodes)).map((n) => [n.value.id, n.value]));
+}
+
+async function servicesMap(store: Store): Promise<Map<string, Service>> {
+  return new Map((await store.list<Service>(Keys.services)).map((s) => [s.value.id, s.value]));
 }
 
 async function caView(store: Store): Promise<CaView> {
@@ -166,7 +164,7 @@ const routes: Route[] = [
       if (!(await ctx.store.commit([{ put: Keys.cluster, value: next, guard: { modRevision: cur.modRevision } }]))) {
         throw new ConflictError('the cluster settings changed meanwhile; try again');
       }
-      return { heartbeatPeriodMs: next.heartbeatPeriodMs, heartbeatGraceMs: next.heartbeatGraceMs, certExpiryMs: next.certExpiryMs ?? DEFAULT_CERT_EXPIRY_MS };
+      return { heartbeatPeriodMs: next.heartbeatPeriodMs, heartbeatGraceMs: next.heartbeatGraceMs, certExpiryMs: next.certExpiryMs ?? DEFAULT_CERT_EXPIRY_MS, taskHistoryLimit: next.taskHistoryLimit ?? HISTORY_LIMIT };
     },
   },
   {
@@ -244,7 +242,7 @@ const routes: Route[] = [
     handler: async (ctx, _req, [name]) => {
       const svc = await findService(ctx.store, name!);
       const [tasks, nodes] = await Promise.all([ctx.store.list<Task>(Keys.tasks), nodesMap(ctx.store)]);
-      return sortTasks(tasks.filter((t) => t.value.serviceId === svc.value.id).map((t) => taskView(t.value, nodes)));
+      return sortTasks(tasks.filter((t) => t.value.serviceId === svc.value.id).map((t) => taskView(t.value, nodes, svc.value)));
     },
   },
   {
@@ -306,8 +304,8 @@ const routes: Route[] = [
     method: 'GET',
     pattern: /^\/v1\/tasks$/,
     handler: async (ctx) => {
-      const [tasks, nodes] = await Promise.all([ctx.store.list<Task>(Keys.tasks), nodesMap(ctx.store)]);
-      return sortTasks(tasks.map((t) => taskView(t.value, nodes)));
+      const [tasks, nodes, services] = await Promise.all([ctx.store.list<Task>(Keys.tasks), nodesMap(ctx.store), servicesMap(ctx.store)]);
+      return sortTasks(tasks.map((t) => taskView(t.value, nodes, services.get(t.value.serviceId))));
     },
   },
   {
@@ -324,9 +322,9 @@ const routes: Route[] = [
     handler: async (ctx, _req, [name]) => {
       const stack = await ctx.store.get<Stack>(Keys.stack(name!));
       if (!stack) throw new StackNotFoundError(`stack ${name} not found`);
-      const [tasks, nodes] = await Promise.all([ctx.store.list<Task>(Keys.tasks), nodesMap(ctx.store)]);
+      const [tasks, nodes, services] = await Promise.all([ctx.store.list<Task>(Keys.tasks), nodesMap(ctx.store), servicesMap(ctx.store)]);
       const ids = new Set(stack.value.services);
-      return sortTasks(tasks.filter((t) => ids.has(t.value.serviceId)).map((t) => taskView(t.value, nodes)));
+      return sortTasks(tasks.filter((t) => ids.has(t.value.serviceId)).map((t) => taskView(t.value, nodes, services.get(t.value.serviceId))));
     },
   },
   {
@@ -451,7 +449,7 @@ export function apiHandler(ctx: ApiContext): http.RequestListener {
     const method = req.method ?? 'GET';
     void (async () => {
       try {
-        for (const r of [...routes, ...blobRoutes, ...volumeRoutes]) {
+        for (const r of [...routes, ...serviceRoutes, ...blobRoutes, ...volumeRoutes]) {
           if (r.method !== method) continue;
           const m = r.pattern.exec(url.pathname);
           if (!m) continue;

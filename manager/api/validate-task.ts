@@ -61,7 +61,7 @@ export function validateTaskExtras(s: ServiceSpec, fail: Fail): void {
   };
   refs(c.secrets, 'secret', 'secretId', 'secretName');
   refs(c.configs, 'config', 'configId', 'configName');
-  if (c.healthcheck !== null && (!isObj(c.healthcheck) || !Array.isArray(c.healthcheck.test))) fail('invalid healthcheck');
+  if (c.healthcheck !== null) validateHealthcheck(c.healthcheck, fail);
   // Absent in specs from before them: false.
   if (c.tty !== undefined && typeof c.tty !== 'boolean') fail('tty must be true or false');
   if (c.openStdin !== undefined && typeof c.openStdin !== 'boolean') fail('openStdin must be true or false');
@@ -81,12 +81,30 @@ export function validateTaskExtras(s: ServiceSpec, fail: Fail): void {
   if (!isObj(r) || !isPosIntOrNull(r.memoryBytes) || !isPosIntOrNull(r.nanoCpus) || !isObj(r.generic)) fail('reservations must be positive integers');
   for (const [k, v] of Object.entries(r.generic)) if (!/^[a-zA-Z0-9_.-]+$/.test(k) || !Number.isSafeInteger(v) || v <= 0) fail(`invalid generic resource reservation ${k}=${String(v)}`);
 
-  if (t.restartPolicy !== null && (!isObj(t.restartPolicy) || !['none', 'on-failure', 'any'].includes(t.restartPolicy.condition))) fail('invalid restart policy');
+  const rp = t.restartPolicy;
+  if (rp !== null && (!isObj(rp) || !['none', 'on-failure', 'any'].includes(rp.condition))) fail('restart condition must be none, on-failure or any');
+  if (rp !== null && (!isNonNegIntOrNull(rp.delayMs) || !isNonNegIntOrNull(rp.maxAttempts) || !isNonNegIntOrNull(rp.windowMs))) fail('restart delay, max attempts and window must be non-negative');
+  if (t.forceUpdate !== undefined && (!Number.isSafeInteger(t.forceUpdate) || t.forceUpdate < 0)) fail('forceUpdate must be a non-negative integer');
   if (t.logDriver !== null && (!isObj(t.logDriver) || typeof t.logDriver.name !== 'string' || !isStrMap(t.logDriver.options))) fail('invalid log driver');
   for (const [k, u] of [['update', s.update], ['rollback', s.rollback]] as const) {
     if (u === null) continue;
-    if (!isObj(u) || !Number.isSafeInteger(u.parallelism) || u.parallelism < 0 || !['pause', 'continue', 'rollback'].includes(u.failureAction) || !['stop-first', 'start-first'].includes(u.order)) {
-      fail(`invalid ${k} config`);
-    }
+    if (!isObj(u)) fail(`invalid ${k} config`);
+    if (!Number.isSafeInteger(u.parallelism) || u.parallelism < 0) fail(`${k} parallelism must be a non-negative integer, got ${String(u.parallelism)}`);
+    if (!(k === 'update' ? ['pause', 'continue', 'rollback'] : ['pause', 'continue']).includes(u.failureAction)) fail(`${k} failure action must be pause, continue${k === 'update' ? ' or rollback' : ''}, got ${String(u.failureAction)}`);
+    if (!['stop-first', 'start-first'].includes(u.order)) fail(`${k} order must be stop-first or start-first, got ${String(u.order)}`);
+    if (!Number.isSafeInteger(u.delayMs) || u.delayMs < 0 || !isNonNegIntOrNull(u.monitorMs)) fail(`${k} delay and monitor must be non-negative durations`);
+    if (typeof u.maxFailureRatio !== 'number' || !(u.maxFailureRatio >= 0 && u.maxFailureRatio <= 1)) fail(`${k} max failure ratio must be from 0 to 1, got ${String(u.maxFailureRatio)}`);
+  }
+}
+
+/** Docker's HealthConfig.Test: [] (the image's), ["NONE"], ["CMD", arg...] or ["CMD-SHELL", command]. */
+function validateHealthcheck(h: unknown, fail: Fail): void {
+  if (!isObj(h) || !Array.isArray(h.test) || !h.test.every((x) => typeof x === 'string')) fail('healthcheck test must be a list of strings');
+  const test = h.test as string[];
+  const kind = test[0];
+  const ok = test.length === 0 || (kind === 'NONE' && test.length === 1) || (kind === 'CMD' && test.length >= 2) || (kind === 'CMD-SHELL' && test.length === 2);
+  if (!ok) fail(`healthcheck test must be [], ["NONE"], ["CMD", arg...] or ["CMD-SHELL", command], got ${JSON.stringify(test)}`);
+  for (const k of ['intervalMs', 'timeoutMs', 'startPeriodMs', 'startIntervalMs', 'retries'] as const) {
+    if (!isNonNegIntOrNull(h[k])) fail(`healthcheck ${k.replace(/Ms$/, '')} must be a non-negative number`);
   }
 }

@@ -3,15 +3,27 @@ import type { ClusterNode, Network, Service, Task } from '../../shared/types';
 import type { NetworkView, NodeView, ServiceView, TaskView } from '../../shared/api-types';
 import { nodeIsEligible } from '../orchestrator/global';
 import { nodeMeetsConstraints } from '../../shared/constraints';
+import { isCurrent } from '../../shared/service-versions';
 
 export function serviceView(s: Service, tasks: Task[], nodes: ClusterNode[]): ServiceView {
-  const mine = tasks.filter((t) => t.serviceId === s.id);
-  const running = mine.filter((t) => t.desiredState === 'running' && t.status.state === 'running').length;
+  const live = tasks.filter((t) => t.serviceId === s.id && t.desiredState === 'running' && t.status.state === 'running');
   const desired = s.spec.mode === 'global' ? nodes.filter((n) => nodeIsEligible(n) && nodeMeetsConstraints(s.spec.task.placement.constraints, n)).length : s.spec.replicas;
-  return { id: s.id, name: s.spec.name, stack: s.spec.stack, mode: s.spec.mode, desired, running, image: s.spec.task.container.image };
+  return {
+    id: s.id,
+    name: s.spec.name,
+    stack: s.spec.stack,
+    mode: s.spec.mode,
+    desired,
+    running: live.length,
+    upToDate: live.filter((t) => isCurrent(t, s)).length,
+    image: s.spec.task.container.image,
+    specVersion: s.specVersion,
+    update: s.updateStatus,
+  };
 }
 
-export function taskView(t: Task, nodes: Map<string, ClusterNode>): TaskView {
+/** `service`: the task's service, to say whether the task is of its current spec (absent: assumed so). */
+export function taskView(t: Task, nodes: Map<string, ClusterNode>, service?: Service): TaskView {
   const node = t.nodeId ? nodes.get(t.nodeId) : undefined;
   return {
     id: t.id,
@@ -27,6 +39,10 @@ export function taskView(t: Task, nodes: Map<string, ClusterNode>): TaskView {
     error: t.status.err,
     pid: t.status.state === 'running' ? t.status.pid : null,
     exitCode: t.status.exitCode,
+    health: t.status.state === 'running' ? t.status.health ?? null : null,
+    current: service === undefined || isCurrent(t, service),
+    specVersion: t.specVersion,
+    image: t.spec.container.image,
     createdAt: t.createdAt,
     updatedAt: t.status.timestamp,
   };

@@ -7,7 +7,7 @@
 import type { ClusterNode, Network, Service, Task } from '../../shared/types';
 import type { NetworkView, PortRule } from '../../shared/proto/codec';
 import { macForIp } from '../../shared/net/ipv4';
-import { isTerminal } from '../../shared/task-state';
+import { isReady, isTerminal } from '../../shared/task-state';
 
 /** A task holds its address while it is not finished (it may still be starting or stopping). */
 function holdsAddress(t: Task): boolean {
@@ -50,7 +50,7 @@ export function networkViews(nodeId: string, tasks: Task[], networks: Network[],
       const sn = s.spec.networks.find((n) => n.target === net.spec.name);
       if (!sn) continue;
       const running = on
-        .filter((t) => t.serviceId === s.id && t.desiredState === 'running' && t.status.state === 'running')
+        .filter((t) => t.serviceId === s.id && t.desiredState === 'running' && isReady(t.status))
         .map((t) => ip(t.networks.find((a) => a.networkId === net.id)!.address))
         .sort();
       const names = [...new Set([shortName(s), s.spec.name, ...sn.aliases])];
@@ -74,7 +74,8 @@ export function networkViews(nodeId: string, tasks: Task[], networks: Network[],
 export function portRules(nodeId: string, tasks: Task[], networks: Network[], services: Service[]): PortRule[] {
   const ingress = networks.find((n) => n.ingress);
   const myEndpoint = ingress?.nodeEndpoints[nodeId] ?? null;
-  const running = tasks.filter((t) => t.desiredState === 'running' && t.status.state === 'running');
+  // Only tasks that are up take traffic: running, and healthy where they have a health check.
+  const running = tasks.filter((t) => t.desiredState === 'running' && isReady(t.status));
   const rules: PortRule[] = [];
   for (const s of services) {
     const mine = running.filter((t) => t.serviceId === s.id);

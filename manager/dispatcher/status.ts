@@ -11,7 +11,10 @@ export function applyStatus(task: Task, u: StatusUpdate, fromNode: string): Task
   if (task.nodeId !== fromNode) return null;
   const sameState = task.status.state === u.state;
   if (!sameState && !canMove(task.status.state, u.state)) return null;
-  if (sameState && task.status.pid === u.pid && task.status.err === u.err && task.status.message === u.message && task.status.paused === u.paused) return null;
+  const health = u.health ?? null;
+  const healthLog = u.healthLog ?? [];
+  const sameHealth = (task.status.health ?? null) === health && JSON.stringify(task.status.healthLog ?? []) === JSON.stringify(healthLog);
+  if (sameState && sameHealth && task.status.pid === u.pid && task.status.err === u.err && task.status.message === u.message && task.status.paused === u.paused) return null;
   return {
     ...task,
     status: {
@@ -22,6 +25,8 @@ export function applyStatus(task: Task, u: StatusUpdate, fromNode: string): Task
       pid: u.pid,
       exitCode: u.exitCode,
       paused: u.paused,
+      ...(health !== null ? { health } : {}),
+      ...(healthLog.length > 0 ? { healthLog } : {}),
     },
   };
 }

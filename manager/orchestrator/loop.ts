@@ -15,7 +15,8 @@ import type { StoreView } from '../store/view';
 import type { Logger } from '../../shared/log';
 import { NotLeaderError } from '../../shared/errors';
 
-export type Pass = () => Promise<{ retry: boolean }>;
+/** `againInMs`: run a pass again after that long even if nothing changes (a time-based decision is due then). */
+export type Pass = () => Promise<{ retry: boolean; againInMs?: number | null }>;
 
 export interface LoopOptions {
   name: string;
@@ -42,6 +43,7 @@ export class ReconcileLoop {
   private busy = false;
   private stopWatch: (() => Promise<void>) | null = null;
   private failures = 0;
+  private alarm: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: LoopOptions) {}
 
@@ -94,9 +96,10 @@ export class ReconcileLoop {
     let again = false;
     let deposed = false;
     try {
-      const { retry } = await this.opts.pass();
+      const { retry, againInMs } = await this.opts.pass();
       again = retry;
       this.failures = 0;
+      this.setAlarm(againInMs ?? null);
     } catch (e) {
       if (e instanceof NotLeaderError) {
         this.opts.log.warn(`${this.opts.name}: ${e.message}; stopping`);
@@ -119,9 +122,23 @@ export class ReconcileLoop {
     }
   }
 
+  /** One pending time-based pass at most: each pass says when the next one is due. */
+  private setAlarm(ms: number | null): void {
+    if (this.alarm) clearTimeout(this.alarm);
+    this.alarm = null;
+    if (ms === null || this.state !== 'running') return;
+    this.alarm = setTimeout(() => {
+      this.alarm = null;
+      this.markDirty();
+    }, Math.max(1, ms));
+    this.alarm.unref();
+  }
+
   /** Stops the loop; a pass under way finishes (its writes are the fence's to refuse). */
   async stop(): Promise<void> {
     this.state = 'stopped';
+    if (this.alarm) clearTimeout(this.alarm);
+    this.alarm = null;
     if (this.timer) clearTimeout(this.timer);
     if (this.ticker) clearInterval(this.ticker);
     this.timer = null;

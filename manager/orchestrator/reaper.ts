@@ -1,7 +1,8 @@
 /**
  * Task reaper: tasks of deleted services are told to go away (desired
  * remove) and deleted once they have stopped; retired tasks are kept as
- * history, at most HISTORY_LIMIT per slot (or per node for global services).
+ * history, at most the cluster's task history limit per slot (or per node for
+ * global services; `update --task-history-limit`, HISTORY_LIMIT when not set).
  */
 import type { ClusterNode, Service, Task } from '../../shared/types';
 import { isTerminal, TaskState } from '../../shared/task-state';
@@ -18,7 +19,7 @@ function isGone(t: Task, nodes: Map<string, ClusterNode>): boolean {
   return node === undefined;
 }
 
-export function reconcileReaper(services: Service[], nodes: ClusterNode[], tasks: Task[]): TaskActions {
+export function reconcileReaper(services: Service[], nodes: ClusterNode[], tasks: Task[], historyLimit = HISTORY_LIMIT): TaskActions {
   const out = emptyActions();
   const serviceIds = new Set(services.map((s) => s.id));
   const nodeMap = new Map(nodes.map((n) => [n.id, n]));
@@ -45,10 +46,13 @@ export function reconcileReaper(services: Service[], nodes: ClusterNode[], tasks
       history.set(key, list);
     }
   }
+  // The newest ended task of a slot always stays: the restart policy reads it (restart.ts), so a
+  // task that is not to be restarted is not restarted because its record went.
+  const keep = Math.max(1, historyLimit);
   for (const list of history.values()) {
-    if (list.length <= HISTORY_LIMIT) continue;
+    if (list.length <= keep) continue;
     list.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
-    for (const t of list.slice(0, list.length - HISTORY_LIMIT)) out.remove.push(t.id);
+    for (const t of list.slice(0, list.length - keep)) out.remove.push(t.id);
   }
   return out;
 }

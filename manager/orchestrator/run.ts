@@ -11,7 +11,11 @@ import { emptyActions, isEmpty, mergeActions } from './actions';
 import { reconcileReplicated } from './replicated';
 import { reconcileGlobal } from './global';
 import { reconcileReaper } from './reaper';
-import { RESTART_DELAY_MS } from './restart';
+import { HISTORY_LIMIT } from './reaper';
+import type { Cluster } from '../../shared/types';
+
+/** How often a pass runs with nothing changed, for restart delays (decided by time, not by an event). */
+const TICK_MS = 500;
 
 /** Reads go to the store; writes through writer (the leader's fenced one). */
 export function orchestratorLoop(store: Store, writer: StoreWriter, log: Logger): ReconcileLoop {
@@ -20,19 +24,18 @@ export function orchestratorLoop(store: Store, writer: StoreWriter, log: Logger)
     store,
     log,
     prefixes: [Keys.services, Keys.tasks, Keys.nodes],
-    // Delayed restarts are decided by time, not by an event.
-    periodMs: RESTART_DELAY_MS / 2,
+    periodMs: TICK_MS,
     pass: async () => {
-      const snap = await readSnapshot(store);
+      const [snap, cluster] = await Promise.all([readSnapshot(store), store.get<Cluster>(Keys.cluster)]);
       const now = new Date().toISOString();
       let actions = emptyActions();
       for (const s of snap.services) {
         const a = s.spec.mode === 'global'
-          ? reconcileGlobal(s, snap.nodes, snap.tasks, now, RESTART_DELAY_MS)
-          : reconcileReplicated(s, snap.tasks, now, RESTART_DELAY_MS, snap.nodes);
+          ? reconcileGlobal(s, snap.nodes, snap.tasks, now)
+          : reconcileReplicated(s, snap.tasks, now, snap.nodes);
         actions = mergeActions(actions, a);
       }
-      actions = mergeActions(actions, reconcileReaper(snap.services, snap.nodes, snap.tasks));
+      actions = mergeActions(actions, reconcileReaper(snap.services, snap.nodes, snap.tasks, cluster?.value.taskHistoryLimit ?? HISTORY_LIMIT));
       if (isEmpty(actions)) return { retry: false };
       const ok = await writer.commit(taskWrites(actions, snap));
       log.debug(`orchestrator: +${actions.create.length} ~${actions.update.length} -${actions.remove.length}${ok ? '' : ' (conflict)'}`);

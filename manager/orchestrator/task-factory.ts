@@ -2,8 +2,11 @@ import type { ClusterNode, Service, Task } from '../../shared/types';
 import { SCHEMA_VERSION } from '../../shared/types';
 import { newId } from '../../shared/ids';
 
-/** A new task for a service slot (replicated) or a node (global), not yet scheduled. */
-export function newTask(service: Service, slot: number | null, node: ClusterNode | null, now: string): Task {
+/**
+ * A new task for a service slot (replicated) or a node (global), not yet scheduled. `restarts`: when
+ * it replaces a task of the same spec that ended on its own, the restarts counted so far (restart.ts).
+ */
+export function newTask(service: Service, slot: number | null, node: ClusterNode | null, now: string, restarts: string[] = []): Task {
   return {
     v: SCHEMA_VERSION,
     id: newId(),
@@ -13,6 +16,8 @@ export function newTask(service: Service, slot: number | null, node: ClusterNode
     nodeId: node ? node.id : null,
     desiredState: 'running',
     specVersion: service.specVersion,
+    specDigest: service.specDigest,
+    restarts,
     spec: service.spec.task,
     networks: [],
     paused: service.paused,

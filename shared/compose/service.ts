@@ -103,6 +103,7 @@ export function service(r: Reader, entry: TreeEntry, stack: string, tables: Stac
       placement: d.placement,
       restartPolicy: d.restartPolicy,
       logDriver: logging(r, f.get('logging'), at('logging')),
+      forceUpdate: 0,
     },
     labels: { ...d.labels, [NAMESPACE_LABEL]: stack },
     networks: nets.networks,

@@ -8,6 +8,7 @@ import type { TreeNode } from './parse';
 import type { Reader } from './reader';
 import { RESTART_POLICY, UPDATE_CONFIG } from './schema';
 import { describe } from './tree';
+import { defaultRestartPolicy, defaultUpdateConfig } from '../task-spec';
 
 const CONDITIONS = ['none', 'on-failure', 'any'] as const;
 const ORDERS = ['stop-first', 'start-first'] as const;
@@ -17,7 +18,7 @@ export function updateConfig(r: Reader, node: TreeNode | null, path: string, rol
   const map = r.mapping(node, path);
   if (map === null) return null;
   const f = r.fields(map, UPDATE_CONFIG, path, r.ignoredService, rollback ? 'deploy.rollback_config.' : 'deploy.update_config.');
-  const out: UpdateConfig = { parallelism: 1, delayMs: 0, failureAction: 'pause', monitorMs: null, maxFailureRatio: 0, order: 'stop-first' };
+  const out: UpdateConfig = defaultUpdateConfig();
 
   const parallelism = f.get('parallelism');
   if (parallelism) out.parallelism = r.integer(parallelism, `${path}.parallelism`, 0) ?? out.parallelism;
@@ -46,7 +47,7 @@ export function restartPolicy(r: Reader, node: TreeNode | null, path: string): R
   if (map === null) return null;
   const f = r.fields(map, RESTART_POLICY, path, r.ignoredService, 'deploy.restart_policy.');
   // Swarm's default condition when a policy is given without one.
-  const out: RestartPolicy = { condition: 'any', delayMs: null, maxAttempts: null, windowMs: null };
+  const out: RestartPolicy = defaultRestartPolicy();
   const condition = oneOf(r, f.get('condition'), `${path}.condition`, CONDITIONS);
   if (condition !== null) out.condition = condition;
   const delay = f.get('delay');

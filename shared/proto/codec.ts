@@ -2,7 +2,7 @@
  * Conversions between the domain types and the wire messages of
  * dispatcher.proto. proto3 has no null, so "absent" travels as 0 / "" / a has_ flag.
  */
-import type { Task, TaskSpec } from '../types';
+import type { HealthProbe, HealthState, Task, TaskSpec } from '../types';
 import { completeTaskSpec } from '../task-spec';
 import type { DesiredState, TaskStateName } from '../task-state';
 import { TaskState } from '../task-state';
@@ -80,6 +80,8 @@ export interface WireStatus {
   has_exit_code: boolean;
   timestamp: string;
   paused: boolean;
+  health?: string;
+  health_log_json?: string;
 }
 
 /** The part of a task an agent needs to run it, and the state the manager last recorded for it. */
@@ -144,6 +146,10 @@ export interface StatusUpdate {
   exitCode: number | null;
   timestamp: string;
   paused: boolean;
+  /** The health check's state while running; null without a check (and from agents older than checks). */
+  health?: HealthState | null;
+  /** Its last results, for inspect. */
+  healthLog?: HealthProbe[];
 }
 
 const orNull = (n: number): number | null => (n > 0 ? n : null);
@@ -208,7 +214,25 @@ export function statusToWire(u: StatusUpdate): WireStatus {
     has_exit_code: u.exitCode !== null,
     timestamp: u.timestamp,
     paused: u.paused,
+    health: u.health ?? '',
+    health_log_json: u.healthLog !== undefined && u.healthLog.length > 0 ? JSON.stringify(u.healthLog) : '',
   };
+}
+
+const HEALTH_STATES = new Set(['starting', 'healthy', 'unhealthy']);
+
+function healthLogFromJson(text: string | undefined): HealthProbe[] {
+  if (!text) return [];
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (!Array.isArray(v)) return [];
+    return v
+      .filter((p): p is HealthProbe => typeof p === 'object' && p !== null && typeof p.start === 'string' && typeof p.end === 'string' && typeof p.exitCode === 'number' && typeof p.output === 'string')
+      .slice(-5)
+      .map((p) => ({ start: p.start, end: p.end, exitCode: p.exitCode, output: p.output.slice(0, 4096) }));
+  } catch {
+    return [];
+  }
 }
 
 export function statusFromWire(w: WireStatus): StatusUpdate | null {
@@ -222,6 +246,8 @@ export function statusFromWire(w: WireStatus): StatusUpdate | null {
     exitCode: w.has_exit_code ? w.exit_code : null,
     timestamp: w.timestamp,
     paused: w.paused === true,
+    ...(w.health !== undefined && HEALTH_STATES.has(w.health) ? { health: w.health as HealthState } : {}),
+    ...(w.health_log_json ? { healthLog: healthLogFromJson(w.health_log_json) } : {}),
   };
 }
 

@@ -159,6 +159,7 @@ describe('image pull from the cluster registry', () => {
       workingDir: '/',
       user: null,
       volumes: [],
+      healthcheck: null,
     });
     const meta = JSON.parse(await readFile(join(root, 'layers', busyboxDiffId.slice(7), 'layer.json'), 'utf8')) as { diffId: string };
     assert.equal(meta.diffId, busyboxDiffId);
@@ -178,7 +179,7 @@ describe('image pull from the cluster registry', () => {
     const [topId, bottomId] = [chainIds([busyboxDiffId, upperDiffId])[1] ?? '', busyboxDiffId];
     assert.equal(topId, sha256(Buffer.from(`${busyboxDiffId} ${upperDiffId}`)));
     assert.deepEqual(image.layers, [join(root, 'layers', topId.slice(7), 'fs'), join(root, 'layers', bottomId.slice(7), 'fs')], 'top layer first');
-    assert.deepEqual(image.config, { entrypoint: ['/bin/sh', '-c'], cmd: ['cat /var/www/new.html'], env: ['PATH=/bin', 'MODE=test'], workingDir: '/app', user: 'nobody', volumes: [] });
+    assert.deepEqual(image.config, { entrypoint: ['/bin/sh', '-c'], cmd: ['cat /var/www/new.html'], env: ['PATH=/bin', 'MODE=test'], workingDir: '/app', user: 'nobody', volumes: [], healthcheck: null });
 
     const top = image.layers[0] ?? '';
     const whiteout = await lstat(join(top, 'etc', 'group'));

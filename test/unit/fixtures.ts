@@ -4,7 +4,7 @@
  * is about; ids are readable strings, not random ones.
  */
 import type { TaskStateName } from '../../shared/task-state';
-import type { ClusterNode, ContainerSpec, Placement, ResourceLimits, ResourceReservations, Service, ServiceSpec, Task, TaskSpec, TaskStatus } from '../../shared/types';
+import type { ClusterNode, ContainerSpec, Placement, ResourceLimits, ResourceReservations, Service, ServiceSpec, Task, TaskSpec, TaskStatus, UpdateStatus } from '../../shared/types';
 import { SCHEMA_VERSION } from '../../shared/types';
 import { defaultContainerSpec, defaultPlacement, defaultResources } from '../../shared/task-spec';
 
@@ -39,6 +39,7 @@ export function taskSpec(o: Pick<SpecOptions, 'container' | 'limits' | 'reservat
     placement: { ...defaultPlacement(), ...o.placement },
     restartPolicy: null,
     logDriver: null,
+    forceUpdate: 0,
   };
 }
 
@@ -62,15 +63,23 @@ export function serviceSpec(o: SpecOptions = {}): ServiceSpec {
 export interface ServiceOptions extends SpecOptions {
   id?: string;
   specVersion?: number;
+  updateStatus?: UpdateStatus | null;
+  previousSpec?: ServiceSpec | null;
 }
 
+/** The digest fixtures give spec version `n` of a service: tasks of another version are out of date. */
+export const digestOf = (n: number) => `sha256:v${n}`;
+
 export function service(o: ServiceOptions = {}): Service {
-  const { id, specVersion, ...spec } = o;
+  const { id, specVersion, updateStatus, previousSpec, ...spec } = o;
   return {
     v: SCHEMA_VERSION,
     id: id ?? 'svc-web',
     spec: serviceSpec(spec),
     specVersion: specVersion ?? 1,
+    specDigest: digestOf(specVersion ?? 1),
+    previousSpec: previousSpec ?? null,
+    updateStatus: updateStatus ?? null,
     vips: [],
     paused: false,
     createdAt: NOW,
@@ -88,6 +97,7 @@ export interface TaskOptions {
   createdAt?: string;
   status?: Partial<TaskStatus>;
   limits?: Partial<ResourceLimits>;
+  restarts?: string[];
 }
 
 /** A task of `svc`; by default slot 1, on no node, desired running, observed running. */
@@ -101,6 +111,8 @@ export function task(svc: Service, o: TaskOptions = {}): Task {
     nodeId: o.nodeId === undefined ? null : o.nodeId,
     desiredState: o.desiredState ?? 'running',
     specVersion: o.specVersion ?? svc.specVersion,
+    specDigest: o.specVersion === undefined ? svc.specDigest : digestOf(o.specVersion),
+    restarts: o.restarts ?? [],
     spec: { ...svc.spec.task, resources: { ...svc.spec.task.resources, limits: limits({ ...svc.spec.task.resources.limits, ...o.limits }) } },
     networks: [],
     paused: false,

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContainerController, type ControllerContext } from '../../../../agent/executor/container-controller';
 import { TaskFiles } from '../../../../agent/executor/task-files';
+import type { ExecResult } from '../../../../agent/runtime/exec';
 import type { ImageSource } from '../../../../agent/image/types';
 import type { ContainerConfig, ContainerInfo, Runtime } from '../../../../agent/runtime/types';
 import { VolumeStore } from '../../../../agent/volumes/store';
@@ -37,6 +38,9 @@ class FakeRuntime implements Runtime {
   async pause(): Promise<void> {}
   async isPaused(): Promise<boolean> {
     return false;
+  }
+  async exec(): Promise<ExecResult> {
+    return { exitCode: 0, stdout: '', stderr: '' };
   }
 }
 

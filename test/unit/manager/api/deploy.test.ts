@@ -5,6 +5,7 @@ import type { Versioned, WriteOp } from '../../../../manager/store/store';
 import { MAX_TXN_OPS } from '../../../../manager/store/store';
 import { ConflictError, InvalidArgumentError } from '../../../../shared/errors';
 import { Keys } from '../../../../shared/keys';
+import { specDigest } from '../../../../shared/service-versions';
 import type { Service, ServiceSpec, Stack } from '../../../../shared/types';
 import { at, NOW, service, serviceSpec, type SpecOptions } from '../../fixtures';
 
@@ -14,7 +15,7 @@ const LATER = at(3600);
 const spec = (name: string, o: SpecOptions = {}): ServiceSpec => serviceSpec({ name: `${STACK}_${name}`, stack: STACK, ...o });
 
 function stored(id: string, s: ServiceSpec, rev: string, specVersion = 4): Versioned<Service> {
-  return { key: Keys.service(id), value: { ...service({ id, specVersion }), spec: s }, modRevision: rev };
+  return { key: Keys.service(id), value: { ...service({ id, specVersion }), spec: s, specDigest: specDigest(s) }, modRevision: rev };
 }
 
 function stackOf(serviceIds: string[], rev = '50'): Versioned<Stack> {
@@ -76,7 +77,7 @@ describe('planDeploy', () => {
       to: spec('web', { replicas: 3, container: { command: ['sleep', '1'] } }),
       specVersion: 5,
     },
-    { name: 'a label change bumps the spec version', from: spec('web'), to: spec('web', { labels: { tier: 'front' } }), specVersion: 5 },
+    { name: 'a service label change keeps the spec version (it restarts nothing)', from: spec('web'), to: spec('web', { labels: { tier: 'front' } }), specVersion: 4 },
   ];
   for (const u of updates) {
     it(u.name, () => {
@@ -88,7 +89,14 @@ describe('planDeploy', () => {
       assert.ok(op);
       assert.equal(op.put, Keys.service('id-web'));
       assert.deepEqual(op.guard, { modRevision: '10' });
-      assert.deepEqual(op.value, { ...cur.value, spec: u.to, specVersion: u.specVersion, updatedAt: LATER });
+      const bumped = u.specVersion !== cur.value.specVersion;
+      const updating = { state: 'updating', startedAt: LATER, completedAt: null, message: 'update in progress' };
+      assert.deepEqual(
+        op.value,
+        bumped
+          ? { ...cur.value, spec: u.to, specVersion: u.specVersion, specDigest: specDigest(u.to), previousSpec: u.from, updateStatus: updating, updatedAt: LATER }
+          : { ...cur.value, spec: u.to, updatedAt: LATER },
+      );
     });
   }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { reconcileReplicated } from '../../../../manager/orchestrator/replicated';
 import type { Service, Task } from '../../../../shared/types';
-import { ids, NOW, service, task } from '../../fixtures';
+import { at, ids, NOW, service, task } from '../../fixtures';
 
 const svc = service({ id: 'svc-a', replicas: 3, specVersion: 2 });
 const other = service({ id: 'svc-b', name: 'other', replicas: 1 });
@@ -45,27 +45,27 @@ const cases: Case[] = [
   { name: 'replicas 0 with no tasks does nothing', service: { ...svc, spec: { ...svc.spec, replicas: 0 } }, tasks: [], create: [], shutdown: [] },
   {
     name: 'a failed task is retired and its slot refilled',
-    tasks: [t('a1', 1), t('a2', 2, { state: 'failed' }), t('a3', 3)],
+    tasks: [t('a1', 1), t('a2', 2, { state: 'failed', status: { timestamp: at(-5) } }), t('a3', 3)],
     create: [2],
     shutdown: ['a2'],
   },
   {
     name: 'a complete task is retired and its slot refilled',
-    tasks: [t('a1', 1, { state: 'complete' }), t('a2', 2), t('a3', 3)],
+    tasks: [t('a1', 1, { state: 'complete', status: { timestamp: at(-5) } }), t('a2', 2), t('a3', 3)],
     create: [1],
     shutdown: ['a1'],
   },
   {
     name: 'a rejected task is retired and its slot refilled',
-    tasks: [t('a1', 1), t('a2', 2), t('a3', 3, { state: 'rejected' })],
+    tasks: [t('a1', 1), t('a2', 2), t('a3', 3, { state: 'rejected', status: { timestamp: at(-5) } })],
     create: [3],
     shutdown: ['a3'],
   },
   {
-    name: 'a task of an older spec version is replaced',
+    name: 'tasks of an older spec version stay (the updater replaces them)',
     tasks: [t('a1', 1, { specVersion: 1 }), t('a2', 2), t('a3', 3, { specVersion: 1, state: 'pending' })],
-    create: [1, 3],
-    shutdown: ['a1', 'a3'],
+    create: [],
+    shutdown: [],
   },
   {
     name: 'duplicates in a slot: the running one is kept (running listed second)',
@@ -92,20 +92,20 @@ const cases: Case[] = [
     shutdown: ['d-failed'],
   },
   {
-    name: 'duplicates in a slot of an old version: both go, one new task',
+    name: 'duplicates in a slot of an old version: one stays for the updater',
     tasks: [t('d1', 1, { specVersion: 1 }), t('d2', 1, { specVersion: 1 }), t('a2', 2), t('a3', 3)],
-    create: [1],
-    shutdown: ['d1', 'd2'],
+    create: [],
+    shutdown: ['d2'],
   },
   {
-    name: 'retired tasks (desired shutdown) are history, not live',
+    name: 'retired tasks (desired shutdown) are not live; a slot waits for one still stopping',
     tasks: [t('old1', 1, { desiredState: 'shutdown', state: 'shutdown' }), t('old2', 2, { desiredState: 'shutdown', state: 'running' }), t('a3', 3)],
-    create: [1, 2],
+    create: [1],
     shutdown: [],
   },
   {
-    name: 'tasks being removed are not live',
-    tasks: [t('gone', 1, { desiredState: 'remove' }), t('a2', 2), t('a3', 3)],
+    name: 'tasks being removed are not live (refilled once stopped)',
+    tasks: [t('gone', 1, { desiredState: 'remove', state: 'shutdown' }), t('a2', 2), t('a3', 3)],
     create: [1],
     shutdown: [],
   },

@@ -1,0 +1,164 @@
+/**
+ * `/v1/services` writes outside a stack file: create, update, rollback, remove (Docker's `service
+ * create|update|rollback|rm`). The client sends a whole ServiceSpec (the CLI reads the service,
+ * applies its flags and sends the result, as docker/cli does), checked here as a deploy's are:
+ * image, secrets and configs by name, networks, published ports. Whether a change starts a rolling
+ * update is decided in one place (orchestrator/update/spec-change.ts).
+ */
+import type { ServiceCreateRequest, ServiceUpdateRequest, ServiceWriteResult } from '../../shared/api-types';
+import { ConflictError, ImageNotFoundError, InvalidArgumentError, ServiceNotFoundError } from '../../shared/errors';
+import { Keys } from '../../shared/keys';
+import { normalizeImageRef } from '../../shared/image-ref';
+import type { Network, Service, ServiceSpec, Stack, StoredBlob } from '../../shared/types';
+import type { Store, Versioned, WriteOp } from '../store/store';
+import { assignPublishedPorts, checkPorts, validateSpec } from './deploy';
+import { ingressSpec, NetworkNotFoundError, planNetworks } from './networks';
+import { resolveBlobRefs } from './stack-blobs';
+import { readJson } from './http-util';
+import { newService, rolledBack, withSpec } from '../orchestrator/update/spec-change';
+import type { ApiContext, Route } from './server';
+import { placementWarnings } from '../scheduler/warnings';
+import type { ClusterNode } from '../../shared/types';
+
+const ATTEMPTS = 5;
+
+/** A service by name, id, or an unambiguous id prefix of at least 4 characters. */
+export async function findService(store: Store, ref: string): Promise<Versioned<Service>> {
+  const all = await store.list<Service>(Keys.services);
+  const exact = all.find((s) => s.value.spec.name === ref || s.value.id === ref);
+  if (exact) return exact;
+  const prefixed = all.filter((s) => s.value.id.startsWith(ref));
+  if (prefixed.length === 1 && ref.length >= 4) return prefixed[0]!;
+  throw new ServiceNotFoundError(`service ${ref} not found`);
+}
+
+async function checkImage(ctx: ApiContext, spec: ServiceSpec): Promise<ServiceSpec> {
+  const ref = normalizeImageRef(spec.task.container.image);
+  if (!(await ctx.images.resolve(ref)) && !(await ctx.replicator.ensure(ref))) {
+    throw new ImageNotFoundError(`service ${spec.name}: image ${ref} not found in the cluster (import it with: tsswarm image import FILE ${ref})`);
+  }
+  return { ...spec, task: { ...spec.task, container: { ...spec.task.container, image: ref } } };
+}
+
+/**
+ * The spec as it will be stored, and the writes it needs besides the service (the routing mesh's
+ * network, with the first service to publish in ingress mode). Secrets and configs are looked up
+ * by name, so a client need not know their ids.
+ */
+async function prepare(ctx: ApiContext, given: ServiceSpec, others: Service[]): Promise<{ spec: ServiceSpec; ops: WriteOp[] }> {
+  const [secrets, configs, nets] = await Promise.all([
+    ctx.store.list<StoredBlob>(Keys.secrets),
+    ctx.store.list<StoredBlob>(Keys.configs),
+    ctx.store.list<Network>(Keys.networks),
+  ]);
+  const byName = (list: Versioned<StoredBlob>[]) => new Map(list.map((b) => [b.value.spec.name, b.value.id]));
+  const [resolved] = resolveBlobRefs([given], byName(secrets), byName(configs));
+  const [spec] = assignPublishedPorts([resolved!], others);
+  checkPorts([spec!], others);
+  const existing = nets.map((n) => n.value);
+  for (const n of spec!.networks) {
+    if (!existing.some((e) => e.spec.name === n.target && !e.ingress)) throw new NetworkNotFoundError(`service ${spec!.name}: network ${n.target} not found`);
+  }
+  const ops: WriteOp[] = [];
+  if (spec!.endpoint.ports.some((p) => p.mode === 'ingress') && !existing.some((n) => n.ingress)) {
+    ops.push(...planNetworks([ingressSpec()], existing, new Date().toISOString(), true).ops);
+  }
+  return { spec: spec!, ops };
+}
+
+async function warningsFor(ctx: ApiContext, spec: ServiceSpec): Promise<string[]> {
+  const nodes = await ctx.store.list<ClusterNode>(Keys.nodes);
+  return placementWarnings([spec], nodes.map((n) => n.value));
+}
+
+function body<T>(x: unknown, what: string): T {
+  if (typeof x !== 'object' || x === null || typeof (x as { spec?: unknown }).spec !== 'object') throw new InvalidArgumentError(`expected {"spec": {...}${what}}`);
+  return x as T;
+}
+
+/** Writes `next` over `cur`, retrying on a conflict with a fresh read; `change` decides from what is stored now. */
+async function rewrite(ctx: ApiContext, ref: string, change: (cur: Versioned<Service>, all: Service[]) => Promise<{ next: Service; ops: WriteOp[] }>): Promise<Service> {
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const cur = await findService(ctx.store, ref);
+    const all = (await ctx.store.list<Service>(Keys.services)).map((s) => s.value).filter((s) => s.id !== cur.value.id);
+    const { next, ops } = await change(cur, all);
+    if (await ctx.store.commit([...ops, { put: cur.key, value: next, guard: { modRevision: cur.modRevision } }])) return next;
+  }
+  throw new ConflictError(`service ${ref} is being changed by someone else; try again`);
+}
+
+function result(s: Service, warnings: string[]): ServiceWriteResult {
+  return { id: s.id, name: s.spec.name, specVersion: s.specVersion, updateStatus: s.updateStatus, warnings };
+}
+
+export const serviceRoutes: Route[] = [
+  {
+    method: 'POST',
+    pattern: /^\/v1\/services$/,
+    handler: async (ctx, req) => {
+      const b = body<ServiceCreateRequest>(await readJson(req), '');
+      validateSpec(b.spec, null);
+      const checked = await checkImage(ctx, b.spec);
+      for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+        const all = (await ctx.store.list<Service>(Keys.services)).map((s) => s.value);
+        if (all.some((s) => s.spec.name === checked.name)) throw new ConflictError(`service ${checked.name} already exists`);
+        const { spec, ops } = await prepare(ctx, checked, all);
+        const svc = newService(spec, new Date().toISOString());
+        if (await ctx.store.commit([...ops, { put: Keys.service(svc.id), value: svc, guard: { absent: true } }])) return result(svc, await warningsFor(ctx, spec));
+      }
+      throw new ConflictError(`services changed while creating ${checked.name}; try again`);
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/services\/([^/]+)\/update$/,
+    handler: async (ctx, req, [ref]) => {
+      const b = body<ServiceUpdateRequest>(await readJson(req), ', "version": N');
+      const next = await rewrite(ctx, ref!, async (cur, others) => {
+        const c = cur.value.spec;
+        if (b.version !== undefined && b.version !== null && b.version !== cur.value.specVersion) {
+          throw new ConflictError(`service ${c.name} changed since version ${b.version} was read (it is at ${cur.value.specVersion}); read it again`);
+        }
+        if (b.spec.name !== c.name) throw new InvalidArgumentError(`service ${c.name}: the name cannot change`);
+        if (b.spec.mode !== c.mode) throw new InvalidArgumentError(`service ${c.name}: the mode cannot change from ${c.mode} to ${String(b.spec.mode)}`);
+        validateSpec(b.spec, c.stack);
+        const checked = await checkImage(ctx, b.spec);
+        const { spec, ops } = await prepare(ctx, checked, others);
+        return { next: withSpec(cur.value, spec, new Date().toISOString()), ops };
+      });
+      return result(next, await warningsFor(ctx, next.spec));
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/services\/([^/]+)\/rollback$/,
+    handler: async (ctx, _req, [ref]) => {
+      const next = await rewrite(ctx, ref!, async (cur) => {
+        const back = rolledBack(cur.value, new Date().toISOString(), 'manually requested rollback');
+        if (back === null) throw new InvalidArgumentError(`service ${cur.value.spec.name} has no previous spec to roll back to`);
+        return { next: back, ops: [] };
+      });
+      return result(next, []);
+    },
+  },
+  {
+    method: 'DELETE',
+    pattern: /^\/v1\/services\/([^/]+)$/,
+    handler: async (ctx, _req, [ref]) => {
+      for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+        const cur = await findService(ctx.store, ref!);
+        const ops: WriteOp[] = [{ del: cur.key, guard: { modRevision: cur.modRevision } }];
+        // A stack's service leaves its stack's list; the stack's networks stay until `stack rm`.
+        const stackName = cur.value.spec.stack;
+        const stack = stackName === null ? null : await ctx.store.get<Stack>(Keys.stack(stackName));
+        if (stack) {
+          const services = stack.value.services.filter((id) => id !== cur.value.id);
+          ops.push({ put: stack.key, value: { ...stack.value, services, updatedAt: new Date().toISOString() }, guard: { modRevision: stack.modRevision } });
+        }
+        // Its tasks are reaped by the orchestrator.
+        if (await ctx.store.commit(ops)) return { removed: cur.value.spec.name };
+      }
+      throw new ConflictError(`service ${ref} is being changed by someone else; try again`);
+    },
+  },
+];
