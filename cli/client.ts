@@ -70,17 +70,56 @@ export class Client {
           resolve(parsed as T);
         });
       });
-      req.on('error', (e: NodeJS.ErrnoException) => {
-        if (this.tls && /certificate|self.signed|unable to verify|alert/i.test(e.message)) {
-          reject(new ConnectError(`TLS with ${this.host} failed: ${e.message}`));
-        } else if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
-          reject(new ConnectError(`cannot reach the manager at ${this.host}: is this node part of a cluster? (tsswarm init, or set --host / TSSWARM_HOST)`));
-        } else if (e.code === 'EACCES') {
-          reject(new ConnectError(`permission denied on ${this.host}: the API is for root only`));
-        } else reject(e);
-      });
+      req.on('error', (e: NodeJS.ErrnoException) => reject(this.connectError(e)));
       if (isStream) (body as fs.ReadStream).pipe(req);
       else req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
+  }
+
+  private connectError(e: NodeJS.ErrnoException): Error {
+    if (this.tls && /certificate|self.signed|unable to verify|alert/i.test(e.message)) return new ConnectError(`TLS with ${this.host} failed: ${e.message}`);
+    if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') return new ConnectError(`cannot reach the manager at ${this.host}: is this node part of a cluster? (tsswarm init, or set --host / TSSWARM_HOST)`);
+    if (e.code === 'EACCES') return new ConnectError(`permission denied on ${this.host}: the API is for root only`);
+    return e;
+  }
+
+  /**
+   * A streamed answer of JSON lines (events, logs): `onLine` hears each as it comes; resolves when
+   * the manager ends the stream. An error answer rejects as request() does.
+   */
+  stream<T>(p: string, onLine: (item: T) => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const req = (this.tls ? https : http).request({ ...this.target(p), method: 'GET' }, (res) => {
+        if ((res.statusCode ?? 500) >= 400) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            let e: ErrorBody['error'] | undefined;
+            try {
+              e = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as ErrorBody).error;
+            } catch {
+              e = undefined;
+            }
+            reject(new ApiError(e?.code ?? 'UNKNOWN', e?.message ?? `manager answered ${res.statusCode}`, res.statusCode ?? 500));
+          });
+          return;
+        }
+        let rest = '';
+        res.setEncoding('utf8');
+        res.on('data', (text: string) => {
+          rest += text;
+          let nl: number;
+          while ((nl = rest.indexOf('\n')) >= 0) {
+            const line = rest.slice(0, nl);
+            rest = rest.slice(nl + 1);
+            if (line.trim() !== '') onLine(JSON.parse(line) as T);
+          }
+        });
+        res.on('end', () => resolve());
+        res.on('error', reject);
+      });
+      req.on('error', (e: NodeJS.ErrnoException) => reject(this.connectError(e)));
+      req.end();
     });
   }
 

@@ -40,7 +40,8 @@ function stopped(s: ServiceView, expect: WaitOptions['expect'], why: Map<string,
 
 function serviceLine(s: ServiceView): string {
   const update = s.update !== null && ACTIVE.includes(s.update.state) ? `, ${s.upToDate}/${s.desired} updated (${s.update.state.replace('_', ' ')})` : '';
-  return `${s.name}: ${s.running}/${s.desired}${update}${converged(s) ? ' converged' : ''}`;
+  const waiting = s.waitingFor ? ` (${s.waitingFor})` : '';
+  return `${s.name}: ${s.running}/${s.desired}${update}${waiting}${converged(s) ? ' converged' : ''}`;
 }
 
 /** One line per slot (or node): the newest task there and whether it runs the current spec. */

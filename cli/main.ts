@@ -12,6 +12,7 @@ import type { CommandContext } from './context';
 import { init, down, join, joinToken, update } from './commands/cluster';
 import { deploy, stack } from './commands/stack';
 import { service } from './commands/service';
+import { events } from './commands/events';
 import { SERVICE_BOOLEANS, SERVICE_REPEATABLE, SERVICE_VALUED } from './service-flags';
 import { node } from './commands/node';
 import { image } from './commands/image';
@@ -41,6 +42,7 @@ Commands:
                  [--network N] [--constraint ...] [--health-cmd ...] [--restart-condition ...] [--update-parallelism N] ... IMAGE [CMD...]
   service update [--image I] [--env-add K=V] [--env-rm K] [--replicas N] [--force] [--rollback] [--update-* ...] ... SERVICE
   service rollback SERVICE | service rm SERVICE...
+  events [--since TIME] [--until TIME] [--filter type=service|task|node|network|secret|config] [--filter name=N]...
   task pause TASK... | task unpause TASK...
   node ls | node inspect NODE | node rm [--force] NODE...
   node update [--availability active|pause|drain] [--label-add K=V]... [--label-rm K]... NODE
@@ -51,7 +53,7 @@ Commands:
   network create [-d overlay] [--subnet CIDR] [--attachable] [--opt|-o encrypted] NAME | network ls | inspect NAME | rm NAME
 Listing commands take --format json.`;
 
-const VALUED = [...SERVICE_VALUED, 'task-history-limit', 'filter', 'userns-remap', 'host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace', 'cert-expiry', 'listen-api', 'etcd-cacert', 'etcd-cert', 'etcd-key', 'tlscacert', 'tlscert', 'tlskey', 'out', 'expiry', 'opt', 'o', 'label', 'generic-resource', 'node'];
+const VALUED = [...SERVICE_VALUED, 'task-history-limit', 'filter', 'since', 'until', 'userns-remap', 'host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace', 'cert-expiry', 'listen-api', 'etcd-cacert', 'etcd-cert', 'etcd-key', 'tlscacert', 'tlscert', 'tlskey', 'out', 'expiry', 'opt', 'o', 'label', 'generic-resource', 'node'];
 const REPEATABLE = [...SERVICE_REPEATABLE, 'filter', 'label-add', 'label-rm', 'opt', 'o', 'label', 'generic-resource'];
 const BOOLEANS = [...SERVICE_BOOLEANS, 'no-trunc', 'autolock', 'rotate', 'tlsverify', 'detach', 'prune', 'attachable', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q', 'force', 'f'];
 
@@ -89,6 +91,8 @@ async function run(argv: string[]): Promise<void> {
       return stack(ctx);
     case 'service':
       return service(ctx);
+    case 'events':
+      return events(ctx);
     case 'node':
       return node(ctx);
     case 'image':

@@ -36,6 +36,7 @@ import { networkKeyLoop } from './network-keys/run';
 import type { ReconcileLoop } from './orchestrator/loop';
 import { Dispatcher } from './dispatcher/dispatcher';
 import { apiHandler, createApiServer, listenUnix } from './api/server';
+import { EventLog } from './api/events';
 import { listenTcpApi } from './api/tcp';
 import { ImageStore } from './registry/store';
 import { createRegistryHandler } from './registry/http';
@@ -171,6 +172,9 @@ async function main(): Promise<void> {
   // What the dispatcher and the scheduler and allocator read: one watch-fed copy, no round trip per pass.
   const view = new StoreView(store, [Keys.tasks, Keys.networks, Keys.services, Keys.nodes, Keys.ipamAddrs, Keys.secrets, Keys.configs, Keys.volumeRequests], log.child('view'));
   await retry('reading the store', () => view.start());
+  // `tsswarm events`: made from the view's changes from here on.
+  const events = new EventLog(view);
+  events.start();
   const dispatcher = new Dispatcher({
     store,
     view,
@@ -228,6 +232,7 @@ async function main(): Promise<void> {
     dispatcherAddr: `${advertise}:${dispatcher.port}`,
     ca,
     keys,
+    events,
   };
   const api = createApiServer(apiContext);
   await listenUnix(api, socket);
@@ -242,8 +247,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('shutting down');
+    events.stop();
     api.close();
+    // Streams (events -f, logs -f) would hold a closing server open.
+    api.closeAllConnections();
     tcpApi?.close();
+    tcpApi?.closeAllConnections?.();
     registry.close();
     keyWait.abort();
     await stopUnlockKey().catch(() => undefined);

@@ -14,6 +14,8 @@ export interface ServiceView {
   specVersion: number;
   /** The last rolling update's state (`updating`, `paused`, `completed`, `rollback_*`), null if never updated. */
   update: UpdateStatus | null;
+  /** What its start waits for (`depends_on`): `waiting for app_db to be healthy (0/1)`; null when nothing. */
+  waitingFor: string | null;
 }
 
 /** `POST /v1/services`: a service outside a stack file (`service create`). */
@@ -211,4 +213,17 @@ export interface VolumeCreateRequest {
   labels: Record<string, string>;
   /** Node id or hostname; null: the node of the manager answering. */
   node: string | null;
+}
+
+export type EventType = 'service' | 'task' | 'node' | 'network' | 'secret' | 'config';
+
+/** One of `tsswarm events`' lines, in the shape of Docker's events (lower-case field names). */
+export interface ClusterEvent {
+  type: EventType;
+  action: 'create' | 'update' | 'remove';
+  actor: { id: string; attributes: Record<string, string> };
+  scope: 'swarm';
+  /** Seconds since the epoch, and nanoseconds (Docker's time and timeNano). */
+  time: number;
+  timeNano: number;
 }

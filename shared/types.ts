@@ -358,6 +358,19 @@ export interface ServiceSpec {
   endpoint: EndpointSpec;
   update: UpdateConfig | null;
   rollback: UpdateConfig | null;
+  /**
+   * compose `depends_on` (Swarm ignores it): the service's first tasks start only once these
+   * services of its stack are started, healthy or completed. Absent in records from before it: none.
+   */
+  dependsOn?: ServiceDependency[];
+}
+
+export type DependencyCondition = 'service_started' | 'service_healthy' | 'service_completed_successfully';
+
+export interface ServiceDependency {
+  /** Full service name (`<stack>_<service>`). */
+  service: string;
+  condition: DependencyCondition;
 }
 
 /** Where a rolling update (or a rollback) of a service stands, as Swarm's UpdateStatus. */

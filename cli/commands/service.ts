@@ -14,7 +14,7 @@ export async function service(ctx: CommandContext): Promise<void> {
   switch (sub) {
     case 'ls': {
       const list = await ctx.client.get<ServiceView[]>('/v1/services');
-      if (ctx.json) return printJson(list.map((s) => ({ id: s.id, name: s.name, mode: s.mode, desired: s.desired, running: s.running, upToDate: s.upToDate, image: s.image, stack: s.stack, specVersion: s.specVersion, update: s.update })));
+      if (ctx.json) return printJson(list.map((s) => ({ id: s.id, name: s.name, mode: s.mode, desired: s.desired, running: s.running, upToDate: s.upToDate, image: s.image, stack: s.stack, specVersion: s.specVersion, update: s.update, waitingFor: s.waitingFor })));
       return printTable(['ID', 'NAME', 'MODE', 'REPLICAS', 'IMAGE', 'UPDATE'], list.map((s) => [s.id.slice(0, 12), s.name, s.mode, `${s.running}/${s.desired}`, s.image, s.update ? s.update.state : '']));
     }
     case 'create': {

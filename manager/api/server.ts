@@ -34,6 +34,8 @@ import { planClusterUpdate } from './cluster';
 import { blobRoutes } from './blob-routes';
 import { volumeRoutes } from './volume-routes';
 import { findService, serviceRoutes } from './service-routes';
+import { streamRoutes } from './stream-routes';
+import type { EventLog } from './events';
 import { placementWarnings } from '../scheduler/warnings';
 import { HISTORY_LIMIT } from '../orchestrator/reaper';
 
@@ -53,6 +55,8 @@ export interface ApiContext {
   ca: NodeCa;
   /** This manager's hold on the data key (autolock's unlock key is sealed under it). */
   keys: DataKey;
+  /** What changed in the cluster, for `tsswarm events`. */
+  events: EventLog;
 }
 
 export type Handler = (ctx: ApiContext, req: http.IncomingMessage, params: string[], query: URLSearchParams) => Promise<unknown>;
@@ -61,6 +65,13 @@ export interface Route {
   method: string;
   pattern: RegExp;
   handler: Handler;
+}
+
+/** A route that answers with a stream of JSON lines (events, logs) on `res` itself. */
+export interface StreamRoute {
+  method: string;
+  pattern: RegExp;
+  stream: (ctx: ApiContext, req: http.IncomingMessage, res: http.ServerResponse, params: string[], query: URLSearchParams) => Promise<void>;
 }
 
 const STACK_NAME = /^[a-z0-9][a-z0-9_-]*$/;
@@ -224,10 +235,10 @@ const routes: Route[] = [
       const stack = q.get('stack');
       const ts = tasks.map((t) => t.value);
       const ns = nodes.map((n) => n.value);
-      return services
-        .map((s) => s.value)
+      const all = services.map((s) => s.value);
+      return all
         .filter((s) => stack === null || s.spec.stack === stack)
-        .map((s) => serviceView(s, ts, ns))
+        .map((s) => serviceView(s, ts, ns, all))
         .sort((a, b) => a.name.localeCompare(b.name));
     },
   },
@@ -449,6 +460,13 @@ export function apiHandler(ctx: ApiContext): http.RequestListener {
     const method = req.method ?? 'GET';
     void (async () => {
       try {
+        for (const r of streamRoutes) {
+          if (r.method !== method) continue;
+          const m = r.pattern.exec(url.pathname);
+          if (!m) continue;
+          await r.stream(ctx, req, res, m.slice(1).map((p) => decodeURIComponent(p)), url.searchParams);
+          return;
+        }
         for (const r of [...routes, ...serviceRoutes, ...blobRoutes, ...volumeRoutes]) {
           if (r.method !== method) continue;
           const m = r.pattern.exec(url.pathname);
@@ -461,7 +479,9 @@ export function apiHandler(ctx: ApiContext): http.RequestListener {
         throw new NotFoundError(`no such endpoint: ${method} ${url.pathname}`);
       } catch (e) {
         if (!(e instanceof Error && 'code' in e)) ctx.log.error(`${method} ${url.pathname}: ${(e as Error)?.stack ?? String(e)}`);
-        sendError(res, e);
+        // A stream that failed after it began can only end.
+        if (res.headersSent) res.end();
+        else sendError(res, e);
       }
     })();
   };

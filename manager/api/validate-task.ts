@@ -86,6 +86,11 @@ export function validateTaskExtras(s: ServiceSpec, fail: Fail): void {
   if (rp !== null && (!isNonNegIntOrNull(rp.delayMs) || !isNonNegIntOrNull(rp.maxAttempts) || !isNonNegIntOrNull(rp.windowMs))) fail('restart delay, max attempts and window must be non-negative');
   if (t.forceUpdate !== undefined && (!Number.isSafeInteger(t.forceUpdate) || t.forceUpdate < 0)) fail('forceUpdate must be a non-negative integer');
   if (t.logDriver !== null && (!isObj(t.logDriver) || typeof t.logDriver.name !== 'string' || !isStrMap(t.logDriver.options))) fail('invalid log driver');
+  const deps = s.dependsOn;
+  if (deps !== undefined && (!Array.isArray(deps) || !deps.every((d) => isObj(d) && typeof d.service === 'string' && ['service_started', 'service_healthy', 'service_completed_successfully'].includes(d.condition as string)))) {
+    fail('dependsOn must be a list of {service, condition: service_started|service_healthy|service_completed_successfully}');
+  }
+  if (deps?.some((d) => d.service === s.name)) fail('a service cannot depend on itself');
   for (const [k, u] of [['update', s.update], ['rollback', s.rollback]] as const) {
     if (u === null) continue;
     if (!isObj(u)) fail(`invalid ${k} config`);

@@ -4,8 +4,10 @@ import type { NetworkView, NodeView, ServiceView, TaskView } from '../../shared/
 import { nodeIsEligible } from '../orchestrator/global';
 import { nodeMeetsConstraints } from '../../shared/constraints';
 import { isCurrent } from '../../shared/service-versions';
+import { starting, waitingFor } from '../orchestrator/depends-on';
 
-export function serviceView(s: Service, tasks: Task[], nodes: ClusterNode[]): ServiceView {
+/** `services`: every service, to say what a service's start waits for (depends_on). */
+export function serviceView(s: Service, tasks: Task[], nodes: ClusterNode[], services: Service[] = []): ServiceView {
   const live = tasks.filter((t) => t.serviceId === s.id && t.desiredState === 'running' && t.status.state === 'running');
   const desired = s.spec.mode === 'global' ? nodes.filter((n) => nodeIsEligible(n) && nodeMeetsConstraints(s.spec.task.placement.constraints, n)).length : s.spec.replicas;
   return {
@@ -19,6 +21,7 @@ export function serviceView(s: Service, tasks: Task[], nodes: ClusterNode[]): Se
     image: s.spec.task.container.image,
     specVersion: s.specVersion,
     update: s.updateStatus,
+    waitingFor: starting(s, tasks) ? waitingFor(s, services, tasks) : null,
   };
 }
 

@@ -12,6 +12,7 @@ import { reconcileReplicated } from './replicated';
 import { reconcileGlobal } from './global';
 import { reconcileReaper } from './reaper';
 import { HISTORY_LIMIT } from './reaper';
+import { starting, waitingFor } from './depends-on';
 import type { Cluster } from '../../shared/types';
 
 /** How often a pass runs with nothing changed, for restart delays (decided by time, not by an event). */
@@ -33,6 +34,8 @@ export function orchestratorLoop(store: Store, writer: StoreWriter, log: Logger)
         const a = s.spec.mode === 'global'
           ? reconcileGlobal(s, snap.nodes, snap.tasks, now)
           : reconcileReplicated(s, snap.tasks, now, snap.nodes);
+        // depends_on: a service's first tasks wait for its dependencies.
+        if (a.create.length > 0 && starting(s, snap.tasks) && waitingFor(s, snap.services, snap.tasks) !== null) a.create = [];
         actions = mergeActions(actions, a);
       }
       actions = mergeActions(actions, reconcileReaper(snap.services, snap.nodes, snap.tasks, cluster?.value.taskHistoryLimit ?? HISTORY_LIMIT));

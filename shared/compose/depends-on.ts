@@ -1,8 +1,11 @@
 /**
- * `depends_on`: checked for dangling names and cycles (errors in compose too), then ignored with a
- * warning, since Swarm does not order service start-up.
+ * `depends_on`, short and long form: checked for dangling names and cycles (errors in compose too),
+ * then kept with its condition (`service_started` when none is given). Swarm ignores it; tsswarm
+ * starts a service's first tasks once its dependencies are started, healthy or completed
+ * (manager/orchestrator/depends-on.ts).
  */
 import type { TreeNode } from './parse';
+import type { DependencyCondition } from '../types';
 import type { Reader } from './reader';
 import { DEPENDS_ON_CONDITIONS, DEPENDS_ON_ENTRY } from './schema';
 import { describe, isNull } from './tree';
@@ -10,6 +13,7 @@ import { describe, isNull } from './tree';
 export interface Dependency {
   name: string;
   line: number;
+  condition: DependencyCondition;
 }
 
 /** Short form (list of names) or long form (map of name → options). */
@@ -18,41 +22,37 @@ export function dependsOn(r: Reader, node: TreeNode | null, path: string): Depen
   const out: Dependency[] = [];
   if (node.kind === 'seq') {
     node.items.forEach((item, i) => {
-      if (item.kind === 'scalar' && typeof item.value === 'string') out.push({ name: item.value, line: item.line });
+      if (item.kind === 'scalar' && typeof item.value === 'string') out.push({ name: item.value, line: item.line, condition: 'service_started' });
       else r.problem(`${path}[${i}]`, `must be a service name, got ${describe(item)}`, item.line);
     });
   } else if (node.kind === 'map') {
-    for (const e of node.entries) {
-      out.push({ name: e.key, line: e.keyLine });
-      options(r, e.value, `${path}.${e.key}`);
-    }
+    for (const e of node.entries) out.push({ name: e.key, line: e.keyLine, condition: options(r, e.value, `${path}.${e.key}`) });
   } else {
     r.problem(path, `must be a list of service names or a mapping, got ${describe(node)}`, node.line);
   }
   return out;
 }
 
-function options(r: Reader, node: TreeNode, path: string): void {
-  if (isNull(node)) return;
+function options(r: Reader, node: TreeNode, path: string): DependencyCondition {
+  if (isNull(node)) return 'service_started';
   if (node.kind !== 'map') {
     r.problem(path, `must be a mapping, got ${describe(node)}`, node.line);
-    return;
+    return 'service_started';
   }
   const keys = r.knownKeys(node, DEPENDS_ON_ENTRY, path, null);
-  const condition = keys.get('condition');
-  if (condition) {
-    const c = r.string(condition.value, `${path}.condition`);
-    if (c !== null && !(DEPENDS_ON_CONDITIONS as readonly string[]).includes(c)) {
-      r.problem(`${path}.condition`, `must be one of ${DEPENDS_ON_CONDITIONS.join(', ')}, got ${JSON.stringify(c)}`, condition.keyLine);
-    }
-  }
   for (const flag of ['restart', 'required']) {
     const e = keys.get(flag);
     if (e) r.boolean(e.value, `${path}.${flag}`);
   }
+  const condition = keys.get('condition');
+  if (!condition) return 'service_started';
+  const c = r.string(condition.value, `${path}.condition`);
+  if (c !== null && (DEPENDS_ON_CONDITIONS as readonly string[]).includes(c)) return c as DependencyCondition;
+  if (c !== null) r.problem(`${path}.condition`, `must be one of ${DEPENDS_ON_CONDITIONS.join(', ')}, got ${JSON.stringify(c)}`, condition.keyLine);
+  return 'service_started';
 }
 
-/** Dangling references and cycles are errors in compose, so they are here even though depends_on is ignored. */
+/** Dangling references and cycles are errors, as in compose. */
 export function checkDependencies(r: Reader, deps: Map<string, Dependency[]>, names: Set<string>): void {
   for (const [service, list] of deps) {
     for (const d of list) {

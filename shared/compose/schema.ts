@@ -24,10 +24,6 @@ function keySet(supported: string[], unsupported: string[], extensions = true): 
 export const TOP_LEVEL = keySet(['version', 'name', 'services', 'networks', 'volumes', 'secrets', 'configs'], ['include', 'models']);
 
 /**
- * `depends_on` is in both lists on purpose: its references are checked (a
- * dangling one is an error in compose too), but tsswarm, like swarm, does
- * not order service start-up, so it is also reported as ignored.
- *
  * The ignored ones are those `docker stack deploy` ignores too, except the two
  * Swarm does pass on that the service model has no field for: the Windows-only
  * `credential_spec` and `isolation`.
@@ -44,7 +40,7 @@ export const SERVICE = keySet(
   [
     'annotations', 'attach', 'blkio_config', 'build', 'cgroup', 'cgroup_parent', 'container_name', 'cpu_count',
     'cpu_percent', 'cpu_period', 'cpu_quota', 'cpu_rt_period', 'cpu_rt_runtime', 'cpu_shares', 'cpus', 'cpuset',
-    'credential_spec', 'depends_on', 'develop', 'device_cgroup_rules', 'dns_opt', 'domainname',
+    'credential_spec', 'develop', 'device_cgroup_rules', 'dns_opt', 'domainname',
     'expose', 'extends', 'external_links', 'gpus', 'group_add', 'ipc', 'isolation', 'label_file', 'links',
     'mac_address', 'mem_limit', 'mem_reservation', 'mem_swappiness', 'memswap_limit', 'models', 'network_mode',
     'oom_kill_disable', 'pid', 'pids_limit', 'platform', 'post_start', 'pre_stop', 'profiles', 'provider',

@@ -62,12 +62,8 @@ export function service(r: Reader, entry: TreeEntry, stack: string, tables: Stac
     r.problem(`${path}.deploy.endpoint_mode`, "port published with ingress mode can't be used with dnsrr mode", d.endpointMode.line);
   }
 
-  let deps: Dependency[] = [];
-  if (f.has('depends_on')) {
-    // Checked for dangling names, then ignored: swarm does not order start-up.
-    r.ignoredService.add('depends_on');
-    deps = dependsOn(r, f.get('depends_on'), at('depends_on'));
-  }
+  // Swarm ignores it; tsswarm orders start-up by it (checked for dangling names and cycles by the caller).
+  const deps: Dependency[] = f.has('depends_on') ? dependsOn(r, f.get('depends_on'), at('depends_on')) : [];
 
   const container: ContainerSpec = {
     image: image(r, f.get('image'), path, entry.keyLine) ?? '',
@@ -110,6 +106,7 @@ export function service(r: Reader, entry: TreeEntry, stack: string, tables: Stac
     endpoint,
     update: d.update,
     rollback: d.rollback,
+    ...(deps.length > 0 ? { dependsOn: deps.map((x) => ({ service: `${stack}_${x.name}`, condition: x.condition })) } : {}),
   };
   return { spec, dependsOn: deps, ports, usesImplicitDefault: nets.usesImplicitDefault };
 }

@@ -15,7 +15,7 @@ import { eventually } from './harness/cluster';
 
 interface TaskRow { id: string; name: string; service: string; slot: number | null; node: string | null; desiredState: string; state: string; error: string | null; pid: number | null; health: string | null; current: boolean; exitCode: number | null }
 interface UpdateStatus { state: string; message: string; startedAt: string; completedAt: string | null }
-interface ServiceRow { name: string; running: number; desired: number; upToDate: number; update: UpdateStatus | null }
+interface ServiceRow { name: string; running: number; desired: number; upToDate: number; update: UpdateStatus | null; waitingFor: string | null }
 interface ServiceRecord { specVersion: number; spec: { task: { container: { env: string[]; command: string[] | null } } }; previousSpec: unknown; updateStatus: UpdateStatus | null }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -286,6 +286,75 @@ describe('rolling updates, restart policies and health checks', () => {
       hosts.ok(m, ['service', 'rm', 'cli_web', 'cli_other']);
       assert.equal(svc('cli_web'), undefined);
       assert.equal(svc('cli_other'), undefined);
+    });
+  });
+
+  describe('depends_on', () => {
+    it('starts a service only once the one it depends on is healthy', async () => {
+      const file = writeStack('dep', [
+        'services:',
+        '  web:',
+        '    image: busybox',
+        `    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]`,
+        '    depends_on:',
+        '      db: { condition: service_healthy }',
+        '  db:',
+        '    image: busybox',
+        `    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 2; touch /tmp/up; while true; do sleep 0.2; done"]`,
+        '    healthcheck: { test: ["CMD", "test", "-f", "/tmp/up"], interval: 300ms, retries: 30 }',
+        '',
+      ].join('\n'));
+      hosts.ok(m, ['deploy', '--detach', '-c', file, 'dep']);
+      const deadline = Date.now() + 60_000;
+      let sawWaiting = false;
+      for (;;) {
+        const web = tasks('dep_web');
+        const dbHealthy = live('dep_db').some((t) => t.health === 'healthy');
+        if (!dbHealthy) {
+          assert.equal(web.length, 0, 'no task of web before db is healthy');
+          sawWaiting ||= /waiting for dep_db to be healthy/.test(svc('dep_web')?.waitingFor ?? '');
+        }
+        if (live('dep_web').length === 1) break;
+        if (Date.now() > deadline) throw new Error('web never started');
+        await sleep(100);
+      }
+      assert.ok(sawWaiting, 'service ls said what web waited for');
+      assert.equal(svc('dep_web')?.waitingFor, null);
+    });
+  });
+
+  // Last: it takes a host down.
+  describe('events', () => {
+    interface EventRow { type: string; action: string; actor: { id: string; attributes: Record<string, string> } }
+
+    it('lists what changed since a time: a service created and updated, its tasks', () => {
+      const since = String(Date.now() / 1000);
+      hosts.ok(m, ['service', 'create', '--name', 'ev_web', '--stop-grace-period', '1s', 'busybox', 'sleep', '3600']);
+      hosts.ok(m, ['service', 'update', '--env-add', 'X=1', '--update-monitor', '500ms', 'ev_web']);
+      const until = String(Date.now() / 1000 + 0.5);
+      const out = hosts.ok(m, ['events', '--since', since, '--until', until, '--format', 'json']).trim().split('\n').map((l) => JSON.parse(l) as EventRow);
+      const of = (type: string, action: string) => out.filter((e) => e.type === type && e.action === action && (e.actor.attributes.name === 'ev_web' || e.actor.attributes.service === 'ev_web'));
+      assert.equal(of('service', 'create').length, 1);
+      assert.ok(of('service', 'update').some((e) => e.actor.attributes['updatestate.new'] === 'updating'));
+      assert.ok(of('service', 'update').some((e) => e.actor.attributes['updatestate.new'] === 'completed'));
+      assert.ok(of('task', 'create').length >= 2, 'the first task and its replacement');
+      assert.ok(of('task', 'update').some((e) => e.actor.attributes['state.new'] === 'running'));
+      const typed = hosts.ok(m, ['events', '--since', since, '--until', until, '--filter', 'type=service', '--format', 'json']).trim().split('\n').map((l) => JSON.parse(l) as EventRow);
+      assert.ok(typed.length > 0 && typed.every((e) => e.type === 'service'));
+      const text = hosts.ok(m, ['events', '--since', since, '--until', until, '--filter', 'type=service', '--filter', 'name=ev_web']);
+      assert.match(text, /^\d{4}-\d\d-\d\dT[\d:.]+Z service create \S+ \(.*name=ev_web.*\)$/m);
+    });
+
+    it('follows new events as they happen: a node going down', async () => {
+      const f = hosts.follow(['events', '--filter', 'type=node', '--format', 'json']);
+      try {
+        await sleep(500);
+        hosts.killHost(hosts.hosts[2]!);
+        const down = await eventually('the node down event', () => f.lines.map((l) => JSON.parse(l) as EventRow).find((e) => e.action === 'update' && e.actor.attributes['state.new'] === 'down'), 30000);
+        assert.equal(down.actor.attributes.name, hosts.hosts[2]!.name);
+      } finally {
+        f.stop();
+      }
     });
   });
 });

@@ -7,7 +7,7 @@
  * namespace: `ip netns exec` would remount /sys and hide the cgroup mounts.
  * Only addresses of namespaces made here are used; destroy() removes them all.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -91,6 +91,25 @@ export class TestHosts {
       timeout: 180000,
     });
     return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  }
+
+  /**
+   * Starts the CLI in the background (`events`, `service logs -f`): the lines it prints as they
+   * come, and a stop that kills it. The caller stops it, also when the test fails.
+   */
+  follow(args: string[]): { lines: string[]; stop: () => void } {
+    const child = spawn(process.execPath, [cliPath, ...args], { cwd: repoRoot, env: { ...process.env, TSSWARM_HOST: path.join(this.manager.dataRoot, 'api.sock') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const lines: string[] = [];
+    let rest = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (t: string) => {
+      rest += t;
+      const parts = rest.split('\n');
+      rest = parts.pop() ?? '';
+      lines.push(...parts);
+    });
+    child.stderr.on('data', () => undefined);
+    return { lines, stop: () => void child.kill('SIGKILL') };
   }
 
   ok(h: TestHost, args: string[]): string {

@@ -8,10 +8,10 @@ import { DEPLOY, HEALTHCHECK, LOGGING, RESOURCES, SERVICE, TOP_LEVEL, classifyKe
 import { load } from './helpers';
 
 describe('keys docker stack deploy ignores', () => {
-  const ignored = ['build', 'links', 'container_name', 'restart', 'depends_on', 'network_mode', 'external_links', 'cgroup_parent', 'domainname', 'mac_address', 'ipc', 'pid', 'expose', 'profiles', 'pull_policy'];
+  const ignored = ['build', 'links', 'container_name', 'restart', 'network_mode', 'external_links', 'cgroup_parent', 'domainname', 'mac_address', 'ipc', 'pid', 'expose', 'profiles', 'pull_policy'];
   for (const key of ignored) {
     it(`${key} is a warning, not an error`, () => {
-      const value = key === 'depends_on' || key === 'links' || key === 'external_links' || key === 'expose' || key === 'profiles' ? '[]' : 'x';
+      const value = key === 'links' || key === 'external_links' || key === 'expose' || key === 'profiles' ? '[]' : 'x';
       const stack = load(`services:\n  web:\n    image: busybox\n    ${key}: ${value}\n`);
       assert.deepEqual(stack.warnings, [`Ignoring unsupported options: ${key}`]);
     });

@@ -432,7 +432,7 @@ describe('loadStackText: warnings', () => {
       { env: { TOKEN: 's3cret' } },
     );
     assert.deepEqual(stack.warnings, [
-      'Ignoring unsupported options: build, container_name, depends_on, deploy.resources.reservations.devices, links, networks.ipv4_address, restart',
+      'Ignoring unsupported options: build, container_name, deploy.resources.reservations.devices, links, networks.ipv4_address, restart',
       'Ignoring unsupported network options: driver_opts.com.docker.network.driver.mtu, internal, ipam.config.gateway',
       'Ignoring unsupported top-level keys: include',
       'secrets.token.template_driver: templated secrets are not supported; the secret is used as it is',
@@ -451,16 +451,26 @@ describe('loadStackText: warnings', () => {
     assert.equal(stack.networks[0]?.spec.encrypted, true);
   });
 
-  it('accepts the long form of depends_on', () => {
+  it('keeps depends_on with its condition, short and long form (Swarm ignores it; tsswarm orders start-up by it)', () => {
     const stack = load(yaml`
       services:
         web:
           image: x
           depends_on:
             db: {condition: service_healthy, restart: true}
+            cache: {}
+        worker:
+          image: x
+          depends_on: [db]
         db: {image: y}
+        cache: {image: y}
     `);
-    assert.deepEqual(stack.warnings, ['Ignoring unsupported options: depends_on']);
+    assert.deepEqual(stack.warnings, []);
+    const by = (n: string) => stack.services.find((s) => s.name.endsWith(`_${n}`))!;
+    const stackName = stack.name;
+    assert.deepEqual(by('web').dependsOn, [{ service: `${stackName}_db`, condition: 'service_healthy' }, { service: `${stackName}_cache`, condition: 'service_started' }]);
+    assert.deepEqual(by('worker').dependsOn, [{ service: `${stackName}_db`, condition: 'service_started' }]);
+    assert.equal(by('db').dependsOn, undefined);
   });
 });
 

@@ -1,0 +1,36 @@
+/** `events [--since T] [--until T] [--filter K=V]...`: Docker's, from the manager's event stream. */
+import type { ClusterEvent } from '../../shared/api-types';
+import { InvalidArgumentError } from '../../shared/errors';
+import { flagList, flagString } from '../../shared/flags';
+import { parseDurationMs } from '../../shared/compose/units';
+import type { CommandContext } from '../context';
+
+/** Docker's times: RFC 3339, Unix seconds (`1700000000.5`), or a duration ago (`10m`). */
+export function parseTime(flag: string, v: string, now = Date.now()): number {
+  const ago = parseDurationMs(v);
+  if (ago !== null && v !== '0') return now - ago;
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new InvalidArgumentError(`invalid --${flag} ${JSON.stringify(v)}: give a time (2026-12-01T10:00:00Z), Unix seconds, or a duration ago (10m)`);
+  return t;
+}
+
+/** Docker's line: `TIME TYPE ACTION ID (k=v, ...)`. */
+export function eventLine(e: ClusterEvent): string {
+  const ms = Math.floor(e.timeNano / 1e6);
+  const nanos = String(e.timeNano % 1e9).padStart(9, '0');
+  const time = `${new Date(ms).toISOString().slice(0, 19)}.${nanos}Z`;
+  const attrs = Object.entries(e.actor.attributes).filter(([, v]) => v !== '').sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`);
+  return `${time} ${e.type} ${e.action} ${e.actor.id}${attrs.length ? ` (${attrs.join(', ')})` : ''}`;
+}
+
+export async function events(ctx: CommandContext): Promise<void> {
+  if (ctx.args.positionals.length > 0) throw new InvalidArgumentError('usage: tsswarm events [--since T] [--until T] [--filter K=V]...');
+  const q = new URLSearchParams();
+  const since = flagString(ctx.args, 'since');
+  const until = flagString(ctx.args, 'until');
+  if (since !== null) q.set('since', String(parseTime('since', since)));
+  if (until !== null) q.set('until', String(parseTime('until', until)));
+  for (const f of flagList(ctx.args, 'filter')) q.append('filter', f);
+  await ctx.client.stream<ClusterEvent>(`/v1/events?${q}`, (e) => process.stdout.write(ctx.json ? `${JSON.stringify(e)}\n` : `${eventLine(e)}\n`));
+}
