@@ -11,7 +11,7 @@ import { macForIp } from '../../shared/net/ipv4';
 import type { Logger } from '../../shared/log';
 import { HostNetwork } from './host-network';
 import type { OverlaySpec } from './types';
-import { DnsServer, hostsFileFor, resolvConfFor, type DnsRecordSet } from './dns';
+import { DnsServer, hostsFileFor, mergeRecordSets, resolvConfFor, type DnsRecordSet } from './dns';
 import { applyNft } from './nft';
 import { vipRules } from './vip-rules';
 
@@ -123,12 +123,29 @@ export class NodeNetworks {
       this.log.debug(`network ${v.name}: view applied, ${v.dns.length} names, ${v.peers.length} peers`);
       if (vipsChanged) this.scheduleVipRefresh(v.id);
     }
+    this.updateDnsSources();
     if (ports !== null) await this.host.setPublishedPorts(ports);
     for (const id of removed) {
       const st = this.nets.get(id);
       this.nets.delete(id);
       await st?.dns?.close().catch(() => undefined);
       await this.host.removeOverlay(id).catch((e: Error) => this.log.warn(`removing network ${id}: ${e.message}`));
+    }
+  }
+
+  /** Each network's DNS answers its containers that are on other networks too from all their tables. */
+  private updateDnsSources(): void {
+    for (const st of this.nets.values()) {
+      if (!st.dns) continue;
+      const sources = new Map<string, DnsRecordSet>();
+      for (const src of st.view.dnsSources ?? []) {
+        const others = src.networkIds.flatMap((id) => {
+          const v = this.nets.get(id)?.view;
+          return v ? [records(v)] : [];
+        });
+        sources.set(src.ip, mergeRecordSets([records(st.view), ...others]));
+      }
+      st.dns.updateSources(sources);
     }
   }
 

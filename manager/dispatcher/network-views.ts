@@ -61,7 +61,12 @@ export function networkViews(nodeId: string, tasks: Task[], networks: Network[],
       }
       if (vip !== null && s.spec.endpoint.mode === 'vip') vips.push({ vip, backends: running });
     }
-    views.push({ id: net.id, name: net.spec.name, vni: net.vni, subnet: net.subnet, gateway: net.gateway, peers, dns, vips, localIp, encrypted: net.spec.encrypted === true });
+    // A container of this node on other networks too resolves their names as well (Docker's DNS does).
+    const dnsSources = on
+      .filter((t) => t.nodeId === nodeId && t.networks.length > 1)
+      .map((t) => ({ ip: ip(t.networks.find((a) => a.networkId === net.id)!.address), networkIds: t.networks.map((a) => a.networkId).filter((id) => id !== net.id) }))
+      .sort((a, b) => a.ip.localeCompare(b.ip));
+    views.push({ id: net.id, name: net.spec.name, vni: net.vni, subnet: net.subnet, gateway: net.gateway, peers, dns, vips, localIp, encrypted: net.spec.encrypted === true, ...(dnsSources.length > 0 ? { dnsSources } : {}) });
   }
   return views;
 }

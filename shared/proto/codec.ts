@@ -26,6 +26,7 @@ export interface WireNetworkView {
   vips: { vip: string; backends: string[] }[];
   local_ip: string;
   encrypted: boolean;
+  dns_sources?: { ip: string; network_ids: string[] }[];
 }
 
 export interface WirePortRule {
@@ -105,6 +106,11 @@ export interface NetworkView {
   localIp: string | null;
   /** VXLAN between hosts is encrypted with the cluster's network keys. */
   encrypted: boolean;
+  /**
+   * This node's containers on the network that are on other networks too: a query from `ip` is
+   * answered from the names of this network and then of those, in order. Absent from older managers.
+   */
+  dnsSources?: { ip: string; networkIds: string[] }[];
 }
 
 export function networkViewToWire(v: NetworkView): WireNetworkView {
@@ -119,6 +125,7 @@ export function networkViewToWire(v: NetworkView): WireNetworkView {
     vips: v.vips.map((x) => ({ vip: x.vip, backends: [...x.backends] })),
     local_ip: v.localIp ?? '',
     encrypted: v.encrypted,
+    dns_sources: (v.dnsSources ?? []).map((d) => ({ ip: d.ip, network_ids: [...d.networkIds] })),
   };
 }
 
@@ -134,6 +141,7 @@ export function networkViewFromWire(w: WireNetworkView): NetworkView {
     vips: w.vips.map((x) => ({ vip: x.vip, backends: [...x.backends] })),
     localIp: w.local_ip ? w.local_ip : null,
     encrypted: w.encrypted === true,
+    ...(w.dns_sources && w.dns_sources.length > 0 ? { dnsSources: w.dns_sources.map((d) => ({ ip: d.ip, networkIds: [...d.network_ids] })) } : {}),
   };
 }
 

@@ -149,6 +149,16 @@ describe('stacks as people write them', () => {
       assert.equal(db[0]!.node, dbHost().name);
     });
 
+    it('counts a vote end to end: vote → redis → worker → db → result, across both networks', async () => {
+      const h = hosts.hosts[2]!;
+      const get = (url: string) => hosts.exec(h, 'wget', ['-qO-', '-T', '3', '-t', '1', url]);
+      await eventually('the vote page (once its health check passed)', () => get(`http://${h.addr}:5000/cgi-bin/vote?cats`).stdout.includes('OK'), 60000);
+      // result is on frontend and backend: it finds db (backend only) by name.
+      const [result] = running('voting', 'voting_result');
+      assert.match(inTask(result!, ['nslookup', 'db']).stdout, /Address( 1)?: 10\./, 'result resolves db, a service of its second network');
+      await eventually('the vote in the results', () => /cats/.test(get(`http://${h.addr}:5001/votes`).stdout), 60000);
+    });
+
     it('keeps the volume\'s data when the task is replaced, on the same node', async () => {
       const [db] = running('voting', 'voting_db');
       assert.equal(inTask(db!, ['sh', '-c', 'echo cats >> /var/lib/db/votes']).code, 0);

@@ -77,3 +77,20 @@ export function resolveName(view: DnsRecordSet, qname: string, qtype: number, ra
   if (qtype !== TYPE_A && qtype !== TYPE_ANY) return { kind: 'nodata' };
   return { kind: 'records', ips: view.roundRobin.has(name) ? shuffled(ips, random) : [...ips] };
 }
+
+/**
+ * The names of several networks' tables as one, the first table's answer winning for a name on
+ * more than one (a service on two networks answers with its address on the asking one's network).
+ */
+export function mergeRecordSets(sets: readonly DnsRecordSet[]): DnsRecordSet {
+  const names = new Map<string, string[]>();
+  const roundRobin = new Set<string>();
+  for (const rs of sets) {
+    for (const [name, ips] of rs.names) {
+      if (names.has(name)) continue;
+      names.set(name, [...ips]);
+      if (rs.roundRobin.has(name)) roundRobin.add(name);
+    }
+  }
+  return { names, roundRobin };
+}

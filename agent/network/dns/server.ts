@@ -41,6 +41,8 @@ const BIND_ATTEMPTS = 8;
 export class DnsServer {
   private state: State = 'new';
   private view: DnsRecordSet = emptyRecordSet();
+  /** Containers on other networks too: their address here → the names of all their networks. */
+  private bySource = new Map<string, DnsRecordSet>();
   private udp: UdpSocket | null = null;
   private tcp: Server | null = null;
   private boundPort: number | null = null;
@@ -98,6 +100,15 @@ export class DnsServer {
   update(records: DnsRecordSet): void {
     if (this.state === 'closing' || this.state === 'closed') throw new DnsServerStateError(`DNS server on ${this.opts.listen} is closed`);
     this.view = normalizeRecordSet(records);
+  }
+
+  /**
+   * The tables to answer some clients from instead of the network's own (a container that is on
+   * other networks too resolves their names, as Docker's DNS does); replaced whole, as update().
+   */
+  updateSources(sources: ReadonlyMap<string, DnsRecordSet>): void {
+    if (this.state === 'closing' || this.state === 'closed') throw new DnsServerStateError(`DNS server on ${this.opts.listen} is closed`);
+    this.bySource = new Map([...sources].map(([ip, rs]) => [ip, normalizeRecordSet(rs)]));
   }
 
   /** Stops listening, drops TCP clients and in-flight forwards; idempotent. */
@@ -158,7 +169,7 @@ export class DnsServer {
   }
 
   private async onUdp(msg: Buffer, from: RemoteInfo): Promise<void> {
-    const reply = await this.handle(msg, 'udp');
+    const reply = await this.handle(msg, 'udp', from.address);
     const udp = this.udp;
     if (reply === null || udp === null || this.state !== 'running') return;
     udp.send(reply, from.port, from.address, (err) => { if (err) this.log.debug(`udp send to ${from.address}: ${err.message}`); });
@@ -185,7 +196,7 @@ export class DnsServer {
   }
 
   private async onTcpMessage(sock: Socket, msg: Buffer): Promise<void> {
-    const reply = await this.handle(msg, 'tcp');
+    const reply = await this.handle(msg, 'tcp', sock.remoteAddress ?? '');
     if (reply === null || sock.destroyed || this.state !== 'running') return;
     const len = Buffer.alloc(2);
     len.writeUInt16BE(reply.length);
@@ -193,9 +204,9 @@ export class DnsServer {
   }
 
   /** The reply bytes for one message, or null to stay silent. Never throws. */
-  private async handle(msg: Buffer, transport: Transport): Promise<Buffer | null> {
+  private async handle(msg: Buffer, transport: Transport, from: string): Promise<Buffer | null> {
     try {
-      const outcome = answerQuery(this.view, msg, transport);
+      const outcome = answerQuery(this.bySource.get(from.replace(/^::ffff:/, '')) ?? this.view, msg, transport);
       if (outcome.kind === 'drop') return null;
       if (outcome.kind === 'reply') return outcome.bytes;
       if (this.forwards >= MAX_FORWARDS) return servfail(outcome.query, transport);

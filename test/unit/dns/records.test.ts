@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildRecordSet, type ServiceEndpoint } from '../../../agent/network/dns/build';
-import { normalizeRecordSet, resolveName, shuffled, type Resolution } from '../../../agent/network/dns/records';
+import { mergeRecordSets, normalizeRecordSet, resolveName, shuffled, type Resolution } from '../../../agent/network/dns/records';
 import { InvalidArgumentError } from '../../../shared/errors';
 import { TYPE_A, TYPE_AAAA, TYPE_ANY } from '../../../agent/network/dns/wire';
 
@@ -93,5 +93,15 @@ describe('dns name rules', () => {
 
   it('refuses addresses that are not IPv4', () => {
     assert.throws(() => normalizeRecordSet({ names: new Map([['web', ['fd00::1']]]), roundRobin: new Set() }), InvalidArgumentError);
+  });
+});
+
+describe('mergeRecordSets', () => {
+  it('gives a container the names of all its networks, its own network first', () => {
+    const own = { names: new Map([['web', ['10.0.1.2']]]), roundRobin: new Set<string>() };
+    const other = { names: new Map([['web', ['10.0.2.2']], ['db', ['10.0.2.5']], ['tasks.db', ['10.0.2.6']]]), roundRobin: new Set(['tasks.db']) };
+    const m = mergeRecordSets([own, other]);
+    assert.deepEqual([...m.names], [['web', ['10.0.1.2']], ['db', ['10.0.2.5']], ['tasks.db', ['10.0.2.6']]]);
+    assert.deepEqual([...m.roundRobin], ['tasks.db']);
   });
 });
