@@ -28,6 +28,12 @@ export function defaultUpdateConfig(): UpdateConfig {
   return { parallelism: 1, delayMs: 0, failureAction: 'pause', monitorMs: null, maxFailureRatio: 0, order: 'stop-first' };
 }
 
+/** Docker's health check defaults (HealthConfig), where a service gives none. */
+export const HEALTH_INTERVAL_MS = 30_000;
+export const HEALTH_TIMEOUT_MS = 30_000;
+export const HEALTH_START_INTERVAL_MS = 5_000;
+export const HEALTH_RETRIES = 3;
+
 export function defaultResources(): Resources {
   return {
     limits: { memoryBytes: null, nanoCpus: null, pids: null },

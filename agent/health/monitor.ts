@@ -10,9 +10,10 @@
  * The probe itself (a process inside the container) is the controller's: this file only decides.
  */
 import type { HealthCheck, HealthProbe, HealthState } from '../../shared/types';
+import { HEALTH_INTERVAL_MS, HEALTH_RETRIES, HEALTH_START_INTERVAL_MS, HEALTH_TIMEOUT_MS } from '../../shared/task-spec';
 
 /** Docker's defaults (HealthConfig), in ms. */
-export const HEALTH_DEFAULTS = { intervalMs: 30_000, timeoutMs: 30_000, startPeriodMs: 0, startIntervalMs: 5_000, retries: 3 };
+export const HEALTH_DEFAULTS = { intervalMs: HEALTH_INTERVAL_MS, timeoutMs: HEALTH_TIMEOUT_MS, startPeriodMs: 0, startIntervalMs: HEALTH_START_INTERVAL_MS, retries: HEALTH_RETRIES };
 /** Docker keeps 5 results and 4 KiB of each one's output. */
 export const HEALTH_LOG_LENGTH = 5;
 export const HEALTH_OUTPUT_BYTES = 4096;

@@ -21,7 +21,7 @@
 import type { ClusterNode, Service, Task, UpdateConfig, UpdateState, UpdateStatus } from '../../../shared/types';
 import { isReady, isTerminal } from '../../../shared/task-state';
 import { isCurrent } from '../../../shared/service-versions';
-import { DEFAULT_UPDATE_MONITOR_MS, defaultRestartPolicy, defaultUpdateConfig } from '../../../shared/task-spec';
+import { DEFAULT_UPDATE_MONITOR_MS, HEALTH_INTERVAL_MS, HEALTH_TIMEOUT_MS, defaultRestartPolicy, defaultUpdateConfig } from '../../../shared/task-spec';
 import { emptyActions, type TaskActions } from '../actions';
 import { newTask, withDesired } from '../task-factory';
 import { globalNodes } from '../global';
@@ -62,6 +62,22 @@ function units(service: Service, tasks: Task[], nodes: ClusterNode[], now: strin
   }));
 }
 
+/**
+ * When a new task that is not ready yet counts as failed: `monitor` after it was made; but a task
+ * that runs and whose health check has not answered yet gets the time its check needs for a first
+ * answer (start period, interval, timeout) if that is longer, so a check slower than the monitor
+ * period (the voting example's vote: every 10 s, monitor 5 s) is waited for rather than taken for a
+ * failure. A check that fails makes the task unhealthy, and then failed, by itself.
+ */
+function readyBy(t: Task, monitor: number): number {
+  const made = Date.parse(t.createdAt) + monitor;
+  if (t.status.state !== 'running' || t.status.health !== 'starting') return made;
+  const h = t.spec.container.healthcheck;
+  // An image's HEALTHCHECK is the agent's to read: its timings are taken as Docker's defaults.
+  const answer = (h?.startPeriodMs ?? 0) + (h?.intervalMs || HEALTH_INTERVAL_MS) + (h?.timeoutMs || HEALTH_TIMEOUT_MS);
+  return Math.max(made, Date.parse(t.status.timestamp) + Math.max(monitor, answer));
+}
+
 /** The config this kind of update runs with. */
 export function configOf(service: Service): UpdateConfig {
   const rollback = service.updateStatus?.state.startsWith('rollback') === true;
@@ -94,7 +110,7 @@ export function planUpdate(service: Service, tasks: Task[], nodes: ClusterNode[]
     const s = t.status.state;
     if (s === 'failed' || s === 'rejected' || (s === 'complete' && endsEarly)) failed.push(t);
     else if (!isTerminal(s) && t.desiredState === 'running' && !isReady(t.status)) {
-      const deadline = Date.parse(t.createdAt) + monitor;
+      const deadline = readyBy(t, monitor);
       if (nowMs >= deadline) failed.push(t);
       else wake(deadline);
     }

@@ -110,6 +110,18 @@ describe('planUpdate', () => {
     assert.equal(p.againInMs, 3000, 'looks again when its monitor period ends');
   });
 
+  it('a running task whose health check has not answered yet gets the time the check needs', () => {
+    const s = svc({ monitorMs: 5000 });
+    const slow = (since: string) => {
+      const t = cur(s, 1, since, { id: 'slow', createdAt: at(-12), status: { health: 'starting' } });
+      return { ...t, spec: { ...t.spec, container: { ...t.spec.container, healthcheck: { test: ['CMD', 'true'], intervalMs: 10_000, timeoutMs: 2000, startPeriodMs: null, startIntervalMs: null, retries: null } } } };
+    };
+    const waiting = planUpdate(s, [slow(at(-8)), old(s, 2), old(s, 3)], [], NOW);
+    assert.equal(waiting.service, null, 'within its first interval + timeout (12 s) after it started');
+    assert.equal(waiting.againInMs, 4000);
+    assert.equal(planUpdate(s, [slow(at(-13)), old(s, 2), old(s, 3)], [], NOW).service?.updateStatus?.state, 'paused', 'past it');
+  });
+
   it('failure_action continue keeps going; max_failure_ratio tolerates that share', () => {
     const s = svc({ failureAction: 'continue' });
     const p = planUpdate(s, [cur(s, 1, at(-5), { id: 'bad1', state: 'failed' }), old(s, 2), old(s, 3)], [], NOW);
