@@ -66,9 +66,18 @@ export function taskFileLayout(c: Pick<ContainerSpec, 'secrets' | 'configs'>): T
   });
 }
 
-/** The read-only binds of a task's files, from its tmpfs at `dir`. */
+/**
+ * The read-only binds of a task's files, from its tmpfs at `dir`. A secret is never executable
+ * (moby's secrets tmpfs is noexec); a config may be, as in Docker, where a config with mode 0755 is
+ * a common entrypoint script and the monitoring example's CGI.
+ */
 export function taskFileMounts(dir: string, files: readonly TaskFile[]): OciMount[] {
-  return files.map((f) => ({ destination: f.target, type: 'bind', source: join(dir, f.hostName), options: ['rbind', 'ro', 'rprivate'] }));
+  return files.map((f) => ({
+    destination: f.target,
+    type: 'bind',
+    source: join(dir, f.hostName),
+    options: ['rbind', 'ro', 'rprivate', 'nosuid', 'nodev', ...(f.kind === 'secret' ? ['noexec'] : [])],
+  }));
 }
 
 /** The per-task tmpfs of secrets and configs under one directory of the host (best under /run). */
@@ -98,7 +107,8 @@ export class TaskFiles {
     const dir = this.dir(taskId);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     // Only root on the host may look in; containers see their own files through the binds.
-    if (!this.sys.isMounted(dir)) await this.sys.mount('tmpfs', 'tmpfs', dir, 'mode=0700,nosuid,nodev,noexec');
+    // Not noexec: a config may be a script; each secret's bind is noexec instead (taskFileMounts).
+    if (!this.sys.isMounted(dir)) await this.sys.mount('tmpfs', 'tmpfs', dir, 'mode=0700,nosuid,nodev');
     files.forEach((f, i) => {
       const file = join(dir, f.hostName);
       writeFileSync(file, bytes[i] as Buffer, { mode: 0o600 });

@@ -17,9 +17,9 @@ export function parseTime(flag: string, v: string, now = Date.now()): number {
 
 /** Docker's line: `TIME TYPE ACTION ID (k=v, ...)`. */
 export function eventLine(e: ClusterEvent): string {
-  const ms = Math.floor(e.timeNano / 1e6);
-  const nanos = String(e.timeNano % 1e9).padStart(9, '0');
-  const time = `${new Date(ms).toISOString().slice(0, 19)}.${nanos}Z`;
+  // timeNano is past a double's integer precision: the manager's clock is in ms anyway.
+  const ms = Math.round(e.timeNano / 1e6);
+  const time = `${new Date(ms).toISOString().slice(0, 19)}.${String(ms % 1000).padStart(3, '0')}000000Z`;
   const attrs = Object.entries(e.actor.attributes).filter(([, v]) => v !== '').sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`);
   return `${time} ${e.type} ${e.action} ${e.actor.id}${attrs.length ? ` (${attrs.join(', ')})` : ''}`;
 }

@@ -29,7 +29,7 @@ const WATCHED: Watched[] = [
     prefix: Keys.services,
     project: (v) => {
       const s = v as Service;
-      return { name: s.spec.name, image: s.spec.task.container.image, replicas: String(s.spec.replicas), version: String(s.specVersion), updatestate: s.updateStatus?.state ?? '' };
+      return { name: s.spec.name, image: s.spec.task.container.image, ...(s.spec.mode === 'replicated' ? { replicas: String(s.spec.replicas) } : {}), version: String(s.specVersion), updatestate: s.updateStatus?.state ?? '' };
     },
   },
   {

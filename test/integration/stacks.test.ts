@@ -71,6 +71,8 @@ describe('stacks as people write them', () => {
       for (const t of proxies) {
         assert.equal(inTask(t, ['cat', '/run/secrets/admin_password']).stdout, password.toString());
         assert.equal(inTask(t, ['stat', '-c', '%u %g %a', '/run/secrets/admin_password']).stdout.trim(), '0 0 400');
+        const secretMount = inTask(t, ['cat', '/proc/mounts']).stdout.split('\n').find((l) => l.split(' ')[1] === '/run/secrets/admin_password');
+        assert.match(secretMount ?? '', /\bnoexec\b/, 'a secret is never executable');
         const mounts = inTask(t, ['cat', '/proc/mounts']).stdout.split('\n');
         assert.ok(mounts.some((l) => l.split(' ')[1] === '/run/secrets/admin_password' && l.split(' ')[2] === 'tmpfs') || mounts.some((l) => l.split(' ')[1] === '/run/secrets' && l.split(' ')[2] === 'tmpfs'), `the secret is on a tmpfs:\n${mounts.join('\n')}`);
       }
@@ -214,6 +216,18 @@ describe('stacks as people write them', () => {
         assert.notEqual(inTask(t, ['sh', '-c', 'echo 1 > /host/proc/sys/kernel/ostype']).code, 0);
         assert.equal(inTask(t, ['stat', '-c', '%a', '/www/cgi-bin/metrics']).stdout.trim(), '555');
       }
+    });
+
+    it('serves the scrape of every exporter on 9090: the config is an executable CGI, as on Docker', async () => {
+      const [exporter] = running('monitoring', 'monitoring_node-exporter');
+      const run = inTask(exporter!, ['sh', '-c', '/www/cgi-bin/metrics']);
+      assert.equal(run.code, 0, `a config with mode 0555 runs: ${run.stderr}`);
+      const h = hosts.hosts[0]!;
+      const scrape = await eventually('a scrape with every host in it', () => {
+        const out = hosts.exec(h, 'wget', ['-qO-', '-T', '3', '-t', '1', `http://${h.addr}:9090/metrics`]).stdout;
+        return hosts.hosts.every((x) => out.includes(x.name)) ? out : undefined;
+      }, 60000);
+      assert.match(scrape, /node_load1/);
     });
   });
 

@@ -47,10 +47,11 @@ describe('taskFileLayout (secrets and configs as files)', () => {
   ];
   for (const [name, ref] of bad) it(`refuses ${name}`, () => assert.throws(() => taskFileLayout({ secrets: [ref], configs: [] }), InvalidMountError));
 
-  it('each file is bound read-only from the task\'s tmpfs', () => {
-    const files = taskFileLayout({ secrets: [secret('db_pass')], configs: [] });
+  it('each file is bound read-only from the task\'s tmpfs; a secret is never executable, a config may be', () => {
+    const files = taskFileLayout({ secrets: [secret('db_pass')], configs: [{ configId: 'c1', configName: 'entry', file: { name: '/entry.sh', uid: '0', gid: '0', mode: 0o755 } }] });
     assert.deepEqual(taskFileMounts('/run/tsswarm/files/t1', files), [
-      { destination: '/run/secrets/db_pass', type: 'bind', source: '/run/tsswarm/files/t1/secret-0', options: ['rbind', 'ro', 'rprivate'] },
+      { destination: '/run/secrets/db_pass', type: 'bind', source: '/run/tsswarm/files/t1/secret-0', options: ['rbind', 'ro', 'rprivate', 'nosuid', 'nodev', 'noexec'] },
+      { destination: '/entry.sh', type: 'bind', source: '/run/tsswarm/files/t1/config-1', options: ['rbind', 'ro', 'rprivate', 'nosuid', 'nodev'] },
     ]);
   });
 });

@@ -108,7 +108,7 @@ describe('prepareTaskMounts / releaseTaskMounts', () => {
         ['/data2', 'bind', vol('bare'), 'rbind,rprivate'],
         ['/t', 'tmpfs', 'tmpfs', 'nosuid,nodev,noexec,size=4096'],
         ['/declared', 'bind', anon.find((a) => mounts.some((m) => m.destination === '/declared' && m.source === a)), 'rbind,rprivate'],
-        ['/run/secrets/pw', 'bind', join(tmp, 'run', 't1', 'secret-0'), 'rbind,ro,rprivate'],
+        ['/run/secrets/pw', 'bind', join(tmp, 'run', 't1', 'secret-0'), 'rbind,ro,rprivate,nosuid,nodev,noexec'],
       ],
     );
     assert.equal(readFileSync(join(vol('appdata'), 'seed'), 'utf8'), 'image', 'copy-up');

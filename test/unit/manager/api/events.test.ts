@@ -77,7 +77,7 @@ describe('EventLog', () => {
 
   it('prints Docker\'s line and reads Docker\'s times', () => {
     const e: ClusterEvent = { type: 'node', action: 'update', actor: { id: 'n1', attributes: { name: 'h1', 'state.new': 'down', 'state.old': 'ready' } }, scope: 'swarm', time: 1700000000, timeNano: 1700000000123456789 };
-    assert.match(eventLine(e), /^2023-11-14T22:13:20\.\d{9}Z node update n1 \(name=h1, state.new=down, state.old=ready\)$/);
+    assert.match(eventLine(e), /^2023-11-14T22:13:20\.123000000Z node update n1 \(name=h1, state.new=down, state.old=ready\)$/);
     assert.equal(parseTime('since', '10m', 1_000_000), 1_000_000 - 600_000);
     assert.equal(parseTime('since', '1700000000'), 1700000000000);
     assert.equal(parseTime('since', '2026-12-01T10:00:00Z'), Date.parse('2026-12-01T10:00:00Z'));
