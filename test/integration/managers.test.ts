@@ -92,6 +92,43 @@ describe('managers', () => {
       hosts.hosts.every((h) => hosts.json<{ ref: string }[]>(['--host', hosts.api(h), 'image', 'ls'], h).some((i) => i.ref === 'busybox:latest')));
   });
 
+  it('a rolling update goes on under a new leader when the leader\'s manager is killed in the middle', async () => {
+    interface ServiceRow { name: string; running: number; desired: number; upToDate: number; update: { state: string } | null }
+    interface LiveRow { id: string; desiredState: string; state: string; current: boolean }
+    const stack = (v: number) => [
+      'services:',
+      '  web:',
+      '    image: busybox',
+      `    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]`,
+      `    environment: { V: "${v}" }`,
+      '    deploy:',
+      '      replicas: 6',
+      '      update_config: { parallelism: 1, delay: 1s, monitor: 1s }',
+      '',
+    ].join('\n');
+    const file = path.join(hosts.manager.dataRoot, 'upd.yml');
+    fs.writeFileSync(file, stack(1));
+    hosts.ok(hosts.manager, ['deploy', '-c', file, 'upd']);
+    fs.writeFileSync(file, stack(2));
+    hosts.ok(hosts.manager, ['deploy', '--detach', '-c', file, 'upd']);
+    const svc = (h: TestHost) => hosts.json<ServiceRow[]>(['--host', hosts.api(h), 'service', 'ls'], h).find((x) => x.name === 'upd_web')!;
+    await eventually('two slots updated', () => svc(hosts.manager).upToDate >= 2, 60000);
+    const leaderName = via(hosts.manager).nodes().find((n) => n.manager === 'leader')!.hostname;
+    const leader = hosts.hosts.find((h) => h.name === leaderName)!;
+    const other = hosts.hosts.find((h) => h !== leader)!;
+    const updatedBefore = hosts.json<LiveRow[]>(['--host', hosts.api(other), 'service', 'ps', 'upd_web'], other).filter((t) => t.desiredState === 'running' && t.current).map((t) => t.id);
+    process.kill(managerPid(leader)!, 'SIGKILL');
+    const done = await eventually('the update completed under the next leader', () => {
+      const s = svc(other);
+      return s.update?.state === 'completed' && s.upToDate === 6 && s.running === 6 ? s : undefined;
+    }, 120000);
+    assert.equal(done.desired, 6);
+    const now = hosts.json<LiveRow[]>(['--host', hosts.api(other), 'service', 'ps', 'upd_web'], other).filter((t) => t.desiredState === 'running');
+    assert.ok(updatedBefore.every((id) => now.some((t) => t.id === id)), 'the slots updated before the kill were not updated again');
+    hosts.ok(other, ['--host', hosts.api(other), 'stack', 'rm', 'upd']);
+    await eventually('three managers reachable again', () => via(other).nodes().filter((n) => n.manager === 'leader' || n.manager === 'reachable').length === 3, 60000);
+  });
+
   it('survives the SIGKILL of the leader manager: another leads, no node goes down, no task moves', async () => {
     const file = path.join(hosts.manager.dataRoot, 'pre.yml');
     fs.writeFileSync(file, httpdStack(3));
