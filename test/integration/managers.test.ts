@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { requireRoot } from './harness/root';
 import { TestHosts, type TestHost } from './harness/hosts';
 import { eventually } from './harness/cluster';
-import { httpdStack } from './harness/stacks';
+import { httpdStack, versionedStack } from './harness/stacks';
 
 interface TaskRow { id: string; name: string; slot: number | null; node: string | null; desiredState: string; state: string }
 interface NodeRow { hostname: string; status: string; manager: string | null; role: string }
@@ -95,17 +95,7 @@ describe('managers', () => {
   it('a rolling update goes on under a new leader when the leader\'s manager is killed in the middle', async () => {
     interface ServiceRow { name: string; running: number; desired: number; upToDate: number; update: { state: string } | null }
     interface LiveRow { id: string; desiredState: string; state: string; current: boolean }
-    const stack = (v: number) => [
-      'services:',
-      '  web:',
-      '    image: busybox',
-      `    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]`,
-      `    environment: { V: "${v}" }`,
-      '    deploy:',
-      '      replicas: 6',
-      '      update_config: { parallelism: 1, delay: 1s, monitor: 1s }',
-      '',
-    ].join('\n');
+    const stack = (v: number) => versionedStack(v, 6, ['parallelism: 1', 'delay: 1s', 'monitor: 1s']);
     const file = path.join(hosts.manager.dataRoot, 'upd.yml');
     fs.writeFileSync(file, stack(1));
     hosts.ok(hosts.manager, ['deploy', '-c', file, 'upd']);

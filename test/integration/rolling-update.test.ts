@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { requireRoot } from './harness/root';
 import { inContainer, TestHosts, type TestHost } from './harness/hosts';
 import { eventually } from './harness/cluster';
+import { UNTIL_TERM, versionedStack } from './harness/stacks';
 
 interface TaskRow { id: string; name: string; service: string; slot: number | null; node: string | null; desiredState: string; state: string; error: string | null; pid: number | null; health: string | null; current: boolean; exitCode: number | null }
 interface UpdateStatus { state: string; message: string; startedAt: string; completedAt: string | null }
@@ -33,22 +34,7 @@ describe('rolling updates, restart policies and health checks', () => {
     fs.writeFileSync(file, text);
     return file;
   };
-  /** A service whose tasks stop at once on SIGTERM, with env V=`version`. */
-  const loopStack = (version: number, replicas: number, update: string[], extra: string[] = []) =>
-    [
-      'services:',
-      '  web:',
-      '    image: busybox',
-      `    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]`,
-      `    environment: { V: "${version}" }`,
-      '    stop_grace_period: 2s',
-      ...extra.map((l) => `    ${l}`),
-      '    deploy:',
-      `      replicas: ${replicas}`,
-      '      update_config:',
-      ...update.map((l) => `        ${l}`),
-      '',
-    ].join('\n');
+  const loopStack = versionedStack;
 
   /**
    * Runs `start` (which begins an update and returns at once), then samples the service's running
@@ -231,7 +217,7 @@ describe('rolling updates, restart policies and health checks', () => {
   });
 
   describe('service create, update, rollback, rm', () => {
-    const loop = ['sh', '-c', "trap 'exit 0' TERM; while true; do sleep 0.2; done"];
+    const loop = UNTIL_TERM;
     const env = (t: TaskRow) => fs.readFileSync(`/proc/${t.pid}/environ`, 'utf8').split('\0');
     const oneLine = (r: { code: number; stderr: string }, re: RegExp) => {
       assert.equal(r.code, 1, r.stderr);
@@ -295,7 +281,7 @@ describe('rolling updates, restart policies and health checks', () => {
         'services:',
         '  web:',
         '    image: busybox',
-        `    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]`,
+        `    command: ${JSON.stringify(UNTIL_TERM)}`,
         '    depends_on:',
         '      db: { condition: service_healthy }',
         '  db:',
