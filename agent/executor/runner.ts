@@ -117,8 +117,9 @@ export class TaskRunner {
         continue;
       }
       const changed = next.state !== this.observed.state || next.pid !== this.observed.pid || next.err !== this.observed.err || next.paused !== this.observed.paused;
-      // The health report outlives the step that made it only while the task runs.
-      this.observed = next.state === 'running' ? { ...next, health: this.observed.health } : next;
+      // The latest health report, not the one the step started with: its results stay with the
+      // task after it ends (why an unhealthy task failed), its state only counts while it runs.
+      this.observed = { ...next, health: this.observed.health };
       if (changed) this.send(this.observed);
       if (next.removed) return;
     }

@@ -20,7 +20,7 @@ import { Keys } from '../../shared/keys';
 import { ConflictError, InvalidArgumentError, NotFoundError, ServiceNotFoundError, StackNotFoundError, ImageNotFoundError } from '../../shared/errors';
 import { normalizeImageRef } from '../../shared/image-ref';
 import type { Logger } from '../../shared/log';
-import type { Store, WriteOp } from '../store/store';
+import type { Store, Versioned, WriteOp } from '../store/store';
 import type { ImageStore } from '../registry/store';
 import type { ImageReplicator } from '../registry/replicate';
 import { readJson, sendError, sendJson } from './http-util';
@@ -85,6 +85,15 @@ function pausedFlag(body: unknown): boolean {
 
 async function nodesMap(store: Store): Promise<Map<string, ClusterNode>> {
   return new Map((await store.list<ClusterNode>(Keys.nodes)).map((n) => [n.value.id, n.value]));
+}
+
+/** A task by id, or an unambiguous id prefix of at least 4 characters. */
+async function findTask(store: Store, ref: string): Promise<Versioned<Task>> {
+  const all = await store.list<Task>(Keys.tasks);
+  const hits = all.filter((t) => t.value.id === ref || (ref.length >= 4 && t.value.id.startsWith(ref)));
+  if (hits.length === 0) throw new NotFoundError(`task ${ref} not found`);
+  if (hits.length > 1) throw new InvalidArgumentError(`task id ${ref} is ambiguous: give more of it`);
+  return hits[0]!;
 }
 
 async function servicesMap(store: Store): Promise<Map<string, Service>> {
@@ -273,15 +282,17 @@ const routes: Route[] = [
     },
   },
   {
+    method: 'GET',
+    pattern: /^\/v1\/tasks\/([^/]+)$/,
+    // The task as stored: its spec, status (health and the last health check results included).
+    handler: async (ctx, _req, [ref]) => (await findTask(ctx.store, ref!)).value,
+  },
+  {
     method: 'POST',
     pattern: /^\/v1\/tasks\/([^/]+)\/pause$/,
     handler: async (ctx, req, [ref]) => {
       const paused = pausedFlag(await readJson(req));
-      const all = await ctx.store.list<Task>(Keys.tasks);
-      const hits = all.filter((t) => t.value.id === ref || (ref!.length >= 4 && t.value.id.startsWith(ref!)));
-      if (hits.length === 0) throw new NotFoundError(`task ${ref} not found`);
-      if (hits.length > 1) throw new InvalidArgumentError(`task id ${ref} is ambiguous: give more of it`);
-      const t = hits[0]!;
+      const t = await findTask(ctx.store, ref!);
       if (t.value.desiredState !== 'running') throw new InvalidArgumentError(`task ${ref} is being stopped; only a running task can be ${paused ? 'paused' : 'unpaused'}`);
       if (!(await ctx.store.commit([{ put: t.key, value: { ...t.value, paused }, guard: { modRevision: t.modRevision } }]))) {
         throw new ConflictError(`task ${ref} changed meanwhile; try again`);

@@ -203,6 +203,11 @@ describe('rolling updates, restart policies and health checks', () => {
       inContainer(victim.pid!, ['rm', '/tmp/ok']);
       const gone = await eventually('the unhealthy task to fail', () => tasks('hc_app').find((t) => t.id === victim.id && t.state === 'failed'), 30000);
       assert.equal(gone.error, 'task: unhealthy container');
+      // Its last check results stay with it, for inspect.
+      const [inspected] = hosts.json<{ status: { healthLog?: { exitCode: number; output: string }[] } }[]>(['task', 'inspect', victim.id]);
+      const results = inspected!.status.healthLog ?? [];
+      assert.ok(results.length >= 2 && results.length <= 5, `the last results: ${JSON.stringify(results)}`);
+      assert.deepEqual(results.slice(-2).map((r) => r.exitCode), [1, 1], 'the two failures that made it unhealthy');
       await eventually('a healthy replacement', () => live('hc_app').filter((t) => t.health === 'healthy' && t.id !== victim.id).length === 2, 30000);
     });
 
