@@ -8,6 +8,7 @@
 import type { Client } from './client';
 import type { ServiceView, TaskView } from '../shared/api-types';
 import { InvalidArgumentError } from '../shared/errors';
+import { updateActive } from '../shared/service-versions';
 
 export interface WaitOptions {
   services: string[];
@@ -18,10 +19,9 @@ export interface WaitOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const ACTIVE = ['updating', 'rollback_started'];
 
 function converged(s: ServiceView): boolean {
-  return s.running === s.desired && s.upToDate === s.desired && (s.update === null || !ACTIVE.includes(s.update.state));
+  return s.running === s.desired && s.upToDate === s.desired && !updateActive(s.update);
 }
 
 /**
@@ -39,7 +39,7 @@ function stopped(s: ServiceView, expect: WaitOptions['expect'], why: Map<string,
 }
 
 function serviceLine(s: ServiceView): string {
-  const update = s.update !== null && ACTIVE.includes(s.update.state) ? `, ${s.upToDate}/${s.desired} updated (${s.update.state.replace('_', ' ')})` : '';
+  const update = s.update !== null && updateActive(s.update) ? `, ${s.upToDate}/${s.desired} updated (${s.update.state.replace('_', ' ')})` : '';
   const waiting = s.waitingFor ? ` (${s.waitingFor})` : '';
   return `${s.name}: ${s.running}/${s.desired}${update}${waiting}${converged(s) ? ' converged' : ''}`;
 }

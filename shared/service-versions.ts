@@ -6,7 +6,7 @@
  * and a rollback to the previous spec leaves the tasks that still run it alone.
  */
 import { createHash } from 'node:crypto';
-import type { Service, ServiceSpec, Task } from './types';
+import type { Service, ServiceSpec, Task, UpdateStatus } from './types';
 
 /** JSON with object keys sorted, so the order in which a client wrote keys never counts as a change. */
 export function canonicalJson(x: unknown): string {
@@ -29,4 +29,9 @@ export function specDigest(spec: ServiceSpec): string {
 /** The task was made from the service's current spec. Records from before digests compare versions. */
 export function isCurrent(t: Task, s: Service): boolean {
   return t.specDigest !== '' ? t.specDigest === s.specDigest : t.specVersion === s.specVersion;
+}
+
+/** An update or a rollback is under way (the updater moves it on; a deploy waits for it). */
+export function updateActive(u: UpdateStatus | null): boolean {
+  return u !== null && (u.state === 'updating' || u.state === 'rollback_started');
 }

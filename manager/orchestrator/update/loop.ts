@@ -11,7 +11,8 @@ import type { Store, StoreWriter, WriteOp } from '../../store/store';
 import { readSnapshot, taskWrites } from '../../store/snapshot';
 import { ReconcileLoop } from '../loop';
 import { emptyActions, mergeActions } from '../actions';
-import { ACTIVE, planUpdate } from './plan';
+import { planUpdate } from './plan';
+import { updateActive } from '../../../shared/service-versions';
 
 export function updaterLoop(store: Store, writer: StoreWriter, log: Logger): ReconcileLoop {
   return new ReconcileLoop({
@@ -21,7 +22,7 @@ export function updaterLoop(store: Store, writer: StoreWriter, log: Logger): Rec
     prefixes: [Keys.services, Keys.tasks, Keys.nodes],
     pass: async () => {
       const services = await store.list<Service>(Keys.services);
-      if (!services.some((s) => s.value.updateStatus !== null && ACTIVE.has(s.value.updateStatus.state))) return { retry: false };
+      if (!services.some((s) => updateActive(s.value.updateStatus))) return { retry: false };
       const snap = await readSnapshot(store);
       const now = new Date().toISOString();
       let actions = emptyActions();

@@ -20,14 +20,12 @@
  */
 import type { ClusterNode, Service, Task, UpdateConfig, UpdateState, UpdateStatus } from '../../../shared/types';
 import { isReady, isTerminal } from '../../../shared/task-state';
-import { isCurrent } from '../../../shared/service-versions';
+import { isCurrent, updateActive } from '../../../shared/service-versions';
 import { DEFAULT_UPDATE_MONITOR_MS, HEALTH_INTERVAL_MS, HEALTH_TIMEOUT_MS, defaultRestartPolicy, defaultUpdateConfig } from '../../../shared/task-spec';
 import { emptyActions, type TaskActions } from '../actions';
 import { newTask, withDesired } from '../task-factory';
 import { globalNodes } from '../global';
 import { rolledBack } from './spec-change';
-
-export const ACTIVE: ReadonlySet<UpdateState> = new Set(['updating', 'rollback_started']);
 
 export interface UpdatePlan {
   actions: TaskActions;
@@ -91,7 +89,7 @@ function status(s: UpdateStatus, state: UpdateState, now: string, message: strin
 export function planUpdate(service: Service, tasks: Task[], nodes: ClusterNode[], now: string): UpdatePlan {
   const idle: UpdatePlan = { actions: emptyActions(), service: null, againInMs: null };
   const st = service.updateStatus;
-  if (st === null || !ACTIVE.has(st.state)) return idle;
+  if (st === null || !updateActive(st)) return idle;
   const rollingBack = st.state === 'rollback_started';
   const cfg = configOf(service);
   const monitor = cfg.monitorMs ?? DEFAULT_UPDATE_MONITOR_MS;
