@@ -14,8 +14,19 @@ export type RuntimeLimits = ResourceLimits;
  * executor). `file`: appended to logPath as they come, without limit (no relay: nothing on the start
  * path). `rotate`: the shim relays them to logPath, which rotates before it would pass maxBytes,
  * keeping maxFiles files in all (`logPath`, `logPath.1`, ... oldest last). `none`: /dev/null.
+ *
+ * `framed` (file and rotate): the shim writes CRI log records instead of the bytes as they came,
+ * one line each, `<time> <stream> <tag> <content>\n`: time UTC RFC3339 with 9 fraction digits (when
+ * the shim read it), stream `stdout` or `stderr` (apart, two pipes; a tty is all `stdout`), tag `F`
+ * for a whole line or the last piece of one and `P` for a piece of a line longer than 16384 bytes
+ * (smaller pieces when maxBytes is under 16425, so a record always fits in one file), content the
+ * line without its `\n`. A record is never split across rotated files. A framed `file` is relayed
+ * by the shim too (one file, never rotated). Details in native/src/log-relay.h.
  */
-export type ContainerLog = { kind: 'file' } | { kind: 'rotate'; maxBytes: number; maxFiles: number } | { kind: 'none' };
+export type ContainerLog =
+  | { kind: 'file'; framed?: boolean }
+  | { kind: 'rotate'; maxBytes: number; maxFiles: number; framed?: boolean }
+  | { kind: 'none' };
 
 export interface ContainerConfig {
   /** Unique id (the task id); names the state dir and the cgroup. */
@@ -34,7 +45,7 @@ export interface ContainerConfig {
   limits: RuntimeLimits;
   /** File that receives the container's stdout and stderr (it stays empty with `log: none`). */
   logPath: string;
-  /** How logPath is written: plain, rotated, or not at all. */
+  /** How logPath is written: plain, rotated, or not at all; raw or framed. */
   log: ContainerLog;
   /**
    * compose `tty`: stdin, stdout and stderr are a terminal (a pty of the container's devpts, its

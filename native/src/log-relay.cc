@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "text.h"
@@ -150,6 +151,88 @@ void RotatingFile::Rotate() {
   OpenFile(O_TRUNC);
 }
 
+void FormatLogTime(char (&out)[LineFramer::kTimeLength + 1]) {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tm t{};
+  gmtime_r(&ts.tv_sec, &t);
+  // Fixed widths, digit by digit: one of these per read, and no year past 9999 to allow for.
+  auto put = [&](size_t at, size_t width, uint64_t v) {
+    for (size_t i = width; i-- > 0; v /= 10) out[at + i] = static_cast<char>('0' + v % 10);
+  };
+  memcpy(out, "0000-00-00T00:00:00.000000000Z", LineFramer::kTimeLength + 1);
+  put(0, 4, static_cast<uint64_t>(t.tm_year + 1900));
+  put(5, 2, static_cast<uint64_t>(t.tm_mon + 1));
+  put(8, 2, static_cast<uint64_t>(t.tm_mday));
+  put(11, 2, static_cast<uint64_t>(t.tm_hour));
+  put(14, 2, static_cast<uint64_t>(t.tm_min));
+  put(17, 2, static_cast<uint64_t>(t.tm_sec));
+  put(20, 9, static_cast<uint64_t>(ts.tv_nsec));
+}
+
+LineFramer::LineFramer(RotatingFile* file, const char* stream, size_t maxContent)
+    : file_(file), stream_(stream), maxContent_(maxContent > 0 ? maxContent : 1) {
+  held_.reserve(maxContent_);
+}
+
+void LineFramer::Feed(const char* data, size_t n, const char* time) {
+  while (n > 0) {
+    const char* nl = static_cast<const char*>(memchr(data, '\n', n));
+    size_t line = nl != nullptr ? static_cast<size_t>(nl - data) : n;
+    // More of the line than one record holds is known: a full piece goes out as P.
+    while (held_.size() + line > maxContent_) {
+      size_t take = maxContent_ - held_.size();
+      Record('P', data, take, time);
+      data += take;
+      n -= take;
+      line -= take;
+    }
+    if (nl == nullptr) {
+      held_.append(data, line);
+      break;
+    }
+    Record('F', data, line, time);
+    data += line + 1;
+    n -= line + 1;
+  }
+  Flush();
+}
+
+void LineFramer::End(const char* time) {
+  if (!held_.empty()) Record('F', nullptr, 0, time);
+  Flush();
+}
+
+void LineFramer::Record(char tag, const char* data, size_t n, const char* time) {
+  // A read of many short lines makes one write of many records, not one each; a long read is
+  // written on the way, so the batch stays about a chunk.
+  if (out_.size() >= 64 * 1024) Flush();
+  out_.append(time, kTimeLength);
+  out_ += ' ';
+  out_ += stream_;
+  out_ += ' ';
+  out_ += tag;
+  out_ += ' ';
+  out_ += held_;
+  out_.append(data, n);
+  out_ += '\n';
+  held_.clear();
+}
+
+void LineFramer::Flush() {
+  if (out_.empty()) return;
+  // Whole records only: RotatingFile rotates after the last line end that fits.
+  file_->Write(out_.data(), out_.size());
+  out_.clear();
+}
+
+void LogRelay::AddSource(int i, Fd fd, const char* stream) {
+  Source& src = sources_[i];
+  src.fd = std::move(fd);
+  src.open = true;
+  if (framed_ && file_) src.framer = std::make_unique<LineFramer>(file_.get(), stream, maxContent_);
+}
+
 int LogRelay::Prepare(const LogConfig& cfg, const StdioPlan& plan, std::string& step, std::string& message) {
   auto failed = [&](int err, const char* what, const std::string& text) {
     step = what;
@@ -191,16 +274,28 @@ int LogRelay::Prepare(const LogConfig& cfg, const StdioPlan& plan, std::string& 
   }
   file_ = std::make_unique<RotatingFile>(cfg.path, cfg.maxSize, cfg.maxFiles);
   if (int err = file_->Open()) return failed(err, "open log", cfg.path + ": " + ErrnoText(err));
+  framed_ = cfg.framed;
+  // A record must fit in one file to stay whole (log-relay.h): smaller pieces under a small max-size.
+  if (cfg.maxSize < LineFramer::kMaxContent + LineFramer::kOverhead)
+    maxContent_ = cfg.maxSize > LineFramer::kOverhead ? static_cast<size_t>(cfg.maxSize) - LineFramer::kOverhead : 1;
   if (terminal_) return 0;  // the pty is the pipe
-  if (int err = StdioPipe(readEnd_, writeEnd_)) return failed(err, "log pipe", ErrnoText(err));
+  Fd outRead, errRead;
+  if (int err = StdioPipe(outRead, outWrite_)) return failed(err, "log pipe", ErrnoText(err));
+  // Framed: stderr apart, so that each record says which it came from.
+  if (framed_)
+    if (int err = StdioPipe(errRead, errWrite_)) return failed(err, "log pipe", ErrnoText(err));
+  AddSource(0, std::move(outRead), "stdout");
+  if (framed_) AddSource(1, std::move(errRead), "stderr");
   buf_.reset(new char[kChunk]);
   return 0;
 }
 
-int LogRelay::containerFd() const {
-  if (writeEnd_.valid()) return writeEnd_.get();
+int LogRelay::stdoutFd() const {
+  if (outWrite_.valid()) return outWrite_.get();
   return devNull_.valid() ? devNull_.get() : -1;
 }
+
+int LogRelay::stderrFd() const { return errWrite_.valid() ? errWrite_.get() : stdoutFd(); }
 
 int LogRelay::stdinFd() const { return stdinRead_.valid() ? stdinRead_.get() : -1; }
 
@@ -209,7 +304,8 @@ int LogRelay::consoleFd() const { return consoleChild_.valid() ? consoleChild_.g
 void LogRelay::Started() {
   // Only the container holds the write end from here on, so the pipe's EOF means its processes
   // have all closed their stdout and stderr. Its stdin and its console end are its own too.
-  writeEnd_.reset();
+  outWrite_.reset();
+  errWrite_.reset();
   devNull_.reset();
   stdinRead_.reset();
   consoleChild_.reset();
@@ -254,30 +350,42 @@ int LogRelay::TakeTerminal(std::string& step, std::string& message) {
     message = "open the pty slave: " + ErrnoText(err);
     return err;
   }
-  readEnd_ = std::move(master);
+  AddSource(0, std::move(master), "stdout");
   return 0;
 }
 
-LogRelay::Read LogRelay::ReadOnce(size_t& got) {
+LogRelay::Read LogRelay::ReadOnce(Source& src, size_t& got) {
   ssize_t n;
-  do n = read(readEnd_.get(), buf_.get(), kChunk);
+  do n = read(src.fd.get(), buf_.get(), kChunk);
   while (n < 0 && errno == EINTR);
   got = n > 0 ? static_cast<size_t>(n) : 0;
   if (n > 0) {
-    Deliver(buf_.get(), got);
+    Deliver(src, buf_.get(), got);
     return Read::kData;
   }
   if (n < 0 && errno == EAGAIN) return Read::kEmpty;
+  // EOF (or a pty master's EIO): what the stream held back is a line of its own now.
+  src.open = false;
+  if (src.framer) {
+    char time[LineFramer::kTimeLength + 1];
+    FormatLogTime(time);
+    src.framer->End(time);
+  }
   return Read::kEnd;
 }
 
-void LogRelay::Deliver(const char* data, size_t n) {
-  // The bytes as they came. Framing (a timestamp per line for `service logs`) goes here.
-  if (file_) file_->Write(data, n);
+void LogRelay::Deliver(Source& src, const char* data, size_t n) {
+  if (src.framer) {
+    char time[LineFramer::kTimeLength + 1];
+    FormatLogTime(time);
+    src.framer->Feed(data, n, time);
+  } else if (file_) {
+    file_->Write(data, n);  // the bytes as they came
+  }
 }
 
 int LogRelay::Wait(pid_t pid, int& status) {
-  if (!readEnd_.valid()) {
+  if (!sources_[0].open) {
     int err = WaitPid(pid, status);
     stdinWrite_.reset();
     return err;
@@ -285,47 +393,87 @@ int LogRelay::Wait(pid_t pid, int& status) {
   // A log file past the shim's RLIMIT_FSIZE makes write fail with EFBIG (dropped bytes) instead of
   // killing the shim. The container was cloned before this, so it keeps the default.
   signal(SIGXFSZ, SIG_IGN);
-  fcntl(readEnd_.get(), F_SETFL, O_NONBLOCK);
+  for (Source& src : sources_)
+    if (src.open) fcntl(src.fd.get(), F_SETFL, O_NONBLOCK);
   Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
-  bool reaped = false, end = false;
+  bool reaped = false;
   size_t got = 0;
-  while (!reaped && !end) {
-    pollfd fds[2] = {{readEnd_.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
-    int n = poll(fds, pidfd.valid() ? 2 : 1, pidfd.valid() ? -1 : kReapPollMs);
+  for (;;) {
+    pollfd fds[3];
+    Source* polled[2];
+    nfds_t count = 0;
+    for (Source& src : sources_)
+      if (src.open) {
+        polled[count] = &src;
+        fds[count++] = {src.fd.get(), POLLIN, 0};
+      }
+    // At EOF of every stream (PID 1 and its children closed stdout and stderr) there is nothing
+    // left to relay but the exit.
+    if (count == 0) break;
+    nfds_t streams = count;
+    if (pidfd.valid()) fds[count++] = {pidfd.get(), POLLIN, 0};
+    int n = poll(fds, count, pidfd.valid() ? -1 : kReapPollMs);
     if (n < 0 && errno != EINTR) break;  // nothing to watch with: wait plainly, then drain
-    // One chunk per turn: a container that writes without pause still has its exit noticed.
-    if (n > 0 && fds[0].revents != 0) end = ReadOnce(got) == Read::kEnd;
-    bool exited = pidfd.valid() ? n > 0 && (fds[1].revents & POLLIN) != 0 : true;
+    // One chunk of each stream per turn: a container that writes without pause still has its exit noticed.
+    for (nfds_t i = 0; n > 0 && i < streams; i++)
+      if (fds[i].revents != 0) ReadOnce(*polled[i], got);
+    bool exited = pidfd.valid() ? n > 0 && (fds[streams].revents & POLLIN) != 0 : true;
     if (!exited) continue;
     pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) reaped = true;
-    else if (r < 0 && errno != EINTR) return errno;
+    if (r == pid) {
+      reaped = true;
+      break;
+    }
+    if (r < 0 && errno != EINTR) return errno;
   }
-  // At EOF (PID 1 and its children closed stdout) there is nothing left to relay but the exit.
   if (!reaped)
     if (int err = WaitPid(pid, status)) {
       stdinWrite_.reset();
       return err;
     }
   stdinWrite_.reset();
-  // Everything PID 1 wrote is in the pipe now, and so is what every other process of its pid
+  // Everything PID 1 wrote is in the pipes now, and so is what every other process of its pid
   // namespace wrote: the kernel ends them all before it reports PID 1's exit. A process outside
-  // that namespace (pid: host) may still hold the write end, so this reads what is there and at most
-  // twice the pipe's capacity, never waits for more. A pty master that finds no input flushes what
-  // the slave's writers queued before it says EAGAIN, so a non-blocking read misses nothing either;
-  // its buffer (64 KiB) is within the budget a pipe's unknown capacity gives.
-  int capacity = fcntl(readEnd_.get(), F_GETPIPE_SZ);
-  uint64_t budget = 2 * static_cast<uint64_t>(capacity > 0 ? capacity : static_cast<int>(kChunk));
-  for (uint64_t drained = 0; drained < budget; drained += got)
-    if (ReadOnce(got) != Read::kData) break;
-  readEnd_.reset();
+  // that namespace (pid: host) may still hold a write end, so this reads what is there and at most
+  // twice a pipe's capacity of each, never waits for more; the streams take turns a chunk at a time,
+  // as they do above. A pty master that finds no input flushes what the slave's writers queued
+  // before it says EAGAIN, so a non-blocking read misses nothing either; its buffer (64 KiB) is
+  // within the budget a pipe's unknown capacity gives.
+  uint64_t budget[2] = {0, 0};
+  for (int i = 0; i < 2; i++) {
+    if (!sources_[i].open) continue;
+    int capacity = fcntl(sources_[i].fd.get(), F_GETPIPE_SZ);
+    budget[i] = 2 * static_cast<uint64_t>(capacity > 0 ? capacity : static_cast<int>(kChunk));
+  }
+  for (bool more = true; more;) {
+    more = false;
+    for (int i = 0; i < 2; i++) {
+      Source& src = sources_[i];
+      if (!src.open || budget[i] == 0) continue;
+      if (ReadOnce(src, got) != Read::kData) {
+        budget[i] = 0;
+        continue;
+      }
+      budget[i] = got < budget[i] ? budget[i] - got : 0;
+      more = true;
+    }
+  }
+  // A line still held where a stream did not end (a writer outside the pid namespace) is written as
+  // it is: nothing more of it is read.
+  char time[LineFramer::kTimeLength + 1];
+  FormatLogTime(time);
+  for (Source& src : sources_) {
+    if (src.framer) src.framer->End(time);
+    src.fd.reset();
+    src.open = false;
+  }
   ptySlave_.reset();
   return 0;
 }
 
-StdioSwap::StdioSwap(int in, int out) {
+StdioSwap::StdioSwap(int in, int out, int err) {
   for (int i = 0; i < 3; i++) {
-    int fd = i == 0 ? in : out;
+    int fd = i == 0 ? in : i == 1 ? out : err;
     if (fd < 0) continue;
     active_[i] = true;
     // -1 (EBADF) when the shim's own was closed: then it is closed again afterwards.

@@ -5,9 +5,11 @@
 //     the file its caller opened (the agent's log file, O_APPEND): no pipe, no copy, no cost on the
 //     start path.
 //   driver none: /dev/null.
-//   max-size: a pipe. The shim, the container's parent, which outlives the agent (it is not the
-//     agent's child), reads it and appends to the file, rotating it so that at most max-file files
-//     of at most max-size bytes each are kept: <path> (newest), <path>.1, ... <path>.<max-file - 1>.
+//   a path: a pipe (two when framed, below). The shim, the container's parent, which outlives the
+//     agent (it is not the agent's child), reads it and appends to the file; with max-size it
+//     rotates the file so that at most max-file files of at most max-size bytes each are kept:
+//     <path> (newest), <path>.1, ... <path>.<max-file - 1>. Without max-size (the agent sends a path
+//     alone only with a format) the one file grows without limit.
 //   process.terminal without a console socket: a pty instead of the pipe, for every log mode. PID 1
 //     makes it in the container's own devpts (so `tty` inside names /dev/pts/N there), takes the
 //     slave as fds 0-2 and controlling terminal (container.cc step 6), and sends the master over a
@@ -28,9 +30,32 @@
 //
 // The relay never stalls the container for longer than a write to the disk takes: the pipe (64 KiB),
 // or the pty's buffer, is the only buffer, and a write that fails (ENOSPC, EDQUOT, EIO, EFBIG) drops
-// its bytes and the relay reads on. Bytes are kept as they came, with no framing (a terminal's line
-// discipline has already made its line ends \r\n); a per-line framer (timestamps for `service
-// logs`) would sit in LogRelay::Deliver, in front of RotatingFile::Write.
+// its bytes and the relay reads on.
+//
+// Raw (no tsswarm.log.format): bytes are kept as they came, stdout and stderr in one pipe, so in the
+// order they were written (a terminal's line discipline has already made its line ends \r\n).
+//
+// Framed (tsswarm.log.format "cri", with a path: rotated, or one file without max-size, which the
+// shim relays too): without a terminal the container's fd 1 and fd 2 are two pipes, relayed each
+// with its own held line (LineFramer, in LogRelay::Deliver in front of RotatingFile::Write). Every
+// record is one line, the format of CRI's container logs (what `tsswarm service logs` reads):
+//
+//   <time> <stream> <tag> <content>\n
+//   2026-12-03T08:03:40.123456789Z stdout F hello
+//
+//   time     UTC, RFC3339 with 9 fraction digits: CLOCK_REALTIME when the shim read the bytes that
+//            completed the record (a held line's last piece; at the stream's end, the time of the end)
+//   stream   stdout or stderr; with a terminal always stdout (the pty is one stream)
+//   tag      F: a whole line, or the last piece of one; P: a piece of a longer line, more follows
+//   content  the line's bytes without its \n (any other byte as it came: a terminal's \r stays)
+//
+// A line longer than 16384 bytes is P records of 16384 bytes and a final F with the rest (1 to 16384
+// bytes: a P is written only once a byte past it has come). With a max-size too small for a record
+// of 16384 (under 16425 bytes) the pieces are max-size - 41 bytes (at least 1) instead, so that a
+// record fits in one file: at least 42 bytes, or RotatingFile cuts it. A line without its \n is held (at most 16384 bytes of it) until the \n comes,
+// and written as F when its stream ends: EOF, or the final drain after PID 1 is reaped. Records go
+// to RotatingFile::Write whole, which rotates only at a line end: no record is split across files.
+// Records of different streams are written in the order they were read; within a stream, in order.
 #pragma once
 
 #include <stdint.h>
@@ -82,13 +107,47 @@ class RotatingFile {
   bool atLineStart_ = true;  // the last byte written ended a line
 };
 
+// One stream's bytes as CRI log records (the format above) into a file.
+class LineFramer {
+ public:
+  // stream: "stdout" or "stderr". maxContent: the longest piece one record holds.
+  LineFramer(RotatingFile* file, const char* stream, size_t maxContent);
+  // The bytes of one read, at time (kTimeLength characters): the lines they end, and the pieces of a
+  // long one, as records; the rest is held.
+  void Feed(const char* data, size_t n, const char* time);
+  // The stream has ended: the held line, if any, as an F record.
+  void End(const char* time);
+
+  // The length of a record's time field, and of everything around the content ("<time> stdout F " and "\n").
+  static constexpr size_t kTimeLength = 30;
+  static constexpr size_t kOverhead = kTimeLength + 1 + 6 + 1 + 1 + 1 + 1;
+  // Docker's and CRI's longest piece.
+  static constexpr size_t kMaxContent = 16384;
+
+ private:
+  // held_ and then data[0, n) as one record, appended to out_; held_ is emptied.
+  void Record(char tag, const char* data, size_t n, const char* time);
+  void Flush();
+
+  RotatingFile* file_;
+  const char* stream_;
+  size_t maxContent_;
+  std::string held_;  // the line begun and not yet written (at most maxContent_ bytes)
+  std::string out_;   // records of this read, written together (each ends with \n, so stays whole)
+};
+
+// The current time (CLOCK_REALTIME) as a record's time field: out receives kTimeLength characters and a NUL.
+void FormatLogTime(char (&out)[LineFramer::kTimeLength + 1]);
+
 class LogRelay {
  public:
   // Before the clone. 0, or errno with the failed step ("log pipe", "open log", "stdin pipe",
   // "console") and a message.
   int Prepare(const LogConfig& cfg, const StdioPlan& plan, std::string& step, std::string& message);
-  // What the container's stdout and stderr are to be; -1: the shim's own (until a terminal replaces them).
-  int containerFd() const;
+  // What the container's stdout and stderr are to be; -1: the shim's own (until a terminal replaces
+  // them). The same fd unless framed without a terminal.
+  int stdoutFd() const;
+  int stderrFd() const;
   // What the container's stdin is to be; -1: the shim's own.
   int stdinFd() const;
   // PID 1's end of the socket pair the pty master comes back on (InitContext::consoleSocket); -1: no terminal.
@@ -104,26 +163,39 @@ class LogRelay {
 
  private:
   enum class Read { kData, kEmpty, kEnd };
-  // One read of the pipe (or the pty master) into the file; got: its bytes.
-  Read ReadOnce(size_t& got);
-  void Deliver(const char* data, size_t n);
+  // What the relay reads: the pipe (stdout and stderr in one, or stdout alone when framed), the
+  // stderr pipe (framed), or the pty master.
+  struct Source {
+    Fd fd;
+    std::unique_ptr<LineFramer> framer;  // null: raw
+    bool open = false;                   // not yet at its EOF
+  };
+  // One read of src into the file; got: its bytes. At its end, src's held line is written.
+  Read ReadOnce(Source& src, size_t& got);
+  void Deliver(Source& src, const char* data, size_t n);
+  // Makes sources_[i] read fd, framed as stream when the log is.
+  void AddSource(int i, Fd fd, const char* stream);
 
-  Fd devNull_, readEnd_, writeEnd_;
+  Fd devNull_;
+  Fd outWrite_, errWrite_;         // the container's ends of the pipes until Started
   Fd stdinRead_, stdinWrite_;      // openStdin: the container's stdin, and the end the shim holds
   Fd consoleShim_, consoleChild_;  // terminal: the socket pair the master comes back on
   Fd ptySlave_;                    // terminal: the shim's own slave fd, so the master never reads EIO
   bool terminal_ = false;
+  bool framed_ = false;
+  size_t maxContent_ = LineFramer::kMaxContent;
   std::unique_ptr<RotatingFile> file_;  // null: what is read is dropped (none with a terminal)
   std::unique_ptr<char[]> buf_;
+  Source sources_[2];
 };
 
-// Makes in the shim's own fd 0, and out its fds 1 and 2, while it lives, so that a clone() made
+// Makes in, out and err the shim's own fds 0, 1 and 2 while it lives, so that a clone() made
 // meanwhile inherits them as the container's stdin, stdout and stderr; then puts the shim's own back
 // (or closes those that were closed). -1: leaves that one alone. Keeps errno, so it can wrap the
 // clone call whose errno matters.
 class StdioSwap {
  public:
-  StdioSwap(int in, int out);
+  StdioSwap(int in, int out, int err);
   ~StdioSwap();
   StdioSwap(const StdioSwap&) = delete;
   StdioSwap& operator=(const StdioSwap&) = delete;

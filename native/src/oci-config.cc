@@ -466,18 +466,30 @@ bool parseLogAnnotations(Checker& c, OciConfig& cfg) {
     else if (*d != "json-file" && *d != "local")
       return c.fail("annotations.tsswarm.log.driver", "unknown log driver \"" + *d + "\" (none, json-file, local)");
   }
+  const std::string* format = get("tsswarm.log.format");
+  if (format != nullptr && *format != "cri")
+    return c.fail("annotations.tsswarm.log.format", "unknown log format \"" + *format + "\" (cri)");
+  // Nothing is written with none, so nothing is framed either.
+  if (log.mode == LogConfig::kDiscard) return true;
   const std::string* size = get("tsswarm.log.max-size");
-  if (log.mode == LogConfig::kDiscard || size == nullptr) return true;
-  if (!parseCount(c, "annotations.tsswarm.log.max-size", *size, static_cast<uint64_t>(INT64_MAX), log.maxSize)) return false;
-  if (const std::string* files = get("tsswarm.log.max-file")) {
-    uint64_t n = 0;
-    if (!parseCount(c, "annotations.tsswarm.log.max-file", *files, 1000000, n)) return false;
-    log.maxFiles = static_cast<uint32_t>(n);
-  }
   const std::string* path = get("tsswarm.log.path");
-  if (path == nullptr || path->empty() || (*path)[0] != '/')
-    return c.fail("annotations.tsswarm.log.path", "an absolute path is required with tsswarm.log.max-size");
+  // No annotation that asks for a relay: the container keeps the runtime's stdout and stderr.
+  if (size == nullptr && path == nullptr && format == nullptr) return true;
+  if (path == nullptr || path->empty() || (*path)[0] != '/') {
+    const char* with = size != nullptr ? "tsswarm.log.max-size" : format != nullptr ? "tsswarm.log.format" : "tsswarm.log.path";
+    return c.fail("annotations.tsswarm.log.path", std::string("an absolute path is required with ") + with);
+  }
+  log.maxSize = UINT64_MAX;  // no max-size: this file, without limit, never rotated
+  if (size != nullptr) {
+    if (!parseCount(c, "annotations.tsswarm.log.max-size", *size, static_cast<uint64_t>(INT64_MAX), log.maxSize)) return false;
+    if (const std::string* files = get("tsswarm.log.max-file")) {
+      uint64_t n = 0;
+      if (!parseCount(c, "annotations.tsswarm.log.max-file", *files, 1000000, n)) return false;
+      log.maxFiles = static_cast<uint32_t>(n);
+    }
+  }
   log.path = *path;
+  log.framed = format != nullptr;
   log.mode = LogConfig::kRotate;
   return true;
 }

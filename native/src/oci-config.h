@@ -82,17 +82,23 @@ struct Hook {
 // Where the container's stdout and stderr go, from annotations the agent writes (agent/runtime/oci/
 // spec.ts; log-relay.h does the work). Runtime-spec annotations, so any other runtime ignores them:
 //   tsswarm.log.driver    "none": to /dev/null; "json-file", "local" or absent: to a file
-//   tsswarm.log.path      that file, absolute; required with max-size
+//   tsswarm.log.path      that file, absolute; required with max-size and with format. Without
+//                         max-size the shim relays into it without limit, never rotating it
 //   tsswarm.log.max-size  bytes (decimal digits) one file may hold; the file rotates before it would pass it
-//   tsswarm.log.max-file  files kept in all, the current one included (default 1: it is truncated)
+//   tsswarm.log.max-file  files kept in all, the current one included (default 1: it is truncated);
+//                         ignored without max-size
+//   tsswarm.log.format    "cri": one framed record per line, stdout and stderr apart, timestamped
+//                         (log-relay.h); absent: the bytes as they came. Moot with driver none
 // Without them the container keeps the stdout and stderr the runtime was started with (runc's way,
 // and the agent's plain log file).
 struct LogConfig {
+  // kRotate: the shim relays into path; maxSize UINT64_MAX (no max-size) is a file that never rotates.
   enum Mode { kInherit, kDiscard, kRotate };
   Mode mode = kInherit;
   std::string path;
   uint64_t maxSize = 0;
   uint32_t maxFiles = 1;
+  bool framed = false;  // tsswarm.log.format "cri" (never with kInherit)
 };
 
 struct OciConfig {

@@ -265,7 +265,7 @@ int RunShim(const ShimOptions& o) {
     if (!cgroupFd.valid()) return fail(errno, "cgroup join", cg.dirs[0] + ": " + ErrnoText(errno), 0);
     ctx.cloneFlags = flags | wantCgroupNs;
     {
-      StdioSwap swap(logs.stdinFd(), logs.containerFd());
+      StdioSwap swap(logs.stdinFd(), logs.stdoutFd(), logs.stderrFd());
       pid = CloneIntoCgroup(flags | wantCgroupNs, cgroupFd.get());
       if (pid == 0) ContainerInit(&ctx);  // never returns
     }
@@ -280,7 +280,7 @@ int RunShim(const ShimOptions& o) {
     void* stack = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) return fail(errno, "mmap stack", ErrnoText(errno), 0);
     {
-      StdioSwap swap(logs.stdinFd(), logs.containerFd());
+      StdioSwap swap(logs.stdinFd(), logs.stdoutFd(), logs.stderrFd());
       pid = clone(ContainerInit, static_cast<char*>(stack) + kStackSize, flags | SIGCHLD, &ctx);
     }
     int err = errno;

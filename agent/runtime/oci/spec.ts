@@ -66,7 +66,12 @@ export const LOG_ANNOTATIONS = {
   path: 'tsswarm.log.path',
   maxSize: 'tsswarm.log.max-size',
   maxFile: 'tsswarm.log.max-file',
+  /** `cri`: framed records, stdout and stderr apart (ContainerLog.framed); absent: the raw bytes. */
+  format: 'tsswarm.log.format',
 } as const;
+
+/** The one value of LOG_ANNOTATIONS.format the shim knows. */
+export const FRAMED_LOG_FORMAT = 'cri';
 
 /**
  * `tsswarm.stdin: open`: the container's stdin is a pipe the shim holds open for the container's
@@ -81,18 +86,21 @@ export const MAX_LOG_FILES = 1_000_000;
 /**
  * The log annotations of a container: none for a plain file (the bundle is exactly what it was
  * before logs could rotate, and the start path does no more), the path and both limits for a
- * rotated one, the driver for `none`.
+ * rotated one, the driver for `none`. Framed adds the format; a framed plain file is the path and
+ * the format without a size, which the shim reads as one file it relays without limit.
  */
 export function logAnnotations(logPath: string, log: ContainerLog): Record<string, string> {
   switch (log.kind) {
     case 'file':
-      return {};
+      return log.framed === true ? { [LOG_ANNOTATIONS.path]: logPath, [LOG_ANNOTATIONS.format]: FRAMED_LOG_FORMAT } : {};
     case 'none':
       return { [LOG_ANNOTATIONS.driver]: 'none' };
-    case 'rotate':
+    case 'rotate': {
       if (!Number.isSafeInteger(log.maxBytes) || log.maxBytes <= 0) throw new InvalidContainerConfigError(`log max-size must be a positive number of bytes, got ${log.maxBytes}`, 'log');
       if (!Number.isSafeInteger(log.maxFiles) || log.maxFiles < 1 || log.maxFiles > MAX_LOG_FILES) throw new InvalidContainerConfigError(`log max-file must be from 1 to ${MAX_LOG_FILES}, got ${log.maxFiles}`, 'log');
-      return { [LOG_ANNOTATIONS.path]: logPath, [LOG_ANNOTATIONS.maxSize]: String(log.maxBytes), [LOG_ANNOTATIONS.maxFile]: String(log.maxFiles) };
+      const rotated = { [LOG_ANNOTATIONS.path]: logPath, [LOG_ANNOTATIONS.maxSize]: String(log.maxBytes), [LOG_ANNOTATIONS.maxFile]: String(log.maxFiles) };
+      return log.framed === true ? { ...rotated, [LOG_ANNOTATIONS.format]: FRAMED_LOG_FORMAT } : rotated;
+    }
   }
 }
 

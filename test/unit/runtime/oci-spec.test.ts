@@ -661,6 +661,34 @@ describe('buildSpec: the log annotations the shim reads (native/src/oci-config.h
     assert.deepEqual(spec({}, { log: { kind: 'none' } }).annotations, { 'tsswarm.log.driver': 'none' });
   });
 
+  it('framed: a rotated file adds the format to its path and limits', () => {
+    assert.deepEqual(spec({}, { log: { kind: 'rotate', maxBytes: 10_000_000, maxFiles: 3, framed: true } }).annotations, {
+      'tsswarm.log.path': LOG,
+      'tsswarm.log.max-size': '10000000',
+      'tsswarm.log.max-file': '3',
+      'tsswarm.log.format': 'cri',
+    });
+  });
+
+  it('framed: a plain file is its path and the format, no size (the shim relays it without limit)', () => {
+    assert.deepEqual(spec({}, { log: { kind: 'file', framed: true } }).annotations, { 'tsswarm.log.path': LOG, 'tsswarm.log.format': 'cri' });
+    assert.deepEqual(logAnnotations(LOG, { kind: 'file', framed: true }), { 'tsswarm.log.path': LOG, 'tsswarm.log.format': 'cri' });
+  });
+
+  it('framed false is the raw log: what it was without the field', () => {
+    assert.equal('annotations' in spec({}, { log: { kind: 'file', framed: false } }), false);
+    assert.deepEqual(logAnnotations(LOG, { kind: 'rotate', maxBytes: 100, maxFiles: 2, framed: false }), logAnnotations(LOG, { kind: 'rotate', maxBytes: 100, maxFiles: 2 }));
+    assert.deepEqual(Object.keys(logAnnotations(LOG, { kind: 'rotate', maxBytes: 100, maxFiles: 2 })), ['tsswarm.log.path', 'tsswarm.log.max-size', 'tsswarm.log.max-file']);
+  });
+
+  it('framed beside stdin_open and tty: the format stays with the log annotations', () => {
+    assert.deepEqual(spec({}, { openStdin: true, log: { kind: 'file', framed: true } }).annotations, { 'tsswarm.log.path': LOG, 'tsswarm.log.format': 'cri', 'tsswarm.stdin': 'open' });
+    assert.deepEqual(spec({}, { tty: true, log: { kind: 'file', framed: true } }).annotations, { 'tsswarm.log.path': LOG, 'tsswarm.log.format': 'cri' });
+  });
+
+  it('framed rotation is checked as the raw one', () =>
+    throwsConfig(() => logAnnotations(LOG, { kind: 'rotate', maxBytes: 0, maxFiles: 1, framed: true }), 'log', /max-size must be a positive number of bytes, got 0/));
+
   const bad: Array<[string, { maxBytes: number; maxFiles: number }, RegExp]> = [
     ['a zero size', { maxBytes: 0, maxFiles: 1 }, /max-size must be a positive number of bytes, got 0/],
     ['a fractional size', { maxBytes: 1.5, maxFiles: 1 }, /max-size/],
