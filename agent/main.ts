@@ -18,6 +18,8 @@ import { cleanup } from './cleanup';
 import { NodeNetworks } from './network/node-networks';
 import { HeldBlobs } from './session/held-blobs';
 import { VolumeReporter } from './session/volume-reports';
+import { TaskStreams } from './session/task-streams';
+import { execStream } from './executor/exec-stream';
 import { VolumeStore } from './volumes/store';
 import { hostVolumeSys } from './volumes/sys';
 import { TaskFiles } from './executor/task-files';
@@ -158,6 +160,14 @@ async function main(): Promise<void> {
     // A task whose prepare made mounts but no container (the agent stopped meanwhile) is cleaned up too.
     async () => [...new Set([...(await runtime.list()), ...(await tasksWithMounts(storage))])],
   );
+  const taskStreams = new TaskStreams(
+    identity.tls,
+    {
+      logs: { logsDir, ended: async (taskId) => executor.taskEnded(taskId) },
+      exec: (req, ch) => execStream(runtime, req, ch),
+    },
+    log.child('streams'),
+  );
   const volumeReports = new VolumeReporter(storage.volumes, (r) => session?.reportVolumes(r) ?? false, log.child('volumes'));
   session = new Session(
     managers,
@@ -219,6 +229,7 @@ async function main(): Promise<void> {
       },
       replay: () => executor.replayStatus(),
       onVolumeCommand: (cmd) => void volumeReports.handle(cmd),
+      onTaskStream: (req) => taskStreams.handle(req),
       onCa: (signer, trust) => {
         // Heartbeats carry these twice a second; the certificates are parsed only when they change.
         const seen = `${signer} ${trust} ${identity.tls.current.cert}`;

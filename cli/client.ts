@@ -123,6 +123,26 @@ export class Client {
     });
   }
 
+  /** A WebSocket to the API (`tsswarm exec`), on the unix socket or the TCP API; `ws` is loaded only here. */
+  async websocket(p: string): Promise<import('ws').WebSocket> {
+    const { WebSocket } = await import('ws');
+    let ws: import('ws').WebSocket;
+    if (this.host.startsWith('tcp://') && this.tls) {
+      ws = new WebSocket(`wss://${this.host.slice(6)}${p}`, { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, checkServerIdentity: requireRole('manager') } as unknown as import('ws').ClientOptions);
+    } else if (/^https?:\/\//.test(this.host)) ws = new WebSocket(`${this.host.replace(/^http/, 'ws')}${p}`);
+    else ws = new WebSocket(`ws+unix://${this.host}:${p}`);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('unexpected-response', (_req, res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => reject(new ApiError('REFUSED', Buffer.concat(chunks).toString('utf8').trim() || `manager answered ${res.statusCode}`, res.statusCode ?? 500)));
+      });
+      ws.once('error', (e: NodeJS.ErrnoException) => reject(this.connectError(e)));
+    });
+    return ws;
+  }
+
   get<T>(p: string): Promise<T> {
     return this.request<T>('GET', p);
   }

@@ -13,6 +13,7 @@ import { init, down, join, joinToken, update } from './commands/cluster';
 import { deploy, stack } from './commands/stack';
 import { service } from './commands/service';
 import { events } from './commands/events';
+import { execCommand } from './commands/exec';
 import { SERVICE_BOOLEANS, SERVICE_REPEATABLE, SERVICE_VALUED } from './service-flags';
 import { node } from './commands/node';
 import { image } from './commands/image';
@@ -42,6 +43,8 @@ Commands:
                  [--network N] [--constraint ...] [--health-cmd ...] [--restart-condition ...] [--update-parallelism N] ... IMAGE [CMD...]
   service update [--image I] [--env-add K=V] [--env-rm K] [--replicas N] [--force] [--rollback] [--update-* ...] ... SERVICE
   service rollback SERVICE | service rm SERVICE...
+  service logs [-f] [--tail N] [--since TIME] [--until TIME] [-t|--timestamps] [--raw] [--no-task-ids] [--no-trunc] [--no-resolve] SERVICE|TASK
+  exec [-i] [-t] [-u USER] [-w DIR] [-e K=V]... TASK [--] CMD [ARG...]
   events [--since TIME] [--until TIME] [--filter type=service|task|node|network|secret|config] [--filter name=N]...
   task inspect TASK... | task pause TASK... | task unpause TASK...
   node ls | node inspect NODE | node rm [--force] NODE...
@@ -53,13 +56,14 @@ Commands:
   network create [-d overlay] [--subnet CIDR] [--attachable] [--opt|-o encrypted] NAME | network ls | inspect NAME | rm NAME
 Listing commands take --format json.`;
 
-const VALUED = [...SERVICE_VALUED, 'task-history-limit', 'filter', 'since', 'until', 'userns-remap', 'host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace', 'cert-expiry', 'listen-api', 'etcd-cacert', 'etcd-cert', 'etcd-key', 'tlscacert', 'tlscert', 'tlskey', 'out', 'expiry', 'opt', 'o', 'label', 'generic-resource', 'node'];
+const VALUED = [...SERVICE_VALUED, 'task-history-limit', 'filter', 'since', 'until', 'userns-remap', 'host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace', 'cert-expiry', 'listen-api', 'etcd-cacert', 'etcd-cert', 'etcd-key', 'tlscacert', 'tlscert', 'tlskey', 'out', 'expiry', 'opt', 'o', 'label', 'generic-resource', 'node', 'tail', 'n'];
 const REPEATABLE = [...SERVICE_REPEATABLE, 'filter', 'label-add', 'label-rm', 'opt', 'o', 'label', 'generic-resource'];
-const BOOLEANS = [...SERVICE_BOOLEANS, 'no-trunc', 'autolock', 'rotate', 'tlsverify', 'detach', 'prune', 'attachable', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q', 'force', 'f'];
+const BOOLEANS = [...SERVICE_BOOLEANS, 'no-trunc', 'autolock', 'rotate', 'tlsverify', 'detach', 'prune', 'attachable', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q', 'force', 'f', 'follow', 'timestamps', 'raw', 'no-task-ids', 'no-resolve', 'interactive', 'i'];
 
 async function run(argv: string[]): Promise<void> {
   // `service create [OPTIONS] IMAGE [COMMAND [ARG...]]`: what follows the image is the container's.
-  const args = parseFlags(argv, VALUED, BOOLEANS, REPEATABLE, (pos) => pos.length === 3 && pos[0] === 'service' && pos[1] === 'create');
+  // `exec [OPTIONS] TASK COMMAND [ARG...]`: what follows the task is the command's.
+  const args = parseFlags(argv, VALUED, BOOLEANS, REPEATABLE, (pos) => (pos.length === 3 && pos[0] === 'service' && pos[1] === 'create') || (pos.length === 2 && pos[0] === 'exec'));
   if (args.flags.get('a') === true) args.flags.set('all', true);
   const [cmd, ...rest] = args.positionals;
   if (!cmd || args.flags.get('help') === true || args.flags.get('h') === true) {
@@ -93,6 +97,8 @@ async function run(argv: string[]): Promise<void> {
       return service(ctx);
     case 'events':
       return events(ctx);
+    case 'exec':
+      return execCommand(ctx);
     case 'node':
       return node(ctx);
     case 'image':
@@ -119,7 +125,8 @@ async function run(argv: string[]): Promise<void> {
 }
 
 run(process.argv.slice(2)).then(
-  () => process.exit(0),
+  // `exec` sets the exit code of the command it ran.
+  () => process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0),
   (e: unknown) => {
     if (isTsswarmError(e)) {
       // One line, whatever the message holds (compose reports every problem it found).

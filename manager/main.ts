@@ -37,7 +37,8 @@ import type { ReconcileLoop } from './orchestrator/loop';
 import { Dispatcher } from './dispatcher/dispatcher';
 import { apiHandler, createApiServer, listenUnix } from './api/server';
 import { EventLog } from './api/events';
-import { listenTcpApi } from './api/tcp';
+import { listenTcpApi, tcpRefusal } from './api/tcp';
+import { attachExec } from './api/exec-route';
 import { ImageStore } from './registry/store';
 import { createRegistryHandler } from './registry/http';
 import { ImageReplicator } from './registry/replicate';
@@ -175,7 +176,7 @@ async function main(): Promise<void> {
   // `tsswarm events`: made from the view's changes from here on.
   const events = new EventLog(view);
   events.start();
-  const dispatcher = new Dispatcher({
+  const dispatcher: Dispatcher = new Dispatcher({
     store,
     view,
     log: log.child('dispatcher'),
@@ -193,6 +194,7 @@ async function main(): Promise<void> {
     leaderWriter: () => election.writer,
     etcdManaged,
     etcdEndpoints: endpoints,
+    advertiseAddr: (): string => `${advertise}:${dispatcher.port}`,
   });
 
   let loops: ReconcileLoop[] = [];
@@ -233,11 +235,15 @@ async function main(): Promise<void> {
     ca,
     keys,
     events,
+    view,
+    streams: dispatcher.streams,
   };
   const api = createApiServer(apiContext);
+  attachExec(api, apiContext);
   await listenUnix(api, socket);
   // `init --listen-api tcp://ADDR:PORT`: the same API over TLS, for operators' client certificates only.
   const tcpApi = apiListen ? await listenTcpApi(tls, apiHandler(apiContext), apiListen, cluster.id) : null;
+  if (tcpApi) attachExec(tcpApi, apiContext, (req) => tcpRefusal(req, cluster.id));
   // The X.509 library loads in ~100 ms: load it now rather than in the first join's answer.
   setImmediate(() => void import('../shared/pki/x509-lib').then((m) => m.x509()));
   log.info(`manager ${managerId.slice(0, 12)} ready: api ${socket}${apiListen ? ` and tcp://${apiListen}` : ''}, dispatcher ${grpcListen}, registry ${registryListen}`);

@@ -227,3 +227,27 @@ export interface ClusterEvent {
   time: number;
   timeNano: number;
 }
+
+/**
+ * One JSON line of `GET /v1/services/:ref/logs` or `/v1/tasks/:ref/logs`: a task (its name
+ * `service.slot` and node, before its first line), a line of its log, or a notice (a node went down,
+ * a stream broke off, a task has no log).
+ */
+export type LogEvent =
+  | { kind: 'task'; id: string; name: string; node: string; nodeId: string }
+  | { kind: 'line'; task: string; time: string; stream: 'stdout' | 'stderr'; text: string }
+  | { kind: 'notice'; time: string; text: string; task?: string; node?: string };
+
+/** The first message of an exec's WebSocket (`GET /v1/tasks/:ref/exec`, manager/api/exec-route.ts). */
+export interface ExecStart {
+  args: string[];
+  env?: string[];
+  /** A name or uid[:gid] of the container's; absent: the container's user. */
+  user?: string;
+  workdir?: string;
+  tty?: boolean;
+  /** The client sends stdin (-i). */
+  stdin?: boolean;
+  rows?: number;
+  cols?: number;
+}

@@ -58,6 +58,12 @@ export class StoreUnavailableError extends TsswarmError {
   override readonly status = 503;
 }
 
+/** A node (its agent, or the manager holding its session) cannot be reached for what was asked of it. */
+export class UnavailableError extends TsswarmError {
+  readonly code = 'UNAVAILABLE';
+  override readonly status = 503;
+}
+
 /**
  * A leader's write refused because its election key is gone (its lease expired while it was paused
  * or cut off, or it resigned): another manager may lead now. Not a conflict to retry: the writer

@@ -26,6 +26,11 @@ export function parseFlags(argv: string[], valued: string[], booleans: string[],
       positionals.push(...argv.slice(i + 1));
       break;
     }
+    // Short boolean flags together, as Docker takes them: `-it` is `-i -t`.
+    if (/^-[a-zA-Z]{2,}$/.test(a) && [...a.slice(1)].every((c) => booleans.includes(c))) {
+      for (const c of a.slice(1)) flags.set(c, true);
+      continue;
+    }
     if (a.startsWith('--') || (a.startsWith('-') && a.length === 2)) {
       const eq = a.indexOf('=');
       const name = (eq > 0 ? a.slice(0, eq) : a).replace(/^--?/, '');

@@ -16,6 +16,7 @@ import { prepareTaskMounts, releaseTaskMounts, type TaskStorage } from './task-m
 import { HEALTH_OUTPUT_BYTES, HealthMonitor, resolveHealth, type HealthReport, type ResolvedHealth } from '../health/monitor';
 import { UnhealthyError } from './errors';
 import type { HealthCheck } from '../../shared/types';
+import { removeLogFiles } from '../logs/reader';
 
 export { TaskError } from './errors';
 
@@ -85,6 +86,10 @@ export class ContainerController implements Controller {
     private readonly context: ControllerContext = localContext(),
   ) {}
 
+  private logPath(): string {
+    return path.join(this.logsDir, `${this.task.id}.log`);
+  }
+
   async prepare(signal: AbortSignal): Promise<void> {
     // Swarm's templates first: everything below reads the task's own values.
     const c = expandContainerSpec(this.task.spec.container, templateContext(this.task, this.context.node, this.task.serviceLabels));
@@ -106,7 +111,7 @@ export class ContainerController implements Controller {
       user: c.user ?? image.config.user ?? null,
       hostname,
       limits: this.task.spec.resources.limits,
-      logPath: path.join(this.logsDir, `${this.task.id}.log`),
+      logPath: this.logPath(),
       log: containerLog(this.task.spec.logDriver),
       // Absent in specs from before them: false.
       tty: c.tty ?? false,
@@ -222,6 +227,8 @@ export class ContainerController implements Controller {
     let failure: unknown = null;
     await this.networks?.release(this.task.id).catch((e: unknown) => (failure ??= e));
     await releaseTaskMounts(this.task.id, this.context.storage).catch((e: unknown) => (failure ??= e));
+    // Its log goes with it, as a Docker container's does (the task is out of the history by now).
+    await removeLogFiles(this.logPath()).catch((e: unknown) => (failure ??= e));
     if (failure !== null) throw failure;
   }
 

@@ -6,7 +6,7 @@
  */
 import type { AssignedTask, StatusUpdate } from '../../shared/proto/codec';
 import type { Logger } from '../../shared/log';
-import { TaskState } from '../../shared/task-state';
+import { isTerminal, TaskState } from '../../shared/task-state';
 import type { Controller } from './controller';
 import type { Observed } from './advance';
 import { TaskRunner, type Reporter } from './runner';
@@ -93,6 +93,17 @@ export class Executor {
     void r.start().finally(() => {
       if (this.runners.get(id) === r) this.runners.delete(id);
     });
+  }
+
+  /**
+   * Whether a task's container is gone for good (it reached a final state here): true; still to
+   * come or running: false; a task this agent does not know (never its own, or forgotten): null.
+   */
+  taskEnded(id: string): boolean | null {
+    const r = this.runners.get(id);
+    if (r !== undefined) return isTerminal(r.state.state);
+    const last = this.lastStatus.get(id);
+    return last === undefined ? null : isTerminal(last.state);
   }
 
   count(): number {

@@ -55,19 +55,23 @@ function maxFile(driver: LogDriver): number | null {
   return n;
 }
 
+/**
+ * The task's log as the runtime writes it: framed (stdout and stderr apart, a time per line, for
+ * `service logs`: agent/logs/) whatever the driver, but `none`.
+ */
 export function containerLog(driver: LogDriver | null): ContainerLog {
-  if (driver === null) return { kind: 'file' };
+  if (driver === null) return { kind: 'file', framed: true };
   switch (driver.name) {
     case 'none':
       return { kind: 'none' };
     case 'json-file': {
       const bytes = maxSize(driver);
       const files = maxFile(driver);
-      return bytes === null ? { kind: 'file' } : { kind: 'rotate', maxBytes: bytes, maxFiles: files ?? 1 };
+      return bytes === null ? { kind: 'file', framed: true } : { kind: 'rotate', maxBytes: bytes, maxFiles: files ?? 1, framed: true };
     }
     case 'local':
-      return { kind: 'rotate', maxBytes: maxSize(driver) ?? LOCAL_DEFAULT_MAX_BYTES, maxFiles: maxFile(driver) ?? LOCAL_DEFAULT_MAX_FILES };
+      return { kind: 'rotate', maxBytes: maxSize(driver) ?? LOCAL_DEFAULT_MAX_BYTES, maxFiles: maxFile(driver) ?? LOCAL_DEFAULT_MAX_FILES, framed: true };
     default:
-      return { kind: 'file' };
+      return { kind: 'file', framed: true };
   }
 }

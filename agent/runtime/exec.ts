@@ -13,8 +13,9 @@
  * --pid-file), not only the runtime, which would leave it running; the promise rejects with the
  * signal's reason.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { ReadStream } from 'node:tty';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TsswarmError } from '../../shared/errors';
@@ -170,4 +171,151 @@ export function execInContainer(opts: ExecOptions): Promise<ExecResult> {
       resolve(out);
     });
   });
+}
+
+/** An interactive exec's options (`tsswarm exec`): the process's stdio is the client's. */
+export interface InteractiveExecOptions extends Omit<ExecOptions, 'signal' | 'maxOutputBytes'> {
+  /** The client sends stdin (-i); without it the process's stdin is empty (/dev/null). */
+  stdin: boolean;
+  /** With tty: the terminal's size to start with. */
+  rows: number;
+  cols: number;
+}
+
+/** A process started in a container whose stdio is streamed (startExec). */
+export interface ExecSession {
+  /** Bytes for the process's stdin (its terminal's input with tty); null without stdin. */
+  write(b: Buffer): void;
+  /** No more stdin (not with tty: a terminal's input ends only with the session). */
+  endInput(): void;
+  resize(rows: number, cols: number): void;
+  /** A signal to the process (the runtime forwards it). */
+  signal(sig: NodeJS.Signals): void;
+  /** Ends the process (SIGKILL inside the container), as when the client is gone. */
+  kill(): void;
+  /** Output as it comes; with tty everything is stdout (the terminal's). */
+  onOutput(listener: (stream: 'stdout' | 'stderr', b: Buffer) => void): void;
+  /** The process's exit status (128+signal), or the ExecError of a process that could not start. */
+  done: Promise<number>;
+}
+
+/**
+ * Starts `tsswarm-runtime exec` with its stdio streamed. With tty the runtime gets a pty of the host
+ * as its terminal (native openPty): it puts it in raw mode and relays it to the container's own pty,
+ * passing on its size (again on SIGWINCH, which resize sends after sizing it); its own failure line
+ * comes on a separate stderr pipe. Without tty stdin, stdout and stderr are pipes, and a failure
+ * line, which comes before the process exists, is told apart by the runtime's exit status 255.
+ */
+export function startExec(opts: InteractiveExecOptions, pty: { open(rows: number, cols: number): { master: number; slave: number }; resize(fd: number, rows: number, cols: number): void }): ExecSession {
+  if (opts.args.length === 0) throw new ExecError(`exec in ${opts.id}: no command`, opts.id, null, null);
+  const pidDir = mkdtempSync(join(tmpdir(), 'tsswarm-exec-'));
+  const pidFile = join(pidDir, 'pid');
+  const term = opts.tty === true ? pty.open(opts.rows, opts.cols) : null;
+  const listeners: ((stream: 'stdout' | 'stderr', b: Buffer) => void)[] = [];
+  const emit = (stream: 'stdout' | 'stderr', b: Buffer) => {
+    for (const l of listeners) l(stream, b);
+  };
+  let child: ChildProcess;
+  try {
+    child = spawn(opts.runtime ?? runtimePath, execArgs(opts, pidFile), {
+      stdio: term !== null ? [term.slave, term.slave, 'pipe'] : [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
+  } catch (e) {
+    if (term !== null) {
+      closeSync(term.master);
+      closeSync(term.slave);
+    }
+    rmSync(pidDir, { recursive: true, force: true });
+    throw e;
+  }
+  let master: ReadStream | null = null;
+  if (term !== null) {
+    closeSync(term.slave);
+    // A pty master is a TTY to libuv: a tty stream reads and writes it (net.Socket refuses the fd type).
+    master = new ReadStream(term.master);
+    master.on('data', (b: Buffer) => emit('stdout', b));
+    // EIO once the runtime, the slave's last holder, has exited: the terminal's end.
+    master.on('error', () => undefined);
+  } else {
+    child.stdout!.on('data', (b: Buffer) => emit('stdout', b));
+  }
+  // The runtime's own failure line comes first on stderr, before the process exists: what may be it
+  // is held until the exit says which it is. With tty stderr is the runtime's alone (the process
+  // has the terminal), so it is always held, and what is not a failure is dropped.
+  let held: Buffer[] | null = [];
+  const release = () => {
+    const h = held ?? [];
+    held = null;
+    if (term === null) for (const b of h) emit('stderr', b);
+  };
+  child.stderr!.on('data', (b: Buffer) => {
+    if (held === null) return emit('stderr', b);
+    held.push(b);
+    const text = Buffer.concat(held).toString('latin1');
+    if (term === null && !text.startsWith(RUNTIME_PREFIX) && !RUNTIME_PREFIX.startsWith(text)) release();
+  });
+  if (term === null) child.stdout!.once('data', release);
+  const processPid = (): number | null => {
+    try {
+      const n = Number(readFileSync(pidFile, 'utf8').trim());
+      return Number.isSafeInteger(n) && n > 0 ? n : null;
+    } catch {
+      return null;
+    }
+  };
+  const signalChild = (sig: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    try {
+      process.kill(child.pid, sig);
+    } catch {
+      // gone
+    }
+  };
+  const done = new Promise<number>((resolve, reject) => {
+    child.on('error', (e) => reject(new ExecError(`exec in ${opts.id}: cannot run ${opts.runtime ?? runtimePath}: ${e.message}`, opts.id, null, null, { cause: e })));
+    child.on('close', (code, sig) => {
+      rmSync(pidDir, { recursive: true, force: true });
+      const finish = () => {
+        if (code === null) return reject(new ExecError(`exec in ${opts.id}: the runtime was killed by ${sig ?? 'a signal'}`, opts.id, null, null));
+        const failure = held === null ? null : parseExecFailure(code, Buffer.concat(held).toString('utf8'));
+        if (failure !== null) return reject(new ExecError(`exec in ${opts.id}: ${failure.message}`, opts.id, failure.step, failure.errno));
+        release();
+        resolve(code);
+      };
+      // The terminal's last output is read before the exit is told.
+      if (master === null || master.destroyed) return finish();
+      master.once('close', finish);
+      setTimeout(() => master?.destroy(), 200).unref();
+    });
+  });
+  return {
+    write: (b) => {
+      if (master !== null) master.write(b);
+      else child.stdin?.write(b);
+    },
+    endInput: () => {
+      if (master === null) child.stdin?.end();
+    },
+    resize: (rows, cols) => {
+      if (term === null || master === null || master.destroyed) return;
+      pty.resize(term.master, rows, cols);
+      // The runtime has no controlling terminal to be told by the kernel: it reads the size again on SIGWINCH.
+      signalChild('SIGWINCH');
+    },
+    signal: signalChild,
+    kill: () => {
+      const pid = processPid();
+      if (pid !== null) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      } else signalChild('SIGKILL');
+    },
+    onOutput: (l) => {
+      listeners.push(l);
+    },
+    done,
+  };
 }

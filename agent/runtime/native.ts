@@ -37,6 +37,8 @@ interface NativeAddon {
   netnsCreate(path: string): NativeFailure | null;
   netnsConfigureIpv4(netnsPath: string, ifname: string, address: string, prefixLen: number, gateway: string | null): NativeFailure | null;
   nftApply(netnsPath: string | null, script: string): Promise<NativeFailure | null>;
+  openPty(rows: number, cols: number): NativeFailure | { master: number; slave: number };
+  setWindowSize(fd: number, rows: number, cols: number): NativeFailure | null;
   constants: NativeConstants;
 }
 
@@ -115,6 +117,19 @@ export function readFileInRoot(root: string, path: string, maxBytes = 1 << 20): 
   if (r === null) return null;
   if (isFailure(r)) throw toError(r);
   return r.text;
+}
+
+/** A pty pair of the host, rows x cols (0 x 0: unsized); the caller owns both fds (CLOEXEC). */
+export function openPty(rows: number, cols: number): { master: number; slave: number } {
+  const r = addon().openPty(rows, cols);
+  if (isFailure(r)) throw toError(r);
+  return r;
+}
+
+/** Resizes the pty of `fd` (its foreground process group gets SIGWINCH from the kernel). */
+export function setWindowSize(fd: number, rows: number, cols: number): void {
+  const r = addon().setWindowSize(fd, rows, cols);
+  if (r !== null) throw toError(r);
 }
 
 /**

@@ -20,14 +20,14 @@ import { InvalidContainerConfigError } from './errors';
 import { containerPaths, mountRootfs, overlayOptions, unmountRootfs, type ContainerPaths } from './rootfs';
 import { isFrozen, isSameProcess, parseShimState, readFileOrNull, toContainerInfo, type IsSameProcess, type ShimState } from './state';
 import type { RuntimeSys } from './sys';
-import type { ContainerConfig, ContainerExec, ContainerInfo, ExitStatus, Runtime, RuntimeOptions } from './types';
-import { execInContainer, type ExecResult } from './exec';
+import type { ContainerConfig, ContainerExec, ContainerInteractiveExec, ContainerInfo, ExitStatus, Runtime, RuntimeOptions } from './types';
+import { execInContainer, startExec, type ExecResult, type ExecSession } from './exec';
 import { writeContainerFiles } from './container-files';
 import { hostFacts } from './oci/host';
 import { buildSpec, usernsForContainer, type HostFacts } from './oci/spec';
 import { checkTraversable, remappedLayers, unmountRemappedLayers } from './userns-layers';
 import { resolveIdentity } from './oci/user';
-import { runtimePath } from './native';
+import { openPty, runtimePath, setWindowSize } from './native';
 
 export interface NativeRuntimeDeps {
   sys: RuntimeSys;
@@ -312,6 +312,19 @@ export class NativeRuntime implements Runtime {
 
   exec(id: string, opts: ContainerExec): Promise<ExecResult> {
     return execInContainer({ ...opts, root: containerPaths(this.opts.root, id).stateRoot, id });
+  }
+
+  startExec(id: string, opts: ContainerInteractiveExec): ExecSession {
+    const paths = containerPaths(this.opts.root, id);
+    if (!this.exists(id)) throw new NotFoundError(`container ${id} not found`);
+    return startExec({ ...opts, user: this.execUser(paths.rootfs, opts.user ?? null), root: paths.stateRoot, id }, { open: openPty, resize: setWindowSize });
+  }
+
+  /** `-u` as Docker takes it (a name, uid, name:group, uid:gid) in the numbers the runtime takes, from the container's own files. */
+  private execUser(rootfs: string, user: string | null): string | null {
+    if (user === null || user === '' || /^\d+(:\d+)?$/.test(user)) return user === '' ? null : user;
+    const id = resolveIdentity(user, this.sys.readFileInRoot(rootfs, '/etc/passwd'), this.sys.readFileInRoot(rootfs, '/etc/group'));
+    return `${id.uid}:${id.gid}`;
   }
 
   async remove(id: string): Promise<void> {

@@ -4,7 +4,7 @@
  */
 import type { ResourceLimits, RuntimeSettings } from '../../shared/types';
 import type { OciMount } from './oci/spec-types';
-import type { ExecOptions, ExecResult } from './exec';
+import type { ExecOptions, ExecResult, ExecSession, InteractiveExecOptions } from './exec';
 
 /** A container's limits are its task's (shared/types.ts): one definition, not a copy. */
 export type RuntimeLimits = ResourceLimits;
@@ -114,10 +114,13 @@ export interface Runtime {
   isPaused(id: string): Promise<boolean>;
   /** Runs a process in the running container (`docker exec`: its namespaces, cgroup, user and confinement). */
   exec(id: string, opts: ContainerExec): Promise<ExecResult>;
+  /** The same with its stdio streamed (`tsswarm exec`), a terminal with tty; the user may be a name of the container's. */
+  startExec(id: string, opts: ContainerInteractiveExec): ExecSession;
 }
 
 /** An exec's options, the container's runtime root and id aside (exec.ts). */
 export type ContainerExec = Omit<ExecOptions, 'root' | 'id' | 'runtime'>;
+export type ContainerInteractiveExec = Omit<InteractiveExecOptions, 'root' | 'id' | 'runtime'>;
 
 /** A subordinate id range of the host (from /etc/subuid and /etc/subgid). */
 export interface UsernsRemap {

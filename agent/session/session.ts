@@ -12,6 +12,7 @@ import type { RoleWire } from '../../shared/proto/role';
 import { mergeAssignments, type Assignments } from './assignments';
 import type { TlsIdentity } from '../../shared/pki/tls-identity';
 import { networkKeysFromWire, type WireNetworkKeys } from '../../shared/proto/network-keys';
+import type { WireTaskStreamRequest } from '../../shared/proto/task-streams';
 
 export interface NodeDescription {
   nodeId: string;
@@ -42,6 +43,8 @@ export interface SessionHandlers {
   onCa?(signerDigest: string, trustDigest: string): void;
   /** `volume create|rm|prune` for this node; answered with reportVolumes. */
   onVolumeCommand?(cmd: WireVolumeCommand): void;
+  /** A manager asks for a stream of this node's tasks (logs, exec): agent/session/task-streams.ts. */
+  onTaskStream?(req: WireTaskStreamRequest): void;
 }
 
 interface ServerMsg {
@@ -50,6 +53,7 @@ interface ServerMsg {
   rejected?: { reason: string };
   role_change?: RoleChange;
   volume_command?: WireVolumeCommand;
+  task_stream?: WireTaskStreamRequest;
   heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number; managers?: string[]; signer_digest?: string; trust_digest?: string };
 }
 
@@ -178,6 +182,7 @@ export class Session {
       }
       if (m.assignments) this.enqueue(m.assignments);
       if (m.volume_command) this.handlers.onVolumeCommand?.(m.volume_command);
+      if (m.task_stream) this.handlers.onTaskStream?.(m.task_stream);
     });
     const broken = (why: string) => {
       clearTimeout(welcomeTimer);

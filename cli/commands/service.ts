@@ -1,4 +1,4 @@
-/** `service ls|ps|inspect|scale|pause|unpause|create|update|rollback|rm`. */
+/** `service ls|ps|logs|inspect|scale|pause|unpause|create|update|rollback|rm`. */
 import { InvalidArgumentError } from '../../shared/errors';
 import { flagString } from '../../shared/flags';
 import type { ServiceView, ServiceWriteResult, TaskView } from '../../shared/api-types';
@@ -8,6 +8,7 @@ import type { CommandContext } from '../context';
 import { printJson, printTable } from '../table';
 import { waitConverged } from '../converge';
 import { printTasks } from './tasks-table';
+import { serviceLogs } from './logs';
 
 export async function service(ctx: CommandContext): Promise<void> {
   const [sub, ...rest] = ctx.args.positionals;
@@ -56,6 +57,8 @@ export async function service(ctx: CommandContext): Promise<void> {
       for (const name of rest) tasks.push(...(await ctx.client.get<TaskView[]>(`/v1/services/${encodeURIComponent(name)}/tasks`)));
       return printTasks(ctx, tasks);
     }
+    case 'logs':
+      return serviceLogs(ctx, rest);
     case 'inspect': {
       if (rest.length === 0) throw new InvalidArgumentError('usage: tsswarm service inspect SERVICE [SERVICE...]');
       const out: unknown[] = [];
@@ -91,7 +94,7 @@ export async function service(ctx: CommandContext): Promise<void> {
       return;
     }
     default:
-      throw new InvalidArgumentError('usage: tsswarm service ls | ps SERVICE | inspect SERVICE | create ... IMAGE | update ... SERVICE | rollback SERVICE | rm SERVICE... | scale SERVICE=N... | pause SERVICE... | unpause SERVICE...');
+      throw new InvalidArgumentError('usage: tsswarm service ls | ps SERVICE | logs SERVICE|TASK | inspect SERVICE | create ... IMAGE | update ... SERVICE | rollback SERVICE | rm SERVICE... | scale SERVICE=N... | pause SERVICE... | unpause SERVICE...');
   }
 }
 

@@ -20,7 +20,7 @@ import { Keys } from '../../shared/keys';
 import { ConflictError, InvalidArgumentError, NotFoundError, ServiceNotFoundError, StackNotFoundError, ImageNotFoundError } from '../../shared/errors';
 import { normalizeImageRef } from '../../shared/image-ref';
 import type { Logger } from '../../shared/log';
-import type { Store, Versioned, WriteOp } from '../store/store';
+import type { Store, WriteOp } from '../store/store';
 import type { ImageStore } from '../registry/store';
 import type { ImageReplicator } from '../registry/replicate';
 import { readJson, sendError, sendJson } from './http-util';
@@ -35,9 +35,13 @@ import { blobRoutes } from './blob-routes';
 import { volumeRoutes } from './volume-routes';
 import { findService, serviceRoutes } from './service-routes';
 import { streamRoutes } from './stream-routes';
+import { logRoutes } from './log-routes';
+import { findTask } from './find-task';
 import type { EventLog } from './events';
 import { placementWarnings } from '../scheduler/warnings';
 import { HISTORY_LIMIT } from '../orchestrator/reaper';
+import type { StoreView } from '../store/view';
+import type { TaskStreamHub } from '../dispatcher/task-streams';
 
 export interface ApiContext {
   store: Store;
@@ -57,6 +61,10 @@ export interface ApiContext {
   keys: DataKey;
   /** What changed in the cluster, for `tsswarm events`. */
   events: EventLog;
+  /** The manager's watch-fed view of the store. */
+  view: StoreView;
+  /** Logs and exec of tasks, from the agents that run them. */
+  streams: TaskStreamHub;
 }
 
 export type Handler = (ctx: ApiContext, req: http.IncomingMessage, params: string[], query: URLSearchParams) => Promise<unknown>;
@@ -85,15 +93,6 @@ function pausedFlag(body: unknown): boolean {
 
 async function nodesMap(store: Store): Promise<Map<string, ClusterNode>> {
   return new Map((await store.list<ClusterNode>(Keys.nodes)).map((n) => [n.value.id, n.value]));
-}
-
-/** A task by id, or an unambiguous id prefix of at least 4 characters. */
-async function findTask(store: Store, ref: string): Promise<Versioned<Task>> {
-  const all = await store.list<Task>(Keys.tasks);
-  const hits = all.filter((t) => t.value.id === ref || (ref.length >= 4 && t.value.id.startsWith(ref)));
-  if (hits.length === 0) throw new NotFoundError(`task ${ref} not found`);
-  if (hits.length > 1) throw new InvalidArgumentError(`task id ${ref} is ambiguous: give more of it`);
-  return hits[0]!;
 }
 
 async function servicesMap(store: Store): Promise<Map<string, Service>> {
@@ -471,7 +470,7 @@ export function apiHandler(ctx: ApiContext): http.RequestListener {
     const method = req.method ?? 'GET';
     void (async () => {
       try {
-        for (const r of streamRoutes) {
+        for (const r of [...streamRoutes, ...logRoutes]) {
           if (r.method !== method) continue;
           const m = r.pattern.exec(url.pathname);
           if (!m) continue;

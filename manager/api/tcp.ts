@@ -14,11 +14,18 @@ function refuse(res: http.ServerResponse, message: string): void {
   res.end(JSON.stringify({ error: { code: 'UNAUTHENTICATED', message } }));
 }
 
+/** Why a request on the TCP API is refused, or null when its client certificate is an operator's of this cluster. */
+export function tcpRefusal(req: http.IncomingMessage, clusterId: string): string | null {
+  const c = clientOf(req);
+  if (!c || c.clusterId !== clusterId) return 'a client certificate of this cluster is required (tsswarm ca client-cert on a manager makes one)';
+  if (c.role !== 'client') return `a ${c.role}'s certificate cannot use the API; use a client certificate (tsswarm ca client-cert)`;
+  return null;
+}
+
 export async function listenTcpApi(tls: TlsIdentity, handler: http.RequestListener, listen: string, clusterId: string): Promise<https.Server> {
   const server = createMutualTlsServer(tls, (req, res) => {
-    const c = clientOf(req);
-    if (!c || c.clusterId !== clusterId) return refuse(res, 'a client certificate of this cluster is required (tsswarm ca client-cert on a manager makes one)');
-    if (c.role !== 'client') return refuse(res, `a ${c.role}'s certificate cannot use the API; use a client certificate (tsswarm ca client-cert)`);
+    const refused = tcpRefusal(req, clusterId);
+    if (refused !== null) return refuse(res, refused);
     handler(req, res);
   });
   const colon = listen.lastIndexOf(':');

@@ -31,6 +31,8 @@ import type { NodeCa } from '../ca/node-ca';
 import type { RevokedNodes } from '../ca/revoked';
 import { caMethods } from './ca-service';
 import { PeerRefusal, requirePeer, type Peer } from './peer';
+import { TaskStreamHub } from './task-streams';
+import type { ExecFrameOut, WireExecFrame, WireLogBatch, WireTaskStreamRequest } from '../../shared/proto/task-streams';
 
 export interface DispatcherOptions {
   store: Store;
@@ -58,6 +60,8 @@ export interface DispatcherOptions {
   leaderWriter(): StoreWriter | null;
   etcdManaged: boolean;
   etcdEndpoints: string[];
+  /** This manager's dispatcher address as agents reach it (task streams are opened to it). */
+  advertiseAddr(): string;
 }
 
 interface Session {
@@ -106,9 +110,59 @@ export class Dispatcher {
   /** When the heartbeat check last read the store (every half period while it answers). */
   private storeOkAt = Date.now();
   port = 0;
+  /** Logs and exec of the nodes' tasks, for this manager's API. */
+  readonly streams: TaskStreamHub;
 
   constructor(private readonly opts: DispatcherOptions) {
     this.volumes = new VolumeRelay(opts.store, opts.view, opts.log.child('volumes'));
+    this.streams = new TaskStreamHub({
+      view: opts.view,
+      tls: opts.tls,
+      managerId: opts.managerId,
+      selfAddr: () => opts.advertiseAddr(),
+      managers: () => this.managers,
+      toSession: (nodeId, req) => {
+        const s = this.sessions.get(nodeId);
+        if (!s) return false;
+        s.call.write({ task_stream: req });
+        return true;
+      },
+    });
+  }
+
+  /** ForwardTaskStream: another manager's request for a node whose session is here. */
+  private forwardTaskStream(call: grpc.ServerUnaryCall<WireTaskStreamRequest, object>, cb: grpc.sendUnaryData<object>): void {
+    try {
+      requirePeer(call, this.opts.clusterId, ['manager'], this.opts.revoked);
+    } catch (e) {
+      const r = e as PeerRefusal;
+      return cb({ code: r.grpcCode ?? grpc.status.PERMISSION_DENIED, details: r.message });
+    }
+    const s = this.sessions.get(call.request.node_id);
+    if (!s) return cb({ code: grpc.status.NOT_FOUND, details: `node ${call.request.node_id.slice(0, 12)} has no session here` });
+    s.call.write({ task_stream: call.request });
+    cb(null, {});
+  }
+
+  /** An agent opening a stream it was asked for: it names it in its first message. */
+  private openedStream(call: grpc.ServerReadableStream<WireLogBatch, object> | grpc.ServerDuplexStream<WireExecFrame, ExecFrameOut>, kind: 'logs' | 'exec', reply?: grpc.sendUnaryData<object>): void {
+    let peer: Peer;
+    const refuse = (code: grpc.status, details: string) => {
+      if (reply) reply({ code, details });
+      else call.emit('error', Object.assign(new Error(details), { code }));
+    };
+    try {
+      peer = requirePeer(call, this.opts.clusterId, ['manager', 'worker'], this.opts.revoked);
+    } catch (e) {
+      const r = e as PeerRefusal;
+      return refuse(r.grpcCode ?? grpc.status.PERMISSION_DENIED, r.message);
+    }
+    call.once('data', (first: WireLogBatch & WireExecFrame) => {
+      const ok = kind === 'logs'
+        ? this.streams.accept(peer.nodeId, { kind, call: call as grpc.ServerReadableStream<WireLogBatch, object>, reply: reply!, first })
+        : this.streams.accept(peer.nodeId, { kind, call: call as grpc.ServerDuplexStream<WireExecFrame, ExecFrameOut>, first });
+      if (!ok) refuse(grpc.status.PERMISSION_DENIED, 'no such stream was asked of this node');
+    });
   }
 
   async start(): Promise<void> {
@@ -116,6 +170,9 @@ export class Dispatcher {
     const server = new grpc.Server();
     server.addService(svc.service, {
       Session: (call: grpc.ServerDuplexStream<AgentMsg, ManagerMsg>) => this.session(call),
+      ForwardTaskStream: (call: grpc.ServerUnaryCall<WireTaskStreamRequest, object>, cb: grpc.sendUnaryData<object>) => this.forwardTaskStream(call, cb),
+      PublishLogs: (call: grpc.ServerReadableStream<WireLogBatch, object>, cb: grpc.sendUnaryData<object>) => this.openedStream(call, 'logs', cb),
+      Exec: (call: grpc.ServerDuplexStream<WireExecFrame, ExecFrameOut>) => this.openedStream(call, 'exec'),
       ...caMethods({ ...this.opts, managers: () => this.managerAddrs() }),
     });
     this.port = await new Promise<number>((resolve, reject) =>

@@ -2,6 +2,7 @@
 import type { WireAssignments, WireStatus, WireVolumeCommand, WireVolumeReport } from '../../shared/proto/codec';
 import type { RoleWire } from '../../shared/proto/role';
 import type { WireNetworkKeys } from '../../shared/proto/network-keys';
+import type { WireTaskStreamRequest } from '../../shared/proto/task-streams';
 
 export interface RegisterMsg {
   node_id: string;
@@ -31,6 +32,7 @@ export interface ManagerMsg {
   role_change?: RoleChangeMsg;
   heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number; managers: string[]; signer_digest?: string; trust_digest?: string };
   volume_command?: WireVolumeCommand;
+  task_stream?: WireTaskStreamRequest;
 }
 
 export interface JoinRequestMsg {

@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <linux/mount.h>
@@ -23,6 +24,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <napi.h>
@@ -234,6 +236,44 @@ Napi::Value ReadFileInRoot(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("text", Napi::String::New(env, text));
   return out;
+}
+
+// openPty(rows, cols) -> { master, slave } | failure
+//
+// A pty pair of the host's devpts, both ends CLOEXEC, sized rows x cols: an interactive exec runs
+// `tsswarm-runtime exec -t` with the slave as its stdio (its terminal, which it relays to the
+// container's own pty), and the agent reads and writes the master.
+Napi::Value OpenPty(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsNumber()) return TypeError(env, "openPty(rows, cols)");
+  Fd master(posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!master.valid()) return Failure(env, errno, "posix_openpt", "");
+  if (grantpt(master.get()) < 0) return Failure(env, errno, "grantpt", "");
+  if (unlockpt(master.get()) < 0) return Failure(env, errno, "unlockpt", "");
+  char name[64];
+  if (ptsname_r(master.get(), name, sizeof name) != 0) return Failure(env, errno, "ptsname", "");
+  Fd slave(open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!slave.valid()) return Failure(env, errno, "open", name);
+  struct winsize ws {};
+  ws.ws_row = static_cast<unsigned short>(info[0].As<Napi::Number>().Uint32Value());
+  ws.ws_col = static_cast<unsigned short>(info[1].As<Napi::Number>().Uint32Value());
+  if ((ws.ws_row != 0 || ws.ws_col != 0) && ioctl(master.get(), TIOCSWINSZ, &ws) < 0) return Failure(env, errno, "ioctl", "TIOCSWINSZ");
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("master", Napi::Number::New(env, master.release()));
+  out.Set("slave", Napi::Number::New(env, slave.release()));
+  return out;
+}
+
+// setWindowSize(fd, rows, cols) -> null | failure: the size of the pty whose master (or slave) is fd.
+Napi::Value SetWindowSize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber())
+    return TypeError(env, "setWindowSize(fd, rows, cols)");
+  struct winsize ws {};
+  ws.ws_row = static_cast<unsigned short>(info[1].As<Napi::Number>().Uint32Value());
+  ws.ws_col = static_cast<unsigned short>(info[2].As<Napi::Number>().Uint32Value());
+  if (ioctl(info[0].As<Napi::Number>().Int32Value(), TIOCSWINSZ, &ws) < 0) return Failure(env, errno, "ioctl", "TIOCSWINSZ");
+  return env.Null();
 }
 
 // signalProcess(pid, startTime, signal) -> null | failure
@@ -598,6 +638,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawnRuntime", Napi::Function::New(env, SpawnRuntime, "spawnRuntime"));
   exports.Set("readFileInRoot", Napi::Function::New(env, ReadFileInRoot, "readFileInRoot"));
   exports.Set("signalProcess", Napi::Function::New(env, SignalProcess, "signalProcess"));
+  exports.Set("openPty", Napi::Function::New(env, OpenPty, "openPty"));
+  exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize, "setWindowSize"));
   exports.Set("netnsCreate", Napi::Function::New(env, NetnsCreate, "netnsCreate"));
   exports.Set("netnsConfigureIpv4", Napi::Function::New(env, NetnsConfigureIpv4, "netnsConfigureIpv4"));
   exports.Set("nftApply", Napi::Function::New(env, NftApply, "nftApply"));

@@ -94,22 +94,28 @@ export class TestHosts {
   }
 
   /**
-   * Starts the CLI in the background (`events`, `service logs -f`): the lines it prints as they
-   * come, and a stop that kills it. The caller stops it, also when the test fails.
+   * Starts the CLI in the background (`events`, `service logs -f`): the lines it prints on stdout
+   * and on stderr as they come, its exit code once it ends, and a stop that kills it. The caller
+   * stops it, also when the test fails.
    */
-  follow(args: string[]): { lines: string[]; stop: () => void } {
+  follow(args: string[]): { lines: string[]; errLines: string[]; exited: Promise<number | null>; stop: () => void } {
     const child = spawn(process.execPath, [cliPath, ...args], { cwd: repoRoot, env: { ...process.env, TSSWARM_HOST: path.join(this.manager.dataRoot, 'api.sock') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const collect = (stream: NodeJS.ReadableStream, into: string[]) => {
+      let rest = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (t: string) => {
+        rest += t;
+        const parts = rest.split('\n');
+        rest = parts.pop() ?? '';
+        into.push(...parts);
+      });
+    };
     const lines: string[] = [];
-    let rest = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (t: string) => {
-      rest += t;
-      const parts = rest.split('\n');
-      rest = parts.pop() ?? '';
-      lines.push(...parts);
-    });
-    child.stderr.on('data', () => undefined);
-    return { lines, stop: () => void child.kill('SIGKILL') };
+    const errLines: string[] = [];
+    collect(child.stdout, lines);
+    collect(child.stderr, errLines);
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    return { lines, errLines, exited, stop: () => void child.kill('SIGKILL') };
   }
 
   ok(h: TestHost, args: string[]): string {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContainerController, type ControllerContext } from '../../../../agent/executor/container-controller';
 import { TaskFiles } from '../../../../agent/executor/task-files';
-import type { ExecResult } from '../../../../agent/runtime/exec';
+import type { ExecResult, ExecSession } from '../../../../agent/runtime/exec';
 import type { ImageSource } from '../../../../agent/image/types';
 import type { ContainerConfig, ContainerInfo, Runtime } from '../../../../agent/runtime/types';
 import { VolumeStore } from '../../../../agent/volumes/store';
@@ -41,6 +41,9 @@ class FakeRuntime implements Runtime {
   }
   async exec(): Promise<ExecResult> {
     return { exitCode: 0, stdout: '', stderr: '' };
+  }
+  startExec(): ExecSession {
+    throw new Error('not in these tests');
   }
 }
 
@@ -115,7 +118,7 @@ describe('ContainerController: logging', () => {
     const c = new ContainerController({ ...t, spec: { ...t.spec, logDriver: { name: 'json-file', options: { 'max-size': '100k', 'max-file': '3' } } } }, rt, images, join(tmp, 'logs'), null);
     await c.prepare(new AbortController().signal);
     await c.start();
-    assert.deepEqual(rt.runs[0]?.log, { kind: 'rotate', maxBytes: 100_000, maxFiles: 3 });
+    assert.deepEqual(rt.runs[0]?.log, { kind: 'rotate', maxBytes: 100_000, maxFiles: 3, framed: true });
     assert.equal(rt.runs[0]?.logPath, join(tmp, 'logs', 'task1.log'));
   });
 
@@ -124,7 +127,7 @@ describe('ContainerController: logging', () => {
     const c = new ContainerController(task(), rt, images, join(tmp, 'logs'), null);
     await c.prepare(new AbortController().signal);
     await c.start();
-    assert.deepEqual(rt.runs[0]?.log, { kind: 'file' });
+    assert.deepEqual(rt.runs[0]?.log, { kind: 'file', framed: true });
     const t = task();
     const bad = new ContainerController({ ...t, spec: { ...t.spec, logDriver: { name: 'local', options: { 'max-file': '0' } } } }, rt, images, join(tmp, 'logs'), null);
     await assert.rejects(bad.prepare(new AbortController().signal), { code: 'INVALID_LOG_OPTION', message: 'max-file cannot be less than 1' });

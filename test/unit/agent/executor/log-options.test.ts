@@ -29,17 +29,17 @@ describe('parseLogSize: as Docker\'s log drivers read max-size (decimal units)',
 describe('containerLog: a task\'s logging driver as the runtime writes it', () => {
   const d = (name: string, options: Record<string, string> = {}): LogDriver => ({ name, options });
   const cases: Array<[string, LogDriver | null, ContainerLog]> = [
-    ['no logging: the plain file', null, { kind: 'file' }],
-    ['json-file without max-size: the plain file', d('json-file'), { kind: 'file' }],
-    ['json-file with max-file alone: still no rotation', d('json-file', { 'max-file': '3' }), { kind: 'file' }],
-    ['json-file max-size: one file', d('json-file', { 'max-size': '10m' }), { kind: 'rotate', maxBytes: 10_000_000, maxFiles: 1 }],
-    ['json-file max-size and max-file', d('json-file', { 'max-size': '100k', 'max-file': '3' }), { kind: 'rotate', maxBytes: 100_000, maxFiles: 3 }],
-    ['json-file ignores what it need not honour', d('json-file', { 'max-size': '1k', tag: '{{.Name}}', compress: 'true' }), { kind: 'rotate', maxBytes: 1000, maxFiles: 1 }],
-    ['local by default: 20 MiB x 5', d('local'), { kind: 'rotate', maxBytes: 20 * 1024 * 1024, maxFiles: 5 }],
-    ['local max-size keeps 5 files', d('local', { 'max-size': '1m' }), { kind: 'rotate', maxBytes: 1_000_000, maxFiles: 5 }],
-    ['local max-file keeps 20 MiB', d('local', { 'max-file': '2' }), { kind: 'rotate', maxBytes: 20 * 1024 * 1024, maxFiles: 2 }],
+    ['no logging: the plain file, framed', null, { kind: 'file', framed: true }],
+    ['json-file without max-size: the plain file', d('json-file'), { kind: 'file', framed: true }],
+    ['json-file with max-file alone: still no rotation', d('json-file', { 'max-file': '3' }), { kind: 'file', framed: true }],
+    ['json-file max-size: one file', d('json-file', { 'max-size': '10m' }), { kind: 'rotate', maxBytes: 10_000_000, maxFiles: 1, framed: true }],
+    ['json-file max-size and max-file', d('json-file', { 'max-size': '100k', 'max-file': '3' }), { kind: 'rotate', maxBytes: 100_000, maxFiles: 3, framed: true }],
+    ['json-file ignores what it need not honour', d('json-file', { 'max-size': '1k', tag: '{{.Name}}', compress: 'true' }), { kind: 'rotate', maxBytes: 1000, maxFiles: 1, framed: true }],
+    ['local by default: 20 MiB x 5', d('local'), { kind: 'rotate', maxBytes: 20 * 1024 * 1024, maxFiles: 5, framed: true }],
+    ['local max-size keeps 5 files', d('local', { 'max-size': '1m' }), { kind: 'rotate', maxBytes: 1_000_000, maxFiles: 5, framed: true }],
+    ['local max-file keeps 20 MiB', d('local', { 'max-file': '2' }), { kind: 'rotate', maxBytes: 20 * 1024 * 1024, maxFiles: 2, framed: true }],
     ['none', d('none'), { kind: 'none' }],
-    ['another driver: the plain file', d('syslog', { 'syslog-address': 'udp://1.2.3.4:514' }), { kind: 'file' }],
+    ['another driver: the plain file', d('syslog', { 'syslog-address': 'udp://1.2.3.4:514' }), { kind: 'file', framed: true }],
   ];
   for (const [title, driver, want] of cases) it(title, () => assert.deepEqual(containerLog(driver), want));
 
