@@ -92,6 +92,26 @@ describe('managers', () => {
       hosts.hosts.every((h) => hosts.json<{ ref: string }[]>(['--host', hosts.api(h), 'image', 'ls'], h).some((i) => i.ref === 'busybox:latest')));
   });
 
+  it('logs and exec of tasks whose node\'s session is with another manager, asked of the first', async () => {
+    const file = path.join(hosts.manager.dataRoot, 'spread.yml');
+    fs.writeFileSync(file, ['services:', '  say:', '    image: busybox', `    command: ["sh", "-c", "trap 'exit 0' TERM; echo hello from $$(hostname); while true; do sleep 0.2; done"]`, '    stop_grace_period: 1s', '    deploy:', '      replicas: 3', '      placement: { max_replicas_per_node: 1 }', ''].join('\n'));
+    hosts.ok(hosts.manager, ['deploy', '-c', file, 'spread']);
+    const tasks = via(hosts.manager).tasks('spread_say').filter((t) => t.state === 'running');
+    assert.equal(new Set(tasks.map((t) => t.node)).size, 3, 'one task on each host');
+    // Each host's agent holds its session with its own host's manager: two of the three are another's.
+    const logs = await eventually('a line from each task', () => {
+      const r = hosts.cli(hosts.manager, ['service', 'logs', '--raw', 'spread_say']);
+      const lines = r.stdout.trim().split('\n').filter((l) => l.startsWith('hello from '));
+      return lines.length === 3 ? lines : null;
+    }, 30000);
+    assert.deepEqual(logs.map((l) => l.slice('hello from '.length)).sort(), tasks.map((t) => t.id.slice(0, 12)).sort());
+    const far = tasks.find((t) => t.node === hosts.hosts[2]!.name)!;
+    const r = hosts.cli(hosts.manager, ['exec', far.id, 'sh', '-c', 'hostname; exit 4']);
+    assert.equal(r.code, 4, r.stderr);
+    assert.equal(r.stdout.trim(), far.id.slice(0, 12));
+    hosts.ok(hosts.manager, ['stack', 'rm', 'spread']);
+  });
+
   it('a rolling update goes on under a new leader when the leader\'s manager is killed in the middle', async () => {
     interface ServiceRow { name: string; running: number; desired: number; upToDate: number; update: { state: string } | null }
     interface LiveRow { id: string; desiredState: string; state: string; current: boolean }
