@@ -14,7 +14,7 @@ import { deploy, stack } from './commands/stack';
 import { service } from './commands/service';
 import { events } from './commands/events';
 import { execCommand } from './commands/exec';
-import { SERVICE_BOOLEANS, SERVICE_REPEATABLE, SERVICE_VALUED } from './service-flags';
+import { SERVICE_BOOLEANS, SERVICE_REPEATABLE, SERVICE_VALUED, SHORT_ALIASES } from './service-flags';
 import { node } from './commands/node';
 import { image } from './commands/image';
 import { network } from './commands/network';
@@ -44,6 +44,7 @@ Commands:
   service update [--image I] [--env-add K=V] [--env-rm K] [--replicas N] [--force] [--rollback] [--update-* ...] ... SERVICE
   service rollback SERVICE | service rm SERVICE...
   service logs [-f] [--tail N] [--since TIME] [--until TIME] [-t|--timestamps] [--raw] [--no-task-ids] [--no-trunc] [--no-resolve] SERVICE|TASK
+  service rebalance SERVICE... | --all [--detach]     # moves replicas onto emptier nodes, start-first
   exec [-i] [-t] [-u USER] [-w DIR] [-e K=V]... TASK [--] CMD [ARG...]
   events [--since TIME] [--until TIME] [--filter type=service|task|node|network|secret|config] [--filter name=N]...
   task inspect TASK... | task pause TASK... | task unpause TASK...
@@ -63,7 +64,7 @@ const BOOLEANS = [...SERVICE_BOOLEANS, 'no-trunc', 'autolock', 'rotate', 'tlsver
 async function run(argv: string[]): Promise<void> {
   // `service create [OPTIONS] IMAGE [COMMAND [ARG...]]`: what follows the image is the container's.
   // `exec [OPTIONS] TASK COMMAND [ARG...]`: what follows the task is the command's.
-  const args = parseFlags(argv, VALUED, BOOLEANS, REPEATABLE, (pos) => (pos.length === 3 && pos[0] === 'service' && pos[1] === 'create') || (pos.length === 2 && pos[0] === 'exec'));
+  const args = parseFlags(argv, VALUED, BOOLEANS, REPEATABLE, (pos) => (pos.length === 3 && pos[0] === 'service' && pos[1] === 'create') || (pos.length === 2 && pos[0] === 'exec'), SHORT_ALIASES);
   if (args.flags.get('a') === true) args.flags.set('all', true);
   const [cmd, ...rest] = args.positionals;
   if (!cmd || args.flags.get('help') === true || args.flags.get('h') === true) {

@@ -31,6 +31,9 @@ export const SERVICE_REPEATABLE = [
   'network', 'network-add', 'network-rm', 'dns', 'dns-add', 'dns-rm', 'dns-search', 'host-add', 'host-rm', 'log-opt',
 ];
 
+/** Short flags that mean one long one everywhere: stored under it, so `-e A=1 --env A=2` keeps its order. */
+export const SHORT_ALIASES: Readonly<Record<string, string>> = { e: 'env', u: 'user', w: 'workdir', p: 'publish' };
+
 /** The stack name the flags' one-service file is converted under, taken off again. */
 const CLI_STACK = 'tsswarm-cli';
 const PREFIX = `${CLI_STACK}_`;

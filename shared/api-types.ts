@@ -251,3 +251,14 @@ export interface ExecStart {
   rows?: number;
   cols?: number;
 }
+
+/** What `service rebalance` did for one service (`POST /v1/services/:ref/rebalance`, `POST /v1/rebalance`). */
+export interface RebalanceResult {
+  name: string;
+  /** A rebalance began (or a paused one went on). */
+  started: boolean;
+  /** Not started because it cannot be now (an update under way); a balanced service is not refused. */
+  refused: boolean;
+  message: string;
+  moves: number;
+}

@@ -16,8 +16,10 @@ const LIST_SEP = '\0';
 /**
  * `restAfter`: called with the positionals so far; when it says true, everything after is
  * positional (`service create IMAGE sh -c ...`: the container's command keeps its own flags).
+ * `aliases`: short names stored under their long one (`-e` as `--env`), so that values given both
+ * ways keep the order they were given in.
  */
-export function parseFlags(argv: string[], valued: string[], booleans: string[], repeatable: string[] = [], restAfter: (positionals: string[]) => boolean = () => false): Parsed {
+export function parseFlags(argv: string[], valued: string[], booleans: string[], repeatable: string[] = [], restAfter: (positionals: string[]) => boolean = () => false, aliases: Readonly<Record<string, string>> = {}): Parsed {
   const flags = new Map<string, string | true>();
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -33,7 +35,8 @@ export function parseFlags(argv: string[], valued: string[], booleans: string[],
     }
     if (a.startsWith('--') || (a.startsWith('-') && a.length === 2)) {
       const eq = a.indexOf('=');
-      const name = (eq > 0 ? a.slice(0, eq) : a).replace(/^--?/, '');
+      const given = (eq > 0 ? a.slice(0, eq) : a).replace(/^--?/, '');
+      const name = aliases[given] ?? given;
       if (valued.includes(name)) {
         const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
         if (v === undefined) throw new InvalidArgumentError(`flag --${name} needs a value`);

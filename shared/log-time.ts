@@ -18,11 +18,15 @@ export function nanoTime(d: Date): string {
 
 /** Any RFC 3339 time (with an offset, 0 to 9 fraction digits) in the log lines' form; null when it is not one. */
 export function toNanoTime(s: string): string | null {
-  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i.exec(s.trim());
+  const m = /^((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2}))(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i.exec(s.trim());
   if (m === null) return null;
-  const base = new Date(`${m[1]}${m[3]!.toUpperCase()}`);
+  // A date that does not exist (February 30, hour 24) is refused, not rolled over as Date would.
+  const [y, mo, d, h, mi, sec] = m.slice(2, 8).map(Number) as [number, number, number, number, number, number];
+  const exact = new Date(Date.UTC(y, mo - 1, d, h, mi, sec));
+  if (exact.getUTCFullYear() !== y || exact.getUTCMonth() !== mo - 1 || exact.getUTCDate() !== d || exact.getUTCHours() !== h || exact.getUTCMinutes() !== mi || exact.getUTCSeconds() !== sec) return null;
+  const base = new Date(`${m[1]}${m[9]!.toUpperCase()}`);
   if (Number.isNaN(base.getTime())) return null;
-  return `${base.toISOString().slice(0, 19)}.${(m[2] ?? '').padEnd(9, '0')}Z`;
+  return `${base.toISOString().slice(0, 19)}.${(m[8] ?? '').padEnd(9, '0')}Z`;
 }
 
 const UNITS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

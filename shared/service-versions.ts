@@ -26,8 +26,12 @@ export function specDigest(spec: ServiceSpec): string {
   return `sha256:${createHash('sha256').update(canonicalJson(made)).digest('hex')}`;
 }
 
-/** The task was made from the service's current spec. Records from before digests compare versions. */
+/**
+ * The task was made from the service's current spec, and no rebalance chose it to move (it is then
+ * replaced as an out-of-date one is). Records from before digests compare versions.
+ */
 export function isCurrent(t: Task, s: Service): boolean {
+  if (t.move === true) return false;
   return t.specDigest !== '' ? t.specDigest === s.specDigest : t.specVersion === s.specVersion;
 }
 

@@ -363,6 +363,12 @@ export interface ServiceSpec {
    * services of its stack are started, healthy or completed. Absent in records from before it: none.
    */
   dependsOn?: ServiceDependency[];
+  /**
+   * `deploy.x-tsswarm.rebalance`: `auto` moves replicas onto emptier nodes by itself once the
+   * spread has been uneven for a while (a node joined or came back); `manual` (and absent) only on
+   * `service rebalance`. Not part of the spec digest: changing it restarts nothing.
+   */
+  rebalance?: 'auto' | 'manual';
 }
 
 export type DependencyCondition = 'service_started' | 'service_healthy' | 'service_completed_successfully';
@@ -381,6 +387,8 @@ export interface UpdateStatus {
   startedAt: string;
   completedAt: string | null;
   message: string;
+  /** A rebalance, not a new spec: its failures pause it (there is nothing to roll back to) and it is always start-first. */
+  rebalance?: boolean;
 }
 
 export interface Service {
@@ -457,6 +465,12 @@ export interface Task {
   networks: NetworkAttachment[];
   /** Desired (the manager's): frozen while running (`service pause`, `task pause`). */
   paused: boolean;
+  /**
+   * A rebalance chose it to move to an emptier node (manager/orchestrator/rebalance.ts): it counts
+   * as out of date, so the updater replaces it start-first, and it runs until its replacement is
+   * ready. Absent: stays where it is.
+   */
+  move?: boolean;
   status: TaskStatus;
   createdAt: string;
 }

@@ -165,7 +165,9 @@ export async function* readLog(path: string, o: ReadLogOptions): AsyncGenerator<
       yield* drain(fh, pos);
       const now = await stat(path).catch(() => null);
       if (now !== null && now.ino !== ino) {
-        // Rotated: the rest of the old file was read above; the new one from its start.
+        // Rotated: what the shim wrote to the old file before it renamed it (it may have, since
+        // the read above) is read now, then the new one from its start.
+        yield* drain(fh, pos);
         await fh.close();
         fh = await open(path, 'r').catch(() => null);
         if (fh === null) return;

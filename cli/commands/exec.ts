@@ -19,6 +19,7 @@ export function execStart(ctx: CommandContext, command: string[], size: { rows: 
   const tty = f.get('tty') === true || f.get('t') === true;
   const user = flagString(ctx.args, 'user') ?? flagString(ctx.args, 'u');
   const workdir = flagString(ctx.args, 'workdir') ?? flagString(ctx.args, 'w');
+  // -e and --env are one list in the order given (cli/main.ts SHORT_ALIASES); a parse without the aliases has them apart.
   const env = [...flagList(ctx.args, 'env'), ...flagList(ctx.args, 'e')];
   for (const e of env) if (!/^[^=]+=/.test(e)) throw new InvalidArgumentError(`invalid --env ${JSON.stringify(e)}: expected KEY=VALUE`);
   if (workdir !== null && !workdir.startsWith('/')) throw new InvalidArgumentError(`invalid --workdir ${JSON.stringify(workdir)}: it must be absolute`);

@@ -1,7 +1,7 @@
-/** `service ls|ps|logs|inspect|scale|pause|unpause|create|update|rollback|rm`. */
+/** `service ls|ps|logs|rebalance|inspect|scale|pause|unpause|create|update|rollback|rm`. */
 import { InvalidArgumentError } from '../../shared/errors';
 import { flagString } from '../../shared/flags';
-import type { ServiceView, ServiceWriteResult, TaskView } from '../../shared/api-types';
+import type { RebalanceResult, ServiceView, ServiceWriteResult, TaskView } from '../../shared/api-types';
 import type { Service } from '../../shared/types';
 import { specFromCreateFlags, specFromUpdateFlags } from '../service-flags';
 import type { CommandContext } from '../context';
@@ -59,6 +59,18 @@ export async function service(ctx: CommandContext): Promise<void> {
     }
     case 'logs':
       return serviceLogs(ctx, rest);
+    case 'rebalance': {
+      const all = ctx.args.flags.get('all') === true;
+      if (all === (rest.length > 0)) throw new InvalidArgumentError('usage: tsswarm service rebalance SERVICE... | --all');
+      const results = all
+        ? await ctx.client.post<RebalanceResult[]>('/v1/rebalance', {})
+        : await Promise.all(rest.map((n) => ctx.client.post<RebalanceResult>(`/v1/services/${encodeURIComponent(n)}/rebalance`, {})));
+      if (ctx.json) printJson(results);
+      else for (const r of results) process.stdout.write(`${r.name}: ${r.message}\n`);
+      const started = results.filter((r) => r.started).map((r) => r.name);
+      if (started.length > 0) await wait(ctx, started, 'update');
+      return;
+    }
     case 'inspect': {
       if (rest.length === 0) throw new InvalidArgumentError('usage: tsswarm service inspect SERVICE [SERVICE...]');
       const out: unknown[] = [];
@@ -94,7 +106,7 @@ export async function service(ctx: CommandContext): Promise<void> {
       return;
     }
     default:
-      throw new InvalidArgumentError('usage: tsswarm service ls | ps SERVICE | logs SERVICE|TASK | inspect SERVICE | create ... IMAGE | update ... SERVICE | rollback SERVICE | rm SERVICE... | scale SERVICE=N... | pause SERVICE... | unpause SERVICE...');
+      throw new InvalidArgumentError('usage: tsswarm service ls | ps SERVICE | logs SERVICE|TASK | rebalance SERVICE...|--all | inspect SERVICE | create ... IMAGE | update ... SERVICE | rollback SERVICE | rm SERVICE... | scale SERVICE=N... | pause SERVICE... | unpause SERVICE...');
   }
 }
 

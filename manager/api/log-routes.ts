@@ -17,8 +17,8 @@ import type * as http from 'node:http';
 export function logQuery(q: URLSearchParams, now = new Date()): LogQuery {
   const follow = ['1', 'true'].includes(q.get('follow') ?? '');
   const tailText = q.get('tail') ?? 'all';
-  const tail = tailText === 'all' || tailText === '' ? -1 : Number(tailText);
-  if (!Number.isSafeInteger(tail) || tail < -1) throw new InvalidArgumentError(`tail must be a number of lines or "all", got ${JSON.stringify(tailText)}`);
+  const tail = tailText === 'all' || tailText === '' || tailText === '-1' ? -1 : /^\d+$/.test(tailText) ? Number(tailText) : NaN;
+  if (!Number.isSafeInteger(tail)) throw new InvalidArgumentError(`tail must be a number of lines or "all", got ${JSON.stringify(tailText)}`);
   const time = (name: string): string => {
     const v = q.get(name);
     if (v === null || v === '') return '';

@@ -5,11 +5,11 @@
  * image, secrets and configs by name, networks, published ports. Whether a change starts a rolling
  * update is decided in one place (orchestrator/update/spec-change.ts).
  */
-import type { ServiceCreateRequest, ServiceUpdateRequest, ServiceWriteResult } from '../../shared/api-types';
+import type { RebalanceResult, ServiceCreateRequest, ServiceUpdateRequest, ServiceWriteResult } from '../../shared/api-types';
 import { ConflictError, ImageNotFoundError, InvalidArgumentError, ServiceNotFoundError } from '../../shared/errors';
 import { Keys } from '../../shared/keys';
 import { normalizeImageRef } from '../../shared/image-ref';
-import type { Network, Service, ServiceSpec, Stack, StoredBlob } from '../../shared/types';
+import type { Network, Service, ServiceSpec, Stack, StoredBlob, Task } from '../../shared/types';
 import type { Store, Versioned, WriteOp } from '../store/store';
 import { assignPublishedPorts, checkPorts, validateSpec } from './deploy';
 import { ingressSpec, NetworkNotFoundError, planNetworks } from './networks';
@@ -18,6 +18,7 @@ import { readJson } from './http-util';
 import { newService, rolledBack, withSpec } from '../orchestrator/update/spec-change';
 import type { ApiContext, Route } from './server';
 import { placementWarnings } from '../scheduler/warnings';
+import { startRebalance } from '../orchestrator/rebalance';
 import type { ClusterNode } from '../../shared/types';
 
 const ATTEMPTS = 5;
@@ -87,6 +88,26 @@ async function rewrite(ctx: ApiContext, ref: string, change: (cur: Versioned<Ser
   throw new ConflictError(`service ${ref} is being changed by someone else; try again`);
 }
 
+/**
+ * `service rebalance`: the tasks to move marked and the rebalance started (manager/orchestrator/
+ * rebalance.ts), in one transaction guarded by the service and each task. Not started: why (a
+ * balanced service is not refused; one that is updating is).
+ */
+async function rebalance(ctx: ApiContext, ref: string): Promise<RebalanceResult> {
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const cur = await findService(ctx.store, ref);
+    const [tasks, nodes] = await Promise.all([ctx.store.list<Task>(Keys.tasks), ctx.store.list<ClusterNode>(Keys.nodes)]);
+    const start = startRebalance(cur.value, tasks.map((t) => t.value), nodes.map((n) => n.value), new Date().toISOString());
+    const name = cur.value.spec.name;
+    if ('nothing' in start) return { name, started: false, refused: !start.nothing.endsWith('balanced already'), message: start.nothing, moves: 0 };
+    const revs = new Map(tasks.map((t) => [t.value.id, t.modRevision]));
+    const ops: WriteOp[] = start.tasks.map((t) => ({ put: Keys.task(t.id), value: t, guard: { modRevision: revs.get(t.id)! } }));
+    ops.push({ put: cur.key, value: start.service, guard: { modRevision: cur.modRevision } });
+    if (await ctx.store.commit(ops)) return { name, started: true, refused: false, message: start.service.updateStatus!.message, moves: start.tasks.length };
+  }
+  throw new ConflictError(`service ${ref} is being changed by someone else; try again`);
+}
+
 function result(s: Service, warnings: string[]): ServiceWriteResult {
   return { id: s.id, name: s.spec.name, specVersion: s.specVersion, updateStatus: s.updateStatus, warnings };
 }
@@ -139,6 +160,25 @@ export const serviceRoutes: Route[] = [
         return { next: back, ops: [] };
       });
       return result(next, []);
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/services\/([^/]+)\/rebalance$/,
+    handler: async (ctx, _req, [ref]) => {
+      const r = await rebalance(ctx, ref!);
+      if (!r.started && r.refused) throw new ConflictError(r.message);
+      return r;
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/rebalance$/,
+    handler: async (ctx): Promise<RebalanceResult[]> => {
+      const services = (await ctx.store.list<Service>(Keys.services)).filter((s) => s.value.spec.mode === 'replicated');
+      const out: RebalanceResult[] = [];
+      for (const s of services) out.push(await rebalance(ctx, s.value.id));
+      return out;
     },
   },
   {

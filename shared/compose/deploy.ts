@@ -4,7 +4,7 @@
  */
 import { defaultPlacement, defaultResources } from '../task-spec';
 import type { EndpointSpec, Placement, Resources, RestartPolicy, ServiceMode, UpdateConfig } from '../types';
-import type { TreeNode } from './parse';
+import type { TreeMap, TreeNode } from './parse';
 import { placement } from './placement';
 import type { Reader } from './reader';
 import { resources } from './resources';
@@ -23,6 +23,31 @@ export interface Deploy {
   rollback: UpdateConfig | null;
   /** null when not given (vip); the line is for the dnsrr-with-ingress-ports error. */
   endpointMode: { mode: EndpointSpec['mode']; line: number } | null;
+  /** `x-tsswarm.rebalance` (ServiceSpec.rebalance); null when not given. */
+  rebalance: 'auto' | 'manual' | null;
+}
+
+/** The keys of tsswarm's own `deploy.x-tsswarm` extension. */
+const X_TSSWARM = ['rebalance'];
+
+/** `deploy.x-tsswarm`: tsswarm's own deploy settings (other tools ignore x- keys). Checked as strictly as any key. */
+function tsswarmExtension(r: Reader, map: TreeMap, path: string): 'auto' | 'manual' | null {
+  const entry = map.entries.find((e) => e.key === 'x-tsswarm');
+  if (entry === undefined) return null;
+  const p = `${path}.x-tsswarm`;
+  const ext = r.mapping(entry.value, p);
+  if (ext === null) return null;
+  let rebalance: 'auto' | 'manual' | null = null;
+  for (const e of ext.entries) {
+    if (!X_TSSWARM.includes(e.key)) {
+      r.problem(`${p}.${e.key}`, `unknown key (${X_TSSWARM.join(', ')})`, e.keyLine);
+      continue;
+    }
+    const v = r.string(e.value, `${p}.rebalance`);
+    if (v === 'auto' || v === 'manual') rebalance = v;
+    else if (v !== null) r.problem(`${p}.rebalance`, `must be auto or manual, got ${JSON.stringify(v)}`, e.value.line);
+  }
+  return rebalance;
 }
 
 export function deploy(r: Reader, node: TreeNode | null, path: string): Deploy {
@@ -36,9 +61,11 @@ export function deploy(r: Reader, node: TreeNode | null, path: string): Deploy {
     update: null,
     rollback: null,
     endpointMode: null,
+    rebalance: null,
   };
   const map = r.mapping(node, path);
   if (map === null) return result;
+  result.rebalance = tsswarmExtension(r, map, path);
   const f = r.fields(map, DEPLOY, path, r.ignoredService, 'deploy.');
 
   const modeNode = f.get('mode');

@@ -106,6 +106,7 @@ export function service(r: Reader, entry: TreeEntry, stack: string, tables: Stac
     endpoint,
     update: d.update,
     rollback: d.rollback,
+    ...(d.rebalance !== null ? { rebalance: d.rebalance } : {}),
     ...(deps.length > 0 ? { dependsOn: deps.map((x) => ({ service: `${stack}_${x.name}`, condition: x.condition })) } : {}),
   };
   return { spec, dependsOn: deps, ports, usesImplicitDefault: nets.usesImplicitDefault };

@@ -83,7 +83,7 @@ export function configOf(service: Service): UpdateConfig {
 }
 
 function status(s: UpdateStatus, state: UpdateState, now: string, message: string, done: boolean): UpdateStatus {
-  return { state, startedAt: s.startedAt, completedAt: done ? now : null, message };
+  return { state, startedAt: s.startedAt, completedAt: done ? now : null, message, ...(s.rebalance ? { rebalance: true } : {}) };
 }
 
 export function planUpdate(service: Service, tasks: Task[], nodes: ClusterNode[], now: string): UpdatePlan {
@@ -91,7 +91,11 @@ export function planUpdate(service: Service, tasks: Task[], nodes: ClusterNode[]
   const st = service.updateStatus;
   if (st === null || !updateActive(st)) return idle;
   const rollingBack = st.state === 'rollback_started';
-  const cfg = configOf(service);
+  const rebalance = st.rebalance === true;
+  // A rebalance never goes below the desired count, and has no previous spec to go back to.
+  const base = configOf(service);
+  const cfg: UpdateConfig = rebalance ? { ...base, order: 'start-first', failureAction: base.failureAction === 'continue' ? 'continue' : 'pause' } : base;
+  const what = rebalance ? 'rebalance' : rollingBack ? 'rollback' : 'update';
   const monitor = cfg.monitorMs ?? DEFAULT_UPDATE_MONITOR_MS;
   const nowMs = Date.parse(now);
   const startedMs = Date.parse(st.startedAt);
@@ -122,7 +126,7 @@ export function planUpdate(service: Service, tasks: Task[], nodes: ClusterNode[]
       if (back !== null) return { actions: emptyActions(), service: back, againInMs: null };
     }
     const paused = rollingBack ? 'rollback_paused' : 'paused';
-    return { actions: emptyActions(), service: { ...service, updateStatus: status(st, paused, now, `${rollingBack ? 'rollback' : 'update'} paused ${why}`, false), updatedAt: now }, againInMs: null };
+    return { actions: emptyActions(), service: { ...service, updateStatus: status(st, paused, now, `${what} paused ${why}`, false), updatedAt: now }, againInMs: null };
   }
 
   // Sort the units.
@@ -154,7 +158,7 @@ export function planUpdate(service: Service, tasks: Task[], nodes: ClusterNode[]
 
   if (dirty.length === 0 && busy === 0 && settled) {
     const done = rollingBack ? 'rollback_completed' : 'completed';
-    return { actions: emptyActions(), service: { ...service, updateStatus: status(st, done, now, rollingBack ? 'rollback completed' : 'update completed', true), updatedAt: now }, againInMs: null };
+    return { actions: emptyActions(), service: { ...service, updateStatus: status(st, done, now, `${what} completed`, true), updatedAt: now }, againInMs: null };
   }
 
   const actions = emptyActions();
