@@ -36,6 +36,7 @@ export function validateSpec(s: ServiceSpec, stack: string | null): void {
   if (s.stack !== stack) fail(`belongs to stack ${String(s.stack)}, not ${stack}`);
   if (s.mode !== 'replicated' && s.mode !== 'global') fail('mode must be replicated or global');
   if (!Number.isSafeInteger(s.replicas) || s.replicas < 0) fail('replicas must be a non-negative integer');
+  if (s.rebalance !== undefined && s.rebalance !== 'auto' && s.rebalance !== 'manual') fail('rebalance must be auto or manual');
   const t = s.task;
   if (typeof t !== 'object' || t === null) fail('missing task template');
   const c = t.container;

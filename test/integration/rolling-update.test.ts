@@ -315,6 +315,56 @@ describe('rolling updates, restart policies and health checks', () => {
   });
 
   // Last: it takes a host down.
+  describe('rebalance', () => {
+    const perNode = (service: string) => {
+      const n = new Map<string, number>();
+      for (const t of live(service)) n.set(t.node!, (n.get(t.node!) ?? 0) + 1);
+      return [...n.entries()].sort(([a], [b]) => a.localeCompare(b));
+    };
+    const third = () => hosts.hosts[2]!.name;
+    before(async () => {
+      hosts.ok(m, ['deploy', '-c', writeStack('rb', loopStack(1, 6, ['parallelism: 1', 'monitor: 1s'])), 'rb']);
+      hosts.ok(m, ['deploy', '-c', writeStack('rba', [
+        'services:', '  web:', '    image: busybox', `    command: ${JSON.stringify(UNTIL_TERM)}`, '    stop_grace_period: 2s',
+        '    deploy:', '      replicas: 3', '      update_config: { monitor: 1s }', '      x-tsswarm: { rebalance: auto }', '',
+      ].join('\n')), 'rba']);
+      // The third host leaves and comes back: Swarm would leave it empty.
+      hosts.ok(m, ['node', 'update', '--availability', 'drain', third()]);
+      await eventually('nothing on the drained host', () => (live('rb_web').length === 6 && live('rba_web').length === 3 && ![...live('rb_web'), ...live('rba_web')].some((t) => t.node === third()) ? true : null), 60000);
+      hosts.ok(m, ['node', 'update', '--availability', 'active', third()]);
+    });
+
+    it('service rebalance moves replicas onto the emptier host one at a time, never below the desired count', async () => {
+      assert.ok(!perNode('rb_web').some(([n]) => n === third()), 'nothing moved back by itself');
+      const r = await watchUpdate('rb_web', () => hosts.ok(m, ['service', 'rebalance', '--detach', 'rb_web']));
+      assert.ok(r.low >= 6, `at least 6 running all through (lowest ${r.low})`);
+      assert.ok(r.high <= 7, `one at a time: at most 7 (highest ${r.high})`);
+      assert.equal(r.status.state, 'completed');
+      assert.equal(r.status.message, 'rebalance completed');
+      assert.deepEqual(perNode('rb_web').map(([, n]) => n), [2, 2, 2]);
+      // Balanced now: nothing more to do, and that is not an error.
+      assert.equal(hosts.ok(m, ['service', 'rebalance', 'rb_web']), 'rb_web: rb_web is balanced already\n');
+    });
+
+    it('rebalance: auto moves them by itself once the host has been back a while', async () => {
+      const done = await eventually('rba_web rebalanced by itself', () => {
+        const s = svc('rba_web')!;
+        return s.update?.state === 'completed' && s.running === 3 ? s : null;
+      }, 60000);
+      assert.equal(done.update!.message, 'rebalance completed');
+      assert.deepEqual(perNode('rba_web').map(([, n]) => n), [1, 1, 1], 'one task on each host, the one that came back too');
+    });
+
+    it('refuses what it cannot do, with one line', () => {
+      const bad = hosts.cli(m, ['service', 'rebalance', 'nosuch']);
+      assert.equal(bad.code, 1);
+      assert.equal(bad.stderr, 'error: service nosuch not found\n');
+      const both = hosts.cli(m, ['service', 'rebalance']);
+      assert.equal(both.code, 1);
+      assert.match(both.stderr, /^error: usage: tsswarm service rebalance/);
+    });
+  });
+
   describe('events', () => {
     interface EventRow { type: string; action: string; actor: { id: string; attributes: Record<string, string> } }
 
