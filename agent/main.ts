@@ -254,6 +254,7 @@ async function main(): Promise<void> {
     executor.detachAll();
     renewal.stop();
     volumeReports.stop();
+    taskStreams.close();
     session?.close();
     void networks.close();
     setTimeout(() => process.exit(0), 50);

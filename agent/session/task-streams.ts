@@ -28,6 +28,12 @@ export interface TaskStreamHandlers {
 }
 
 export class TaskStreams {
+  /**
+   * One channel per manager, kept: an exec's round trip does not pay a TLS handshake. The
+   * credentials follow certificate renewals (a certificate provider).
+   */
+  private readonly clients = new Map<string, grpc.Client>();
+
   constructor(
     private readonly tls: TlsIdentity,
     private readonly handlers: TaskStreamHandlers,
@@ -40,7 +46,17 @@ export class TaskStreams {
   }
 
   private client(addr: string): grpc.Client {
-    return dispatcherClient(addr, this.tls.channelCredentials());
+    let c = this.clients.get(addr);
+    if (c === undefined) {
+      c = dispatcherClient(addr, this.tls.channelCredentials());
+      this.clients.set(addr, c);
+    }
+    return c;
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
   }
 
   private async logs(req: WireTaskStreamRequest, logs: NonNullable<WireTaskStreamRequest['logs']>): Promise<void> {
@@ -80,9 +96,6 @@ export class TaskStreams {
       this.log.warn(`log stream ${req.id.slice(0, 8)}: ${(e as Error).message}`);
       call.end();
     }
-    // The manager answers once it has it all; the channel goes with the call.
-    await new Promise<void>((resolve) => (ac.signal.aborted ? resolve() : ac.signal.addEventListener('abort', () => resolve(), { once: true })));
-    client.close();
   }
 
   private async exec(req: WireTaskStreamRequest, exec: WireExecRequest): Promise<void> {
@@ -118,7 +131,5 @@ export class TaskStreams {
       ch.send({ error: (e as Error).message });
       ch.end();
     }
-    await new Promise<void>((resolve) => (ac.signal.aborted ? resolve() : ac.signal.addEventListener('abort', () => resolve(), { once: true })));
-    client.close();
   }
 }

@@ -103,7 +103,8 @@ async function rebalance(ctx: ApiContext, ref: string): Promise<RebalanceResult>
     const revs = new Map(tasks.map((t) => [t.value.id, t.modRevision]));
     const ops: WriteOp[] = start.tasks.map((t) => ({ put: Keys.task(t.id), value: t, guard: { modRevision: revs.get(t.id)! } }));
     ops.push({ put: cur.key, value: start.service, guard: { modRevision: cur.modRevision } });
-    if (await ctx.store.commit(ops)) return { name, started: true, refused: false, message: start.service.updateStatus!.message, moves: start.tasks.length };
+    const moves = start.tasks.length > 0 ? start.tasks.length : tasks.filter((t) => t.value.serviceId === cur.value.id && t.value.move === true && t.value.desiredState === 'running').length;
+    if (await ctx.store.commit(ops)) return { name, started: true, refused: false, message: start.service.updateStatus!.message, moves };
   }
   throw new ConflictError(`service ${ref} is being changed by someone else; try again`);
 }

@@ -158,6 +158,9 @@ export class Dispatcher {
       return refuse(r.grpcCode ?? grpc.status.PERMISSION_DENIED, r.message);
     }
     call.once('data', (first: WireLogBatch & WireExecFrame) => {
+      // Held until the hub has its listeners on (TaskStreamHub.logs/exec resume it): messages that
+      // came in the same read as the first would otherwise be emitted to no one.
+      call.pause();
       const ok = kind === 'logs'
         ? this.streams.accept(peer.nodeId, { kind, call: call as grpc.ServerReadableStream<WireLogBatch, object>, reply: reply!, first })
         : this.streams.accept(peer.nodeId, { kind, call: call as grpc.ServerDuplexStream<WireExecFrame, ExecFrameOut>, first });

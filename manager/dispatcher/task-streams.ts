@@ -130,6 +130,7 @@ export class TaskStreamHub {
       o.call.on('error', (e) => reject(e));
       o.call.on('cancelled', () => reject(new UnavailableError(`node ${this.nodeName(nodeId)}: the log stream was cancelled`)));
     });
+    o.call.resume();
     done.catch(() => undefined);
     return { done, close: reply };
   }
@@ -151,6 +152,7 @@ export class TaskStreamHub {
       o.call.on('error', (e) => reject(e));
       o.call.on('cancelled', () => reject(new UnavailableError(`node ${this.nodeName(nodeId)}: the exec stream was cancelled`)));
     });
+    o.call.resume();
     done.catch(() => undefined);
     let closed = false;
     return {

@@ -26,8 +26,10 @@ export function withSpec(cur: Service, spec: ServiceSpec, now: string): Service 
   const digest = specDigest(spec);
   if (digest === cur.specDigest) {
     const s = cur.updateStatus;
+    // A paused rebalance goes on as a rebalance (start-first, nothing to roll back to).
+    const what = s?.rebalance === true ? 'rebalance' : s?.state === 'rollback_paused' ? 'rollback' : 'update';
     const resumed = s !== null && (s.state === 'paused' || s.state === 'rollback_paused')
-      ? started(s.state === 'paused' ? 'updating' : 'rollback_started', now, s.state === 'paused' ? 'update resumed' : 'rollback resumed')
+      ? { ...started(s.state === 'paused' ? 'updating' : 'rollback_started', now, `${what} resumed`), ...(s.rebalance === true ? { rebalance: true } : {}) }
       : s;
     return { ...cur, spec, updateStatus: resumed, updatedAt: now };
   }
