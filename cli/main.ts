@@ -125,9 +125,17 @@ async function run(argv: string[]): Promise<void> {
   }
 }
 
+/**
+ * Exits once what was written to stdout and stderr has gone out: a pipe's writes can still be
+ * queued (a reader slower than `service logs`), and process.exit would drop them.
+ */
+function exitFlushed(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
 run(process.argv.slice(2)).then(
   // `exec` sets the exit code of the command it ran.
-  () => process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0),
+  () => exitFlushed(typeof process.exitCode === 'number' ? process.exitCode : 0),
   (e: unknown) => {
     if (isTsswarmError(e)) {
       // One line, whatever the message holds (compose reports every problem it found).
@@ -136,6 +144,6 @@ run(process.argv.slice(2)).then(
       process.stderr.write(`error: internal error (this is a bug): ${e instanceof Error ? e.message : String(e)}\n`);
       if (process.env.TSSWARM_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
     }
-    process.exit(1);
+    exitFlushed(1);
   },
 );
