@@ -323,36 +323,36 @@ describe('rolling updates, restart policies and health checks', () => {
     };
     const third = () => hosts.hosts[2]!.name;
     before(async () => {
-      hosts.ok(m, ['deploy', '-c', writeStack('rb', loopStack(1, 6, ['parallelism: 1', 'monitor: 1s'])), 'rb']);
-      hosts.ok(m, ['deploy', '-c', writeStack('rba', [
+      hosts.ok(m, ['deploy', '-c', writeStack('bal', loopStack(1, 6, ['parallelism: 1', 'monitor: 1s'])), 'bal']);
+      hosts.ok(m, ['deploy', '-c', writeStack('bala', [
         'services:', '  web:', '    image: busybox', `    command: ${JSON.stringify(UNTIL_TERM)}`, '    stop_grace_period: 2s',
         '    deploy:', '      replicas: 3', '      update_config: { monitor: 1s }', '      x-tsswarm: { rebalance: auto }', '',
-      ].join('\n')), 'rba']);
+      ].join('\n')), 'bala']);
       // The third host leaves and comes back: Swarm would leave it empty.
       hosts.ok(m, ['node', 'update', '--availability', 'drain', third()]);
-      await eventually('nothing on the drained host', () => (live('rb_web').length === 6 && live('rba_web').length === 3 && ![...live('rb_web'), ...live('rba_web')].some((t) => t.node === third()) ? true : null), 60000);
+      await eventually('nothing on the drained host', () => (live('bal_web').length === 6 && live('bala_web').length === 3 && ![...live('bal_web'), ...live('bala_web')].some((t) => t.node === third()) ? true : null), 60000);
       hosts.ok(m, ['node', 'update', '--availability', 'active', third()]);
     });
 
     it('service rebalance moves replicas onto the emptier host one at a time, never below the desired count', async () => {
-      assert.ok(!perNode('rb_web').some(([n]) => n === third()), 'nothing moved back by itself');
-      const r = await watchUpdate('rb_web', () => hosts.ok(m, ['service', 'rebalance', '--detach', 'rb_web']));
+      assert.ok(!perNode('bal_web').some(([n]) => n === third()), 'nothing moved back by itself');
+      const r = await watchUpdate('bal_web', () => hosts.ok(m, ['service', 'rebalance', '--detach', 'bal_web']));
       assert.ok(r.low >= 6, `at least 6 running all through (lowest ${r.low})`);
       assert.ok(r.high <= 7, `one at a time: at most 7 (highest ${r.high})`);
       assert.equal(r.status.state, 'completed');
       assert.equal(r.status.message, 'rebalance completed');
-      assert.deepEqual(perNode('rb_web').map(([, n]) => n), [2, 2, 2]);
+      assert.deepEqual(perNode('bal_web').map(([, n]) => n), [2, 2, 2]);
       // Balanced now: nothing more to do, and that is not an error.
-      assert.equal(hosts.ok(m, ['service', 'rebalance', 'rb_web']), 'rb_web: rb_web is balanced already\n');
+      assert.equal(hosts.ok(m, ['service', 'rebalance', 'bal_web']), 'bal_web: bal_web is balanced already\n');
     });
 
     it('rebalance: auto moves them by itself once the host has been back a while', async () => {
-      const done = await eventually('rba_web rebalanced by itself', () => {
-        const s = svc('rba_web')!;
+      const done = await eventually('bala_web rebalanced by itself', () => {
+        const s = svc('bala_web')!;
         return s.update?.state === 'completed' && s.running === 3 ? s : null;
       }, 60000);
       assert.equal(done.update!.message, 'rebalance completed');
-      assert.deepEqual(perNode('rba_web').map(([, n]) => n), [1, 1, 1], 'one task on each host, the one that came back too');
+      assert.deepEqual(perNode('bala_web').map(([, n]) => n), [1, 1, 1], 'one task on each host, the one that came back too');
     });
 
     it('refuses what it cannot do, with one line', () => {

@@ -27,6 +27,7 @@ import { defaultRuntimeSettings, type ContainerSpec, type Mount } from '../../sh
 import { defaultContainerSpec, taskSpecOf } from '../../shared/task-spec';
 import { makeBusyboxRootfs } from '../../bench/busybox-rootfs';
 import { cgroupParentDirs, makeScratch, mountsUnder, removeCgroupDirs, removeContainers, logValues as values, requireRootAndAddon, unmountLeftovers } from './harness/scratch';
+import { parseRecord } from '../../agent/logs/record';
 
 requireRootAndAddon('test/integration/volumes.test.ts', 'namespaces, mounts and cgroups');
 
@@ -99,7 +100,14 @@ interface Run {
   vals: Map<string, string>;
 }
 
-const logOf = (id: string): string => readFileSync(join(logsDir, `${id}.log`), 'utf8');
+/** What the task printed: its framed log's lines (agent/logs/record.ts), both streams, in order. */
+const logOf = (id: string): string =>
+  readFileSync(join(logsDir, `${id}.log`))
+    .toString('latin1')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => `${parseRecord(Buffer.from(l, 'latin1'), '').text.toString('utf8')}\n`)
+    .join('');
 
 /** Prepares and starts the task's container; the caller removes it. */
 async function start(t: AssignedTask): Promise<ContainerController> {
