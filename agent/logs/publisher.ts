@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Logger } from '../../shared/log';
 import { LOG_BATCH_BYTES, LOG_BATCH_LINES, type WireLogBatch, type WireLogLine, type WireLogRequest } from '../../shared/proto/task-streams';
 import { readLog } from './reader';
-import { stat } from 'node:fs/promises';
+import { pathExists } from '../../shared/path-exists';
 
 export interface LogSink {
   /** Resolves once the sink may take more. */
@@ -52,14 +52,14 @@ export async function publishLogs(req: WireLogRequest, tasks: TaskLogs, sink: Lo
   const one = async (taskId: string): Promise<void> => {
     const path = join(tasks.logsDir, `${taskId}.log`);
     const known = await tasks.ended(taskId);
-    if (known === null && !(await stat(path).then(() => true, () => false))) {
+    if (known === null && !(await pathExists(path))) {
       batch.errors[taskId] = 'no log of this task on this node';
       later();
       return;
     }
     // A task whose container has not started yet has no file yet: with follow, wait for it.
     if (known === false) {
-      while (!sink.closed.aborted && !(await stat(path).then(() => true, () => false))) {
+      while (!sink.closed.aborted && !(await pathExists(path))) {
         if (!req.follow || (await tasks.ended(taskId)) !== false) break;
         await new Promise((r) => setTimeout(r, 200));
       }

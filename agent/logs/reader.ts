@@ -11,6 +11,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { parseRecord, type LogRecord } from './record';
+import { pathExists } from '../../shared/path-exists';
 
 export interface ReadLogOptions {
   /** The last N records; -1: all. */
@@ -36,17 +37,10 @@ export async function logFiles(path: string): Promise<string[]> {
   const older: string[] = [];
   for (let g = 1; ; g++) {
     const name = `${path}.${g}`;
-    if (!(await exists(name))) break;
+    if (!(await pathExists(name))) break;
     older.push(name);
   }
   return [...older.reverse(), path];
-}
-
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    () => false,
-  );
 }
 
 /**

@@ -92,6 +92,30 @@ export function execArgs(opts: ExecOptions, pidFile: string | null): string[] {
   return args;
 }
 
+/** The host pid the runtime wrote to --pid-file, or null (not written yet, or gone). */
+function pidFrom(file: string | null): number | null {
+  if (file === null) return null;
+  try {
+    const n = Number(readFileSync(file, 'utf8').trim());
+    return Number.isSafeInteger(n) && n > 0 ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+function signalPid(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+/** The runtime child has not exited: while it lives, the process it started is its child, so that pid cannot have been reused. */
+function alive(child: ChildProcess): child is ChildProcess & { pid: number } {
+  return child.exitCode === null && child.signalCode === null && child.pid !== undefined;
+}
+
 /** Collects up to `max` bytes of a stream. */
 class Bounded {
   private readonly chunks: Buffer[] = [];
@@ -123,32 +147,15 @@ export function execInContainer(opts: ExecOptions): Promise<ExecResult> {
     child.stdout.on('data', (b: Buffer) => stdout.add(b));
     child.stderr.on('data', (b: Buffer) => stderr.add(b));
     let graceTimer: NodeJS.Timeout | null = null;
-    const processPid = (): number | null => {
-      if (pidFile === null) return null;
-      try {
-        const n = Number(readFileSync(pidFile, 'utf8').trim());
-        return Number.isSafeInteger(n) && n > 0 ? n : null;
-      } catch {
-        return null;
-      }
-    };
-    const kill = (pid: number, sig: NodeJS.Signals): void => {
-      try {
-        process.kill(pid, sig);
-      } catch {
-        // already gone
-      }
-    };
     const onAbort = (): void => {
-      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-      // While the runtime lives the process is its child, so its pid cannot have been reused.
-      const pid = processPid();
-      if (pid !== null) return kill(pid, 'SIGKILL');
-      kill(child.pid, 'SIGTERM');
+      if (!alive(child)) return;
+      const pid = pidFrom(pidFile);
+      if (pid !== null) return signalPid(pid, 'SIGKILL');
+      signalPid(child.pid, 'SIGTERM');
       graceTimer = setTimeout(() => {
-        const later = processPid();
-        if (later !== null) kill(later, 'SIGKILL');
-        if (child.pid !== undefined) kill(child.pid, 'SIGKILL');
+        const later = pidFrom(pidFile);
+        if (later !== null) signalPid(later, 'SIGKILL');
+        if (child.pid !== undefined) signalPid(child.pid, 'SIGKILL');
       }, ABORT_GRACE_MS);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -255,21 +262,8 @@ export function startExec(opts: InteractiveExecOptions, pty: { open(rows: number
     if (term === null && !text.startsWith(RUNTIME_PREFIX) && !RUNTIME_PREFIX.startsWith(text)) release();
   });
   if (term === null) child.stdout!.once('data', release);
-  const processPid = (): number | null => {
-    try {
-      const n = Number(readFileSync(pidFile, 'utf8').trim());
-      return Number.isSafeInteger(n) && n > 0 ? n : null;
-    } catch {
-      return null;
-    }
-  };
   const signalChild = (sig: NodeJS.Signals) => {
-    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-    try {
-      process.kill(child.pid, sig);
-    } catch {
-      // gone
-    }
+    if (alive(child)) signalPid(child.pid, sig);
   };
   const done = new Promise<number>((resolve, reject) => {
     child.on('error', (e) => reject(new ExecError(`exec in ${opts.id}: cannot run ${opts.runtime ?? runtimePath}: ${e.message}`, opts.id, null, null, { cause: e })));
@@ -304,14 +298,9 @@ export function startExec(opts: InteractiveExecOptions, pty: { open(rows: number
     },
     signal: signalChild,
     kill: () => {
-      const pid = processPid();
-      if (pid !== null) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      } else signalChild('SIGKILL');
+      if (!alive(child)) return;
+      const pid = pidFrom(pidFile);
+      signalPid(pid ?? child.pid, 'SIGKILL');
     },
     onOutput: (l) => {
       listeners.push(l);

@@ -102,20 +102,14 @@ export class TaskStreams {
     const client = this.client(req.reply_to);
     const ac = new AbortController();
     const call = (client as unknown as { Exec(): grpc.ClientDuplexStream<ExecFrameOut, WireExecFrame> }).Exec();
-    const listeners: ((f: WireExecFrame) => void)[] = [];
-    const buffered: WireExecFrame[] = [];
-    call.on('data', (f: WireExecFrame) => {
-      if (listeners.length === 0) buffered.push(f);
-      for (const l of listeners) l(f);
-    });
     const close = () => ac.abort();
     call.on('end', close);
     call.on('error', close);
     call.write({ stream_id: req.id });
     const ch: ExecChannel = {
+      // Frames that came before are held by the call itself until it has a 'data' listener.
       onFrame: (l) => {
-        listeners.push(l);
-        for (const f of buffered.splice(0)) l(f);
+        call.on('data', l);
       },
       closed: ac.signal,
       send: (f) => {

@@ -138,12 +138,6 @@ export class TaskStreamHub {
   async exec(nodeId: string, req: WireExecRequest): Promise<ExecStream> {
     const o = await this.open(nodeId, { exec: req });
     if (o.kind !== 'exec') throw new Error('the agent opened a log stream for an exec');
-    const listeners: ((f: WireExecFrame) => void)[] = [];
-    const early: WireExecFrame[] = [];
-    o.call.on('data', (f: WireExecFrame) => {
-      if (listeners.length === 0) early.push(f);
-      for (const l of listeners) l(f);
-    });
     const done = new Promise<void>((resolve, reject) => {
       o.call.on('end', () => {
         o.call.end();
@@ -152,16 +146,16 @@ export class TaskStreamHub {
       o.call.on('error', (e) => reject(e));
       o.call.on('cancelled', () => reject(new UnavailableError(`node ${this.nodeName(nodeId)}: the exec stream was cancelled`)));
     });
-    o.call.resume();
     done.catch(() => undefined);
     let closed = false;
     return {
       send: (f) => {
         if (!closed) o.call.write(f);
       },
+      // The call stays paused (Dispatcher.openedStream), holding what came, until this listener is on.
       onFrame: (l) => {
-        listeners.push(l);
-        for (const f of early.splice(0)) l(f);
+        o.call.on('data', l);
+        o.call.resume();
       },
       done,
       close: () => {
