@@ -20,8 +20,10 @@ export interface WaitOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Every slot runs the current spec, or ended for good under its restart policy. */
 function converged(s: ServiceView): boolean {
-  return s.running === s.desired && s.upToDate === s.desired && !updateActive(s.update);
+  const ended = s.ended ?? 0;
+  return s.running + ended === s.desired && s.upToDate + ended === s.desired && !updateActive(s.update);
 }
 
 /**
@@ -41,7 +43,8 @@ function stopped(s: ServiceView, expect: WaitOptions['expect'], why: Map<string,
 function serviceLine(s: ServiceView): string {
   const update = s.update !== null && updateActive(s.update) ? `, ${s.upToDate}/${s.desired} updated (${s.update.state.replace('_', ' ')})` : '';
   const waiting = s.waitingFor ? ` (${s.waitingFor})` : '';
-  return `${s.name}: ${s.running}/${s.desired}${update}${waiting}${converged(s) ? ' converged' : ''}`;
+  const ended = s.ended ? ` (${s.ended} ended, not restarted)` : '';
+  return `${s.name}: ${s.running}/${s.desired}${ended}${update}${waiting}${converged(s) ? ' converged' : ''}`;
 }
 
 /** One line per slot (or node): the newest task there and whether it runs the current spec. */

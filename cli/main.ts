@@ -133,6 +133,15 @@ function exitFlushed(code: number): void {
   process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }
 
+// A reader that went away (`service logs -f | head`) ends the command quietly, as in coreutils;
+// a following command would otherwise die of EPIPE with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    throw e;
+  });
+}
+
 run(process.argv.slice(2)).then(
   // `exec` sets the exit code of the command it ran.
   () => exitFlushed(typeof process.exitCode === 'number' ? process.exitCode : 0),

@@ -16,6 +16,8 @@ export interface ServiceView {
   update: UpdateStatus | null;
   /** What its start waits for (`depends_on`): `waiting for app_db to be healthy (0/1)`; null when nothing. */
   waitingFor: string | null;
+  /** Slots whose task ended and stays so under the restart policy (exit 0 under on-failure, none, max_attempts). */
+  ended: number;
 }
 
 /** `POST /v1/services`: a service outside a stack file (`service create`). */

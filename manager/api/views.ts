@@ -5,6 +5,8 @@ import { nodeIsEligible } from '../orchestrator/global';
 import { nodeMeetsConstraints } from '../../shared/constraints';
 import { isCurrent } from '../../shared/service-versions';
 import { starting, waitingFor } from '../orchestrator/depends-on';
+import { refill } from '../orchestrator/restart';
+import { isTerminal } from '../../shared/task-state';
 
 /** `services`: every service, to say what a service's start waits for (depends_on). */
 export function serviceView(s: Service, tasks: Task[], nodes: ClusterNode[], services: Service[] = []): ServiceView {
@@ -22,7 +24,28 @@ export function serviceView(s: Service, tasks: Task[], nodes: ClusterNode[], ser
     specVersion: s.specVersion,
     update: s.updateStatus,
     waitingFor: starting(s, tasks) ? waitingFor(s, services, tasks) : null,
+    ended: endedSlots(s, tasks),
   };
+}
+
+/**
+ * Slots (or nodes) whose task ended and that the restart policy leaves ended (`on-failure` after
+ * exit 0, `none`, max_attempts spent): settled, though nothing runs there.
+ */
+function endedSlots(s: Service, tasks: Task[]): number {
+  const bySlot = new Map<string, Task[]>();
+  for (const t of tasks) {
+    if (t.serviceId !== s.id) continue;
+    const key = String(t.slot ?? t.nodeId ?? t.id);
+    bySlot.set(key, [...(bySlot.get(key) ?? []), t]);
+  }
+  const now = new Date().toISOString();
+  let n = 0;
+  for (const history of bySlot.values()) {
+    if (history.some((t) => t.desiredState === 'running' && !isTerminal(t.status.state))) continue;
+    if (refill(history, s, now).kind === 'never') n++;
+  }
+  return n;
 }
 
 /** `service`: the task's service, to say whether the task is of its current spec (absent: assumed so). */

@@ -157,7 +157,10 @@ describe('rolling updates, restart policies and health checks', () => {
   describe('restart policies', () => {
     it('on-failure: a task that exits 0 stays complete', async () => {
       const file = writeStack('once', ['services:', '  job:', '    image: busybox', '    command: ["true"]', '    deploy:', '      restart_policy: { condition: on-failure, delay: 0s }', ''].join('\n'));
-      hosts.ok(m, ['deploy', '--detach', '-c', file, 'once']);
+      // Not detached: the wait ends once the slot's task has ended for good (Docker's would wait forever).
+      const r = hosts.cli(m, ['deploy', '-c', file, 'once']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /once_job: 0\/1 \(1 ended, not restarted\) converged/);
       await eventually('the job to complete', () => tasks('once_job').some((t) => t.state === 'complete'), 30000);
       await sleep(3000);
       const all = tasks('once_job');
