@@ -87,9 +87,9 @@ export class Client {
    * A streamed answer of JSON lines (events, logs): `onLine` hears each as it comes; resolves when
    * the manager ends the stream. An error answer rejects as request() does.
    */
-  stream<T>(p: string, onLine: (item: T) => void): Promise<void> {
+  stream<T>(p: string, onLine: (item: T) => void, options: { method?: string; headers?: Record<string, string> } = {}): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const req = (this.tls ? https : http).request({ ...this.target(p), method: 'GET' }, (res) => {
+      const req = (this.tls ? https : http).request({ ...this.target(p), method: options.method ?? 'GET', headers: options.headers ?? {} }, (res) => {
         if ((res.statusCode ?? 500) >= 400) {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));

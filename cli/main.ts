@@ -17,6 +17,7 @@ import { execCommand } from './commands/exec';
 import { SERVICE_BOOLEANS, SERVICE_REPEATABLE, SERVICE_VALUED, SHORT_ALIASES } from './service-flags';
 import { node } from './commands/node';
 import { image } from './commands/image';
+import { login, logout } from './commands/login';
 import { network } from './commands/network';
 import { task } from './commands/task';
 import { blobCommand } from './commands/blob';
@@ -34,8 +35,10 @@ Commands:
   ca [--rotate [--detach]] [--cert-expiry DURATION] | ca client-cert --out DIR [--expiry DURATION]
   unlock (reads the key from stdin) | unlock-key [--rotate] [--quiet]
   update [--heartbeat-period DURATION] [--heartbeat-grace DURATION] [--cert-expiry DURATION] [--task-history-limit N]
+         [--registry-mirror URL]... [--insecure-registry HOST:PORT]...
   down [--data-root DIR] [--purge]
-  image import FILE NAME[:TAG] | image ls
+  image pull [-q] REF | image import FILE NAME[:TAG] | image ls
+  login [REGISTRY] [-u USER] [--password-stdin] | logout [REGISTRY]
   deploy [-c] STACKFILE [NAME] [--detach] [--prune]
   stack ls | stack ps NAME | stack rm NAME
   service ls | ps SERVICE | inspect SERVICE | scale SERVICE=N... | pause SERVICE... | unpause SERVICE...
@@ -57,9 +60,9 @@ Commands:
   network create [-d overlay] [--subnet CIDR] [--attachable] [--opt|-o encrypted] NAME | network ls | inspect NAME | rm NAME
 Listing commands take --format json.`;
 
-const VALUED = [...SERVICE_VALUED, 'task-history-limit', 'filter', 'since', 'until', 'userns-remap', 'host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace', 'cert-expiry', 'listen-api', 'etcd-cacert', 'etcd-cert', 'etcd-key', 'tlscacert', 'tlscert', 'tlskey', 'out', 'expiry', 'opt', 'o', 'label', 'generic-resource', 'node', 'tail', 'n'];
-const REPEATABLE = [...SERVICE_REPEATABLE, 'filter', 'label-add', 'label-rm', 'opt', 'o', 'label', 'generic-resource'];
-const BOOLEANS = [...SERVICE_BOOLEANS, 'no-trunc', 'autolock', 'rotate', 'tlsverify', 'detach', 'prune', 'attachable', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q', 'force', 'f', 'follow', 'timestamps', 'raw', 'no-task-ids', 'no-resolve', 'interactive', 'i'];
+const VALUED = [...SERVICE_VALUED, 'task-history-limit', 'registry-mirror', 'insecure-registry', 'username', 'filter', 'since', 'until', 'userns-remap', 'host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace', 'cert-expiry', 'listen-api', 'etcd-cacert', 'etcd-cert', 'etcd-key', 'tlscacert', 'tlscert', 'tlskey', 'out', 'expiry', 'opt', 'o', 'label', 'generic-resource', 'node', 'tail', 'n'];
+const REPEATABLE = [...SERVICE_REPEATABLE, 'registry-mirror', 'insecure-registry', 'filter', 'label-add', 'label-rm', 'opt', 'o', 'label', 'generic-resource'];
+const BOOLEANS = [...SERVICE_BOOLEANS, 'password-stdin', 'no-trunc', 'autolock', 'rotate', 'tlsverify', 'detach', 'prune', 'attachable', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q', 'force', 'f', 'follow', 'timestamps', 'raw', 'no-task-ids', 'no-resolve', 'interactive', 'i'];
 
 async function run(argv: string[]): Promise<void> {
   // `service create [OPTIONS] IMAGE [COMMAND [ARG...]]`: what follows the image is the container's.
@@ -104,6 +107,10 @@ async function run(argv: string[]): Promise<void> {
       return node(ctx);
     case 'image':
       return image(ctx);
+    case 'login':
+      return login(ctx);
+    case 'logout':
+      return logout(ctx);
     case 'network':
       return network(ctx);
     case 'task':

@@ -42,6 +42,7 @@ import { attachExec } from './api/exec-route';
 import { ImageStore } from './registry/store';
 import { createRegistryHandler } from './registry/http';
 import { ImageReplicator } from './registry/replicate';
+import { clusterPlatforms, ImagePuller } from './registry/puller';
 
 const log = createLogger('manager');
 
@@ -218,14 +219,17 @@ async function main(): Promise<void> {
   const keyWait = new AbortController();
   if (keyState === 'none' && !keys.isOpen) void fetchDataKey(store, tls, keys, `${advertise}:${dispatcher.port}`, log.child('keys'), keyWait.signal);
   const stopUnlockKey = await followUnlockKey(store, keys, log.child('keys'));
-  const replicator = new ImageReplicator(store, images, registryUrl, log.child('images'), managerFetch(tls));
+  const replicator = new ImageReplicator(store, images, registryUrl, log.child('images'), managerFetch(tls), () => clusterPlatforms(view));
   await replicator.start();
+  // Docker's certs.d layout, under the manager's data root: <host:port>/ca.crt is trusted for that registry.
+  const puller = new ImagePuller(store, view, images, replicator, path.join(dataRoot, 'manager', 'certs.d'));
   election.start();
 
   const apiContext = {
     store,
     images,
     replicator,
+    puller,
     log: log.child('api'),
     managerId,
     clusterId: cluster.id,
@@ -269,6 +273,7 @@ async function main(): Promise<void> {
     await election.stop().catch(() => undefined);
     await presence.stop().catch(() => undefined);
     await replicator.stop().catch(() => undefined);
+    puller.close();
     await dispatcher.stop().catch(() => undefined);
     await view.stop().catch(() => undefined);
     store.close();

@@ -28,6 +28,9 @@ want wget wget                # tests reach published ports from the test hosts
 want dig bind9-dnsutils   # cross-checks the agent's DNS server in test/integration/dns.test.ts
 want /usr/include/openssl/evp.h libssl-dev   # tsswarm-esp, the ESP of encrypted networks (native/src/esp-main.cc)
 want tcpdump tcpdump      # the encrypted-overlay tests capture the underlay
+want zstd zstd            # zstd-compressed image layers (agent/image/unpack.ts)
+want /usr/bin/docker-registry docker-registry   # the real registry the image tests pull from and push to
+want skopeo skopeo        # an independent registry client in the image tests
 if ((bench)); then
   want /usr/sbin/dockerd docker.io   # the peer in bench/docker-swarm-deploy.sh
   want runc runc                     # the peer in bench/container-start.ts

@@ -87,6 +87,10 @@ export interface ClusterUpdateRequest {
   certExpiryMs?: number;
   /** Ended tasks kept per slot for `service ps` (`--task-history-limit`). */
   taskHistoryLimit?: number;
+  /** Replaces the mirrors tried before Docker Hub (`--registry-mirror URL`, repeated; empty: none). */
+  registryMirrors?: string[];
+  /** Replaces the registries reached without TLS verification (`--insecure-registry host:port`). */
+  insecureRegistries?: string[];
 }
 
 /** POST /v1/nodes/:ref/update; every field optional, all applied or none. */
@@ -100,6 +104,23 @@ export interface NodeUpdateRequest {
 export interface StackView {
   name: string;
   services: number;
+}
+
+/** POST /v1/registry/login: credentials the manager checks against the registry (`tsswarm login`). */
+export interface LoginRequest {
+  /** `host[:port]`, `docker.io` for Docker Hub. */
+  registry: string;
+  username: string;
+  password: string;
+}
+
+/** One line of `POST /v1/images/pull`'s answer: what a pull is doing, per layer as `docker pull` shows it. */
+export interface PullProgress {
+  /** The layer's short id (12 hex digits), absent for lines about the whole image. */
+  id?: string;
+  status: string;
+  current?: number;
+  total?: number;
 }
 
 export interface ImageView {

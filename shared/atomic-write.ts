@@ -6,10 +6,10 @@ import { open, rename, rm } from 'node:fs/promises';
 
 const tmpName = (file: string) => `${file}.${randomBytes(6).toString('hex')}.tmp`;
 
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const tmp = tmpName(file);
   try {
-    const fh = await open(tmp, 'wx', 0o644);
+    const fh = await open(tmp, 'wx', mode);
     try {
       await fh.writeFile(data);
       await fh.sync();

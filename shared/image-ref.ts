@@ -2,10 +2,12 @@
  * Image references, following the distribution reference grammar
  * (github.com/distribution/reference): `name[:tag][@digest]`.
  *
- * Names are local to the cluster registry, so nothing is rewritten: `busybox`
- * stays `busybox` (no `docker.io/library/` prefix is added or stripped). A
- * leading domain (`localhost:5000/app`) is accepted because the grammar allows
- * it and someone will paste one; it is kept as part of the name.
+ * Names are kept in Docker's familiar form: a name without a registry host is
+ * on the default registry (`busybox` is `docker.io/library/busybox`), and a
+ * name on it is written without the host and without `library/`, so
+ * `docker.io/library/busybox` and `busybox` are one image (`registryOf` gives
+ * the host and the path on it). Any other host (`localhost:5000/app`,
+ * `ghcr.io/org/app`) stays part of the name.
  */
 import { InvalidArgumentError } from './errors';
 
@@ -60,9 +62,53 @@ export function parseImageRef(s: string): ImageRef {
   return { name: rest, tag, digest };
 }
 
-/** `busybox` → `busybox:latest`; refs with a tag or digest are returned as parsed. */
+/** The registry bare names live on, as Docker has it. */
+export const DEFAULT_REGISTRY = 'docker.io';
+/** Names Docker accepts for the default registry's host. */
+const DEFAULT_REGISTRY_ALIASES = new Set([DEFAULT_REGISTRY, 'index.docker.io']);
+
+/**
+ * `busybox` → `busybox:latest`, `docker.io/library/busybox:1` → `busybox:1`: the familiar name,
+ * with `latest` when neither a tag nor a digest is given.
+ */
 export function normalizeImageRef(s: string): string {
-  return formatImageRef(withDefaultTag(parseImageRef(s)));
+  return formatImageRef(canonicalImageRef(s));
+}
+
+/** The parsed form of normalizeImageRef: familiar name, default tag. */
+export function canonicalImageRef(s: string): ImageRef {
+  const ref = withDefaultTag(parseImageRef(s));
+  return { ...ref, name: familiarName(ref.name) };
+}
+
+/** The registry host of a repository name and its path there: `busybox` → docker.io, `library/busybox`. */
+export function registryOf(name: string): { registry: string; path: string } {
+  const parts = name.split('/');
+  if (parts.length > 1 && isDomain(parts[0] as string)) {
+    const host = parts.shift() as string;
+    const registry = DEFAULT_REGISTRY_ALIASES.has(host) ? DEFAULT_REGISTRY : host;
+    const path = parts.join('/');
+    return { registry, path: registry === DEFAULT_REGISTRY && parts.length === 1 ? `library/${path}` : path };
+  }
+  return { registry: DEFAULT_REGISTRY, path: parts.length === 1 ? `library/${name}` : name };
+}
+
+/** `docker.io/library/busybox` → `busybox`, `docker.io/team/app` → `team/app`; other hosts unchanged. */
+export function familiarName(name: string): string {
+  const { registry, path } = registryOf(name);
+  if (registry !== DEFAULT_REGISTRY) return name;
+  return path.startsWith('library/') && path.split('/').length === 2 ? path.slice('library/'.length) : path;
+}
+
+/** `host[:port]` as the reference grammar takes it, normalised (`index.docker.io` is `docker.io`); throws otherwise. */
+export function normalizeRegistryHost(host: string): string {
+  if (!DOMAIN.test(host)) throw new InvalidArgumentError(`"${host}" is not a registry host (host[:port])`);
+  return DEFAULT_REGISTRY_ALIASES.has(host) ? DEFAULT_REGISTRY : host;
+}
+
+/** Like the distribution grammar: the first of several components is a domain when it could not be a path component (a dot, a port, upper case) or is localhost. */
+function isDomain(first: string): boolean {
+  return /[.:A-Z[]/.test(first) || first === 'localhost';
 }
 
 export function withDefaultTag(ref: ImageRef): ImageRef {
@@ -87,10 +133,8 @@ function checkName(whole: string, name: string): void {
   if (name.length === 0) throw invalid(whole, 'the name is empty');
   if (name.length > NAME_MAX) throw invalid(whole, `the name is longer than ${NAME_MAX} characters`);
   const parts = name.split('/');
-  // Like the distribution grammar, the first of several components is a domain
-  // when it could not be a path component (has a dot, a port, or upper case) or is localhost.
   const first = parts[0] ?? '';
-  if (parts.length > 1 && (/[.:A-Z[]/.test(first) || first === 'localhost')) {
+  if (parts.length > 1 && isDomain(first)) {
     if (!DOMAIN.test(first)) throw invalid(whole, `"${first}" is not a valid registry host`);
     parts.shift();
   }

@@ -13,6 +13,7 @@ export const MediaType = {
   ociConfig: 'application/vnd.oci.image.config.v1+json',
   ociLayer: 'application/vnd.oci.image.layer.v1.tar',
   ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  ociLayerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
@@ -25,6 +26,7 @@ export const MANIFEST_TYPES: readonly string[] = [MediaType.ociManifest, MediaTy
 export const INDEX_TYPES: readonly string[] = [MediaType.ociIndex, MediaType.dockerManifestList];
 const GZIP_LAYER_TYPES: readonly string[] = [MediaType.ociLayerGzip, MediaType.dockerLayerGzip];
 const PLAIN_LAYER_TYPES: readonly string[] = [MediaType.ociLayer, MediaType.dockerLayer];
+const ZSTD_LAYER_TYPES: readonly string[] = [MediaType.ociLayerZstd];
 
 export interface Platform {
   architecture: string;
@@ -90,11 +92,12 @@ export function digestHex(digest: string): string {
   return digest.slice('sha256:'.length);
 }
 
-export type LayerCompression = 'none' | 'gzip';
+export type LayerCompression = 'none' | 'gzip' | 'zstd';
 
-/** Compression of a layer by its media type; throws for kinds we cannot unpack (zstd, foreign layers). */
+/** Compression of a layer by its media type; throws for kinds we cannot unpack (foreign layers, encrypted ones). */
 export function layerCompression(mediaType: string): LayerCompression {
   if (GZIP_LAYER_TYPES.includes(mediaType)) return 'gzip';
+  if (ZSTD_LAYER_TYPES.includes(mediaType)) return 'zstd';
   if (PLAIN_LAYER_TYPES.includes(mediaType)) return 'none';
   throw new InvalidArgumentError(`unsupported layer media type ${mediaType}`);
 }

@@ -529,6 +529,8 @@ export interface Cluster {
   autolock?: boolean;
   /** Ended tasks kept per slot (or node) for `service ps` (`update --task-history-limit`; absent: 5, as Swarm). */
   taskHistoryLimit?: number;
+  /** Other registries (`update --registry-mirror`, `--insecure-registry`); absent: none of either. */
+  registries?: { mirrors?: string[]; insecure?: string[] };
   /** With autolock: the unlock key, sealed under the data key (manager/keys/seal.ts), for managers that join. */
   unlockKey?: { alg: 'A256GCM'; nonce: string; data: string };
 }

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, isTsswarmError } from '../../shared/errors';
-import { formatImageRef, normalizeImageRef, parseImageRef, withDefaultTag, type ImageRef } from '../../shared/image-ref';
+import { canonicalImageRef, formatImageRef, normalizeImageRef, type ImageRef } from '../../shared/image-ref';
 import type { ImageSummary } from '../../shared/image-summary';
 import type { HealthCheck } from '../../shared/types';
 import {
@@ -33,10 +33,11 @@ import {
   type ImageConfigJson,
   type ImageManifest,
 } from '../../shared/oci';
-import { ImagePullError } from './errors';
+import { ImagePullError } from '../../shared/registry/errors';
 import { LocalIndex, type LocalImage } from './local-index';
-import { RegistryClient, type Fetch } from './registry-client';
-import { Singleflight } from './singleflight';
+import { RegistryClient, type Fetch } from '../../shared/registry/client';
+import { Singleflight } from '../../shared/singleflight';
+import { forEachLimited } from '../../shared/limited';
 import type { ImageConfig, ImageSource, PreparedImage } from './types';
 import { unpackLayer } from './unpack';
 import { pathExists as exists } from '../../shared/path-exists';
@@ -95,7 +96,7 @@ export class ImageCache implements ImageSource {
 
   /** True when the image was pulled and all its layers are still unpacked: prepare needs no network. */
   async has(ref: string): Promise<boolean> {
-    const local = await this.localImage(withDefault(ref));
+    const local = await this.localImage(canonicalImageRef(ref));
     return local !== null && (await this.isComplete(local));
   }
 
@@ -116,7 +117,7 @@ export class ImageCache implements ImageSource {
 
   private async pull(ref: string, signal: AbortSignal): Promise<PreparedImage> {
     await this.open();
-    const parsed = withDefault(ref);
+    const parsed = canonicalImageRef(ref);
     const local = await this.localImage(parsed);
     // A digest names content: what is here already is exactly what the registry would send.
     if (parsed.digest !== null && local && (await this.isComplete(local))) return this.prepared(ref, local);
@@ -251,9 +252,6 @@ export class ImageCache implements ImageSource {
   }
 }
 
-function withDefault(ref: string): ImageRef {
-  return withDefaultTag(parseImageRef(ref));
-}
 
 function runtimeConfig(config: ImageConfigJson): ImageConfig {
   const c = config.config ?? {};
@@ -282,23 +280,4 @@ export function imageHealthcheck(v: unknown): HealthCheck | null {
 export function imageVolumes(v: unknown): string[] {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return [];
   return Object.keys(v).filter((p) => p.startsWith('/')).sort();
-}
-
-
-/** Runs fn over items with at most `limit` at once; the first failure rejects once the started ones settle. */
-async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | null = null;
-  const worker = async (): Promise<void> => {
-    while (failure === null && next < items.length) {
-      const i = next++;
-      try {
-        await fn(items[i] as T, i);
-      } catch (e) {
-        failure ??= { error: e };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== null) throw (failure as { error: unknown }).error;
 }

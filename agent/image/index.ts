@@ -1,3 +1,3 @@
 export { ImageCache, type ImageCacheOptions } from './cache';
-export { ImagePullError } from './errors';
+export { ImagePullError } from '../../shared/registry/errors';
 export type { ImageConfig, ImageSource, PreparedImage } from './types';

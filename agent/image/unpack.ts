@@ -1,10 +1,11 @@
 /**
  * Unpacks one verified layer blob into a directory as root: owners, modes and
- * file capabilities as the image says (GNU tar, which also recognises gzip by
- * itself), then whiteouts converted for overlayfs. The uncompressed stream is
+ * file capabilities as the image says (GNU tar, which also recognises gzip and
+ * zstd by itself; zstd through Debian's `zstd`), then whiteouts converted for overlayfs. The uncompressed stream is
  * hashed at the same time and must match the config's diff id, because the
  * diff id names the directory that other images will share.
  */
+import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -12,7 +13,7 @@ import { createGunzip } from 'node:zlib';
 import { DigestTap } from '../../shared/digest-stream';
 import type { LayerCompression } from '../../shared/oci';
 import { runCommand } from './command';
-import { ImagePullError } from './errors';
+import { ImagePullError } from '../../shared/registry/errors';
 import { convertWhiteouts } from './whiteouts';
 
 export async function unpackLayer(
@@ -40,11 +41,11 @@ export async function unpackLayer(
     ],
     signal,
   );
-  const verify = compression === 'gzip' ? gunzipDigest(blobFile, signal) : null;
+  const verify = compression === 'gzip' ? gunzipDigest(blobFile, signal) : compression === 'zstd' ? zstdDigest(blobFile, signal) : null;
   const [tarResult, digestResult] = await Promise.allSettled([extract, verify]);
   if (signal.aborted) throw signal.reason;
   if (digestResult.status === 'rejected') {
-    throw new ImagePullError(`layer ${diffId}: not valid gzip (${(digestResult.reason as Error).message})`, { temporary: false, cause: digestResult.reason });
+    throw new ImagePullError(`layer ${diffId}: not valid ${compression} (${(digestResult.reason as Error).message})`, { temporary: false, cause: digestResult.reason });
   }
   if (digestResult.value !== null && digestResult.value !== diffId) {
     throw new ImagePullError(`layer does not match the image config: uncompressed digest ${digestResult.value}, config says ${diffId}`, { temporary: false });
@@ -58,5 +59,21 @@ export async function unpackLayer(
 async function gunzipDigest(file: string, signal: AbortSignal): Promise<string> {
   const tap = new DigestTap();
   await pipeline(createReadStream(file), createGunzip(), tap, new Writable({ write: (_c, _e, done) => done() }), { signal });
+  return tap.digest();
+}
+
+/** Node 20 has no zstd in zlib: the uncompressed stream comes from `zstd -dc`. */
+async function zstdDigest(file: string, signal: AbortSignal): Promise<string> {
+  const child = spawn('zstd', ['-dc', '--', file], { stdio: ['ignore', 'pipe', 'pipe'], signal });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  const tap = new DigestTap();
+  await pipeline(child.stdout, tap, new Writable({ write: (_c, _e, done) => done() }), { signal });
+  const code = await exited;
+  if (code !== 0) throw new Error(stderr.trim().split('\n')[0] || `zstd exited with ${code}`);
   return tap.digest();
 }

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError, TsswarmError } from '../../shared/errors';
-import { flagString, type Parsed } from '../../shared/flags';
+import { flagList, flagString, type Parsed } from '../../shared/flags';
 import type { ClusterUpdateRequest, NodeView } from '../../shared/api-types';
 import { parseDurationMs } from '../../shared/compose/units';
 import { Client, DEFAULT_DATA_ROOT } from '../client';
@@ -331,10 +331,17 @@ export async function update(ctx: CommandContext): Promise<void> {
     if (!/^\d+$/.test(history)) throw new InvalidArgumentError(`--task-history-limit: expected a non-negative integer, got ${JSON.stringify(history)}`);
     req.taskHistoryLimit = Number(history);
   }
-  if (Object.keys(req).length === 0) throw new InvalidArgumentError('update: nothing to change (--heartbeat-period, --heartbeat-grace, --cert-expiry, --task-history-limit)');
-  const r = await ctx.client.post<{ heartbeatPeriodMs: number; heartbeatGraceMs: number; certExpiryMs: number; taskHistoryLimit: number }>('/v1/cluster/update', req);
+  // Each list flag replaces its list; given once with an empty value, it empties it.
+  if (ctx.args.flags.has('registry-mirror')) req.registryMirrors = flagList(ctx.args, 'registry-mirror');
+  if (ctx.args.flags.has('insecure-registry')) req.insecureRegistries = flagList(ctx.args, 'insecure-registry');
+  if (Object.keys(req).length === 0) {
+    throw new InvalidArgumentError('update: nothing to change (--heartbeat-period, --heartbeat-grace, --cert-expiry, --task-history-limit, --registry-mirror, --insecure-registry)');
+  }
+  const r = await ctx.client.post<{ heartbeatPeriodMs: number; heartbeatGraceMs: number; certExpiryMs: number; taskHistoryLimit: number; registryMirrors: string[]; insecureRegistries: string[] }>('/v1/cluster/update', req);
   process.stdout.write(`heartbeat every ${r.heartbeatPeriodMs}ms, node down after ${r.heartbeatGraceMs}ms of silence\n`);
   if (expiry !== null) process.stdout.write(`node certificates issued from now on are valid ${formatDuration(r.certExpiryMs)}\n`);
   if (history !== null) process.stdout.write(`${r.taskHistoryLimit} ended tasks kept per slot\n`);
+  if (req.registryMirrors) process.stdout.write(`registry mirrors: ${r.registryMirrors.join(', ') || 'none'}\n`);
+  if (req.insecureRegistries) process.stdout.write(`insecure registries: ${r.insecureRegistries.join(', ') || 'none'}\n`);
 }
 

@@ -1,8 +1,15 @@
 import * as fs from 'node:fs';
 import { InvalidArgumentError } from '../../shared/errors';
 import type { ImageView } from '../../shared/api-types';
+import { canonicalImageRef, registryOf } from '../../shared/image-ref';
+import { encodeRegistryAuth, REGISTRY_AUTH_HEADER } from '../../shared/registry/auth-header';
 import type { CommandContext } from '../context';
+import { ApiError } from '../client';
+import { credentialFor } from '../registry-credentials';
+import { PullView, type PullLine } from '../pull-view';
 import { printJson, printTable } from '../table';
+
+const USAGE = 'usage: tsswarm image pull REF | import FILE NAME[:TAG] | ls';
 
 export async function image(ctx: CommandContext): Promise<void> {
   const [sub, file, ref] = ctx.args.positionals;
@@ -19,7 +26,36 @@ export async function image(ctx: CommandContext): Promise<void> {
       process.stdout.write(`Imported ${res.ref} (${res.digest})\n`);
       return;
     }
+    case 'pull':
+      if (!file || ref !== undefined) throw new InvalidArgumentError('usage: tsswarm image pull [--quiet] REF');
+      return pull(ctx, file);
     default:
-      throw new InvalidArgumentError('usage: tsswarm image import FILE NAME[:TAG] | image ls');
+      throw new InvalidArgumentError(USAGE);
   }
+}
+
+/** `image pull REF`: the manager pulls; the CLI shows its progress (bars on a TTY, lines otherwise) and sends `login`'s credentials. */
+async function pull(ctx: CommandContext, ref: string): Promise<void> {
+  const target = canonicalImageRef(ref);
+  const { registry } = registryOf(target.name);
+  const credential = credentialFor(registry);
+  const headers: Record<string, string> = credential ? { [REGISTRY_AUTH_HEADER]: encodeRegistryAuth(credential, registry) } : {};
+  const quiet = ctx.args.flags.get('quiet') === true || ctx.args.flags.get('q') === true;
+  const view = new PullView(process.stderr, { quiet: quiet || ctx.json });
+  let result: ImageView | null = null;
+  let failure: { code: string; message: string } | null = null;
+  try {
+    await ctx.client.stream<PullLine>(`/v1/images/pull?ref=${encodeURIComponent(ref)}`, (line) => {
+      if ('result' in line) result = line.result;
+      else if ('error' in line) failure = line.error;
+      else view.update(line);
+    }, { method: 'POST', headers });
+  } finally {
+    view.end();
+  }
+  if (failure !== null) throw new ApiError((failure as { code: string }).code, (failure as { message: string }).message, 502);
+  if (result === null) throw new ApiError('BAD_RESPONSE', 'the manager ended the pull without a result', 502);
+  const done = result as ImageView;
+  if (ctx.json) return printJson(done);
+  process.stdout.write(quiet ? `${done.ref}\n` : `${done.ref}@${done.digest}\n`);
 }

@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from '../../shared/errors';
 import type { CommandContext } from '../context';
+import { readLine } from '../prompt';
 
 function unlockKeyText(key: string): string {
   return `To unlock a swarm manager after it restarts, run the \`tsswarm unlock\`\ncommand and provide the following key:\n\n    ${key}\n\nRemember to store this key in a password manager: without it a restarted\nmanager cannot serve.\n`;
@@ -20,33 +21,8 @@ export async function showUnlockKey(ctx: CommandContext, key?: string): Promise<
   else process.stdout.write(`${rotate ? 'Successfully rotated manager unlock key.\n\n' : ''}${unlockKeyText(k)}`);
 }
 
-/** One line from stdin; on a terminal, prompted and not echoed. */
-async function readKey(): Promise<string> {
-  const stdin = process.stdin;
-  if (stdin.isTTY) {
-    process.stderr.write('Enter unlock key: ');
-    stdin.setRawMode(true);
-  }
-  let text = '';
-  for await (const chunk of stdin) {
-    const s = (chunk as Buffer).toString('utf8');
-    if (stdin.isTTY && s.includes('\u0003')) {
-      stdin.setRawMode(false);
-      throw new InvalidArgumentError('cancelled');
-    }
-    text += s;
-    if (/[\r\n]/.test(text)) break;
-  }
-  if (stdin.isTTY) {
-    stdin.setRawMode(false);
-    process.stderr.write('\n');
-  }
-  stdin.pause();
-  return text.split(/[\r\n]/)[0]!.trim();
-}
-
 export async function unlock(ctx: CommandContext): Promise<void> {
-  const key = await readKey();
+  const key = (await readLine('Enter unlock key: ', { secret: true })).trim();
   if (!key) throw new InvalidArgumentError('no unlock key given (tsswarm unlock-key on an unlocked manager shows it)');
   await ctx.client.post('/v1/unlock', { key });
 }

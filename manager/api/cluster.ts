@@ -3,6 +3,7 @@ import type { Cluster } from '../../shared/types';
 import type { ClusterUpdateRequest } from '../../shared/api-types';
 import { InvalidArgumentError } from '../../shared/errors';
 import { MIN_CERT_EXPIRY_MS } from '../ca/ca-record';
+import { normalizeRegistryHost } from '../../shared/image-ref';
 
 export const MIN_HEARTBEAT_MS = 100;
 export const MAX_HEARTBEAT_MS = 60_000;
@@ -24,5 +25,42 @@ export function planClusterUpdate(c: Cluster, req: ClusterUpdateRequest): Cluste
   if (expiry !== undefined && (!Number.isSafeInteger(expiry) || expiry < MIN_CERT_EXPIRY_MS)) throw new InvalidArgumentError(`certificate expiry must be at least ${MIN_CERT_EXPIRY_MS / 1000}s`);
   const history = req.taskHistoryLimit ?? c.taskHistoryLimit;
   if (history !== undefined && (!Number.isSafeInteger(history) || history < 0 || history > MAX_TASK_HISTORY)) throw new InvalidArgumentError(`task history limit must be from 0 to ${MAX_TASK_HISTORY}`);
-  return { ...c, heartbeatPeriodMs: period, heartbeatGraceMs: grace, ...(expiry !== undefined ? { certExpiryMs: expiry } : {}), ...(history !== undefined ? { taskHistoryLimit: history } : {}) };
+  const registries = { ...c.registries };
+  if (req.registryMirrors !== undefined) registries.mirrors = stringList(req.registryMirrors, 'registry mirrors').map(mirrorUrl);
+  if (req.insecureRegistries !== undefined) registries.insecure = stringList(req.insecureRegistries, 'insecure registries').map(registryHost);
+  return {
+    ...c,
+    heartbeatPeriodMs: period,
+    heartbeatGraceMs: grace,
+    ...(expiry !== undefined ? { certExpiryMs: expiry } : {}),
+    ...(history !== undefined ? { taskHistoryLimit: history } : {}),
+    ...(registries.mirrors !== undefined || registries.insecure !== undefined ? { registries } : {}),
+  };
+}
+
+function stringList(v: unknown, what: string): string[] {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new InvalidArgumentError(`${what} must be a list of strings`);
+  return [...new Set(v.filter((x) => x !== ''))];
+}
+
+/** A mirror is a registry's root: http(s)://host[:port] with no path, query or credentials. */
+function mirrorUrl(s: string): string {
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    throw new InvalidArgumentError(`registry mirror ${JSON.stringify(s)} is not a URL (e.g. https://mirror.example:5000)`);
+  }
+  if ((u.protocol !== 'https:' && u.protocol !== 'http:') || (u.pathname !== '/' && u.pathname !== '') || u.search || u.hash || u.username || u.password) {
+    throw new InvalidArgumentError(`registry mirror ${JSON.stringify(s)} must be http(s)://host[:port], with no path or credentials`);
+  }
+  return `${u.protocol}//${u.host}`;
+}
+
+function registryHost(s: string): string {
+  try {
+    return normalizeRegistryHost(s);
+  } catch {
+    throw new InvalidArgumentError(`insecure registry ${JSON.stringify(s)} must be host[:port]`);
+  }
 }

@@ -15,10 +15,10 @@ import type { DataKey } from '../keys/data-key';
 import { currentUnlockKey, rotateUnlockKey } from '../keys/unlock-key';
 import { rotationStatus } from '../ca/rotation';
 import { newId } from '../../shared/ids';
-import type { CaView, ClientCertRequest, ClusterUpdateRequest, DeployRequest, InfoView, NetworkCreateRequest, NodeUpdateRequest, ScaleRequest, StackView } from '../../shared/api-types';
+import type { CaView, ClientCertRequest, ClusterUpdateRequest, DeployRequest, LoginRequest, InfoView, NetworkCreateRequest, NodeUpdateRequest, ScaleRequest, StackView } from '../../shared/api-types';
 import { Keys } from '../../shared/keys';
 import { ConflictError, InvalidArgumentError, NotFoundError, ServiceNotFoundError, StackNotFoundError, ImageNotFoundError } from '../../shared/errors';
-import { normalizeImageRef } from '../../shared/image-ref';
+import { normalizeImageRef, normalizeRegistryHost } from '../../shared/image-ref';
 import type { Logger } from '../../shared/log';
 import type { Store, WriteOp } from '../store/store';
 import type { ImageStore } from '../registry/store';
@@ -36,6 +36,8 @@ import { volumeRoutes } from './volume-routes';
 import { findService, serviceRoutes } from './service-routes';
 import { streamRoutes } from './stream-routes';
 import { logRoutes } from './log-routes';
+import { imageStreamRoutes } from './image-routes';
+import type { ImagePuller } from '../registry/puller';
 import { findTask } from './find-task';
 import type { EventLog } from './events';
 import { placementWarnings } from '../scheduler/warnings';
@@ -48,6 +50,8 @@ export interface ApiContext {
   images: ImageStore;
   /** Copies images between managers; deploy asks it for images imported elsewhere. */
   replicator: ImageReplicator;
+  /** Pulls images from other registries into the cluster. */
+  puller: ImagePuller;
   log: Logger;
   managerId: string;
   clusterId: string;
@@ -183,7 +187,14 @@ const routes: Route[] = [
       if (!(await ctx.store.commit([{ put: Keys.cluster, value: next, guard: { modRevision: cur.modRevision } }]))) {
         throw new ConflictError('the cluster settings changed meanwhile; try again');
       }
-      return { heartbeatPeriodMs: next.heartbeatPeriodMs, heartbeatGraceMs: next.heartbeatGraceMs, certExpiryMs: next.certExpiryMs ?? DEFAULT_CERT_EXPIRY_MS, taskHistoryLimit: next.taskHistoryLimit ?? HISTORY_LIMIT };
+      return {
+        heartbeatPeriodMs: next.heartbeatPeriodMs,
+        heartbeatGraceMs: next.heartbeatGraceMs,
+        certExpiryMs: next.certExpiryMs ?? DEFAULT_CERT_EXPIRY_MS,
+        taskHistoryLimit: next.taskHistoryLimit ?? HISTORY_LIMIT,
+        registryMirrors: next.registries?.mirrors ?? [],
+        insecureRegistries: next.registries?.insecure ?? [],
+      };
     },
   },
   {
@@ -428,6 +439,18 @@ const routes: Route[] = [
     },
   },
   {
+    method: 'POST',
+    pattern: /^\/v1\/registry\/login$/,
+    handler: async (ctx, req) => {
+      const body = (await readJson(req)) as LoginRequest | null;
+      if (!body || typeof body.registry !== 'string' || typeof body.username !== 'string' || typeof body.password !== 'string' || body.username === '') {
+        throw new InvalidArgumentError('expected {"registry", "username", "password"}');
+      }
+      await ctx.puller.login(normalizeRegistryHost(body.registry), { username: body.username, password: body.password });
+      return { status: 'Login Succeeded' };
+    },
+  },
+  {
     method: 'GET',
     pattern: /^\/v1\/images$/,
     handler: async (ctx) => ctx.images.list(),
@@ -470,7 +493,7 @@ export function apiHandler(ctx: ApiContext): http.RequestListener {
     const method = req.method ?? 'GET';
     void (async () => {
       try {
-        for (const r of [...streamRoutes, ...logRoutes]) {
+        for (const r of [...streamRoutes, ...logRoutes, ...imageStreamRoutes]) {
           if (r.method !== method) continue;
           const m = r.pattern.exec(url.pathname);
           if (!m) continue;

@@ -12,7 +12,10 @@ import type { Logger } from '../../shared/log';
 import type { Store } from '../store/store';
 import { liveManagers } from '../election/presence';
 import type { ImageStore } from './store';
-import { stageFromPeer } from './peer-pull';
+import { canonicalImageRef } from '../../shared/image-ref';
+import type { Platform } from '../../shared/oci';
+import { RegistryClient } from '../../shared/registry/client';
+import { pullImage } from './pull';
 
 export class ImageReplicator {
   private stopWatch: (() => Promise<void>) | null = null;
@@ -27,6 +30,8 @@ export class ImageReplicator {
     private readonly log: Logger,
     /** Fetches from other managers' registries, presenting this manager's certificate. */
     private readonly fetch: Fetch,
+    /** The platforms to copy from an index: the cluster's nodes'. */
+    private readonly platforms: () => Platform[],
   ) {}
 
   async start(): Promise<void> {
@@ -74,7 +79,9 @@ export class ImageReplicator {
     for (const source of [rec.registry, ...others]) {
       if (source === this.registry) continue;
       try {
-        const s = await this.images.importStaged(rec.ref, (staging, target) => stageFromPeer(this.fetch, source, target, staging, async (d) => (await this.images.blobInfo(d)) !== null));
+        // The peer's registry names images as this cluster does: the ref as it is, at the recorded digest.
+        const target = canonicalImageRef(rec.ref);
+        const s = await pullImage(this.images, [new RegistryClient(source, this.fetch)], target.name, rec.digest, target, { platforms: this.platforms() });
         if (s.digest === rec.digest) {
           this.log.info(`copied image ${rec.ref} (${rec.digest.slice(7, 19)}) from ${source}`);
           return true;

@@ -14,9 +14,11 @@ import { mkdir, mkdtemp, open, readFile, readdir, rename, rm, stat, writeFile } 
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../shared/atomic-write';
 import { ImageNotFoundError, InvalidArgumentError, TsswarmError } from '../../shared/errors';
-import { formatImageRef, normalizeImageRef, parseImageRef, withDefaultTag } from '../../shared/image-ref';
+import { canonicalImageRef, formatImageRef, normalizeImageRef, parseImageRef } from '../../shared/image-ref';
 import type { ImageSummary } from '../../shared/image-summary';
-import { digestHex, documentMediaType, isDigest, parseImageConfig, parseManifest, type ImageManifest } from '../../shared/oci';
+import { INDEX_TYPES, digestHex, documentMediaType, isDigest, parseImageConfig, parseIndex, parseManifest, pickPlatform, type Descriptor, type ImageIndex, type ImageManifest } from '../../shared/oci';
+import { Singleflight } from '../../shared/singleflight';
+import { randomBytes } from 'node:crypto';
 import { ImageImportError } from './errors';
 import { stageDockerSave } from './import-docker-save';
 import { stageOciLayout } from './import-oci-layout';
@@ -28,10 +30,14 @@ import { pathExists as exists } from '../../shared/path-exists';
 export interface ResolvedImage {
   /** Normalised reference that was resolved. */
   ref: string;
+  /** Of the document the reference names: an image manifest, or an index of them. */
   digest: string;
   mediaType: string;
+  /** The image this host's platform runs: the document itself, or the index's entry for it. */
   manifest: ImageManifest;
-  /** The manifest exactly as stored (its sha256 is `digest`). */
+  /** For an index: the document, whose entries this store may hold only some of. */
+  index: ImageIndex | null;
+  /** The document exactly as stored (its sha256 is `digest`). */
   raw: Buffer;
 }
 
@@ -48,6 +54,7 @@ interface RefsFile {
 interface ManifestInfo {
   mediaType: string;
   manifest: ImageManifest;
+  index: ImageIndex | null;
   raw: Buffer;
   created: string | null;
 }
@@ -61,6 +68,9 @@ export class ImageStore {
   private tail: Promise<unknown> = Promise.resolve();
   /** Manifests never change under a digest, so parsed ones are kept. */
   private readonly manifests = new Map<string, ManifestInfo>();
+  /** Blobs a pull has put in place before its ref names them: garbage collection leaves them (digest → holders). */
+  private readonly pinned = new Map<string, number>();
+  private readonly blobFetches = new Singleflight<void>();
 
   constructor(readonly dir: string) {
     this.blobDir = join(dir, 'blobs', 'sha256');
@@ -85,11 +95,13 @@ export class ImageStore {
    */
   async importStaged(ref: string, stage: (staging: string, target: string) => Promise<StagedImage>): Promise<ImageSummary> {
     const target = normalizeImageRef(ref);
-    if (parseImageRef(target).digest !== null) throw new InvalidArgumentError(`cannot import as ${ref}: name the image with a tag, not a digest`);
+    const wanted = parseImageRef(target).digest;
     await this.open();
     const staging = await mkdtemp(join(this.tmpDir, 'import-'));
     try {
       const staged = await stage(staging, target);
+      // A digest names content: only that content may be stored under it.
+      if (wanted !== null && staged.manifestDigest !== wanted) throw new InvalidArgumentError(`cannot store ${ref}: the content has digest ${staged.manifestDigest}`);
       return await this.locked(() => this.commit(target, staged));
     } finally {
       await rm(staging, { recursive: true, force: true });
@@ -110,24 +122,83 @@ export class ImageStore {
   /** `name:tag`, `name` (= `:latest`) or `name@sha256:…` (only a digest some tag of that name points at). */
   async resolve(ref: string): Promise<ResolvedImage | null> {
     await this.open();
-    const parsed = withDefaultTag(parseImageRef(ref));
+    const parsed = canonicalImageRef(ref);
     const refs = (await this.readRefs()).refs;
     let digest: string | null = null;
     if (parsed.digest !== null) {
-      const found = Object.entries(refs).some(([r, e]) => e.digest === parsed.digest && parseImageRef(r).name === parsed.name);
-      digest = found ? parsed.digest : null;
+      for (const [r, e] of Object.entries(refs)) {
+        if (parseImageRef(r).name !== parsed.name) continue;
+        if (e.digest === parsed.digest) digest = parsed.digest;
+        // One platform's manifest of an index the name points at, when this store holds it.
+        else if ((await this.manifestInfo(e.digest)).index?.manifests.some((m) => m.digest === parsed.digest) && (await this.hasManifest(parsed.digest))) digest = parsed.digest;
+        if (digest !== null) break;
+      }
     } else {
       digest = refs[formatImageRef(parsed)]?.digest ?? null;
     }
     if (digest === null) return null;
     const info = await this.manifestInfo(digest);
-    return { ref: formatImageRef(parsed), digest, mediaType: info.mediaType, manifest: info.manifest, raw: info.raw };
+    return { ref: formatImageRef(parsed), digest, mediaType: info.mediaType, manifest: info.manifest, index: info.index, raw: info.raw };
+  }
+
+  /**
+   * Puts one blob in place (blobs/), fetched by `fetchTo` into a file that it verifies, unless the
+   * store has it; concurrent calls for a digest share one fetch. The blob stays pinned (garbage
+   * collection leaves it) until `release` is called, so a pull can fetch its layers before it commits.
+   */
+  async ensureBlob(d: Descriptor, fetchTo: (file: string, signal: AbortSignal) => Promise<void>, signal?: AbortSignal): Promise<{ fetched: boolean; release: () => void }> {
+    await this.open();
+    this.pin(d.digest);
+    let released = false;
+    const release = () => {
+      if (!released) this.unpin(d.digest);
+      released = true;
+    };
+    try {
+      if (await this.blobInfo(d.digest)) return { fetched: false, release };
+      await this.blobFetches.run(d.digest, signal, async (s) => {
+        if (await this.blobInfo(d.digest)) return;
+        const file = join(this.tmpDir, `blob-${randomBytes(8).toString('hex')}`);
+        try {
+          await fetchTo(file, s);
+          await fsyncFile(file);
+          await rename(file, join(this.blobDir, digestHex(d.digest)));
+        } finally {
+          await rm(file, { force: true });
+        }
+      });
+      return { fetched: true, release };
+    } catch (e) {
+      release();
+      throw e;
+    }
+  }
+
+  private pin(digest: string): void {
+    this.pinned.set(digest, (this.pinned.get(digest) ?? 0) + 1);
+  }
+
+  private unpin(digest: string): void {
+    const n = (this.pinned.get(digest) ?? 1) - 1;
+    if (n <= 0) this.pinned.delete(digest);
+    else this.pinned.set(digest, n);
+  }
+
+  private async hasManifest(digest: string): Promise<boolean> {
+    if (this.manifests.has(digest)) return true;
+    if (!(await this.blobInfo(digest))) return false;
+    try {
+      await this.manifestInfo(digest);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Removes a tag (or, for `name@digest`, every tag of that name on that digest) and the blobs nothing else uses. */
   async remove(ref: string): Promise<void> {
     await this.open();
-    const parsed = withDefaultTag(parseImageRef(ref));
+    const parsed = canonicalImageRef(ref);
     await this.locked(async () => {
       const file = await this.readRefs();
       const doomed = Object.entries(file.refs)
@@ -217,12 +288,24 @@ export class ImageStore {
 
   /** Deletes blobs no ref reaches. Runs under the lock, so no import is between rename and refs write. */
   private async collectGarbage(file: RefsFile): Promise<void> {
-    const live = new Set<string>();
+    const live = new Set<string>([...this.pinned.keys()].map(digestHex));
+    const keep = (m: ImageManifest) => {
+      live.add(digestHex(m.config.digest));
+      for (const l of m.layers) live.add(digestHex(l.digest));
+    };
     for (const { digest } of Object.values(file.refs)) {
-      const { manifest } = await this.manifestInfo(digest);
+      const info = await this.manifestInfo(digest);
       live.add(digestHex(digest));
-      live.add(digestHex(manifest.config.digest));
-      for (const l of manifest.layers) live.add(digestHex(l.digest));
+      if (!info.index) {
+        keep(info.manifest);
+        continue;
+      }
+      // An index keeps the platforms' images this store holds.
+      for (const d of info.index.manifests) {
+        if (!(await this.hasManifest(d.digest))) continue;
+        live.add(digestHex(d.digest));
+        keep((await this.manifestInfo(d.digest)).manifest);
+      }
     }
     for (const name of await readdir(this.blobDir)) {
       if (!live.has(name)) {
@@ -242,7 +325,10 @@ export class ImageStore {
     }
     const v = JSON.parse(text) as Partial<RefsFile>;
     if (v.version !== 1 || typeof v.refs !== 'object' || v.refs === null) throw new Error(`${this.refsPath}: unknown format`);
-    return { version: 1, refs: v.refs };
+    // Stores written before names took Docker's familiar form may say docker.io/library/x.
+    const refs: Record<string, RefEntry> = {};
+    for (const [r, e] of Object.entries(v.refs)) refs[normalizeImageRef(r)] = e;
+    return { version: 1, refs };
   }
 
   private writeRefs(file: RefsFile): Promise<void> {
@@ -254,9 +340,18 @@ export class ImageStore {
     if (cached) return cached;
     const raw = await readFile(join(this.blobDir, digestHex(digest)));
     const mediaType = documentMediaType(raw);
-    const manifest = parseManifest(raw, mediaType);
-    const config = parseImageConfig(await readFile(join(this.blobDir, digestHex(manifest.config.digest))));
-    const info: ManifestInfo = { mediaType, manifest, raw, created: config.created ?? null };
+    let info: ManifestInfo;
+    if (INDEX_TYPES.includes(mediaType)) {
+      const index = parseIndex(raw, mediaType);
+      const mine = pickPlatform(index);
+      if (!mine || !(await this.blobInfo(mine.digest))) throw new ImageNotFoundError(`image index ${digest} has no image for this host's platform in the store`);
+      const child = await this.manifestInfo(mine.digest);
+      info = { mediaType, manifest: child.manifest, index, raw, created: child.created };
+    } else {
+      const manifest = parseManifest(raw, mediaType);
+      const config = parseImageConfig(await readFile(join(this.blobDir, digestHex(manifest.config.digest))));
+      info = { mediaType, manifest, index: null, raw, created: config.created ?? null };
+    }
     this.manifests.set(digest, info);
     return info;
   }

@@ -10,8 +10,9 @@ import type { TLSSocket } from 'node:tls';
 import type { Agent } from 'undici';
 import type { TlsIdentity } from './tls-identity';
 import { peerRole, peerSubject, requireRole, type CertRole } from './roles';
+import type { Fetch } from '../fetch';
 
-export type Fetch = (url: string, init?: { headers?: Record<string, string>; signal?: AbortSignal; redirect?: 'follow' }) => Promise<Response>;
+export type { Fetch } from '../fetch';
 
 /**
  * A fetch presenting this host's certificate, to managers only; follows renewals and new roots.
@@ -38,7 +39,7 @@ export function managerFetch(tls: TlsIdentity): Fetch {
   };
   // Loaded while the process waits for something else, so a first pull does not wait for it.
   setTimeout(load, 200).unref();
-  return (url, init) => load().fetch(url, { ...init, dispatcher: agent! }) as unknown as Promise<Response>;
+  return (url, init) => load().fetch(url, { ...(init as object), dispatcher: agent! }) as unknown as Promise<Response>;
 }
 
 /** An HTTPS server that asks for a client certificate; handlers check it with `clientOf`. */

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { ImageNotFoundError } from '../../shared/errors';
 import { chainIds } from '../../shared/oci';
 import { ImageCache } from '../../agent/image/cache';
-import { ImagePullError } from '../../agent/image/errors';
+import { ImagePullError } from '../../shared/registry/errors';
 import { createRegistryHandler } from '../../manager/registry/http';
 import { ImageStore } from '../../manager/registry/store';
 import { makeBusyboxImage, makeDockerSave, makeLayer, removeDir, sha256, tempDir } from '../unit/image/fixtures';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError } from '../../../shared/errors';
-import { isValidImageName, normalizeImageRef, parseImageRef } from '../../../shared/image-ref';
+import { familiarName, isValidImageName, normalizeImageRef, normalizeRegistryHost, parseImageRef, registryOf } from '../../../shared/image-ref';
 
 const D = 'sha256:' + 'a'.repeat(64);
 
@@ -66,7 +66,14 @@ describe('normalizeImageRef', () => {
     [`busybox@${D}`, `busybox@${D}`],
     [`busybox:1@${D}`, `busybox:1@${D}`],
     ['localhost:5000/app', 'localhost:5000/app:latest'],
-    ['docker.io/library/busybox', 'docker.io/library/busybox:latest'],
+    // Docker's familiar form: the default registry and library/ are implied.
+    ['docker.io/library/busybox', 'busybox:latest'],
+    ['index.docker.io/library/busybox:1', 'busybox:1'],
+    ['docker.io/team/app:2', 'team/app:2'],
+    ['library/busybox', 'busybox:latest'],
+    ['library/team/app', 'library/team/app:latest'],
+    ['ghcr.io/org/app', 'ghcr.io/org/app:latest'],
+    ['registry-1.docker.io/library/busybox', 'registry-1.docker.io/library/busybox:latest'],
   ];
   for (const [input, want] of table) {
     it(`${input} → ${want}`, () => assert.equal(normalizeImageRef(input), want));
@@ -81,5 +88,32 @@ describe('isValidImageName', () => {
     assert.equal(isValidImageName('team/app'), true);
     assert.equal(isValidImageName('team/app:1'), false);
     assert.equal(isValidImageName(''), false);
+  });
+});
+
+describe('registryOf', () => {
+  const table: Array<[string, string, string]> = [
+    ['busybox', 'docker.io', 'library/busybox'],
+    ['team/app', 'docker.io', 'team/app'],
+    ['docker.io/busybox', 'docker.io', 'library/busybox'],
+    ['index.docker.io/team/app', 'docker.io', 'team/app'],
+    ['localhost/app', 'localhost', 'app'],
+    ['localhost:5000/team/app', 'localhost:5000', 'team/app'],
+    ['10.0.0.1:5000/app', '10.0.0.1:5000', 'app'],
+    ['ghcr.io/org/app', 'ghcr.io', 'org/app'],
+    ['[::1]:5000/app', '[::1]:5000', 'app'],
+  ];
+  for (const [name, registry, path] of table) {
+    it(`${name} → ${registry} ${path}`, () => assert.deepEqual(registryOf(name), { registry, path }));
+  }
+  it('familiarName undoes what registryOf implies', () => {
+    for (const [name] of table) assert.equal(familiarName(familiarName(name)), familiarName(name));
+    assert.equal(familiarName('docker.io/library/busybox'), 'busybox');
+  });
+  it('normalizeRegistryHost', () => {
+    assert.equal(normalizeRegistryHost('index.docker.io'), 'docker.io');
+    assert.equal(normalizeRegistryHost('reg.example:5000'), 'reg.example:5000');
+    assert.throws(() => normalizeRegistryHost('https://reg.example'), InvalidArgumentError);
+    assert.throws(() => normalizeRegistryHost('reg example'), InvalidArgumentError);
   });
 });

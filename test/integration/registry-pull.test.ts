@@ -1,0 +1,157 @@
+/**
+ * Images from a real registry (Debian's docker-registry, distribution 2.8) on a test host's
+ * address, pushed there by a real client of its own (skopeo), pulled into the cluster by
+ * `tsswarm image pull` and run on three hosts: plain HTTP only once it is named insecure, a
+ * multi-layer image, a manifest list of two platforms (only this platform's image is fetched), a
+ * zstd layer, a registry answering through a tampering proxy (refused, nothing stored), and bad input.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { requireRoot } from './harness/root';
+import { TestHosts, type TestHost } from './harness/hosts';
+import { eventually, makeBusyboxImage } from './harness/cluster';
+import { tarOf, writeOciLayout } from './harness/oci-images';
+
+interface TaskRow { id: string; name: string; node: string | null; desiredState: string; state: string }
+interface ImageRow { ref: string; digest: string; size: number }
+
+describe('pulling from a real registry', () => {
+  let hosts: TestHosts;
+  let m: TestHost;
+  let registry: ChildProcess | null = null;
+  let proxy: ChildProcess | null = null;
+  let reg = '';
+  let work = '';
+  let busyboxTar = '';
+  const images = () => hosts.json<ImageRow[]>(['image', 'ls']);
+
+  /** skopeo copy from an OCI layout directory into the registry, as a user of another tool would. */
+  const push = (dir: string, tag: string, dest: string, all = false) => {
+    const r = hosts.exec(m, 'skopeo', ['copy', '--quiet', ...(all ? ['--all'] : []), '--dest-tls-verify=false', `oci:${dir}:${tag}`, `docker://${dest}`]);
+    assert.equal(r.code, 0, `skopeo copy: ${r.stderr}`);
+  };
+
+  before(async () => {
+    requireRoot();
+    for (const tool of ['docker-registry', 'skopeo', 'zstd']) {
+      if (!fs.existsSync(`/usr/bin/${tool}`)) assert.fail(`${tool} is missing: run scripts/setup.sh`);
+    }
+    hosts = new TestHosts(3);
+    m = hosts.manager;
+    hosts.start();
+    work = path.join(hosts.root, 'registry-test');
+    fs.mkdirSync(work, { recursive: true });
+    reg = `${m.addr}:5000`;
+    const config = path.join(work, 'registry.yml');
+    fs.writeFileSync(config, ['version: 0.1', 'log: { level: error }', 'storage:', `  filesystem: { rootdirectory: ${path.join(work, 'data')} }`, 'http:', `  addr: ${reg}`, ''].join('\n'));
+    registry = spawn('nsenter', [`--net=/run/netns/${m.netns}`, 'docker-registry', 'serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await eventually('the registry to answer', () => hosts.exec(m, 'timeout', ['2', 'busybox', 'wget', '-qO-', `http://${reg}/v2/`]).code === 0, 30000);
+    busyboxTar = makeBusyboxImage(work);
+  });
+
+  after(() => {
+    for (const p of [proxy, registry]) if (p?.pid) p.kill('SIGKILL');
+    hosts?.destroy();
+  });
+
+  it('refuses plain HTTP until the registry is named insecure, then pulls a multi-layer image and runs it on three hosts', async () => {
+    const dir = path.join(work, 'bb');
+    const marker = tarOf(path.join(work, 'marker.tar'), { 'marker.txt': 'from the registry\n' });
+    writeOciLayout(dir, '1', [{ architecture: 'amd64', layers: [{ tar: busyboxTar, compression: 'gzip' }, { tar: marker, compression: 'gzip' }], cmd: ['sh'] }]);
+    push(dir, '1', `${reg}/team/bb:1`);
+
+    const refused = hosts.cli(m, ['image', 'pull', `${reg}/team/bb:1`]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, new RegExp(`^error: cannot fetch manifest team/bb:1: registry ${reg.replace(/\./g, '\\.')} unreachable \\(.+\\)\\n$`));
+    assert.ok(!images().some((i) => i.ref.includes('team/bb')), 'nothing stored');
+
+    assert.match(hosts.ok(m, ['update', '--insecure-registry', reg]), new RegExp(`insecure registries: ${reg.replace(/\./g, '\\.')}`));
+    const r = hosts.cli(m, ['image', 'pull', `${reg}/team/bb:1`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((r.stderr.match(/: Pull complete$/gm) ?? []).length, 2, `two layers fetched: ${r.stderr}`);
+    assert.match(r.stderr, /Status: Downloaded newer image/);
+    const stored = images().find((i) => i.ref === `${reg}/team/bb:1`);
+    assert.ok(stored, JSON.stringify(images()));
+    assert.equal(r.stdout.trim(), `${reg}/team/bb:1@${stored.digest}`);
+
+    const again = hosts.cli(m, ['image', 'pull', `${reg}/team/bb:1`]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /Status: Image is up to date/);
+    assert.equal((again.stderr.match(/: Already exists$/gm) ?? []).length, 2);
+
+    hosts.ok(m, ['service', 'create', '--detach', '--name', 'bb', '--replicas', '3', '--replicas-max-per-node', '1', `${reg}/team/bb:1`, 'sh', '-c', 'cat /marker.txt; exec sleep 1000']);
+    const running = await eventually('three tasks running', () => {
+      const t = hosts.json<TaskRow[]>(['service', 'ps', 'bb']).filter((x) => x.desiredState === 'running' && x.state === 'running');
+      return t.length === 3 ? t : null;
+    }, 90000);
+    assert.equal(new Set(running.map((t) => t.node)).size, 3, 'one on each host');
+    await eventually('every task to print the marker', () => (hosts.ok(m, ['service', 'logs', '--raw', 'bb']).match(/^from the registry$/gm) ?? []).length === 3, 30000);
+    hosts.ok(m, ['service', 'rm', 'bb']);
+  });
+
+  it('takes this platform\'s image from a manifest list, and unpacks a zstd layer', async () => {
+    const dir = path.join(work, 'multi');
+    const amd = tarOf(path.join(work, 'amd.tar'), { 'platform.txt': 'amd64 image\n' });
+    const arm = tarOf(path.join(work, 'arm.tar'), { 'platform.txt': 'arm64 image\n' });
+    const built = writeOciLayout(dir, 'multi', [
+      { architecture: 'amd64', layers: [{ tar: busyboxTar, compression: 'gzip' }, { tar: amd, compression: 'zstd' }], cmd: ['sh'] },
+      { architecture: 'arm64', layers: [{ tar: arm, compression: 'gzip' }], cmd: ['sh'] },
+    ]);
+    push(dir, 'multi', `${reg}/team/multi:1`, true);
+    const r = hosts.cli(m, ['image', 'pull', `${reg}/team/multi:1`]);
+    assert.equal(r.code, 0, r.stderr);
+    const stored = images().find((i) => i.ref === `${reg}/team/multi:1`);
+    assert.equal(stored?.digest, built.digest, 'the tag names the index, as the registry has it');
+    const blobs = fs.readdirSync(path.join(m.dataRoot, 'manager', 'images', 'blobs', 'sha256'));
+    for (const l of built.images[0]!.layers) assert.ok(blobs.includes(l.slice(7)), `amd64 layer ${l} fetched`);
+    for (const l of built.images[1]!.layers) assert.ok(!blobs.includes(l.slice(7)), `arm64 layer ${l} not fetched`);
+
+    hosts.ok(m, ['service', 'create', '--detach', '--name', 'multi', `${reg}/team/multi:1`, 'sh', '-c', 'cat /platform.txt; exec sleep 1000']);
+    await eventually('the amd64 image to run, its zstd layer unpacked', () => /^amd64 image$/m.test(hosts.ok(m, ['service', 'logs', '--raw', 'multi'])), 60000);
+    hosts.ok(m, ['service', 'rm', 'multi']);
+  });
+
+  it('refuses content that does not match its digest (a tampering proxy) and stores nothing', async () => {
+    const proxyAddr = `${m.addr}:5001`;
+    // Forwards to the registry and flips one byte of every blob it passes on.
+    const script = [
+      "const http = require('http');",
+      `http.createServer((req, res) => { const up = http.request({ host: '${m.addr}', port: 5000, path: req.url, method: req.method, headers: req.headers }, (u) => {`,
+      "  res.writeHead(u.statusCode, u.headers); let first = true;",
+      "  u.on('data', (c) => { if (first && /\\/blobs\\//.test(req.url) && c.length > 0) { c = Buffer.from(c); c[0] ^= 0xff; first = false; } res.write(c); });",
+      "  u.on('end', () => res.end()); }); req.pipe(up); }).listen(5001, '" + m.addr + "');",
+    ].join('\n');
+    proxy = spawn('nsenter', [`--net=/run/netns/${m.netns}`, process.execPath, '-e', script], { stdio: 'ignore' });
+    await eventually('the proxy to answer', () => hosts.exec(m, 'timeout', ['2', 'busybox', 'wget', '-qO-', `http://${proxyAddr}/v2/`]).code === 0, 30000);
+    hosts.ok(m, ['update', '--insecure-registry', reg, '--insecure-registry', proxyAddr]);
+    const dir = path.join(work, 'tamper');
+    const other = tarOf(path.join(work, 'other.tar'), { 'other.txt': 'never stored\n' });
+    writeOciLayout(dir, 't', [{ architecture: 'amd64', layers: [{ tar: other, compression: 'gzip' }], cmd: ['sh'] }]);
+    push(dir, 't', `${reg}/team/tampered:1`);
+    const r = hosts.cli(m, ['image', 'pull', `${proxyAddr}/team/tampered:1`]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: .*(does not match its digest|expected \d+ bytes with sha256:)/m);
+    assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('error:')).length, 1);
+    assert.ok(!images().some((i) => i.ref.includes('tampered')), 'nothing stored');
+  });
+
+  it('bad input: one line, nothing changed', () => {
+    const before = images();
+    for (const [args, message] of [
+      [['image', 'pull', 'Not/Valid'], /^error: invalid image reference "Not\/Valid"/],
+      [['image', 'pull'], /^error: usage: tsswarm image pull/],
+      [['image', 'pull', `${reg}/team/nothere:1`], /^error: image team\/nothere:1 not found in the registry at /],
+      [['update', '--registry-mirror', 'ftp://x'], /^error: registry mirror "ftp:\/\/x" must be http\(s\):\/\/host\[:port\]/],
+      [['update', '--insecure-registry', 'a b'], /^error: insecure registry "a b" must be host\[:port\]/],
+    ] as Array<[string[], RegExp]>) {
+      const r = hosts.cli(m, args);
+      assert.equal(r.code, 1, `${args.join(' ')}: ${r.stdout}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+    assert.deepEqual(images(), before);
+  });
+});
