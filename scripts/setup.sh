@@ -31,6 +31,8 @@ want tcpdump tcpdump      # the encrypted-overlay tests capture the underlay
 want zstd zstd            # zstd-compressed image layers (agent/image/unpack.ts)
 want /usr/bin/docker-registry docker-registry   # the real registry the image tests pull from and push to
 want skopeo skopeo        # an independent registry client in the image tests
+want htpasswd apache2-utils   # bcrypt htpasswd files for the registry the image tests log in to
+want openssl openssl      # certificates for that registry's TLS and its token issuer's key
 if ((bench)); then
   want /usr/sbin/dockerd docker.io   # the peer in bench/docker-swarm-deploy.sh
   want runc runc                     # the peer in bench/container-start.ts

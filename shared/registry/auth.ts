@@ -90,10 +90,9 @@ export class RegistryAuth {
 
   private refused(host: string, scope: string): RegistryAuthError {
     const c = this.credential(host);
+    const what = scope ? ` for ${describeScope(scope)}` : '';
     return new RegistryAuthError(
-      c
-        ? `registry ${host} refused the credentials of ${c.username} for ${describeScope(scope)}`
-        : `registry ${host} requires authentication for ${describeScope(scope)}: log in with tsswarm login ${host}`,
+      c ? `registry ${host} refused the credentials of ${c.username}${what}` : `registry ${host} requires authentication${what}: log in with tsswarm login ${host}`,
     );
   }
 

@@ -257,7 +257,14 @@ export class RegistryClient {
       return await this.fetch(url, { ...init, headers, signal, redirect: 'follow' });
     } catch (e) {
       if (signal.aborted && !isTimeout(signal.reason)) throw signal.reason;
-      throw new ImagePullError(`cannot fetch ${what}: registry ${this.host} unreachable (${networkReason(e)})`, { temporary: true, cause: e });
+      const reason = networkReason(e);
+      if (isCertificateError(reason)) {
+        throw new ImagePullError(
+          `cannot fetch ${what}: the certificate of registry ${this.host} is not trusted (${reason}): give the managers its CA as certs.d/${this.host}/ca.crt under their data root, or name it with tsswarm update --insecure-registry ${this.host}`,
+          { temporary: false, cause: e },
+        );
+      }
+      throw new ImagePullError(`cannot fetch ${what}: registry ${this.host} unreachable (${reason})`, { temporary: true, cause: e });
     }
   }
 
@@ -331,6 +338,11 @@ async function distributionError(res: Response): Promise<string | null> {
   } catch {
     return null;
   }
+}
+
+/** OpenSSL's verification failures, as Node names them. */
+function isCertificateError(code: string): boolean {
+  return /^(UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_SELF_SIGNED|CERT_|ERR_TLS_CERT_ALTNAME_INVALID)/.test(code);
 }
 
 /** fetch() hides the socket error in `cause`; ECONNREFUSED says more than "fetch failed". */

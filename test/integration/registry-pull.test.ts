@@ -3,7 +3,10 @@
  * address, pushed there by a real client of its own (skopeo), pulled into the cluster by
  * `tsswarm image pull` and run on three hosts: plain HTTP only once it is named insecure, a
  * multi-layer image, a manifest list of two platforms (only this platform's image is fetched), a
- * zstd layer, a registry answering through a tampering proxy (refused, nothing stored), and bad input.
+ * zstd layer, a registry answering through a tampering proxy (refused, nothing stored), and bad input;
+ * then the same registry with TLS (its CA given to the managers in certs.d) and htpasswd basic auth
+ * (`tsswarm login`, wrong credentials in one line, logout), and with token auth (the registry's
+ * `auth: token`, a small issuer in the test signing with a test key).
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +26,7 @@ describe('pulling from a real registry', () => {
   let m: TestHost;
   let registry: ChildProcess | null = null;
   let proxy: ChildProcess | null = null;
+  const others: ChildProcess[] = [];
   let reg = '';
   let work = '';
   let busyboxTar = '';
@@ -50,10 +54,50 @@ describe('pulling from a real registry', () => {
     registry = spawn('nsenter', [`--net=/run/netns/${m.netns}`, 'docker-registry', 'serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
     await eventually('the registry to answer', () => hosts.exec(m, 'timeout', ['2', 'busybox', 'wget', '-qO-', `http://${reg}/v2/`]).code === 0, 30000);
     busyboxTar = makeBusyboxImage(work);
+    // The CLI's credentials (tsswarm login) go to the test's directory, not root's home.
+    process.env['TSSWARM_CONFIG'] = path.join(work, 'cli-config');
   });
 
+  /** openssl: a CA and a certificate for `ip` signed by it; returns their paths. */
+  const makeCerts = (name: string, ip: string) => {
+    const d = path.join(work, name);
+    fs.mkdirSync(d, { recursive: true });
+    const run = (args: string[]) => {
+      const r = hosts.exec(m, 'openssl', args);
+      assert.equal(r.code, 0, `openssl ${args.join(' ')}: ${r.stderr}`);
+    };
+    run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=test registry CA', '-keyout', `${d}/ca.key`, '-out', `${d}/ca.crt`]);
+    run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${ip}`, '-keyout', `${d}/server.key`, '-out', `${d}/server.csr`]);
+    fs.writeFileSync(`${d}/ext.cnf`, `subjectAltName=IP:${ip}\n`);
+    run(['x509', '-req', '-in', `${d}/server.csr`, '-CA', `${d}/ca.crt`, '-CAkey', `${d}/ca.key`, '-CAcreateserial', '-days', '2', '-extfile', `${d}/ext.cnf`, '-out', `${d}/server.crt`]);
+    // A directory with the CA alone, for clients that read every key in theirs as a client certificate's (skopeo).
+    fs.mkdirSync(`${d}/trust`);
+    fs.copyFileSync(`${d}/ca.crt`, `${d}/trust/ca.crt`);
+    return { ca: `${d}/ca.crt`, caKey: `${d}/ca.key`, cert: `${d}/server.crt`, key: `${d}/server.key`, trustDir: `${d}/trust` };
+  };
+
+  /** Another docker-registry on the manager host, with `extra` config lines; waits for it to listen. */
+  const startRegistry = async (name: string, port: number, extra: string[]) => {
+    const config = path.join(work, `${name}.yml`);
+    fs.writeFileSync(config, ['version: 0.1', 'log: { level: error }', 'storage:', `  filesystem: { rootdirectory: ${path.join(work, `${name}-data`)} }`, ...extra, ''].join('\n'));
+    const p = spawn('nsenter', [`--net=/run/netns/${m.netns}`, 'docker-registry', 'serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    others.push(p);
+    let stderr = '';
+    p.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    await eventually(`registry ${name} to listen (${stderr})`, () => hosts.exec(m, 'sh', ['-c', `ss -ltn | grep -q ':${port} '`]).code === 0, 30000);
+  };
+
+  /** A one-image layout pushed to `dest` with skopeo, using `extra` options (credentials, certificates). */
+  const pushSmall = (name: string, dest: string, extra: string[]) => {
+    const dir = path.join(work, name);
+    const layer = tarOf(path.join(work, `${name}.tar`), { [`${name}.txt`]: `${name}\n` });
+    writeOciLayout(dir, 'v', [{ architecture: 'amd64', layers: [{ tar: busyboxTar, compression: 'gzip' }, { tar: layer, compression: 'gzip' }], cmd: ['sh'] }]);
+    const r = hosts.exec(m, 'skopeo', ['copy', '--quiet', ...extra, `oci:${dir}:v`, `docker://${dest}`]);
+    assert.equal(r.code, 0, `skopeo copy: ${r.stderr}`);
+  };
+
   after(() => {
-    for (const p of [proxy, registry]) if (p?.pid) p.kill('SIGKILL');
+    for (const p of [proxy, registry, ...others]) if (p?.pid) p.kill('SIGKILL');
     hosts?.destroy();
   });
 
@@ -136,6 +180,92 @@ describe('pulling from a real registry', () => {
     assert.match(r.stderr, /^error: .*(does not match its digest|expected \d+ bytes with sha256:)/m);
     assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('error:')).length, 1);
     assert.ok(!images().some((i) => i.ref.includes('tampered')), 'nothing stored');
+  });
+
+  it('TLS with the registry\'s CA in certs.d, htpasswd basic auth: login, wrong credentials, logout', async () => {
+    const tlsReg = `${m.addr}:5443`;
+    const certs = makeCerts('tls', m.addr);
+    const htpasswd = path.join(work, 'htpasswd');
+    const h = hosts.exec(m, 'htpasswd', ['-Bbc', htpasswd, 'alice', 'correct horse']);
+    assert.equal(h.code, 0, h.stderr);
+    await startRegistry('tls', 5443, ['http:', `  addr: ${tlsReg}`, `  tls: { certificate: ${certs.cert}, key: ${certs.key} }`, 'auth:', `  htpasswd: { realm: test, path: ${htpasswd} }`]);
+    pushSmall('private', `${tlsReg}/team/private:1`, ['--dest-creds', 'alice:correct horse', '--dest-cert-dir', certs.trustDir]);
+
+    const untrusted = hosts.cli(m, ['image', 'pull', `${tlsReg}/team/private:1`]);
+    assert.equal(untrusted.code, 1);
+    assert.match(untrusted.stderr, new RegExp(`^error: cannot fetch manifest team/private:1: the certificate of registry ${tlsReg.replace(/\./g, '\\.')} is not trusted \\(UNABLE_TO_VERIFY_LEAF_SIGNATURE\\): give the managers its CA as certs\\.d/.+/ca\\.crt under their data root, or name it with tsswarm update --insecure-registry .+\\n$`));
+
+    // Docker's certs.d layout under the manager's data root.
+    const dir = path.join(m.dataRoot, 'manager', 'certs.d', tlsReg);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(certs.ca, path.join(dir, 'ca.crt'));
+    const anonymous = hosts.cli(m, ['image', 'pull', `${tlsReg}/team/private:1`]);
+    assert.equal(anonymous.code, 1);
+    assert.equal(anonymous.stderr, `error: registry ${tlsReg} requires authentication: log in with tsswarm login ${tlsReg}\n`);
+
+    const wrong = hosts.cli(m, ['login', tlsReg, '-u', 'alice', '--password-stdin'], 'wrong\n');
+    assert.equal(wrong.code, 1);
+    assert.equal(wrong.stderr, `error: registry ${tlsReg} refused the credentials of alice\n`);
+    assert.ok(!fs.existsSync(path.join(work, 'cli-config', 'config.json')), 'refused credentials are not kept');
+
+    const ok = hosts.cli(m, ['login', `https://${tlsReg}/`, '-u', 'alice', '--password-stdin'], 'correct horse\n');
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^Login Succeeded/);
+    const cfg = path.join(work, 'cli-config', 'config.json');
+    assert.equal(fs.statSync(cfg).mode & 0o777, 0o600, 'the credentials file is for its owner only');
+    const pulled = hosts.cli(m, ['image', 'pull', `${tlsReg}/team/private:1`]);
+    assert.equal(pulled.code, 0, pulled.stderr);
+    assert.ok(images().some((i) => i.ref === `${tlsReg}/team/private:1`));
+
+    assert.match(hosts.ok(m, ['logout', tlsReg]), new RegExp(`Removing login credentials for ${tlsReg.replace(/\./g, '\\.')}`));
+    assert.match(hosts.ok(m, ['logout', tlsReg]), /Not logged in/);
+    const after = hosts.cli(m, ['image', 'pull', `${tlsReg}/team/private:1`]);
+    assert.equal(after.code, 1, 'without credentials again');
+  });
+
+  it('token auth: a bearer token from the registry\'s issuer, cached, refused for the wrong password', async () => {
+    const tokReg = `${m.addr}:5444`;
+    const issuer = `${m.addr}:5445`;
+    const certs = makeCerts('token', m.addr);
+    await startRegistry('token', 5444, ['http:', `  addr: ${tokReg}`, 'auth:', '  token:', `    realm: http://${issuer}/token`, '    service: test-registry', '    issuer: test-issuer', `    rootcertbundle: ${certs.ca}`]);
+    // The issuer: basic auth alice/secret (anyone else gets nothing), a JWT signed with the CA's key,
+    // its certificate in x5c, granting what was asked; every request counted in a file.
+    const log = path.join(work, 'token-requests');
+    const script = `
+      const http = require('http'), crypto = require('crypto'), fs = require('fs');
+      const key = fs.readFileSync(${JSON.stringify(certs.caKey)});
+      const der = new crypto.X509Certificate(fs.readFileSync(${JSON.stringify(certs.ca)})).raw.toString('base64');
+      const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      http.createServer((req, res) => {
+        const u = new URL(req.url, 'http://x');
+        fs.appendFileSync(${JSON.stringify(log)}, (u.searchParams.get('scope') || '-') + '\\n');
+        if (req.headers.authorization !== 'Basic ' + Buffer.from('alice:secret').toString('base64')) { res.writeHead(401); return res.end(); }
+        const scope = u.searchParams.get('scope');
+        const access = scope ? [{ type: 'repository', name: scope.split(':')[1], actions: scope.split(':')[2].split(',') }] : [];
+        const now = Math.floor(Date.now() / 1000);
+        const head = b64({ alg: 'RS256', typ: 'JWT', x5c: [der] });
+        const body = b64({ iss: 'test-issuer', sub: 'alice', aud: u.searchParams.get('service'), exp: now + 300, nbf: now - 10, iat: now, jti: crypto.randomUUID(), access });
+        const sig = crypto.sign('sha256', Buffer.from(head + '.' + body), key).toString('base64url');
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ token: head + '.' + body + '.' + sig, expires_in: 300 }));
+      }).listen(5445, ${JSON.stringify(m.addr)});`;
+    const p = spawn('nsenter', [`--net=/run/netns/${m.netns}`, process.execPath, '-e', script], { stdio: 'ignore' });
+    others.push(p);
+    await eventually('the token issuer to listen', () => hosts.exec(m, 'sh', ['-c', "ss -ltn | grep -q ':5445 '"]).code === 0, 30000);
+    hosts.ok(m, ['update', '--insecure-registry', reg, '--insecure-registry', tokReg]);
+    pushSmall('tokened', `${tokReg}/team/tokened:1`, ['--dest-creds', 'alice:secret', '--dest-tls-verify=false']);
+    fs.writeFileSync(log, '');
+
+    const wrong = hosts.cli(m, ['login', tokReg, '-u', 'alice', '--password-stdin'], 'nope\n');
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, new RegExp(`^error: registry ${tokReg.replace(/\./g, '\\.')} refused the credentials of alice`));
+    assert.equal(hosts.cli(m, ['login', tokReg, '-u', 'alice', '--password-stdin'], 'secret\n').code, 0);
+    const r = hosts.cli(m, ['image', 'pull', `${tokReg}/team/tokened:1`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(images().some((i) => i.ref === `${tokReg}/team/tokened:1`));
+    const scopes = fs.readFileSync(log, 'utf8').trim().split('\n');
+    // login's check (no scope), then one token for the pull's scope, reused for manifest, config and layers.
+    assert.equal(scopes.filter((x) => x === 'repository:team/tokened:pull').length, 1, `token requests: ${JSON.stringify(scopes)}`);
   });
 
   it('bad input: one line, nothing changed', () => {
