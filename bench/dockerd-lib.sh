@@ -196,7 +196,8 @@ host_dockerd_start() {
   # stack dump to $TMPDIR/containerd.<pid>.stacks.log; that way under $tmp.
   # Its own config file: the trust key (else /etc/docker/key.json, shared by all
   # three) and nothing read from /etc/docker/daemon.json.
-  printf '{"deprecated-key-path": "%s/key.json"}\n' "$d" >"$d/daemon.json"
+  # dockerd_insecure (set by a script): the registries it may reach over plain HTTP (daemon.json's list).
+  printf '{"deprecated-key-path": "%s/key.json"%s}\n' "$d" "${dockerd_insecure:+, \"insecure-registries\": [\"$dockerd_insecure\"]}" >"$d/daemon.json"
   # nsenter and unshare exec (no fork) and so does sh: $! is dockerd's PID.
   TMPDIR="$d/tmp" DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 nsenter --net="/run/netns/$(ns_of "$i")" -- unshare --uts -- \
     sh -c 'hostname "$0" && exec "$@"' "h$i" \

@@ -39,7 +39,7 @@ Commands:
   down [--data-root DIR] [--purge]
   image pull [-q] REF | image import FILE NAME[:TAG] | image ls
   login [REGISTRY] [-u USER] [--password-stdin] | logout [REGISTRY]
-  deploy [-c] STACKFILE [NAME] [--detach] [--prune]
+  deploy [-c] STACKFILE [NAME] [--detach] [--prune] [--resolve-image always|changed|never]
   stack ls | stack ps NAME | stack rm NAME
   service ls | ps SERVICE | inspect SERVICE | scale SERVICE=N... | pause SERVICE... | unpause SERVICE...
   service create --name NAME [--replicas N|--mode global] [--env K=V] [--mount ...] [--publish ...] [--secret ...] [--config ...]
@@ -60,7 +60,7 @@ Commands:
   network create [-d overlay] [--subnet CIDR] [--attachable] [--opt|-o encrypted] NAME | network ls | inspect NAME | rm NAME
 Listing commands take --format json.`;
 
-const VALUED = [...SERVICE_VALUED, 'task-history-limit', 'registry-mirror', 'insecure-registry', 'username', 'filter', 'since', 'until', 'userns-remap', 'host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace', 'cert-expiry', 'listen-api', 'etcd-cacert', 'etcd-cert', 'etcd-key', 'tlscacert', 'tlscert', 'tlskey', 'out', 'expiry', 'opt', 'o', 'label', 'generic-resource', 'node', 'tail', 'n'];
+const VALUED = [...SERVICE_VALUED, 'task-history-limit', 'registry-mirror', 'insecure-registry', 'username', 'resolve-image', 'filter', 'since', 'until', 'userns-remap', 'host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace', 'cert-expiry', 'listen-api', 'etcd-cacert', 'etcd-cert', 'etcd-key', 'tlscacert', 'tlscert', 'tlskey', 'out', 'expiry', 'opt', 'o', 'label', 'generic-resource', 'node', 'tail', 'n'];
 const REPEATABLE = [...SERVICE_REPEATABLE, 'registry-mirror', 'insecure-registry', 'filter', 'label-add', 'label-rm', 'opt', 'o', 'label', 'generic-resource'];
 const BOOLEANS = [...SERVICE_BOOLEANS, 'password-stdin', 'no-trunc', 'autolock', 'rotate', 'tlsverify', 'detach', 'prune', 'attachable', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q', 'force', 'f', 'follow', 'timestamps', 'raw', 'no-task-ids', 'no-resolve', 'interactive', 'i'];
 

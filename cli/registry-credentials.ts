@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../shared/atomic-write';
 import type { RegistryCredential } from '../shared/registry/auth';
+import { canonicalImageRef, registryOf } from '../shared/image-ref';
 
 interface ConfigFile {
   auths?: Record<string, { auth?: string }>;
@@ -57,4 +58,20 @@ export async function removeCredential(registry: string, file = configPath()): P
 async function write(file: string, cfg: ConfigFile): Promise<void> {
   await fs.promises.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   await writeFileAtomic(file, `${JSON.stringify(cfg, null, 2)}\n`, 0o600);
+}
+
+/** The credentials `login` kept for the registries of these images, for a request that may pull them. */
+export function credentialsForImages(images: readonly string[], file = configPath()): import('../shared/api-types').RegistryAuthMap {
+  const out: import('../shared/api-types').RegistryAuthMap = {};
+  for (const image of images) {
+    let registry: string;
+    try {
+      registry = registryOf(canonicalImageRef(image).name).registry;
+    } catch {
+      continue; // the manager says what is wrong with the reference
+    }
+    const c = credentialFor(registry, file);
+    if (c) out[registry] = c;
+  }
+  return out;
 }

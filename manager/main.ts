@@ -43,6 +43,7 @@ import { ImageStore } from './registry/store';
 import { createRegistryHandler } from './registry/http';
 import { ImageReplicator } from './registry/replicate';
 import { clusterPlatforms, ImagePuller } from './registry/puller';
+import { ImageResolver } from './registry/resolve';
 
 const log = createLogger('manager');
 
@@ -223,6 +224,7 @@ async function main(): Promise<void> {
   await replicator.start();
   // Docker's certs.d layout, under the manager's data root: <host:port>/ca.crt is trusted for that registry.
   const puller = new ImagePuller(store, view, images, replicator, path.join(dataRoot, 'manager', 'certs.d'));
+  const resolver = new ImageResolver(images, replicator, puller);
   election.start();
 
   const apiContext = {
@@ -230,6 +232,7 @@ async function main(): Promise<void> {
     images,
     replicator,
     puller,
+    resolver,
     log: log.child('api'),
     managerId,
     clusterId: cluster.id,

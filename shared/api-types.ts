@@ -20,15 +20,30 @@ export interface ServiceView {
   ended: number;
 }
 
+/**
+ * How a service's image tag becomes a digest (`manager/registry/resolve.ts`): `always` asks its
+ * registry, `changed` only when the tag is not the one the service ran, `never` takes what the
+ * cluster has (`--no-resolve-image`).
+ */
+export type ResolveImageMode = 'always' | 'changed' | 'never';
+
+/** Registry credentials the CLI sends for the images of a request, by registry host (`docker.io`, `host:5000`). */
+export type RegistryAuthMap = Record<string, { username: string; password: string }>;
+
 /** `POST /v1/services`: a service outside a stack file (`service create`). */
 export interface ServiceCreateRequest {
   spec: ServiceSpec;
+  resolveImage?: ResolveImageMode;
+  registryAuth?: RegistryAuthMap;
 }
 
 /** `POST /v1/services/{id}/update`: the whole new spec; `version`, when given, must be the specVersion it was made from. */
 export interface ServiceUpdateRequest {
   spec: ServiceSpec;
   version?: number | null;
+  /** Absent: `changed` (the tag is asked of its registry only when it is not the one the service ran). */
+  resolveImage?: ResolveImageMode;
+  registryAuth?: RegistryAuthMap;
 }
 
 export interface ServiceWriteResult {
@@ -137,6 +152,9 @@ export interface DeployRequest {
   secrets?: StackBlob[];
   configs?: StackBlob[];
   prune: boolean;
+  /** `deploy --resolve-image` (absent: always, as Docker). */
+  resolveImage?: ResolveImageMode;
+  registryAuth?: RegistryAuthMap;
 }
 
 /** POST /v1/secrets, /v1/configs (`secret create NAME FILE|-`). */

@@ -62,6 +62,19 @@ export function parseImageRef(s: string): ImageRef {
   return { name: rest, tag, digest };
 }
 
+/** `busybox:latest@sha256:…` → `busybox:latest`: a pinned image as its tag (a reference without a tag keeps its digest). */
+export function withoutDigest(ref: string): string {
+  const at = ref.indexOf('@');
+  if (at < 0) return ref;
+  const head = ref.slice(0, at);
+  return head.lastIndexOf(':') > head.lastIndexOf('/') ? head : ref;
+}
+
+/** `busybox:latest@sha256:0123456789abcdef…` → `busybox:latest@sha256:0123456789ab`, for tables. */
+export function shortDigestRef(ref: string): string {
+  return ref.replace(/@sha256:([a-f0-9]{12})[a-f0-9]{52}$/, '@sha256:$1');
+}
+
 /** The registry bare names live on, as Docker has it. */
 export const DEFAULT_REGISTRY = 'docker.io';
 /** Names Docker accepts for the default registry's host. */

@@ -567,6 +567,8 @@ export interface ImageRecord {
   /** The registry of the manager it was imported through. */
   registry: string;
   importedAt: string;
+  /** Pulled from the registry its name points at (absent: imported or built in the cluster). */
+  pulled?: boolean;
 }
 
 /** A secret or a config: a named, immutable blob (Docker's SecretSpec / ConfigSpec). */

@@ -1,7 +1,9 @@
 /** `service ls|ps|logs|rebalance|inspect|scale|pause|unpause|create|update|rollback|rm`. */
 import { InvalidArgumentError } from '../../shared/errors';
 import { flagString } from '../../shared/flags';
-import type { RebalanceResult, ServiceView, ServiceWriteResult, TaskView } from '../../shared/api-types';
+import type { RebalanceResult, ServiceCreateRequest, ServiceUpdateRequest, ServiceView, ServiceWriteResult, TaskView } from '../../shared/api-types';
+import { withoutDigest } from '../../shared/image-ref';
+import { credentialsForImages } from '../registry-credentials';
 import type { Service } from '../../shared/types';
 import { specFromCreateFlags, specFromUpdateFlags } from '../service-flags';
 import type { CommandContext } from '../context';
@@ -16,13 +18,15 @@ export async function service(ctx: CommandContext): Promise<void> {
     case 'ls': {
       const list = await ctx.client.get<ServiceView[]>('/v1/services');
       if (ctx.json) return printJson(list.map((s) => ({ id: s.id, name: s.name, mode: s.mode, desired: s.desired, running: s.running, upToDate: s.upToDate, image: s.image, stack: s.stack, specVersion: s.specVersion, update: s.update, waitingFor: s.waitingFor })));
-      return printTable(['ID', 'NAME', 'MODE', 'REPLICAS', 'IMAGE', 'UPDATE'], list.map((s) => [s.id.slice(0, 12), s.name, s.mode, `${s.running}/${s.desired}`, s.image, s.update ? s.update.state : '']));
+      // As Docker's: the tag the service was given; its digest is in `service ps` and `inspect`.
+      return printTable(['ID', 'NAME', 'MODE', 'REPLICAS', 'IMAGE', 'UPDATE'], list.map((s) => [s.id.slice(0, 12), s.name, s.mode, `${s.running}/${s.desired}`, withoutDigest(s.image), s.update ? s.update.state : '']));
     }
     case 'create': {
       const [image, ...command] = rest;
       if (image === undefined) throw new InvalidArgumentError('usage: tsswarm service create --name NAME [OPTIONS] IMAGE [COMMAND [ARG...]]');
       const spec = specFromCreateFlags(ctx.args, image, command);
-      const r = await ctx.client.post<ServiceWriteResult>('/v1/services', { spec });
+      const req: ServiceCreateRequest = { spec, resolveImage: ctx.args.flags.get('no-resolve-image') === true ? 'never' : 'always', registryAuth: credentialsForImages([spec.task.container.image]) };
+      const r = await ctx.client.post<ServiceWriteResult>('/v1/services', req);
       process.stdout.write(`${r.id}\n`);
       for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
       return wait(ctx, [r.name], null);
@@ -32,7 +36,10 @@ export async function service(ctx: CommandContext): Promise<void> {
       const cur = await ctx.client.get<Service>(`/v1/services/${encodeURIComponent(rest[0]!)}`);
       if (ctx.args.flags.get('rollback') === true) return rollback(ctx, cur.spec.name);
       const spec = specFromUpdateFlags(ctx.args, cur.spec);
-      const r = await ctx.client.post<ServiceWriteResult>(`/v1/services/${encodeURIComponent(cur.id)}/update`, { spec, version: cur.specVersion });
+      // As docker/cli: the registry is asked again when --image (or --force) says so, else the digest stays.
+      const resolveImage = ctx.args.flags.get('no-resolve-image') === true ? 'never' : ctx.args.flags.has('image') || ctx.args.flags.get('force') === true ? 'always' : 'changed';
+      const req: ServiceUpdateRequest = { spec, version: cur.specVersion, resolveImage, registryAuth: credentialsForImages([spec.task.container.image]) };
+      const r = await ctx.client.post<ServiceWriteResult>(`/v1/services/${encodeURIComponent(cur.id)}/update`, req);
       process.stdout.write(`${r.name}\n`);
       for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
       return wait(ctx, [r.name], 'update');

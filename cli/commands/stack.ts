@@ -9,6 +9,7 @@ import type { CommandContext } from '../context';
 import { printJson, printTable } from '../table';
 import { waitConverged, waitGone } from '../converge';
 import { printTasks } from './tasks-table';
+import { credentialsForImages } from '../registry-credentials';
 
 function timeout(ctx: CommandContext): number | null {
   const t = flagString(ctx.args, 'timeout');
@@ -34,7 +35,17 @@ export async function deploy(ctx: CommandContext): Promise<void> {
   if (!fs.existsSync(file)) throw new InvalidArgumentError(`stack file ${file} not found`);
   const stack = loadStackFile(path.resolve(file), { name, env: process.env });
   for (const w of stack.warnings) process.stderr.write(`${w}\n`);
-  const body: DeployRequest = { services: stack.services, networks: stack.networks, secrets: stack.secrets, configs: stack.configs, prune: ctx.args.flags.get('prune') === true };
+  const resolve = flagString(ctx.args, 'resolve-image') ?? 'always';
+  if (resolve !== 'always' && resolve !== 'changed' && resolve !== 'never') throw new InvalidArgumentError(`--resolve-image: expected always, changed or never, got ${JSON.stringify(resolve)}`);
+  const body: DeployRequest = {
+    services: stack.services,
+    networks: stack.networks,
+    secrets: stack.secrets,
+    configs: stack.configs,
+    prune: ctx.args.flags.get('prune') === true,
+    resolveImage: resolve,
+    registryAuth: credentialsForImages(stack.services.map((s) => s.task.container.image)),
+  };
   const res = await ctx.client.post<DeployResult>(`/v1/stacks/${encodeURIComponent(stack.name)}`, body);
   for (const s of res.created) process.stdout.write(`Creating service ${s}\n`);
   for (const s of res.updated) process.stdout.write(`Updating service ${s}\n`);

@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../../shared/errors';
 import { flagList } from '../../shared/flags';
 import type { CommandContext } from '../context';
 import { printJson, printTable } from '../table';
+import { shortDigestRef } from '../../shared/image-ref';
 
 const FILTERS = ['desired-state', 'node', 'name', 'id'];
 
@@ -43,7 +44,7 @@ export function printTasks(ctx: CommandContext, tasks: TaskView[]): void {
       previous = t.name;
       const state = `${t.state}${t.health ? ` (${t.health})` : ''} ${ago(t.updatedAt)}`;
       const error = t.error === null ? '' : full || t.error.length <= 60 ? JSON.stringify(t.error) : `${JSON.stringify(t.error.slice(0, 57))}…`;
-      return [full ? t.id : t.id.slice(0, 12), history ? ` \\_ ${t.name}` : t.name, t.image, t.node, t.desiredState, state, error];
+      return [full ? t.id : t.id.slice(0, 12), history ? ` \\_ ${t.name}` : t.name, full ? t.image : shortDigestRef(t.image), t.node, t.desiredState, state, error];
     }),
   );
 }

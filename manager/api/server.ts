@@ -6,7 +6,7 @@ import * as http from 'node:http';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Cluster, ClusterNode, Network, NetworkSpec, RevokedNode, Service, Stack, Task } from '../../shared/types';
+import type { Cluster, ClusterNode, Network, NetworkSpec, RevokedNode, Service, ServiceSpec, Stack, Task } from '../../shared/types';
 import { SCHEMA_VERSION } from '../../shared/types';
 import { rotateJoinToken } from '../ca/join-token';
 import { DEFAULT_CERT_EXPIRY_MS, MIN_CERT_EXPIRY_MS } from '../ca/ca-record';
@@ -17,7 +17,7 @@ import { rotationStatus } from '../ca/rotation';
 import { newId } from '../../shared/ids';
 import type { CaView, ClientCertRequest, ClusterUpdateRequest, DeployRequest, LoginRequest, InfoView, NetworkCreateRequest, NodeUpdateRequest, ScaleRequest, StackView } from '../../shared/api-types';
 import { Keys } from '../../shared/keys';
-import { ConflictError, InvalidArgumentError, NotFoundError, ServiceNotFoundError, StackNotFoundError, ImageNotFoundError } from '../../shared/errors';
+import { ConflictError, InvalidArgumentError, NotFoundError, ServiceNotFoundError, StackNotFoundError } from '../../shared/errors';
 import { normalizeImageRef, normalizeRegistryHost } from '../../shared/image-ref';
 import type { Logger } from '../../shared/log';
 import type { Store, WriteOp } from '../store/store';
@@ -33,11 +33,12 @@ import { checkNodeRemoval, findNode, planNodeUpdate } from './nodes';
 import { planClusterUpdate } from './cluster';
 import { blobRoutes } from './blob-routes';
 import { volumeRoutes } from './volume-routes';
-import { findService, serviceRoutes } from './service-routes';
+import { checkImage, findService, resolveMode, serviceRoutes } from './service-routes';
 import { streamRoutes } from './stream-routes';
 import { logRoutes } from './log-routes';
 import { imageStreamRoutes } from './image-routes';
 import type { ImagePuller } from '../registry/puller';
+import type { ImageResolver } from '../registry/resolve';
 import { findTask } from './find-task';
 import type { EventLog } from './events';
 import { placementWarnings } from '../scheduler/warnings';
@@ -52,6 +53,8 @@ export interface ApiContext {
   replicator: ImageReplicator;
   /** Pulls images from other registries into the cluster. */
   puller: ImagePuller;
+  /** Pins a service's image tag to a digest (create, update, deploy). */
+  resolver: ImageResolver;
   log: Logger;
   managerId: string;
   clusterId: string;
@@ -369,19 +372,24 @@ const routes: Route[] = [
       if (!body || !Array.isArray(body.services)) throw new InvalidArgumentError('expected {"services": [...]}');
       if (body.services.length === 0) throw new InvalidArgumentError('a stack needs at least one service');
       for (const s of body.services) validateSpec(s, stackName);
-      for (const s of body.services) {
-        const ref = normalizeImageRef(s.task.container.image);
-        if (!(await ctx.images.resolve(ref)) && !(await ctx.replicator.ensure(ref))) {
-          throw new ImageNotFoundError(`service ${s.name}: image ${ref} not found in the cluster (import it with: tsswarm image import FILE ${ref})`);
-        }
-      }
       if (!Array.isArray(body.networks)) throw new InvalidArgumentError('expected {"networks": [...]}');
+      // Every image pinned to a digest before anything is written; a service that keeps its tag keeps its digest under `changed`.
+      const mode = resolveMode(body.resolveImage, 'always');
+      const current = new Map((await ctx.store.list<Service>(Keys.services)).map((s) => [s.value.spec.name, s.value.spec.task.container.image]));
+      const imageWarnings: string[] = [];
+      const services: ServiceSpec[] = [];
+      for (const s of body.services) {
+        const r = await checkImage(ctx, s, mode, body.registryAuth, current.get(s.name) ?? null);
+        if (r.warning) imageWarnings.push(r.warning);
+        services.push(r.spec);
+      }
+      body.services = services;
       const secrets = body.secrets ?? [];
       const configs = body.configs ?? [];
       if (!Array.isArray(secrets) || !Array.isArray(configs)) throw new InvalidArgumentError('secrets and configs must be lists');
       const result = await deployStack(ctx.store, stackName, body.services, body.networks, body.prune === true, { secrets, configs, dek: () => ctx.keys.get() });
       const nodes = await ctx.store.list<ClusterNode>(Keys.nodes);
-      return { ...result, warnings: placementWarnings(body.services, nodes.map((n) => n.value)) };
+      return { ...result, warnings: [...imageWarnings, ...placementWarnings(body.services, nodes.map((n) => n.value))] };
     },
   },
   {

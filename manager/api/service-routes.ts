@@ -5,10 +5,11 @@
  * image, secrets and configs by name, networks, published ports. Whether a change starts a rolling
  * update is decided in one place (orchestrator/update/spec-change.ts).
  */
-import type { RebalanceResult, ServiceCreateRequest, ServiceUpdateRequest, ServiceWriteResult } from '../../shared/api-types';
-import { ConflictError, ImageNotFoundError, InvalidArgumentError, ServiceNotFoundError } from '../../shared/errors';
+import type { RebalanceResult, RegistryAuthMap, ResolveImageMode, ServiceCreateRequest, ServiceUpdateRequest, ServiceWriteResult } from '../../shared/api-types';
+import type { RegistryCredential } from '../../shared/registry/auth';
+import type { ResolvedServiceImage } from '../registry/resolve';
+import { ConflictError, InvalidArgumentError, isTsswarmError, ServiceNotFoundError } from '../../shared/errors';
 import { Keys } from '../../shared/keys';
-import { normalizeImageRef } from '../../shared/image-ref';
 import type { Network, Service, ServiceSpec, Stack, StoredBlob, Task } from '../../shared/types';
 import type { Store, Versioned, WriteOp } from '../store/store';
 import { assignPublishedPorts, checkPorts, validateSpec } from './deploy';
@@ -33,12 +34,35 @@ export async function findService(store: Store, ref: string): Promise<Versioned<
   throw new ServiceNotFoundError(`service ${ref} not found`);
 }
 
-async function checkImage(ctx: ApiContext, spec: ServiceSpec): Promise<ServiceSpec> {
-  const ref = normalizeImageRef(spec.task.container.image);
-  if (!(await ctx.images.resolve(ref)) && !(await ctx.replicator.ensure(ref))) {
-    throw new ImageNotFoundError(`service ${spec.name}: image ${ref} not found in the cluster (import it with: tsswarm image import FILE ${ref})`);
+/**
+ * The spec with its image pinned to a digest (manager/registry/resolve.ts), and what to warn about.
+ * Errors name the service.
+ */
+export async function checkImage(ctx: ApiContext, spec: ServiceSpec, mode: ResolveImageMode, auth: RegistryAuthMap | undefined, previous: string | null = null): Promise<{ spec: ServiceSpec; warning: string | null }> {
+  let r: ResolvedServiceImage;
+  try {
+    r = await ctx.resolver.resolve(spec.task.container.image, { mode, credential: credentialsFrom(auth), previous });
+  } catch (e) {
+    if (isTsswarmError(e)) (e as { message: string }).message = `service ${spec.name}: ${e.message}`;
+    throw e;
   }
-  return { ...spec, task: { ...spec.task, container: { ...spec.task.container, image: ref } } };
+  return { spec: { ...spec, task: { ...spec.task, container: { ...spec.task.container, image: r.image } } }, warning: r.warning ? `service ${spec.name}: ${r.warning}` : null };
+}
+
+/** A request's credentials, checked: by registry host, each a user name and a password. */
+export function credentialsFrom(auth: RegistryAuthMap | undefined): (registry: string) => RegistryCredential | null {
+  if (auth === undefined || auth === null) return () => null;
+  if (typeof auth !== 'object' || Array.isArray(auth)) throw new InvalidArgumentError('registryAuth must map registries to {"username", "password"}');
+  for (const [k, v] of Object.entries(auth)) {
+    if (typeof v !== 'object' || v === null || typeof v.username !== 'string' || typeof v.password !== 'string') throw new InvalidArgumentError(`registryAuth.${k} must be {"username", "password"}`);
+  }
+  return (registry) => auth[registry] ?? null;
+}
+
+export function resolveMode(v: unknown, fallback: ResolveImageMode): ResolveImageMode {
+  if (v === undefined || v === null) return fallback;
+  if (v === 'always' || v === 'changed' || v === 'never') return v;
+  throw new InvalidArgumentError(`resolveImage must be always, changed or never, got ${JSON.stringify(v)}`);
 }
 
 /**
@@ -120,13 +144,15 @@ export const serviceRoutes: Route[] = [
     handler: async (ctx, req) => {
       const b = body<ServiceCreateRequest>(await readJson(req), '');
       validateSpec(b.spec, null);
-      const checked = await checkImage(ctx, b.spec);
+      // A name that is taken is said before any image is pulled for it.
+      if ((await ctx.store.list<Service>(Keys.services)).some((s) => s.value.spec.name === b.spec.name)) throw new ConflictError(`service ${b.spec.name} already exists`);
+      const { spec: checked, warning } = await checkImage(ctx, b.spec, resolveMode(b.resolveImage, 'always'), b.registryAuth);
       for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
         const all = (await ctx.store.list<Service>(Keys.services)).map((s) => s.value);
         if (all.some((s) => s.spec.name === checked.name)) throw new ConflictError(`service ${checked.name} already exists`);
         const { spec, ops } = await prepare(ctx, checked, all);
         const svc = newService(spec, new Date().toISOString());
-        if (await ctx.store.commit([...ops, { put: Keys.service(svc.id), value: svc, guard: { absent: true } }])) return result(svc, await warningsFor(ctx, spec));
+        if (await ctx.store.commit([...ops, { put: Keys.service(svc.id), value: svc, guard: { absent: true } }])) return result(svc, [...(warning ? [warning] : []), ...(await warningsFor(ctx, spec))]);
       }
       throw new ConflictError(`services changed while creating ${checked.name}; try again`);
     },
@@ -136,6 +162,8 @@ export const serviceRoutes: Route[] = [
     pattern: /^\/v1\/services\/([^/]+)\/update$/,
     handler: async (ctx, req, [ref]) => {
       const b = body<ServiceUpdateRequest>(await readJson(req), ', "version": N');
+      const mode = resolveMode(b.resolveImage, 'changed');
+      let warning: string | null = null;
       const next = await rewrite(ctx, ref!, async (cur, others) => {
         const c = cur.value.spec;
         if (b.version !== undefined && b.version !== null && b.version !== cur.value.specVersion) {
@@ -144,11 +172,12 @@ export const serviceRoutes: Route[] = [
         if (b.spec.name !== c.name) throw new InvalidArgumentError(`service ${c.name}: the name cannot change`);
         if (b.spec.mode !== c.mode) throw new InvalidArgumentError(`service ${c.name}: the mode cannot change from ${c.mode} to ${String(b.spec.mode)}`);
         validateSpec(b.spec, c.stack);
-        const checked = await checkImage(ctx, b.spec);
-        const { spec, ops } = await prepare(ctx, checked, others);
+        const checked = await checkImage(ctx, b.spec, mode, b.registryAuth, c.task.container.image);
+        warning = checked.warning;
+        const { spec, ops } = await prepare(ctx, checked.spec, others);
         return { next: withSpec(cur.value, spec, new Date().toISOString()), ops };
       });
-      return result(next, await warningsFor(ctx, next.spec));
+      return result(next, [...(warning ? [warning] : []), ...(await warningsFor(ctx, next.spec))]);
     },
   },
   {

@@ -20,7 +20,7 @@ import { INDEX_TYPES, layerCompression, parseImageConfig, parseIndex, parseManif
 import type { FetchedManifest, RegistryClient } from '../../shared/registry/client';
 import { ImagePullError, RegistryAuthError } from '../../shared/registry/errors';
 import { stageBytes, type StagedBlob } from './staged-image';
-import type { ImageStore } from './store';
+import type { ImageSource, ImageStore } from './store';
 
 /** Layers downloaded at once per pull. */
 const PARALLEL_LAYERS = 3;
@@ -32,6 +32,8 @@ export interface PullOptions {
   platforms: Platform[];
   signal?: AbortSignal;
   progress?: (p: PullProgress) => void;
+  /** What the store records (default: pulled); a copy from another manager keeps the origin's. */
+  source?: ImageSource;
 }
 
 export interface PullResult extends ImageSummary {
@@ -92,7 +94,7 @@ export async function pullImage(images: ImageStore, clients: RegistryClient[], r
       const unique = new Map(docs.map((d) => [sha256Digest(d), d]));
       for (const d of unique.values()) blobs.push(await stageBytes(staging, d));
       return { manifestDigest: top.digest, blobs };
-    });
+    }, options.source ?? 'pull');
     progress({ status: `Digest: ${top.digest}` });
     return { ...summary, downloaded };
   } finally {

@@ -41,7 +41,7 @@ export class ImagePuller {
       ...(signal ? { signal } : {}),
       ...(progress ? { progress } : {}),
     });
-    await this.replicator.announce(result.ref, result.digest);
+    await this.replicator.announce(result.ref, result.digest, true);
     progress?.({ status: `Status: ${result.downloaded ? 'Downloaded newer image' : 'Image is up to date'} for ${formatImageRef(target)}` });
     return result;
   }

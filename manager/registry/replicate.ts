@@ -43,9 +43,9 @@ export class ImageReplicator {
     if (this.stopWatch) await this.stopWatch();
   }
 
-  /** Records an image imported into this manager's store, for the others to copy. */
-  async announce(ref: string, digest: string): Promise<void> {
-    const rec: ImageRecord = { ref, digest, registry: this.registry, importedAt: new Date().toISOString() };
+  /** Records an image imported into (or pulled by) this manager's store, for the others to copy. */
+  async announce(ref: string, digest: string, pulled = false): Promise<void> {
+    const rec: ImageRecord = { ref, digest, registry: this.registry, importedAt: new Date().toISOString(), ...(pulled ? { pulled } : {}) };
     await this.store.commit([{ put: Keys.image(ref), value: rec, guard: null }]);
   }
 
@@ -81,7 +81,7 @@ export class ImageReplicator {
       try {
         // The peer's registry names images as this cluster does: the ref as it is, at the recorded digest.
         const target = canonicalImageRef(rec.ref);
-        const s = await pullImage(this.images, [new RegistryClient(source, this.fetch)], target.name, rec.digest, target, { platforms: this.platforms() });
+        const s = await pullImage(this.images, [new RegistryClient(source, this.fetch)], target.name, rec.digest, target, { platforms: this.platforms(), source: rec.pulled ? 'pull' : 'import' });
         if (s.digest === rec.digest) {
           this.log.info(`copied image ${rec.ref} (${rec.digest.slice(7, 19)}) from ${source}`);
           return true;

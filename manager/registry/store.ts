@@ -3,7 +3,7 @@
  *
  *   <dir>/oci-layout            {"imageLayoutVersion":"1.0.0"}
  *   <dir>/blobs/sha256/<hex>    manifests, configs, layers (content-addressed, verified)
- *   <dir>/refs.json             { "busybox:latest": { digest, importedAt } }, replaced atomically
+ *   <dir>/refs.json             { "busybox:latest": { digest, importedAt, source } }, replaced atomically
  *   <dir>/tmp/                  imports in progress; emptied when the store opens
  *
  * Imports stage and verify every blob under tmp/ first, then commit under the
@@ -39,11 +39,18 @@ export interface ResolvedImage {
   index: ImageIndex | null;
   /** The document exactly as stored (its sha256 is `digest`). */
   raw: Buffer;
+  /** How the ref got here: a pulled tag may have moved upstream since, an imported one is the cluster's own. */
+  source: ImageSource;
 }
+
+/** Where a ref's image came from: imported here (or built), or pulled from the registry its name points at. */
+export type ImageSource = 'import' | 'pull';
 
 interface RefEntry {
   digest: string;
   importedAt: string;
+  /** Absent in entries written before pulls: imported. */
+  source?: ImageSource;
 }
 
 interface RefsFile {
@@ -93,7 +100,7 @@ export class ImageStore {
    * contents, or blobs fetched from another manager's registry) as `ref`.
    * All or nothing.
    */
-  async importStaged(ref: string, stage: (staging: string, target: string) => Promise<StagedImage>): Promise<ImageSummary> {
+  async importStaged(ref: string, stage: (staging: string, target: string) => Promise<StagedImage>, source: ImageSource = 'import'): Promise<ImageSummary> {
     const target = normalizeImageRef(ref);
     const wanted = parseImageRef(target).digest;
     await this.open();
@@ -102,7 +109,7 @@ export class ImageStore {
       const staged = await stage(staging, target);
       // A digest names content: only that content may be stored under it.
       if (wanted !== null && staged.manifestDigest !== wanted) throw new InvalidArgumentError(`cannot store ${ref}: the content has digest ${staged.manifestDigest}`);
-      return await this.locked(() => this.commit(target, staged));
+      return await this.locked(() => this.commit(target, staged, source));
     } finally {
       await rm(staging, { recursive: true, force: true });
     }
@@ -125,20 +132,24 @@ export class ImageStore {
     const parsed = canonicalImageRef(ref);
     const refs = (await this.readRefs()).refs;
     let digest: string | null = null;
+    let source: ImageSource = 'import';
     if (parsed.digest !== null) {
       for (const [r, e] of Object.entries(refs)) {
         if (parseImageRef(r).name !== parsed.name) continue;
+        source = e.source ?? 'import';
         if (e.digest === parsed.digest) digest = parsed.digest;
         // One platform's manifest of an index the name points at, when this store holds it.
         else if ((await this.manifestInfo(e.digest)).index?.manifests.some((m) => m.digest === parsed.digest) && (await this.hasManifest(parsed.digest))) digest = parsed.digest;
         if (digest !== null) break;
       }
     } else {
-      digest = refs[formatImageRef(parsed)]?.digest ?? null;
+      const entry = refs[formatImageRef(parsed)];
+      digest = entry?.digest ?? null;
+      source = entry?.source ?? 'import';
     }
     if (digest === null) return null;
     const info = await this.manifestInfo(digest);
-    return { ref: formatImageRef(parsed), digest, mediaType: info.mediaType, manifest: info.manifest, index: info.index, raw: info.raw };
+    return { ref: formatImageRef(parsed), digest, mediaType: info.mediaType, manifest: info.manifest, index: info.index, raw: info.raw, source };
   }
 
   /**
@@ -264,7 +275,7 @@ export class ImageStore {
     return stageRootfs(file, staging);
   }
 
-  private async commit(ref: string, staged: StagedImage): Promise<ImageSummary> {
+  private async commit(ref: string, staged: StagedImage, source: ImageSource): Promise<ImageSummary> {
     try {
       for (const blob of staged.blobs) {
         const target = join(this.blobDir, digestHex(blob.digest));
@@ -274,9 +285,15 @@ export class ImageStore {
       }
       await fsyncFile(this.blobDir); // the renames are durable before refs.json names the blobs
       const file = await this.readRefs();
-      file.refs[ref] = { digest: staged.manifestDigest, importedAt: new Date().toISOString() };
+      // A tag that moves leaves its old image under name@digest (Docker's dangling image):
+      // services pinned to that digest still run it on nodes that join later. `image rm` takes it.
+      const before = file.refs[ref];
+      if (before && before.digest !== staged.manifestDigest) {
+        const old = `${parseImageRef(ref).name}@${before.digest}`;
+        file.refs[old] ??= before;
+      }
+      file.refs[ref] = { digest: staged.manifestDigest, importedAt: new Date().toISOString(), source };
       await this.writeRefs(file);
-      // A re-import may have moved the tag off an image nothing else names.
       await this.collectGarbage(file);
       return await this.summary(ref, staged.manifestDigest);
     } catch (e) {

@@ -99,10 +99,13 @@ describe('one-host deploy end to end', () => {
     fs.writeFileSync(file, STACK);
     c.ok(['deploy', '-c', file, 'demo']);
     const services = c.json<ServiceRow[]>(['service', 'ls']);
+    // The tag is pinned to the digest the cluster has (an imported image: no registry asked).
+    const digest = c.json<{ ref: string; digest: string }[]>(['image', 'ls'])[0]!.digest;
     assert.deepEqual(
       services.map((s) => [s.name, s.mode, s.running, s.desired, s.image]),
-      [['demo_watcher', 'global', 1, 1, 'busybox:latest'], ['demo_web', 'replicated', 3, 3, 'busybox:latest']],
+      [['demo_watcher', 'global', 1, 1, `busybox:latest@${digest}`], ['demo_web', 'replicated', 3, 3, `busybox:latest@${digest}`]],
     );
+    assert.match(c.ok(['service', 'ls']), /demo_web +replicated +3\/3 +busybox:latest\s/, 'the table shows the tag');
     const tasks = c.json<TaskRow[]>(['stack', 'ps', 'demo']).filter((t) => t.desiredState === 'running');
     assert.equal(tasks.length, 4);
     for (const t of tasks) {

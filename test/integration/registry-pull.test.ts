@@ -268,6 +268,49 @@ describe('pulling from a real registry', () => {
     assert.equal(scopes.filter((x) => x === 'repository:team/tokened:pull').length, 1, `token requests: ${JSON.stringify(scopes)}`);
   });
 
+  it('deploy pins a tag to its digest: a tag moved upstream changes nothing running until the next deploy rolls it out', async () => {
+    const build = (content: string) => {
+      const dir = path.join(work, `app-${content}`);
+      const layer = tarOf(path.join(work, `app-${content}.tar`), { 'version.txt': `${content}\n` });
+      writeOciLayout(dir, 'v', [{ architecture: 'amd64', layers: [{ tar: busyboxTar, compression: 'gzip' }, { tar: layer, compression: 'gzip' }], cmd: ['sh'] }]);
+      return dir;
+    };
+    const image = `${reg}/team/app:1`;
+    push(build('first'), 'v', image);
+    const file = path.join(work, 'app.yml');
+    fs.writeFileSync(file, ['services:', '  web:', `    image: ${image}`, `    command: ["sh", "-c", "cat /version.txt; exec sleep 1000"]`, '    stop_grace_period: 1s', '    deploy: { replicas: 1 }', ''].join('\n'));
+    // Not pulled before: the deploy pulls it into the cluster.
+    hosts.ok(m, ['deploy', '-c', file, 'pin']);
+    const spec = () => hosts.json<Array<{ spec: { task: { container: { image: string } } } }>>(['service', 'inspect', 'pin_web'])[0]!.spec.task.container.image;
+    const first = spec();
+    assert.match(first, new RegExp(`^${image.replace(/\./g, '\\.')}@sha256:[a-f0-9]{64}$`));
+    assert.equal(first.split('@')[1], images().find((i) => i.ref === image)?.digest);
+    assert.match(hosts.ok(m, ['service', 'ps', 'pin_web']), new RegExp(`team/app:1@sha256:${first.slice(-64, -52)}\\s`), 'service ps shows the digest');
+
+    // The tag moves; a new replica still runs what the service was deployed with.
+    push(build('second'), 'v', image);
+    hosts.ok(m, ['service', 'scale', 'pin_web=2']);
+    await eventually('two tasks printing the first version', () => (hosts.ok(m, ['service', 'logs', '--raw', 'pin_web']).match(/^first$/gm) ?? []).length === 2, 60000);
+    assert.equal(spec(), first);
+
+    // --resolve-image never keeps what the cluster has; a plain deploy asks the registry and rolls out the new digest.
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('replicas: 1', 'replicas: 2'));
+    hosts.ok(m, ['deploy', '--resolve-image', 'never', '-c', file, 'pin']);
+    assert.equal(spec(), first);
+    const r = hosts.cli(m, ['deploy', '-c', file, 'pin']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.notEqual(spec(), first);
+    assert.match(r.stdout, /Updating service pin_web/);
+    await eventually('both tasks on the second version', () => {
+      const t = hosts.json<TaskRow[]>(['service', 'ps', 'pin_web']).filter((x) => x.desiredState === 'running' && x.state === 'running');
+      return t.length === 2 && (hosts.ok(m, ['service', 'logs', '--raw', 'pin_web']).match(/^second$/gm) ?? []).length >= 2;
+    }, 60000).catch((e: Error) => {
+      throw new Error(`${e.message}: ${hosts.ok(m, ['service', 'ps', '--no-trunc', 'pin_web'])}\n${hosts.ok(m, ['service', 'logs', '--raw', 'pin_web'])}`);
+    });
+    assert.ok(images().some((i) => i.ref === `${reg}/team/app@${first.split('@')[1]}`), 'the old digest stays in the cluster (dangling) for tasks pinned to it');
+    hosts.ok(m, ['stack', 'rm', 'pin']);
+  });
+
   it('bad input: one line, nothing changed', () => {
     const before = images();
     for (const [args, message] of [

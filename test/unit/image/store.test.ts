@@ -385,3 +385,78 @@ describe('ImageStore list / resolve / remove', () => {
     });
   });
 });
+
+describe('ImageStore pulls', () => {
+  it('a tag that moves leaves its old image under name@digest, still resolvable by that digest', async () => {
+    await withStore(async (store) => {
+      const a = await store.importArchive(saveTar, 'app:1');
+      const b = await store.importArchive(rootfsTar, 'app:1');
+      assert.notEqual(a.digest, b.digest);
+      assert.deepEqual((await store.list()).map((i) => i.ref).sort(), ['app:1', `app@${a.digest}`]);
+      assert.equal((await store.resolve(`app@${a.digest}`))?.digest, a.digest);
+      assert.equal((await store.resolve('app:1'))?.digest, b.digest);
+      assert.equal((await store.resolve('app:1'))?.source, 'import');
+      await store.remove(`app@${a.digest}`);
+      assert.equal(await store.resolve(`app@${a.digest}`), null);
+    });
+  });
+
+  it('ensureBlob: one fetch for concurrent callers, verified by the fetcher, pinned against collection until released', async () => {
+    await withStore(async (store) => {
+      const data = Buffer.from('layer bytes');
+      const d = { mediaType: MediaType.ociLayer, digest: sha256(data), size: data.length };
+      let fetches = 0;
+      const fetchTo = async (file: string) => {
+        fetches++;
+        await new Promise((r) => setTimeout(r, 20));
+        await writeFile(file, data);
+      };
+      const [x, y] = await Promise.all([store.ensureBlob(d, fetchTo), store.ensureBlob(d, fetchTo)]);
+      assert.equal(fetches, 1);
+      assert.ok(await store.blobInfo(d.digest));
+      // An import's garbage collection leaves a pinned blob alone...
+      await store.importArchive(rootfsTar, 'other:1');
+      assert.ok(await store.blobInfo(d.digest), 'kept while pinned');
+      x.release();
+      y.release();
+      await store.remove('other:1');
+      assert.equal(await store.blobInfo(d.digest), null, 'collected once released and unreferenced');
+      // A fetcher that fails leaves nothing behind.
+      await assert.rejects(store.ensureBlob(d, async () => { throw new Error('cut off'); }), /cut off/);
+      assert.equal(await store.blobInfo(d.digest), null);
+    });
+  });
+
+  it('keeps an index as it is, with the entries it holds; serves an entry by digest under the name', async () => {
+    await withStore(async (store) => {
+      const one = await store.importArchive(saveTar, 'seed:1');
+      const resolved = (await store.resolve('seed:1'))!;
+      const index = Buffer.from(JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.ociIndex,
+        manifests: [
+          { mediaType: resolved.mediaType, digest: one.digest, size: resolved.raw.length, platform: { os: 'linux', architecture: 'amd64' } },
+          { mediaType: MediaType.ociManifest, digest: `sha256:${'e'.repeat(64)}`, size: 10, platform: { os: 'linux', architecture: 'arm64' } },
+        ],
+      }));
+      const staged = await store.importStaged('multi:1', async (staging) => {
+        const file = join(staging, 'index');
+        await writeFile(file, index);
+        return { manifestDigest: sha256(index), blobs: [{ path: file, digest: sha256(index), size: index.length }] };
+      }, 'pull');
+      assert.equal(staged.digest, sha256(index));
+      const r = (await store.resolve('multi:1'))!;
+      assert.equal(r.digest, sha256(index));
+      assert.equal(r.source, 'pull');
+      assert.equal(r.index?.manifests.length, 2);
+      assert.equal(r.manifest.config.digest, resolved.manifest.config.digest, 'this platform\'s image');
+      assert.equal((await store.resolve(`multi@${one.digest}`))?.digest, one.digest, 'the entry it holds, by digest');
+      assert.equal(await store.resolve(`multi@sha256:${'e'.repeat(64)}`), null, 'not an entry it lacks');
+      // The entry's blobs stay while the index names them, after the tag that brought them goes.
+      await store.remove('seed:1');
+      assert.ok(await store.blobInfo(one.digest));
+      await store.remove('multi:1');
+      assert.equal(await store.blobInfo(one.digest), null);
+    });
+  });
+});
