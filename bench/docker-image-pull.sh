@@ -27,7 +27,7 @@ registry_pid=""
 teardown() { [[ -n "$registry_pid" ]] && kill -KILL "$registry_pid" 2>/dev/null; hosts_down; save_dockerd_logs "$keep_log" ""; }
 hosts_session_start dimp teardown
 reg="$(addr_of 1):5000"
-dockerd_insecure=$reg
+dockerd_insecure=$reg dockerd_pull=1
 hosts_net_up
 dockerds_up
 swarm_up
@@ -66,11 +66,11 @@ for ((r = 1; r <= runs; r++)); do
   t0=$(now_ns)
   dk 1 service create -d --name "spread$r" --replicas 3 --replicas-max-per-node 1 --stop-grace-period 1s "$reg/bench/spread$r:1" sleep 1000 >/dev/null ||
     die "docker service create spread$r failed"
-  for ((i = 0; i < 3000; i++)); do
+  for ((i = 0; i < 1200; i++)); do
     [[ $(running "spread$r") == 3 ]] && break
     sleep 0.05
   done
-  [[ $(running "spread$r") == 3 ]] || die "spread$r: 3 replicas did not run within 150 s"
+  [[ $(running "spread$r") == 3 ]] || die "spread$r: 3 replicas did not run within 60 s: $(dk 1 service ps --no-trunc --format '{{.Node}} {{.CurrentState}} {{.Error}}' "spread$r" | head -6 | tr '\n' ';')"
   deploy_ms+=("$(ms_since "$t0")")
   dk 1 service rm "spread$r" >/dev/null
   log "run $r/$runs: docker pull ${pull_ms[-1]} ms, 3 hosts running ${deploy_ms[-1]} ms ($((pushed_bytes / 1000000)) MB)"

@@ -199,7 +199,9 @@ host_dockerd_start() {
   # dockerd_insecure (set by a script): the registries it may reach over plain HTTP (daemon.json's list).
   printf '{"deprecated-key-path": "%s/key.json"%s}\n' "$d" "${dockerd_insecure:+, \"insecure-registries\": [\"$dockerd_insecure\"]}" >"$d/daemon.json"
   # nsenter and unshare exec (no fork) and so does sh: $! is dockerd's PID.
-  TMPDIR="$d/tmp" DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 nsenter --net="/run/netns/$(ns_of "$i")" -- unshare --uts -- \
+  # DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1: swarm tasks use the image the node has (loaded by
+  # busybox_everywhere) and never pull; a script that measures pulls sets dockerd_pull=1.
+  TMPDIR="$d/tmp" DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=$([[ -n "${dockerd_pull:-}" ]] && echo 0 || echo 1) nsenter --net="/run/netns/$(ns_of "$i")" -- unshare --uts -- \
     sh -c 'hostname "$0" && exec "$@"' "h$i" \
     "$DOCKERD" --config-file "$d/daemon.json" --data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/dockerd.pid" \
     -H "unix://$(sock_of "$i")" --storage-driver "$driver" \

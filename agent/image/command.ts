@@ -1,5 +1,6 @@
 /** Runs a system command (tar, mknod, setfattr) and turns a failure into one readable line. */
 import { spawn } from 'node:child_process';
+import type { Writable } from 'node:stream';
 
 export class CommandError extends Error {
   constructor(
@@ -12,11 +13,13 @@ export class CommandError extends Error {
   }
 }
 
-export function runCommand(command: string, args: readonly string[], signal?: AbortSignal): Promise<void> {
+/** `stdin`: a stream the command reads (else none); see unpack.ts for one that outlives the reader. */
+export function runCommand(command: string, args: readonly string[], signal?: AbortSignal, stdin?: (w: Writable) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], signal });
+    const child = spawn(command, args, { stdio: [stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'], signal });
+    if (stdin && child.stdin) stdin(child.stdin);
     const err: Buffer[] = [];
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') {
         reject(new CommandError(command, null, '', `${command} not found: run scripts/setup.sh to install it`));

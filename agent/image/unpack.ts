@@ -1,13 +1,14 @@
 /**
  * Unpacks one verified layer blob into a directory as root: owners, modes and
- * file capabilities as the image says (GNU tar, which also recognises gzip and
- * zstd by itself; zstd through Debian's `zstd`), then whiteouts converted for overlayfs. The uncompressed stream is
- * hashed at the same time and must match the config's diff id, because the
- * diff id names the directory that other images will share.
+ * file capabilities as the image says (GNU tar), then whiteouts converted for
+ * overlayfs. A compressed layer is decompressed once, in this process for gzip
+ * and by Debian's `zstd` for zstd, and hashed on its way into tar: it must match
+ * the config's diff id, because the diff id names the directory that other
+ * images will share.
  */
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { Writable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { DigestTap } from '../../shared/digest-stream';
@@ -23,32 +24,45 @@ export async function unpackLayer(
   fsDir: string,
   signal: AbortSignal,
 ): Promise<void> {
-  const extract = runCommand(
-    'tar',
-    [
-      '--extract',
-      '--file',
-      blobFile,
-      '--directory',
-      fsDir,
-      '--numeric-owner',
-      '--same-owner',
-      '--same-permissions',
-      // File capabilities (ping, etc.) travel as this xattr; no other namespace is
-      // taken from an image, so a layer cannot forge trusted.overlay.* marks.
-      '--xattrs',
-      '--xattrs-include=security.capability',
-    ],
-    signal,
-  );
-  const verify = compression === 'gzip' ? gunzipDigest(blobFile, signal) : compression === 'zstd' ? zstdDigest(blobFile, signal) : null;
-  const [tarResult, digestResult] = await Promise.allSettled([extract, verify]);
+  const tarArgs = [
+    '--extract',
+    '--directory',
+    fsDir,
+    '--numeric-owner',
+    '--same-owner',
+    '--same-permissions',
+    // File capabilities (ping, etc.) travel as this xattr; no other namespace is
+    // taken from an image, so a layer cannot forge trusted.overlay.* marks.
+    '--xattrs',
+    '--xattrs-include=security.capability',
+  ];
+  if (compression === 'none') {
+    // The blob's digest, checked already, is its diff id.
+    try {
+      await runCommand('tar', [...tarArgs, '--file', blobFile], signal);
+    } catch (e) {
+      throw new ImagePullError(`layer ${diffId}: cannot unpack: ${(e as Error).message}`, { temporary: false, cause: e });
+    }
+    await convertWhiteouts(fsDir, signal);
+    return;
+  }
+  // Decompressed once: the stream is hashed (it must be the diff id) on its way into tar.
+  // The staging directory is renamed into place only after both agree, so a mismatch leaves nothing.
+  const tap = new DigestTap();
+  let feed: ((w: Writable) => void) | undefined;
+  const fed = new Promise<void>((resolve, reject) => {
+    feed = (tarIn) => {
+      pipeline(decompressed(blobFile, compression, signal), tap, outlive(tarIn), { signal }).then(resolve, reject);
+    };
+  });
+  const extract = runCommand('tar', [...tarArgs, '--file', '-'], signal, (w) => feed!(w));
+  const [tarResult, digestResult] = await Promise.allSettled([extract, fed]);
   if (signal.aborted) throw signal.reason;
   if (digestResult.status === 'rejected') {
     throw new ImagePullError(`layer ${diffId}: not valid ${compression} (${(digestResult.reason as Error).message})`, { temporary: false, cause: digestResult.reason });
   }
-  if (digestResult.value !== null && digestResult.value !== diffId) {
-    throw new ImagePullError(`layer does not match the image config: uncompressed digest ${digestResult.value}, config says ${diffId}`, { temporary: false });
+  if (tap.digest() !== diffId) {
+    throw new ImagePullError(`layer does not match the image config: uncompressed digest ${tap.digest()}, config says ${diffId}`, { temporary: false });
   }
   if (tarResult.status === 'rejected') {
     throw new ImagePullError(`layer ${diffId}: cannot unpack: ${(tarResult.reason as Error).message}`, { temporary: false, cause: tarResult.reason });
@@ -56,24 +70,50 @@ export async function unpackLayer(
   await convertWhiteouts(fsDir, signal);
 }
 
-async function gunzipDigest(file: string, signal: AbortSignal): Promise<string> {
-  const tap = new DigestTap();
-  await pipeline(createReadStream(file), createGunzip(), tap, new Writable({ write: (_c, _e, done) => done() }), { signal });
-  return tap.digest();
-}
-
-/** Node 20 has no zstd in zlib: the uncompressed stream comes from `zstd -dc`. */
-async function zstdDigest(file: string, signal: AbortSignal): Promise<string> {
+/** The blob's uncompressed bytes: zlib for gzip; `zstd -dc` for zstd (Node 20 has none). */
+function decompressed(file: string, compression: 'gzip' | 'zstd', signal: AbortSignal): Readable {
+  if (compression === 'gzip') {
+    const raw = createReadStream(file);
+    const gz = createGunzip();
+    raw.once('error', (e) => gz.destroy(e));
+    return raw.pipe(gz);
+  }
   const child = spawn('zstd', ['-dc', '--', file], { stdio: ['ignore', 'pipe', 'pipe'], signal });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
+  const out = new PassThrough();
+  child.stdout.pipe(out, { end: false });
+  child.once('error', (e) => out.destroy(e));
+  child.once('close', (code) => {
+    if (code === 0) out.end();
+    else out.destroy(new Error(stderr.trim().split('\n')[0] || `zstd exited with ${code}`));
   });
-  const tap = new DigestTap();
-  await pipeline(child.stdout, tap, new Writable({ write: (_c, _e, done) => done() }), { signal });
-  const code = await exited;
-  if (code !== 0) throw new Error(stderr.trim().split('\n')[0] || `zstd exited with ${code}`);
-  return tap.digest();
+  return out;
+}
+
+/**
+ * A writable into `tarIn` that keeps accepting after tar has stopped reading (GNU tar may close
+ * its input at the end-of-archive blocks), so the whole stream is still hashed.
+ */
+function outlive(tarIn: Writable): Writable {
+  let gone = false;
+  tarIn.on('error', () => (gone = true));
+  tarIn.on('close', () => (gone = true));
+  return new Writable({
+    write(chunk: Buffer, _enc, done) {
+      if (gone) return done();
+      if (tarIn.write(chunk)) return done();
+      const go = () => {
+        tarIn.off('drain', go);
+        tarIn.off('close', go);
+        done();
+      };
+      tarIn.on('drain', go);
+      tarIn.on('close', go);
+    },
+    final(done) {
+      if (!gone) tarIn.end();
+      done();
+    },
+  });
 }
