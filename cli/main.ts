@@ -37,7 +37,7 @@ Commands:
   update [--heartbeat-period DURATION] [--heartbeat-grace DURATION] [--cert-expiry DURATION] [--task-history-limit N]
          [--registry-mirror URL]... [--insecure-registry HOST:PORT]...
   down [--data-root DIR] [--purge]
-  image pull [-q] REF | image import FILE NAME[:TAG] | image ls
+  image pull [-q] REF | image import FILE NAME[:TAG] | image ls | image inspect REF... | image tag SOURCE TARGET | image rm [-f] REF...
   login [REGISTRY] [-u USER] [--password-stdin] | logout [REGISTRY]
   deploy [-c] STACKFILE [NAME] [--detach] [--prune] [--resolve-image always|changed|never]
   stack ls | stack ps NAME | stack rm NAME

@@ -138,6 +138,29 @@ export interface PullProgress {
   total?: number;
 }
 
+/** `GET /v1/images/inspect` (`tsswarm image inspect`): what the cluster holds under a reference. */
+export interface ImageInspect {
+  ref: string;
+  /** Of what the reference names: a manifest, or an index. */
+  digest: string;
+  mediaType: string;
+  /** `import`: imported or tagged in the cluster; `pull`: from the registry its name points at. */
+  source: 'import' | 'pull';
+  size: number;
+  created: string | null;
+  /** This host's platform's image, which the fields below describe. */
+  architecture: string;
+  os: string;
+  /** For an index: its entries (the cluster holds those of its nodes' platforms). */
+  platforms: Array<{ digest: string; platform: string | null }> | null;
+  /** The image config's `config` (Entrypoint, Cmd, Env, WorkingDir, User, Volumes, Healthcheck, ...). */
+  config: Record<string, unknown>;
+  layers: Array<{ digest: string; size: number; mediaType: string }>;
+  history: unknown[];
+  /** Services pinned to it. */
+  usedBy: string[];
+}
+
 export interface ImageView {
   ref: string;
   digest: string;

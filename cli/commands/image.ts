@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { InvalidArgumentError } from '../../shared/errors';
-import type { ImageView } from '../../shared/api-types';
+import type { ImageInspect, ImageView } from '../../shared/api-types';
 import { canonicalImageRef, registryOf } from '../../shared/image-ref';
 import { encodeRegistryAuth, REGISTRY_AUTH_HEADER } from '../../shared/registry/auth-header';
 import type { CommandContext } from '../context';
@@ -9,7 +9,7 @@ import { credentialFor } from '../registry-credentials';
 import { PullView, type PullLine } from '../pull-view';
 import { printJson, printTable } from '../table';
 
-const USAGE = 'usage: tsswarm image pull REF | import FILE NAME[:TAG] | ls';
+const USAGE = 'usage: tsswarm image pull REF | import FILE NAME[:TAG] | ls | inspect REF... | tag SOURCE TARGET | rm [-f] REF...';
 
 export async function image(ctx: CommandContext): Promise<void> {
   const [sub, file, ref] = ctx.args.positionals;
@@ -29,6 +29,29 @@ export async function image(ctx: CommandContext): Promise<void> {
     case 'pull':
       if (!file || ref !== undefined) throw new InvalidArgumentError('usage: tsswarm image pull [--quiet] REF');
       return pull(ctx, file);
+    case 'inspect': {
+      const refs = ctx.args.positionals.slice(1);
+      if (refs.length === 0) throw new InvalidArgumentError('usage: tsswarm image inspect REF...');
+      // Every one found first: an unknown one prints nothing.
+      const out = await Promise.all(refs.map((r) => ctx.client.get<ImageInspect>(`/v1/images/inspect?ref=${encodeURIComponent(r)}`)));
+      return printJson(out);
+    }
+    case 'tag': {
+      if (!file || !ref || ctx.args.positionals.length !== 3) throw new InvalidArgumentError('usage: tsswarm image tag SOURCE TARGET');
+      await ctx.client.post('/v1/images/tag', { source: file, target: ref });
+      return;
+    }
+    case 'rm': {
+      const refs = ctx.args.positionals.slice(1);
+      if (refs.length === 0) throw new InvalidArgumentError('usage: tsswarm image rm [-f] REF...');
+      const force = ctx.args.flags.get('force') === true || ctx.args.flags.get('f') === true;
+      for (const r of refs) {
+        const res = await ctx.client.delete<{ untagged: string[]; deleted: string | null }>(`/v1/images?ref=${encodeURIComponent(r)}${force ? '&force=1' : ''}`);
+        for (const u of res.untagged) process.stdout.write(`Untagged: ${u}\n`);
+        if (res.deleted) process.stdout.write(`Deleted: ${res.deleted}\n`);
+      }
+      return;
+    }
     default:
       throw new InvalidArgumentError(USAGE);
   }

@@ -4,12 +4,22 @@
  * of progress (`PullProgress`, per layer as `docker pull` shows it), ending in
  * `{"result": ImageSummary}` or `{"error": {"code", "message"}}`; a bad request
  * is refused before the stream starts.
+ *
+ * `GET /v1/images/inspect?ref=`, `POST /v1/images/tag` ({source, target}) and
+ * `DELETE /v1/images?ref=[&force=1]` (refused while a service runs the image,
+ * unless forced; every manager removes its copy).
  */
 import { InvalidArgumentError, isTsswarmError } from '../../shared/errors';
 import { canonicalImageRef, formatImageRef } from '../../shared/image-ref';
 import { decodeRegistryAuth, REGISTRY_AUTH_HEADER } from '../../shared/registry/auth-header';
-import type { StreamRoute } from './server';
+import type { Route, StreamRoute } from './server';
 import { jsonLines } from './stream-routes';
+import { readJson } from './http-util';
+import { Keys } from '../../shared/keys';
+import type { ImageInspect } from '../../shared/api-types';
+import type { Service } from '../../shared/types';
+import { ConflictError, ImageNotFoundError } from '../../shared/errors';
+import type { ApiContext } from './server';
 
 export const imageStreamRoutes: StreamRoute[] = [
   {
@@ -31,6 +41,76 @@ export const imageStreamRoutes: StreamRoute[] = [
         send({ error: { code: isTsswarmError(e) ? e.code : 'INTERNAL', message: (e as Error).message } });
       }
       res.end();
+    },
+  },
+];
+
+/** The services pinned to `digest` (what a reference names: an image, or an index). */
+async function usersOf(ctx: ApiContext, digest: string): Promise<string[]> {
+  const services = await ctx.store.list<Service>(Keys.services);
+  return services
+    .filter((s) => s.value.spec.task.container.image.endsWith(`@${digest}`))
+    .map((s) => s.value.spec.name)
+    .sort();
+}
+
+export const imageRoutes: Route[] = [
+  {
+    method: 'GET',
+    pattern: /^\/v1\/images\/inspect$/,
+    handler: async (ctx, _req, _p, q): Promise<ImageInspect> => {
+      const ref = q.get('ref');
+      if (!ref) throw new InvalidArgumentError('missing image reference (ref)');
+      const found = await ctx.images.resolve(ref);
+      const config = found ? await ctx.images.config(ref) : null;
+      if (!found || !config) throw new ImageNotFoundError(`image ${ref} not found`);
+      const summary = (await ctx.images.list()).find((i) => i.ref === found.ref);
+      return {
+        ref: found.ref,
+        digest: found.digest,
+        mediaType: found.mediaType,
+        source: found.source,
+        size: summary?.size ?? found.manifest.layers.reduce((n, l) => n + l.size, found.manifest.config.size),
+        created: config.created ?? null,
+        architecture: config.architecture,
+        os: config.os,
+        platforms: found.index ? found.index.manifests.map((m) => ({ digest: m.digest, platform: m.platform ? `${m.platform.os}/${m.platform.architecture}${m.platform.variant ? `/${m.platform.variant}` : ''}` : null })) : null,
+        config: config.config ?? {},
+        layers: found.manifest.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
+        history: config.history ?? [],
+        usedBy: await usersOf(ctx, found.digest),
+      };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/images\/tag$/,
+    handler: async (ctx, req) => {
+      const b = (await readJson(req)) as { source?: unknown; target?: unknown } | null;
+      if (!b || typeof b.source !== 'string' || typeof b.target !== 'string') throw new InvalidArgumentError('expected {"source": REF, "target": NAME[:TAG]}');
+      const summary = await ctx.images.tag(b.source, b.target);
+      await ctx.replicator.announce(summary.ref, summary.digest);
+      return summary;
+    },
+  },
+  {
+    method: 'DELETE',
+    pattern: /^\/v1\/images$/,
+    handler: async (ctx, _req, _p, q) => {
+      const ref = q.get('ref');
+      if (!ref) throw new InvalidArgumentError('missing image reference (ref)');
+      const found = await ctx.images.resolve(ref);
+      const refs = await ctx.images.refsOf(ref);
+      if (!found || refs.length === 0) throw new ImageNotFoundError(`image ${ref} not found`);
+      // A tag the image keeps under another name is not the image: only its last ref is guarded.
+      const others = (await ctx.images.list()).filter((i) => i.digest === found.digest && !refs.includes(i.ref));
+      if (others.length === 0 && q.get('force') !== '1') {
+        const users = await usersOf(ctx, found.digest);
+        if (users.length > 0) throw new ConflictError(`image ${found.ref} is used by service${users.length > 1 ? 's' : ''} ${users.join(', ')} (remove ${users.length > 1 ? 'them' : 'it'} first, or --force)`);
+      }
+      for (const r of refs) await ctx.images.remove(r);
+      await ctx.replicator.forget(refs);
+      return { untagged: refs, deleted: others.length === 0 ? found.digest : null };
     },
   },
 ];

@@ -36,7 +36,7 @@ import { volumeRoutes } from './volume-routes';
 import { checkImage, findService, resolveMode, serviceRoutes } from './service-routes';
 import { streamRoutes } from './stream-routes';
 import { logRoutes } from './log-routes';
-import { imageStreamRoutes } from './image-routes';
+import { imageRoutes, imageStreamRoutes } from './image-routes';
 import type { ImagePuller } from '../registry/puller';
 import type { ImageResolver } from '../registry/resolve';
 import { findTask } from './find-task';
@@ -508,7 +508,7 @@ export function apiHandler(ctx: ApiContext): http.RequestListener {
           await r.stream(ctx, req, res, m.slice(1).map((p) => decodeURIComponent(p)), url.searchParams);
           return;
         }
-        for (const r of [...routes, ...serviceRoutes, ...blobRoutes, ...volumeRoutes]) {
+        for (const r of [...routes, ...serviceRoutes, ...blobRoutes, ...volumeRoutes, ...imageRoutes]) {
           if (r.method !== method) continue;
           const m = r.pattern.exec(url.pathname);
           if (!m) continue;

@@ -21,6 +21,8 @@ export class ImageReplicator {
   private stopWatch: (() => Promise<void>) | null = null;
   /** ref → the pull in progress, so a deploy and the watch do not fetch twice. */
   private readonly pulls = new Map<string, Promise<boolean>>();
+  /** The records seen at the last sync: a ref whose record went away was removed (`image rm`) through another manager. */
+  private known = new Map<string, string>();
 
   constructor(
     private readonly store: Store,
@@ -49,6 +51,11 @@ export class ImageReplicator {
     await this.store.commit([{ put: Keys.image(ref), value: rec, guard: null }]);
   }
 
+  /** Forgets an image for every manager (`image rm`): each removes its copy when it sees the record go. */
+  async forget(refs: string[]): Promise<void> {
+    await this.store.commit(refs.map((ref) => ({ del: Keys.image(ref), guard: null })));
+  }
+
   /** True when this manager has `ref` (as recorded) or could copy it now. */
   async ensure(ref: string): Promise<boolean> {
     const rec = await this.store.get<ImageRecord>(Keys.image(ref));
@@ -59,6 +66,14 @@ export class ImageReplicator {
   private async syncAll(): Promise<void> {
     try {
       const recs = await this.store.list<ImageRecord>(Keys.images);
+      const now = new Map(recs.map((r) => [r.value.ref, r.value.digest]));
+      for (const [ref, digest] of this.known) {
+        // Removed through another manager; a ref that was re-tagged here since is not this one's to remove.
+        if (now.has(ref) || (await this.images.resolve(ref))?.digest !== digest) continue;
+        await this.images.remove(ref).catch((e: Error) => this.log.warn(`removing image ${ref}: ${e.message}`));
+        this.log.info(`removed image ${ref}, as another manager did`);
+      }
+      this.known = now;
       for (const r of recs) await this.pull(r.value);
     } catch (e) {
       this.log.warn(`image sync: ${(e as Error).message}`);

@@ -206,6 +206,41 @@ export class ImageStore {
     }
   }
 
+  /** `target` names what `source` names (Docker's `image tag`); a tag of the cluster's own, never asked of a registry. */
+  async tag(source: string, target: string): Promise<ImageSummary> {
+    await this.open();
+    const to = canonicalImageRef(target);
+    if (to.digest !== null) throw new InvalidArgumentError(`cannot tag as ${target}: a tag cannot hold a digest`);
+    const found = await this.resolve(source);
+    if (!found) throw new ImageNotFoundError(`image ${source} not found`);
+    const name = formatImageRef(to);
+    return this.locked(async () => {
+      const file = await this.readRefs();
+      const before = file.refs[name];
+      if (before && before.digest !== found.digest) file.refs[`${to.name}@${before.digest}`] ??= before;
+      file.refs[name] = { digest: found.digest, importedAt: new Date().toISOString(), source: 'import' };
+      await this.writeRefs(file);
+      return this.summary(name, found.digest);
+    });
+  }
+
+  /** An image's config (`docker image inspect`'s Config and history), for this host's platform. */
+  async config(ref: string): Promise<import('../../shared/oci').ImageConfigJson | null> {
+    const found = await this.resolve(ref);
+    if (!found) return null;
+    return parseImageConfig(await readFile(join(this.blobDir, digestHex(found.manifest.config.digest))));
+  }
+
+  /** The refs `ref` names: itself, or for `name@digest` every ref of that name on that digest. */
+  async refsOf(ref: string): Promise<string[]> {
+    await this.open();
+    const parsed = canonicalImageRef(ref);
+    const file = await this.readRefs();
+    return Object.entries(file.refs)
+      .filter(([r, e]) => (parsed.digest !== null ? e.digest === parsed.digest && parseImageRef(r).name === parsed.name : r === formatImageRef(parsed)))
+      .map(([r]) => r);
+  }
+
   /** Removes a tag (or, for `name@digest`, every tag of that name on that digest) and the blobs nothing else uses. */
   async remove(ref: string): Promise<void> {
     await this.open();

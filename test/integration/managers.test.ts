@@ -90,6 +90,14 @@ describe('managers', () => {
     for (const h of hosts.hosts.slice(1)) assert.equal(via(h).nodes().length, 3);
     await eventually('busybox copied to every manager', () =>
       hosts.hosts.every((h) => hosts.json<{ ref: string }[]>(['--host', hosts.api(h), 'image', 'ls'], h).some((i) => i.ref === 'busybox:latest')));
+    // A tag made through one manager reaches the others; its removal too.
+    const has = (h: typeof hosts.manager, ref: string) => hosts.json<{ ref: string }[]>(['--host', hosts.api(h), 'image', 'ls'], h).some((i) => i.ref === ref);
+    hosts.ok(hosts.manager, ['image', 'tag', 'busybox', 'busybox:copy']);
+    await eventually('the tag on every manager', () => hosts.hosts.every((h) => has(h, 'busybox:copy')));
+    const last = hosts.hosts[2]!;
+    hosts.ok(last, ['--host', hosts.api(last), 'image', 'rm', 'busybox:copy']);
+    await eventually('the tag gone from every manager', () => hosts.hosts.every((h) => !has(h, 'busybox:copy')));
+    assert.ok(hosts.hosts.every((h) => has(h, 'busybox:latest')), 'the image itself stays under its other tag');
   });
 
   it('logs and exec of tasks whose node\'s session is with another manager, asked of the first', async () => {

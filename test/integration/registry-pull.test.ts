@@ -311,6 +311,29 @@ describe('pulling from a real registry', () => {
     hosts.ok(m, ['stack', 'rm', 'pin']);
   });
 
+  it('image inspect, tag and rm: never the image of a service unless forced', () => {
+    const ref = `${reg}/team/bb:1`;
+    const [info] = hosts.json<Array<{ ref: string; digest: string; source: string; layers: unknown[]; config: { Cmd?: string[] } }>>(['image', 'inspect', ref]);
+    assert.equal(info?.ref, ref);
+    assert.equal(info?.source, 'pull');
+    assert.equal(info?.layers.length, 2);
+    assert.deepEqual(info?.config.Cmd, ['sh']);
+    hosts.ok(m, ['image', 'tag', ref, 'local/bb:mine']);
+    const tagged = images().find((i) => i.ref === 'local/bb:mine');
+    assert.equal(tagged?.digest, info?.digest);
+    hosts.ok(m, ['service', 'create', '--detach', '--name', 'user', 'local/bb:mine', 'sleep', '1000']);
+    // Another name still holds the image: untagging one is fine; the last one is guarded.
+    assert.match(hosts.ok(m, ['image', 'rm', ref]), new RegExp(`^Untagged: ${ref.replace(/\./g, '\\.')}$`, 'm'));
+    const refused = hosts.cli(m, ['image', 'rm', 'local/bb:mine']);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr, 'error: image local/bb:mine is used by service user (remove it first, or --force)\n');
+    assert.ok(images().some((i) => i.ref === 'local/bb:mine'), 'nothing removed');
+    hosts.ok(m, ['service', 'rm', 'user']);
+    assert.match(hosts.ok(m, ['image', 'rm', 'local/bb:mine']), /^Deleted: sha256:/m);
+    assert.ok(!images().some((i) => i.ref === 'local/bb:mine'));
+    assert.match(hosts.cli(m, ['image', 'inspect', 'local/bb:mine']).stderr, /^error: image local\/bb:mine not found\n$/);
+  });
+
   it('bad input: one line, nothing changed', () => {
     const before = images();
     for (const [args, message] of [
