@@ -1,5 +1,5 @@
 /**
- * What `image pull` shows while the manager pulls: on a TTY one bar per layer,
+ * What `image pull` and `image push` show while the manager works: on a TTY one bar per layer,
  * as `docker pull` draws them (cli-progress draws and redraws them: a library
  * made for multi-line terminal bars, loaded only here); otherwise one plain line
  * per layer event worth a line (no Downloading ticks), and nothing with --quiet.
@@ -7,6 +7,10 @@
 import type { PullProgress } from '../shared/api-types';
 
 export type PullLine = PullProgress | { result: import('../shared/api-types').ImageView } | { error: { code: string; message: string } };
+
+/** Statuses that only move a bar (not worth a line without one), and those that end it. */
+const TICKS = new Set(['Downloading', 'Pushing']);
+const DONE = new Set(['Pull complete', 'Already exists', 'Pushed', 'Layer already exists']);
 
 type Bars = import('cli-progress').MultiBar;
 type Bar = import('cli-progress').SingleBar;
@@ -26,7 +30,7 @@ export class PullView {
   update(p: PullProgress): void {
     if (this.options.quiet) return;
     if (!this.tty) {
-      if (p.status !== 'Downloading') this.out.write(p.id ? `${p.id}: ${p.status}\n` : `${p.status}\n`);
+      if (!TICKS.has(p.status)) this.out.write(p.id ? `${p.id}: ${p.status}\n` : `${p.status}\n`);
       return;
     }
     if (!p.id) {
@@ -37,7 +41,7 @@ export class PullView {
     const bars = this.multi();
     let bar = this.byId.get(p.id);
     const total = p.total ?? 1;
-    const value = p.current ?? (p.status === 'Pull complete' || p.status === 'Already exists' ? total : 0);
+    const value = p.current ?? (DONE.has(p.status) ? total : 0);
     const payload = { id: p.id, status: p.status.padEnd(16), size: p.total !== undefined ? `${mb(value)}/${mb(p.total)}` : '' };
     if (!bar) {
       bar = bars.create(total, value, payload);
@@ -45,7 +49,7 @@ export class PullView {
       return;
     }
     if (p.total !== undefined) bar.setTotal(p.total);
-    bar.update(p.status === 'Pull complete' || p.status === 'Already exists' ? bar.getTotal() : value, payload);
+    bar.update(DONE.has(p.status) ? bar.getTotal() : value, payload);
   }
 
   end(): void {

@@ -9,7 +9,7 @@ import { credentialFor } from '../registry-credentials';
 import { PullView, type PullLine } from '../pull-view';
 import { printJson, printTable } from '../table';
 
-const USAGE = 'usage: tsswarm image pull REF | import FILE NAME[:TAG] | ls | inspect REF... | tag SOURCE TARGET | rm [-f] REF...';
+const USAGE = 'usage: tsswarm image pull REF | push REF | import FILE NAME[:TAG] | ls | inspect REF... | tag SOURCE TARGET | rm [-f] REF...';
 
 export async function image(ctx: CommandContext): Promise<void> {
   const [sub, file, ref] = ctx.args.positionals;
@@ -27,8 +27,9 @@ export async function image(ctx: CommandContext): Promise<void> {
       return;
     }
     case 'pull':
-      if (!file || ref !== undefined) throw new InvalidArgumentError('usage: tsswarm image pull [--quiet] REF');
-      return pull(ctx, file);
+    case 'push':
+      if (!file || ref !== undefined) throw new InvalidArgumentError(`usage: tsswarm image ${sub} [--quiet] REF`);
+      return transfer(ctx, sub, file);
     case 'inspect': {
       const refs = ctx.args.positionals.slice(1);
       if (refs.length === 0) throw new InvalidArgumentError('usage: tsswarm image inspect REF...');
@@ -57,18 +58,21 @@ export async function image(ctx: CommandContext): Promise<void> {
   }
 }
 
-/** `image pull REF`: the manager pulls; the CLI shows its progress (bars on a TTY, lines otherwise) and sends `login`'s credentials. */
-async function pull(ctx: CommandContext, ref: string): Promise<void> {
+/**
+ * `image pull|push REF`: the manager pulls or pushes; the CLI shows its progress (bars on a TTY,
+ * lines otherwise) and sends `login`'s credentials for the registry REF names.
+ */
+async function transfer(ctx: CommandContext, op: 'pull' | 'push', ref: string): Promise<void> {
   const target = canonicalImageRef(ref);
   const { registry } = registryOf(target.name);
   const credential = credentialFor(registry);
   const headers: Record<string, string> = credential ? { [REGISTRY_AUTH_HEADER]: encodeRegistryAuth(credential, registry) } : {};
   const quiet = ctx.args.flags.get('quiet') === true || ctx.args.flags.get('q') === true;
   const view = new PullView(process.stderr, { quiet: quiet || ctx.json });
-  let result: ImageView | null = null;
+  let result: (ImageView & { warning?: string | null }) | null = null;
   let failure: { code: string; message: string } | null = null;
   try {
-    await ctx.client.stream<PullLine>(`/v1/images/pull?ref=${encodeURIComponent(ref)}`, (line) => {
+    await ctx.client.stream<PullLine>(`/v1/images/${op}?ref=${encodeURIComponent(ref)}`, (line) => {
       if ('result' in line) result = line.result;
       else if ('error' in line) failure = line.error;
       else view.update(line);
@@ -77,8 +81,9 @@ async function pull(ctx: CommandContext, ref: string): Promise<void> {
     view.end();
   }
   if (failure !== null) throw new ApiError((failure as { code: string }).code, (failure as { message: string }).message, 502);
-  if (result === null) throw new ApiError('BAD_RESPONSE', 'the manager ended the pull without a result', 502);
-  const done = result as ImageView;
+  if (result === null) throw new ApiError('BAD_RESPONSE', `the manager ended the ${op} without a result`, 502);
+  const done = result as ImageView & { warning?: string | null };
+  if (done.warning) process.stderr.write(`warning: ${done.warning}\n`);
   if (ctx.json) return printJson(done);
   process.stdout.write(quiet ? `${done.ref}\n` : `${done.ref}@${done.digest}\n`);
 }

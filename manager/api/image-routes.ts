@@ -21,29 +21,33 @@ import type { Service } from '../../shared/types';
 import { ConflictError, ImageNotFoundError } from '../../shared/errors';
 import type { ApiContext } from './server';
 
-export const imageStreamRoutes: StreamRoute[] = [
-  {
+/** A pull or push as JSON lines of progress ending in {result} or {error}; the request is checked before the stream starts. */
+function progressRoute(op: 'pull' | 'push'): StreamRoute {
+  return {
     method: 'POST',
-    pattern: /^\/v1\/images\/pull$/,
+    pattern: op === 'pull' ? /^\/v1\/images\/pull$/ : /^\/v1\/images\/push$/,
     stream: async (ctx, req, res, _p, q) => {
       const ref = q.get('ref');
       if (!ref) throw new InvalidArgumentError('missing image reference (ref)');
       const target = formatImageRef(canonicalImageRef(ref));
       const credential = decodeRegistryAuth(req.headers[REGISTRY_AUTH_HEADER]);
+      if (op === 'push' && !(await ctx.images.resolve(target))) throw new ImageNotFoundError(`image ${target} not found in the cluster`);
       const gone = new AbortController();
       res.on('close', () => gone.abort(new DOMException('the client went away', 'AbortError')));
       const send = jsonLines(res);
       try {
-        const result = await ctx.puller.pull(target, credential, send, gone.signal);
+        const result = op === 'pull' ? await ctx.puller.pull(target, credential, send, gone.signal) : await ctx.puller.push(target, credential, send, gone.signal);
         send({ result });
       } catch (e) {
-        if (!isTsswarmError(e)) ctx.log.error(`pull ${target}: ${(e as Error)?.stack ?? String(e)}`);
+        if (!isTsswarmError(e)) ctx.log.error(`${op} ${target}: ${(e as Error)?.stack ?? String(e)}`);
         send({ error: { code: isTsswarmError(e) ? e.code : 'INTERNAL', message: (e as Error).message } });
       }
       res.end();
     },
-  },
-];
+  };
+}
+
+export const imageStreamRoutes: StreamRoute[] = [progressRoute('pull'), progressRoute('push')];
 
 /** The services pinned to `digest` (what a reference names: an image, or an index). */
 async function usersOf(ctx: ApiContext, digest: string): Promise<string[]> {

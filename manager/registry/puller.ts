@@ -14,6 +14,7 @@ import type { Cluster, ClusterNode } from '../../shared/types';
 import type { Store } from '../store/store';
 import type { StoreView } from '../store/view';
 import { pullImage, type PullProgress, type PullResult } from './pull';
+import { pushImage, type PushResult } from './push';
 import type { ImageReplicator } from './replicate';
 import type { ImageStore } from './store';
 import { Upstreams, type RegistrySettings } from './upstream';
@@ -44,6 +45,26 @@ export class ImagePuller {
     await this.replicator.announce(result.ref, result.digest, true);
     progress?.({ status: `Status: ${result.downloaded ? 'Downloaded newer image' : 'Image is up to date'} for ${formatImageRef(target)}` });
     return result;
+  }
+
+  /** Pushes an image of the store to the registry its name points at (its first endpoint that answers). */
+  async push(ref: string, credential: RegistryCredential | null, progress: (p: PullProgress) => void, signal: AbortSignal): Promise<PushResult> {
+    const target = canonicalImageRef(ref);
+    const { registry, path } = registryOf(target.name);
+    await this.refreshSettings();
+    const clients = this.upstreams.clients(registry, credential);
+    let last: unknown = null;
+    for (const [i, c] of clients.entries()) {
+      try {
+        await c.ping(signal);
+      } catch (e) {
+        last = e;
+        if (i === clients.length - 1 || e instanceof RegistryAuthError) throw e;
+        continue;
+      }
+      return pushImage(this.images, c, path, formatImageRef(target), progress, signal);
+    }
+    throw last;
   }
 
   /** Checks credentials against a registry (its first endpoint that answers); throws RegistryAuthError when refused. */

@@ -184,11 +184,17 @@ export class RegistryClient {
     if (start.status !== 202 || !location) throw new ImagePullError(`${what}: the registry did not open an upload (${start.status})`, { temporary: false });
     const url = new URL(location, this.base + '/');
     url.searchParams.set('digest', d.digest);
-    const body = createReadStream(file);
-    if (progress) {
-      let sent = 0;
-      body.on('data', (c) => progress((sent += c.length), d.size));
-    }
+    // Counted on the way, in a stream of its own: fetch refuses a body something else has begun to read.
+    let sent = 0;
+    const body = createReadStream(file).pipe(
+      new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          sent += chunk.length;
+          progress?.(sent, d.size);
+          done(null, chunk);
+        },
+      }),
+    );
     const res = await this.send(url.toString(), what, pushScope(name), signal, {
       method: 'PUT',
       headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(d.size) },

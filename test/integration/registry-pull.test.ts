@@ -311,6 +311,29 @@ describe('pulling from a real registry', () => {
     hosts.ok(m, ['stack', 'rm', 'pin']);
   });
 
+  it('image push: what the cluster holds, read back by skopeo with the same digest', () => {
+    const source = `${reg}/team/bb:1`;
+    const target = `${reg}/pushed/copy:2`;
+    hosts.ok(m, ['image', 'tag', source, target]);
+    const digest = images().find((i) => i.ref === target)!.digest;
+    const r = hosts.cli(m, ['image', 'push', target]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), `${target}@${digest}`);
+    assert.ok((r.stderr.match(/: Layer already exists$/gm) ?? []).length === 0 && (r.stderr.match(/: Pushed$/gm) ?? []).length === 3, `config and two layers uploaded: ${r.stderr}`);
+    const inspect = hosts.exec(m, 'skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${target}`]);
+    assert.equal(inspect.code, 0, inspect.stderr);
+    assert.equal(`sha256:${require('node:crypto').createHash('sha256').update(inspect.stdout).digest('hex')}`, digest, 'the registry holds the manifest byte for byte');
+    const out = path.join(work, 'pushed-copy');
+    const copy = hosts.exec(m, 'skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${target}`, `oci:${out}:x`]);
+    assert.equal(copy.code, 0, `another client reads every blob: ${copy.stderr}`);
+    // Again: everything is there already.
+    const again = hosts.cli(m, ['image', 'push', target]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal((again.stderr.match(/: Layer already exists$/gm) ?? []).length, 3);
+    assert.match(hosts.cli(m, ['image', 'push', 'not/here:1']).stderr, /^error: image not\/here:1 not found in the cluster\n$/);
+    hosts.ok(m, ['image', 'rm', target]);
+  });
+
   it('image inspect, tag and rm: never the image of a service unless forced', () => {
     const ref = `${reg}/team/bb:1`;
     const [info] = hosts.json<Array<{ ref: string; digest: string; source: string; layers: unknown[]; config: { Cmd?: string[] } }>>(['image', 'inspect', ref]);
