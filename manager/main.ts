@@ -151,16 +151,20 @@ async function main(): Promise<void> {
   await revoked.start();
   const ca = new NodeCa(store, () => keys.get());
 
-  // The cluster registry serves the cluster's nodes only: a node certificate, not removed.
+  // The cluster registry serves the cluster's nodes and operators: a node or client certificate
+  // of this cluster (tsswarm ca client-cert), not removed. Pushes are announced for the other managers.
   const registryPort = Number(registryListen.split(':').pop());
   const authorizeRegistry = (req: import('node:http').IncomingMessage): string | null => {
     const c = clientOf(req);
-    if (!c || c.clusterId !== cluster.id || c.role === 'client' || c.commonName === ETCD_CN) return 'a node certificate of this cluster is required';
+    if (!c || c.clusterId !== cluster.id || c.commonName === ETCD_CN) return 'a node or client certificate of this cluster is required';
     if (revoked.has(c.commonName)) return 'this node was removed from the cluster';
     return null;
   };
+  // The replicator starts after the registry listens; a push before then waits for it.
+  let resolveReplicator!: (r: ImageReplicator) => void;
+  const replicatorReady = new Promise<ImageReplicator>((r) => (resolveReplicator = r));
   const registry = createMutualTlsServer(tls, (req, res) => {
-    void createRegistryHandler(images, authorizeRegistry)(req, res).then((handled) => {
+    void createRegistryHandler(images, authorizeRegistry, (ref, digest) => replicatorReady.then((r) => r.announce(ref, digest)))(req, res).then((handled) => {
       if (!handled) {
         res.writeHead(404);
         res.end();
@@ -221,6 +225,7 @@ async function main(): Promise<void> {
   if (keyState === 'none' && !keys.isOpen) void fetchDataKey(store, tls, keys, `${advertise}:${dispatcher.port}`, log.child('keys'), keyWait.signal);
   const stopUnlockKey = await followUnlockKey(store, keys, log.child('keys'));
   const replicator = new ImageReplicator(store, images, registryUrl, log.child('images'), managerFetch(tls), () => clusterPlatforms(view));
+  resolveReplicator(replicator);
   await replicator.start();
   // Docker's certs.d layout, under the manager's data root: <host:port>/ca.crt is trusted for that registry.
   const puller = new ImagePuller(store, view, images, replicator, path.join(dataRoot, 'manager', 'certs.d'));

@@ -1,7 +1,8 @@
 /**
  * The cluster registry: the read side of the OCI distribution HTTP API over an
  * ImageStore, so agents (and any OCI client) pull what was imported on the
- * manager. No auth and no push yet; the manager decides where this listens.
+ * manager, and (with onPushed) the push side; the manager decides where this
+ * listens and who may use it.
  */
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -9,20 +10,34 @@ import { pipeline } from 'node:stream/promises';
 import { isValidImageName, parseImageRef } from '../../shared/image-ref';
 import { isDigest } from '../../shared/oci';
 import type { ImageStore } from './store';
+import { routePush, type OnPushed } from './http-push';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
 /** Distribution-spec error codes this registry answers with. */
-type ErrorCode = 'NAME_INVALID' | 'NAME_UNKNOWN' | 'MANIFEST_UNKNOWN' | 'MANIFEST_INVALID' | 'BLOB_UNKNOWN' | 'DIGEST_INVALID' | 'UNSUPPORTED' | 'UNAUTHORIZED' | 'UNKNOWN';
+type ErrorCode =
+  | 'NAME_INVALID'
+  | 'NAME_UNKNOWN'
+  | 'MANIFEST_UNKNOWN'
+  | 'MANIFEST_INVALID'
+  | 'MANIFEST_BLOB_UNKNOWN'
+  | 'BLOB_UNKNOWN'
+  | 'BLOB_UPLOAD_UNKNOWN'
+  | 'BLOB_UPLOAD_INVALID'
+  | 'DIGEST_INVALID'
+  | 'UNSUPPORTED'
+  | 'UNAUTHORIZED'
+  | 'UNKNOWN';
 
 const API_VERSION_HEADER = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 
-/** Returns a request handler that answers paths under /v2/ and resolves false for anything else. */
 /**
- * `authorize` says why a request may not read the registry (null: it may); the
- * cluster's registry is for its nodes only (manager/main.ts checks their certificates).
+ * Returns a request handler that answers paths under /v2/ and resolves false for anything else.
+ * `authorize` says why a request may not use the registry (null: it may); the cluster's registry
+ * is for its nodes and operators only (manager/main.ts checks their certificates). With
+ * `onPushed`, it also takes pushes (http-push.ts) and reports each manifest stored.
  */
-export function createRegistryHandler(store: ImageStore, authorize: (req: IncomingMessage) => string | null = () => null): Handler {
+export function createRegistryHandler(store: ImageStore, authorize: (req: IncomingMessage) => string | null = () => null, onPushed: OnPushed | null = null): Handler {
   return async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://registry').pathname;
     if (path !== '/v2' && !path.startsWith('/v2/')) return false;
@@ -32,7 +47,7 @@ export function createRegistryHandler(store: ImageStore, authorize: (req: Incomi
       return true;
     }
     try {
-      await route(store, req, res, path);
+      await route(store, req, res, path, onPushed);
     } catch (e) {
       // A bug or a disk error; the client gets the distribution error shape all the same.
       if (!res.headersSent) sendError(req, res, 500, 'UNKNOWN', e instanceof Error ? e.message : String(e));
@@ -42,7 +57,11 @@ export function createRegistryHandler(store: ImageStore, authorize: (req: Incomi
   };
 }
 
-async function route(store: ImageStore, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+async function route(store: ImageStore, req: IncomingMessage, res: ServerResponse, path: string, onPushed: OnPushed | null): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD' && onPushed !== null) {
+    const send = (status: number, code: string, message: string, detail: unknown = null) => sendError(req, res, status, code as ErrorCode, message, detail);
+    if (await routePush(store, req, res, path, onPushed, send)) return;
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
     return sendError(req, res, 405, 'UNSUPPORTED', `${req.method ?? ''} is not supported: this registry is read-only`);

@@ -18,7 +18,8 @@ import { canonicalImageRef, formatImageRef, normalizeImageRef, parseImageRef } f
 import type { ImageSummary } from '../../shared/image-summary';
 import { INDEX_TYPES, digestHex, documentMediaType, isDigest, parseImageConfig, parseIndex, parseManifest, pickPlatform, type Descriptor, type ImageIndex, type ImageManifest } from '../../shared/oci';
 import { Singleflight } from '../../shared/singleflight';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { ImageImportError } from './errors';
 import { stageDockerSave } from './import-docker-save';
 import { stageOciLayout } from './import-oci-layout';
@@ -52,6 +53,9 @@ interface RefEntry {
   /** Absent in entries written before pulls: imported. */
   source?: ImageSource;
 }
+
+/** How long a pushed blob waits for the manifest that names it before garbage collection may take it. */
+const UPLOAD_HOLD_MS = 3600_000;
 
 interface RefsFile {
   version: 1;
@@ -183,6 +187,57 @@ export class ImageStore {
       release();
       throw e;
     }
+  }
+
+  // --- uploads (pushes to the cluster registry) ------------------------------
+
+  /** Starts a blob upload; its bytes go to tmp/ until `finishUpload` checks them. */
+  async startUpload(): Promise<string> {
+    await this.open();
+    const id = randomBytes(16).toString('hex');
+    await writeFile(this.uploadPath(id), '', { flag: 'wx' });
+    return id;
+  }
+
+  /** Bytes of an upload so far; null for an id that is not one. */
+  async uploadSize(id: string): Promise<number | null> {
+    if (!/^[a-f0-9]{32}$/.test(id)) return null;
+    try {
+      return (await stat(this.uploadPath(id))).size;
+    } catch {
+      return null;
+    }
+  }
+
+  uploadPath(id: string): string {
+    return join(this.tmpDir, `upload-${id}`);
+  }
+
+  /**
+   * Ends an upload: its bytes must hash to `digest`; then the blob is in place, held against
+   * garbage collection for an hour so the manifest that names it can follow.
+   */
+  async finishUpload(id: string, digest: string): Promise<boolean> {
+    const file = this.uploadPath(id);
+    try {
+      const hash = createHash('sha256');
+      for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+      if (`sha256:${hash.digest('hex')}` !== digest) return false;
+      const target = join(this.blobDir, digestHex(digest));
+      this.pin(digest);
+      setTimeout(() => this.unpin(digest), UPLOAD_HOLD_MS).unref();
+      if (!(await exists(target))) {
+        await fsyncFile(file);
+        await rename(file, target);
+      }
+      return true;
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+
+  async cancelUpload(id: string): Promise<void> {
+    await rm(this.uploadPath(id), { force: true });
   }
 
   private pin(digest: string): void {

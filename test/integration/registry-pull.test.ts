@@ -334,6 +334,37 @@ describe('pulling from a real registry', () => {
     hosts.ok(m, ['image', 'rm', target]);
   });
 
+  it('the cluster registry takes pushes from an operator\'s client certificate (skopeo), runs them on three hosts, refuses strangers', async () => {
+    const certs = path.join(work, 'operator');
+    hosts.ok(m, ['ca', 'client-cert', '--out', certs]);
+    // skopeo's certificate directory: *.crt trusted, client.cert + client.key presented.
+    const dir = path.join(work, 'operator-skopeo');
+    fs.mkdirSync(dir);
+    fs.copyFileSync(path.join(certs, 'ca.pem'), path.join(dir, 'ca.crt'));
+    fs.copyFileSync(path.join(certs, 'cert.pem'), path.join(dir, 'client.cert'));
+    fs.copyFileSync(path.join(certs, 'key.pem'), path.join(dir, 'client.key'));
+    const cluster = `${m.addr}:4243`;
+    const layout = path.join(work, 'to-cluster');
+    const layer = tarOf(path.join(work, 'to-cluster.tar'), { 'pushed.txt': 'pushed to the cluster\n' });
+    const built = writeOciLayout(layout, 'v', [{ architecture: 'amd64', layers: [{ tar: busyboxTar, compression: 'gzip' }, { tar: layer, compression: 'gzip' }], cmd: ['sh'] }]);
+    const push = hosts.exec(m, 'skopeo', ['copy', '--quiet', '--dest-cert-dir', dir, `oci:${layout}:v`, `docker://${cluster}/team/pushed:1`]);
+    assert.equal(push.code, 0, `skopeo copy to the cluster registry: ${push.stderr}`);
+    const stored = images().find((i) => i.ref === 'team/pushed:1');
+    assert.equal(stored?.digest, built.digest, 'stored under its own name, with the digest it was pushed with');
+    hosts.ok(m, ['service', 'create', '--detach', '--name', 'pushed', '--replicas', '3', '--replicas-max-per-node', '1', 'team/pushed:1', 'sh', '-c', 'cat /pushed.txt; exec sleep 1000']);
+    await eventually('three tasks printing what was pushed', () => (hosts.ok(m, ['service', 'logs', '--raw', 'pushed']).match(/^pushed to the cluster$/gm) ?? []).length === 3, 90000);
+    hosts.ok(m, ['service', 'rm', 'pushed']);
+
+    // Without a certificate of the cluster: refused (TLS trusted, no client certificate).
+    const trustOnly = path.join(work, 'trust-only');
+    fs.mkdirSync(trustOnly);
+    fs.copyFileSync(path.join(certs, 'ca.pem'), path.join(trustOnly, 'ca.crt'));
+    const stranger = hosts.exec(m, 'skopeo', ['copy', '--quiet', '--dest-cert-dir', trustOnly, `oci:${layout}:v`, `docker://${cluster}/team/stranger:1`]);
+    assert.notEqual(stranger.code, 0);
+    assert.match(stranger.stderr, /unauthorized|authentication required|401/i);
+    assert.ok(!images().some((i) => i.ref.includes('stranger')));
+  });
+
   it('image inspect, tag and rm: never the image of a service unless forced', () => {
     const ref = `${reg}/team/bb:1`;
     const [info] = hosts.json<Array<{ ref: string; digest: string; source: string; layers: unknown[]; config: { Cmd?: string[] } }>>(['image', 'inspect', ref]);
