@@ -123,6 +123,38 @@ export class Client {
     });
   }
 
+  /** A streamed answer into a file (`image save`); the file is written only for a successful answer, and removed if cut short. */
+  download(p: string, file: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const req = (this.tls ? https : http).request({ ...this.target(p), method: 'GET' }, (res) => {
+        if ((res.statusCode ?? 500) >= 400) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            let e: ErrorBody['error'] | undefined;
+            try {
+              e = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as ErrorBody).error;
+            } catch {
+              e = undefined;
+            }
+            reject(new ApiError(e?.code ?? 'UNKNOWN', e?.message ?? `manager answered ${res.statusCode}`, res.statusCode ?? 500));
+          });
+          return;
+        }
+        const out = fs.createWriteStream(file);
+        res.pipe(out);
+        res.on('aborted', () => out.destroy(new Error('the manager ended the answer early')));
+        out.on('finish', () => (res.complete ? resolve() : (fs.rmSync(file, { force: true }), reject(new ApiError('BAD_RESPONSE', 'the manager ended the archive early', 502)))));
+        out.on('error', (e) => {
+          fs.rmSync(file, { force: true });
+          reject(e);
+        });
+      });
+      req.on('error', (e: NodeJS.ErrnoException) => reject(this.connectError(e)));
+      req.end();
+    });
+  }
+
   /** A WebSocket to the API (`tsswarm exec`), on the unix socket or the TCP API; `ws` is loaded only here. */
   async websocket(p: string): Promise<import('ws').WebSocket> {
     const { WebSocket } = await import('ws');

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { InvalidArgumentError } from '../../shared/errors';
+import { flagString } from '../../shared/flags';
 import type { ImageInspect, ImageView } from '../../shared/api-types';
 import { canonicalImageRef, registryOf } from '../../shared/image-ref';
 import { encodeRegistryAuth, REGISTRY_AUTH_HEADER } from '../../shared/registry/auth-header';
@@ -9,7 +10,7 @@ import { credentialFor } from '../registry-credentials';
 import { PullView, type PullLine } from '../pull-view';
 import { printJson, printTable } from '../table';
 
-const USAGE = 'usage: tsswarm image pull REF | push REF | import FILE NAME[:TAG] | ls | inspect REF... | tag SOURCE TARGET | rm [-f] REF...';
+const USAGE = 'usage: tsswarm image pull REF | push REF | import FILE NAME[:TAG] | ls | inspect REF... | tag SOURCE TARGET | rm [-f] REF... | save -o FILE REF...';
 
 export async function image(ctx: CommandContext): Promise<void> {
   const [sub, file, ref] = ctx.args.positionals;
@@ -36,6 +37,13 @@ export async function image(ctx: CommandContext): Promise<void> {
       // Every one found first: an unknown one prints nothing.
       const out = await Promise.all(refs.map((r) => ctx.client.get<ImageInspect>(`/v1/images/inspect?ref=${encodeURIComponent(r)}`)));
       return printJson(out);
+    }
+    case 'save': {
+      const out = flagString(ctx.args, 'output') ?? flagString(ctx.args, 'o');
+      const refs = ctx.args.positionals.slice(1);
+      if (!out || refs.length === 0) throw new InvalidArgumentError('usage: tsswarm image save -o FILE REF...');
+      await ctx.client.download(`/v1/images/save?${refs.map((r) => `ref=${encodeURIComponent(r)}`).join('&')}`, out);
+      return;
     }
     case 'tag': {
       if (!file || !ref || ctx.args.positionals.length !== 3) throw new InvalidArgumentError('usage: tsswarm image tag SOURCE TARGET');

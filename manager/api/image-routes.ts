@@ -12,6 +12,9 @@
 import { InvalidArgumentError, isTsswarmError } from '../../shared/errors';
 import { canonicalImageRef, formatImageRef } from '../../shared/image-ref';
 import { decodeRegistryAuth, REGISTRY_AUTH_HEADER } from '../../shared/registry/auth-header';
+import { spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import type { Route, StreamRoute } from './server';
 import { jsonLines } from './stream-routes';
 import { readJson } from './http-util';
@@ -47,7 +50,27 @@ function progressRoute(op: 'pull' | 'push'): StreamRoute {
   };
 }
 
-export const imageStreamRoutes: StreamRoute[] = [progressRoute('pull'), progressRoute('push')];
+/** `GET /v1/images/save?ref=A&ref=B` (`image save`): a tar of the images, OCI layout and docker save in one. */
+const saveRoute: StreamRoute = {
+  method: 'GET',
+  pattern: /^\/v1\/images\/save$/,
+  stream: async (ctx, req, res, _p, q) => {
+    const refs = q.getAll('ref');
+    if (refs.length === 0) throw new InvalidArgumentError('missing image reference (ref)');
+    const dir = await ctx.images.scratchDir();
+    try {
+      await ctx.images.saveTo(refs, dir);
+      res.writeHead(200, { 'content-type': 'application/x-tar' });
+      const tar = spawn('tar', ['--create', '--file', '-', '--directory', dir, '--owner=0', '--group=0', '--numeric-owner', '--sort=name', 'oci-layout', 'index.json', 'manifest.json', 'blobs'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      req.on('close', () => tar.kill());
+      await pipeline(tar.stdout, res).catch(() => res.destroy());
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+export const imageStreamRoutes: StreamRoute[] = [progressRoute('pull'), progressRoute('push'), saveRoute];
 
 /** The services pinned to `digest` (what a reference names: an image, or an index). */
 async function usersOf(ctx: ApiContext, digest: string): Promise<string[]> {

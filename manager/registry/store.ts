@@ -10,7 +10,7 @@
  * store lock: rename blobs into place, then write refs.json. A crash before the
  * refs write leaves only unreferenced blobs, which the next remove() collects.
  */
-import { mkdir, mkdtemp, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link as linkFile, mkdir, mkdtemp, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../shared/atomic-write';
 import { ImageNotFoundError, InvalidArgumentError, TsswarmError } from '../../shared/errors';
@@ -277,6 +277,62 @@ export class ImageStore {
       await this.writeRefs(file);
       return this.summary(name, found.digest);
     });
+  }
+
+  /**
+   * Writes `refs` into `dir` as one archive's contents, both layouts Docker 25 writes: an OCI
+   * image layout (index.json naming each ref, blobs/sha256/…) and docker save's manifest.json
+   * pointing into the same blobs, so `docker load`, skopeo (oci-archive:) and `tsswarm image
+   * import` all read it. Blobs are hard links into the store (dir is on its filesystem: tmp/).
+   */
+  async saveTo(refs: string[], dir: string): Promise<void> {
+    await this.open();
+    const blobs = join(dir, 'blobs', 'sha256');
+    await mkdir(blobs, { recursive: true });
+    const linked = new Set<string>();
+    const link = async (digest: string) => {
+      if (linked.has(digest)) return;
+      linked.add(digest);
+      await linkFile(join(this.blobDir, digestHex(digest)), join(blobs, digestHex(digest)));
+    };
+    const index: Array<Record<string, unknown>> = [];
+    const docker: Array<Record<string, unknown>> = [];
+    for (const ref of refs) {
+      const found = await this.resolve(ref);
+      if (!found) throw new ImageNotFoundError(`image ${ref} not found`);
+      await link(found.digest);
+      if (found.index) {
+        for (const d of found.index.manifests) {
+          if (!(await this.hasManifest(d.digest))) continue;
+          await link(d.digest);
+          const m = (await this.manifestInfo(d.digest)).manifest;
+          for (const b of [m.config, ...m.layers]) await link(b.digest);
+        }
+      } else {
+        for (const b of [found.manifest.config, ...found.manifest.layers]) await link(b.digest);
+      }
+      const p = parseImageRef(found.ref);
+      index.push({
+        mediaType: found.mediaType,
+        digest: found.digest,
+        size: found.raw.length,
+        annotations: { 'io.containerd.image.name': found.ref, 'org.opencontainers.image.ref.name': p.tag ?? found.digest },
+      });
+      docker.push({
+        Config: `blobs/sha256/${digestHex(found.manifest.config.digest)}`,
+        RepoTags: p.tag !== null ? [found.ref] : [],
+        Layers: found.manifest.layers.map((l) => `blobs/sha256/${digestHex(l.digest)}`),
+      });
+    }
+    await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    await writeFile(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: index }));
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify(docker));
+  }
+
+  /** A staging directory of this store's (for saveTo), removed by the caller. */
+  async scratchDir(): Promise<string> {
+    await this.open();
+    return mkdtemp(join(this.tmpDir, 'save-'));
   }
 
   /** An image's config (`docker image inspect`'s Config and history), for this host's platform. */

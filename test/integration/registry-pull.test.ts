@@ -365,6 +365,27 @@ describe('pulling from a real registry', () => {
     assert.ok(!images().some((i) => i.ref.includes('stranger')));
   });
 
+  it('image save: one archive that skopeo reads (OCI layout and docker save) and tsswarm imports back', () => {
+    const file = path.join(work, 'saved.tar');
+    hosts.ok(m, ['image', 'save', '-o', file, 'team/pushed:1', `${reg}/team/bb:1`]);
+    for (const transport of ['docker-archive:' + file + ':team/pushed:1', 'oci-archive:' + file + ':1']) {
+      const r = hosts.exec(m, 'skopeo', ['inspect', '--raw', transport]);
+      assert.equal(r.code, 0, `skopeo inspect ${transport}: ${r.stderr}`);
+    }
+    type Inspect = Array<{ layers: Array<{ digest: string }>; config: { Cmd?: string[] } }>;
+    const original = hosts.json<Inspect>(['image', 'inspect', 'team/pushed:1'])[0]!;
+    // A two-image archive imports the image named; a one-image archive under any name.
+    const one = path.join(work, 'saved-one.tar');
+    hosts.ok(m, ['image', 'save', '-o', one, 'team/pushed:1']);
+    hosts.ok(m, ['image', 'import', one, 'team/roundtrip:1']);
+    const back = hosts.json<Inspect>(['image', 'inspect', 'team/roundtrip:1'])[0]!;
+    assert.deepEqual(back.layers.map((l) => l.digest), original.layers.map((l) => l.digest), 'the same layers');
+    assert.deepEqual(back.config.Cmd, original.config.Cmd);
+    const missing = hosts.cli(m, ['image', 'save', '-o', path.join(work, 'none.tar'), 'not/here:1']);
+    assert.equal(missing.stderr, 'error: image not/here:1 not found\n');
+    assert.ok(!fs.existsSync(path.join(work, 'none.tar')), 'no file for a failed save');
+  });
+
   it('image inspect, tag and rm: never the image of a service unless forced', () => {
     const ref = `${reg}/team/bb:1`;
     const [info] = hosts.json<Array<{ ref: string; digest: string; source: string; layers: unknown[]; config: { Cmd?: string[] } }>>(['image', 'inspect', ref]);
