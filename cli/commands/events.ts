@@ -1,18 +1,18 @@
 /** `events [--since T] [--until T] [--filter K=V]...`: Docker's, from the manager's event stream. */
 import type { ClusterEvent } from '../../shared/api-types';
 import { InvalidArgumentError } from '../../shared/errors';
+import { parseLogTime } from '../../shared/log-time';
 import { flagList, flagString } from '../../shared/flags';
-import { parseDurationMs } from '../../shared/compose/units';
 import type { CommandContext } from '../context';
 
-/** Docker's times: RFC 3339, Unix seconds (`1700000000.5`), or a duration ago (`10m`). */
+/**
+ * Docker's times: RFC 3339, Unix seconds (`1700000000.5`), or a duration ago (`10m`), read as
+ * `service logs` reads them (shared/log-time.ts); in ms since the epoch.
+ */
 export function parseTime(flag: string, v: string, now = Date.now()): number {
-  const ago = parseDurationMs(v);
-  if (ago !== null && v !== '0') return now - ago;
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new InvalidArgumentError(`invalid --${flag} ${JSON.stringify(v)}: give a time (2026-12-01T10:00:00Z), Unix seconds, or a duration ago (10m)`);
-  return t;
+  const t = parseLogTime(v, new Date(now));
+  if (t === null) throw new InvalidArgumentError(`invalid --${flag} ${JSON.stringify(v)}: give a time (2026-12-01T10:00:00Z), Unix seconds, or a duration ago (10m)`);
+  return Date.parse(t);
 }
 
 /** Docker's line: `TIME TYPE ACTION ID (k=v, ...)`. */
