@@ -90,20 +90,7 @@ export class Client {
   stream<T>(p: string, onLine: (item: T) => void, options: { method?: string; headers?: Record<string, string> } = {}): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const req = (this.tls ? https : http).request({ ...this.target(p), method: options.method ?? 'GET', headers: options.headers ?? {} }, (res) => {
-        if ((res.statusCode ?? 500) >= 400) {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            let e: ErrorBody['error'] | undefined;
-            try {
-              e = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as ErrorBody).error;
-            } catch {
-              e = undefined;
-            }
-            reject(new ApiError(e?.code ?? 'UNKNOWN', e?.message ?? `manager answered ${res.statusCode}`, res.statusCode ?? 500));
-          });
-          return;
-        }
+        if ((res.statusCode ?? 500) >= 400) return void errorAnswer(res).then(reject);
         let rest = '';
         res.setEncoding('utf8');
         res.on('data', (text: string) => {
@@ -127,20 +114,7 @@ export class Client {
   download(p: string, file: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const req = (this.tls ? https : http).request({ ...this.target(p), method: 'GET' }, (res) => {
-        if ((res.statusCode ?? 500) >= 400) {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            let e: ErrorBody['error'] | undefined;
-            try {
-              e = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as ErrorBody).error;
-            } catch {
-              e = undefined;
-            }
-            reject(new ApiError(e?.code ?? 'UNKNOWN', e?.message ?? `manager answered ${res.statusCode}`, res.statusCode ?? 500));
-          });
-          return;
-        }
+        if ((res.statusCode ?? 500) >= 400) return void errorAnswer(res).then(reject);
         const out = fs.createWriteStream(file);
         res.pipe(out);
         res.on('aborted', () => out.destroy(new Error('the manager ended the answer early')));
@@ -184,4 +158,21 @@ export class Client {
   delete<T>(p: string): Promise<T> {
     return this.request<T>('DELETE', p);
   }
+}
+
+/** An error answer of a streamed request, as request() reports one: the manager's code and message. */
+function errorAnswer(res: http.IncomingMessage): Promise<ApiError> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => {
+      let e: ErrorBody['error'] | undefined;
+      try {
+        e = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as ErrorBody).error;
+      } catch {
+        e = undefined;
+      }
+      resolve(new ApiError(e?.code ?? 'UNKNOWN', e?.message ?? `manager answered ${res.statusCode}`, res.statusCode ?? 500));
+    });
+  });
 }
