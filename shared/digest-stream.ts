@@ -3,6 +3,7 @@
  * can be verified while it is copied, unpacked or served, never read twice.
  */
 import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 
 export class DigestTap extends Transform {
@@ -23,4 +24,15 @@ export class DigestTap extends Transform {
   get size(): number {
     return this.bytes;
   }
+}
+
+/** A file's sha256 so far and its size; the hash can go on taking bytes (a download resumed after it). */
+export async function hashFile(file: string): Promise<{ hash: Hash; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(file)) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { hash, size };
 }

@@ -250,3 +250,15 @@ export function pickPlatform(index: ImageIndex, architecture: string = hostArchi
     ) ?? null
   );
 }
+
+/** os and architecture equal; a variant only when both name one (arm64 and arm64/v8 are one platform). */
+export function matchesPlatform(have: Platform, want: Platform): boolean {
+  if (have.os !== want.os || have.architecture !== want.architecture) return false;
+  if (!have.variant || !want.variant) return true;
+  return have.variant === want.variant;
+}
+
+/** `linux/arm64/v8`, as Docker writes a platform. */
+export function platformName(p: Platform): string {
+  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+}

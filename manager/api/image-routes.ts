@@ -9,20 +9,19 @@
  * `DELETE /v1/images?ref=[&force=1]` (refused while a service runs the image,
  * unless forced; every manager removes its copy).
  */
-import { InvalidArgumentError, isTsswarmError } from '../../shared/errors';
-import { canonicalImageRef, formatImageRef } from '../../shared/image-ref';
-import { decodeRegistryAuth, REGISTRY_AUTH_HEADER } from '../../shared/registry/auth-header';
 import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import type { Route, StreamRoute } from './server';
-import { jsonLines } from './stream-routes';
-import { readJson } from './http-util';
-import { Keys } from '../../shared/keys';
 import type { ImageInspect } from '../../shared/api-types';
+import { ConflictError, ImageNotFoundError, InvalidArgumentError, isTsswarmError } from '../../shared/errors';
+import { canonicalImageRef, formatImageRef } from '../../shared/image-ref';
+import { Keys } from '../../shared/keys';
+import { platformName } from '../../shared/oci';
+import { decodeRegistryAuth, REGISTRY_AUTH_HEADER } from '../../shared/registry/auth-header';
 import type { Service } from '../../shared/types';
-import { ConflictError, ImageNotFoundError } from '../../shared/errors';
-import type { ApiContext } from './server';
+import { readJson } from './http-util';
+import type { ApiContext, Route, StreamRoute } from './server';
+import { jsonLines } from './stream-routes';
 
 /** A pull or push as JSON lines of progress ending in {result} or {error}; the request is checked before the stream starts. */
 function progressRoute(op: 'pull' | 'push'): StreamRoute {
@@ -89,19 +88,19 @@ export const imageRoutes: Route[] = [
       const ref = q.get('ref');
       if (!ref) throw new InvalidArgumentError('missing image reference (ref)');
       const found = await ctx.images.resolve(ref);
-      const config = found ? await ctx.images.config(ref) : null;
-      if (!found || !config) throw new ImageNotFoundError(`image ${ref} not found`);
-      const summary = (await ctx.images.list()).find((i) => i.ref === found.ref);
+      if (!found) throw new ImageNotFoundError(`image ${ref} not found`);
+      const config = await ctx.images.config(found);
       return {
         ref: found.ref,
         digest: found.digest,
         mediaType: found.mediaType,
         source: found.source,
-        size: summary?.size ?? found.manifest.layers.reduce((n, l) => n + l.size, found.manifest.config.size),
+        // As `image ls` counts it: the config and the (compressed) layers.
+        size: found.manifest.layers.reduce((n, l) => n + l.size, found.manifest.config.size),
         created: config.created ?? null,
         architecture: config.architecture,
         os: config.os,
-        platforms: found.index ? found.index.manifests.map((m) => ({ digest: m.digest, platform: m.platform ? `${m.platform.os}/${m.platform.architecture}${m.platform.variant ? `/${m.platform.variant}` : ''}` : null })) : null,
+        platforms: found.index ? found.index.manifests.map((m) => ({ digest: m.digest, platform: m.platform ? platformName(m.platform) : null })) : null,
         config: config.config ?? {},
         layers: found.manifest.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
         history: config.history ?? [],

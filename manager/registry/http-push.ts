@@ -7,9 +7,7 @@
  * against what the store holds; the ref is committed with the manifest, all or
  * nothing, and announced (`onPushed`) so every manager copies it.
  */
-import { createWriteStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import { parseImageRef } from '../../shared/image-ref';
 import { INDEX_TYPES, documentMediaType, isDigest, parseIndex, parseManifest, sha256Digest } from '../../shared/oci';
 import { stageBytes } from './staged-image';
@@ -37,7 +35,7 @@ export async function routePush(store: ImageStore, req: IncomingMessage, res: Se
     const digest = url.searchParams.get('digest');
     if (digest !== null) {
       // Monolithic: the whole blob in this request.
-      await pipeline(req, createWriteStream(store.uploadPath(id), { flags: 'a' }));
+      await store.appendUpload(id, req);
       return finish(store, res, name, id, digest, send);
     }
     req.resume();
@@ -61,7 +59,7 @@ export async function routePush(store: ImageStore, req: IncomingMessage, res: Se
       send(416, 'BLOB_UPLOAD_INVALID', `chunk starts at ${range}, the upload holds ${before} bytes`);
       return true;
     }
-    await pipeline(req, createWriteStream(store.uploadPath(id), { flags: 'a' }));
+    await store.appendUpload(id, req);
     if (req.method === 'PATCH') {
       const size = (await store.uploadSize(id)) ?? 0;
       res.writeHead(202, { Location: `/v2/${name}/blobs/uploads/${id}`, 'Docker-Upload-UUID': id, Range: `0-${Math.max(0, size - 1)}`, 'Content-Length': 0 });

@@ -16,9 +16,10 @@ import { formatImageRef, type ImageRef } from '../../shared/image-ref';
 import type { ImageSummary } from '../../shared/image-summary';
 import type { PullProgress } from '../../shared/api-types';
 import { forEachLimited } from '../../shared/limited';
-import { INDEX_TYPES, layerCompression, parseImageConfig, parseIndex, parseManifest, sha256Digest, type Descriptor, type Platform } from '../../shared/oci';
+import { INDEX_TYPES, layerCompression, matchesPlatform, parseImageConfig, parseIndex, parseManifest, platformName, sha256Digest, type Descriptor, type Platform } from '../../shared/oci';
 import type { FetchedManifest, RegistryClient } from '../../shared/registry/client';
-import { ImagePullError, RegistryAuthError } from '../../shared/registry/errors';
+import { ImagePullError } from '../../shared/registry/errors';
+import { firstAnswering } from './upstream';
 import { stageBytes, type StagedBlob } from './staged-image';
 import type { ImageSource, ImageStore } from './store';
 
@@ -49,7 +50,7 @@ export interface PullResult extends ImageSummary {
 export async function pullImage(images: ImageStore, clients: RegistryClient[], remote: string, reference: string, target: ImageRef, options: PullOptions): Promise<PullResult> {
   const signal = options.signal ?? new AbortController().signal;
   const progress = options.progress ?? (() => undefined);
-  const { client, top } = await firstManifest(clients, remote, reference, signal);
+  const { client, value: top } = await firstAnswering(clients, signal, (c) => c.manifest(remote, reference, signal));
   const releases: Array<() => void> = [];
   let downloaded = false;
   try {
@@ -102,21 +103,6 @@ export async function pullImage(images: ImageStore, clients: RegistryClient[], r
   }
 }
 
-async function firstManifest(clients: RegistryClient[], remote: string, reference: string, signal: AbortSignal): Promise<{ client: RegistryClient; top: FetchedManifest }> {
-  let last: unknown = null;
-  for (const [i, client] of clients.entries()) {
-    try {
-      return { client, top: await client.manifest(remote, reference, signal) };
-    } catch (e) {
-      last = e;
-      if (signal.aborted) throw e;
-      // A mirror that fails is passed over, as Docker does; refused credentials are the answer.
-      if (i === clients.length - 1 || e instanceof RegistryAuthError) break;
-    }
-  }
-  throw last;
-}
-
 /** The index entries for the platforms wanted, the first platform's being required. */
 function choosePlatforms(entries: Descriptor[], platforms: Platform[], what: string): Descriptor[] {
   const out: Descriptor[] = [];
@@ -129,15 +115,4 @@ function choosePlatforms(entries: Descriptor[], platforms: Platform[], what: str
     }
   }
   return out;
-}
-
-/** os and architecture equal; a variant only when both name one (arm64 and arm64/v8 are one platform). */
-export function matchesPlatform(have: Platform, want: Platform): boolean {
-  if (have.os !== want.os || have.architecture !== want.architecture) return false;
-  if (!have.variant || !want.variant) return true;
-  return have.variant === want.variant;
-}
-
-export function platformName(p: Platform): string {
-  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
 }

@@ -9,7 +9,6 @@ import { Keys } from '../../shared/keys';
 import { canonicalImageRef, formatImageRef, registryOf } from '../../shared/image-ref';
 import { hostArchitecture, type Platform } from '../../shared/oci';
 import type { RegistryCredential } from '../../shared/registry/auth';
-import { RegistryAuthError } from '../../shared/registry/errors';
 import type { Cluster, ClusterNode } from '../../shared/types';
 import type { Store } from '../store/store';
 import type { StoreView } from '../store/view';
@@ -17,7 +16,7 @@ import { pullImage, type PullProgress, type PullResult } from './pull';
 import { pushImage, type PushResult } from './push';
 import type { ImageReplicator } from './replicate';
 import type { ImageStore } from './store';
-import { Upstreams, type RegistrySettings } from './upstream';
+import { firstAnswering, Upstreams, type RegistrySettings } from './upstream';
 
 export class ImagePuller {
   private settings: RegistrySettings = { mirrors: [], insecure: [] };
@@ -52,33 +51,15 @@ export class ImagePuller {
     const target = canonicalImageRef(ref);
     const { registry, path } = registryOf(target.name);
     await this.refreshSettings();
-    const clients = this.upstreams.clients(registry, credential);
-    let last: unknown = null;
-    for (const [i, c] of clients.entries()) {
-      try {
-        await c.ping(signal);
-      } catch (e) {
-        last = e;
-        if (i === clients.length - 1 || e instanceof RegistryAuthError) throw e;
-        continue;
-      }
-      return pushImage(this.images, c, path, formatImageRef(target), progress, signal);
-    }
-    throw last;
+    const { client } = await firstAnswering(this.upstreams.clients(registry, credential), signal, (c) => c.ping(signal));
+    return pushImage(this.images, client, path, formatImageRef(target), progress, signal);
   }
 
   /** Checks credentials against a registry (its first endpoint that answers); throws RegistryAuthError when refused. */
   async login(registry: string, credential: RegistryCredential): Promise<void> {
     await this.refreshSettings();
-    const clients = this.upstreams.clients(registry, credential);
     const signal = AbortSignal.timeout(30_000);
-    for (const [i, c] of clients.entries()) {
-      try {
-        return await c.ping(signal);
-      } catch (e) {
-        if (i === clients.length - 1 || e instanceof RegistryAuthError) throw e;
-      }
-    }
+    await firstAnswering(this.upstreams.clients(registry, credential), signal, (c) => c.ping(signal));
   }
 
   close(): void {

@@ -12,7 +12,7 @@ import type { PullProgress } from '../../shared/api-types';
 import { ImageNotFoundError } from '../../shared/errors';
 import { canonicalImageRef, formatImageRef } from '../../shared/image-ref';
 import { forEachLimited } from '../../shared/limited';
-import { documentMediaType, parseManifest, type Descriptor } from '../../shared/oci';
+import { documentMediaType, parseManifest, pickPlatform, type Descriptor } from '../../shared/oci';
 import type { RegistryClient } from '../../shared/registry/client';
 import type { ImageStore } from './store';
 
@@ -48,7 +48,8 @@ export async function pushImage(images: ImageStore, client: RegistryClient, remo
       for (const d of found.index.manifests) await pushManifest(d.digest, d.digest);
       await client.putManifest(remote, tag, found.raw, found.mediaType, signal);
     } else {
-      const own = await ownEntry(images, found.index.manifests, found.manifest.config.digest);
+      // The entry the store resolved the index to (this host's platform), whose blobs it holds.
+      const own = pickPlatform(found.index)?.digest;
       if (!own) throw new ImageNotFoundError(`image ${formatImageRef(c)}: this platform's entry of its index is missing from the store`);
       await pushManifest(own, tag);
       digest = own;
@@ -59,17 +60,6 @@ export async function pushImage(images: ImageStore, client: RegistryClient, remo
   }
   progress({ status: `${tag}: digest: ${digest}` });
   return { ref: formatImageRef(c), digest, warning };
-}
-
-/** The index entry whose manifest names this config. */
-async function ownEntry(images: ImageStore, entries: Descriptor[], configDigest: string): Promise<string | null> {
-  for (const d of entries) {
-    const info = await images.blobInfo(d.digest);
-    if (!info) continue;
-    const raw = await readFile(info.path);
-    if (parseManifest(raw, documentMediaType(raw)).config.digest === configDigest) return d.digest;
-  }
-  return null;
 }
 
 async function pushBlob(images: ImageStore, client: RegistryClient, remote: string, d: Descriptor, progress: (p: PullProgress) => void, signal: AbortSignal): Promise<void> {

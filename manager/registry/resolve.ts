@@ -67,7 +67,7 @@ export class ImageResolver {
     } catch (e) {
       // The registry is away: what the cluster pulled before still runs the same on every node.
       if (here && e instanceof ImagePullError && e.temporary) {
-        return { image: `${tagged}@${here.digest}`, warning: `image ${tagged} could not be checked with its registry (${e.message}); using the cluster's copy, pulled earlier` };
+        return { ...pinned(here.digest), warning: `image ${tagged} could not be checked with its registry (${e.message}); using the cluster's copy, pulled earlier` };
       }
       throw explain(e, ref);
     }

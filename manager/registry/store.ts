@@ -16,10 +16,12 @@ import { writeFileAtomic } from '../../shared/atomic-write';
 import { ImageNotFoundError, InvalidArgumentError, TsswarmError } from '../../shared/errors';
 import { canonicalImageRef, formatImageRef, normalizeImageRef, parseImageRef } from '../../shared/image-ref';
 import type { ImageSummary } from '../../shared/image-summary';
-import { INDEX_TYPES, digestHex, documentMediaType, isDigest, parseImageConfig, parseIndex, parseManifest, pickPlatform, type Descriptor, type ImageIndex, type ImageManifest } from '../../shared/oci';
+import { INDEX_TYPES, digestHex, documentMediaType, isDigest, parseImageConfig, parseIndex, parseManifest, pickPlatform, type Descriptor, type ImageConfigJson, type ImageIndex, type ImageManifest } from '../../shared/oci';
 import { Singleflight } from '../../shared/singleflight';
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { hashFile } from '../../shared/digest-stream';
 import { ImageImportError } from './errors';
 import { stageDockerSave } from './import-docker-save';
 import { stageOciLayout } from './import-oci-layout';
@@ -209,7 +211,12 @@ export class ImageStore {
     }
   }
 
-  uploadPath(id: string): string {
+  /** Adds what `body` carries to an upload's bytes. */
+  async appendUpload(id: string, body: NodeJS.ReadableStream): Promise<void> {
+    await pipeline(body, createWriteStream(this.uploadPath(id), { flags: 'a' }));
+  }
+
+  private uploadPath(id: string): string {
     return join(this.tmpDir, `upload-${id}`);
   }
 
@@ -220,9 +227,7 @@ export class ImageStore {
   async finishUpload(id: string, digest: string): Promise<boolean> {
     const file = this.uploadPath(id);
     try {
-      const hash = createHash('sha256');
-      for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-      if (`sha256:${hash.digest('hex')}` !== digest) return false;
+      if (`sha256:${(await hashFile(file)).hash.digest('hex')}` !== digest) return false;
       const target = join(this.blobDir, digestHex(digest));
       this.pin(digest);
       setTimeout(() => this.unpin(digest), UPLOAD_HOLD_MS).unref();
@@ -250,6 +255,24 @@ export class ImageStore {
     else this.pinned.set(digest, n);
   }
 
+  /**
+   * Every blob a stored document reaches that this store holds: the document, and its config and
+   * layers; for an index, those of each entry it holds (an index keeps the platforms' images here).
+   */
+  private async imageBlobs(digest: string): Promise<string[]> {
+    const info = await this.manifestInfo(digest);
+    const out = [digest];
+    const entries = info.index ? info.index.manifests.map((d) => d.digest) : [];
+    const manifests = info.index ? [] : [info.manifest];
+    for (const d of entries) {
+      if (!(await this.hasManifest(d))) continue;
+      out.push(d);
+      manifests.push((await this.manifestInfo(d)).manifest);
+    }
+    for (const m of manifests) out.push(m.config.digest, ...m.layers.map((l) => l.digest));
+    return out;
+  }
+
   private async hasManifest(digest: string): Promise<boolean> {
     if (this.manifests.has(digest)) return true;
     if (!(await this.blobInfo(digest))) return false;
@@ -271,9 +294,7 @@ export class ImageStore {
     const name = formatImageRef(to);
     return this.locked(async () => {
       const file = await this.readRefs();
-      const before = file.refs[name];
-      if (before && before.digest !== found.digest) file.refs[`${to.name}@${before.digest}`] ??= before;
-      file.refs[name] = { digest: found.digest, importedAt: new Date().toISOString(), source: 'import' };
+      setRef(file, name, { digest: found.digest, importedAt: new Date().toISOString(), source: 'import' });
       await this.writeRefs(file);
       return this.summary(name, found.digest);
     });
@@ -300,17 +321,7 @@ export class ImageStore {
     for (const ref of refs) {
       const found = await this.resolve(ref);
       if (!found) throw new ImageNotFoundError(`image ${ref} not found`);
-      await link(found.digest);
-      if (found.index) {
-        for (const d of found.index.manifests) {
-          if (!(await this.hasManifest(d.digest))) continue;
-          await link(d.digest);
-          const m = (await this.manifestInfo(d.digest)).manifest;
-          for (const b of [m.config, ...m.layers]) await link(b.digest);
-        }
-      } else {
-        for (const b of [found.manifest.config, ...found.manifest.layers]) await link(b.digest);
-      }
+      for (const d of await this.imageBlobs(found.digest)) await link(d);
       const p = parseImageRef(found.ref);
       index.push({
         mediaType: found.mediaType,
@@ -335,32 +346,23 @@ export class ImageStore {
     return mkdtemp(join(this.tmpDir, 'save-'));
   }
 
-  /** An image's config (`docker image inspect`'s Config and history), for this host's platform. */
-  async config(ref: string): Promise<import('../../shared/oci').ImageConfigJson | null> {
-    const found = await this.resolve(ref);
-    if (!found) return null;
+  /** A resolved image's config (`docker image inspect`'s Config and history), for this host's platform. */
+  async config(found: ResolvedImage): Promise<ImageConfigJson> {
     return parseImageConfig(await readFile(join(this.blobDir, digestHex(found.manifest.config.digest))));
   }
 
   /** The refs `ref` names: itself, or for `name@digest` every ref of that name on that digest. */
   async refsOf(ref: string): Promise<string[]> {
     await this.open();
-    const parsed = canonicalImageRef(ref);
-    const file = await this.readRefs();
-    return Object.entries(file.refs)
-      .filter(([r, e]) => (parsed.digest !== null ? e.digest === parsed.digest && parseImageRef(r).name === parsed.name : r === formatImageRef(parsed)))
-      .map(([r]) => r);
+    return matchingRefs(await this.readRefs(), ref);
   }
 
   /** Removes a tag (or, for `name@digest`, every tag of that name on that digest) and the blobs nothing else uses. */
   async remove(ref: string): Promise<void> {
     await this.open();
-    const parsed = canonicalImageRef(ref);
     await this.locked(async () => {
       const file = await this.readRefs();
-      const doomed = Object.entries(file.refs)
-        .filter(([r, e]) => (parsed.digest !== null ? e.digest === parsed.digest && parseImageRef(r).name === parsed.name : r === formatImageRef(parsed)))
-        .map(([r]) => r);
+      const doomed = matchingRefs(file, ref);
       if (doomed.length === 0) throw new ImageNotFoundError(`image ${ref} not found`);
       for (const r of doomed) delete file.refs[r];
       await this.writeRefs(file);
@@ -431,14 +433,7 @@ export class ImageStore {
       }
       await fsyncFile(this.blobDir); // the renames are durable before refs.json names the blobs
       const file = await this.readRefs();
-      // A tag that moves leaves its old image under name@digest (Docker's dangling image):
-      // services pinned to that digest still run it on nodes that join later. `image rm` takes it.
-      const before = file.refs[ref];
-      if (before && before.digest !== staged.manifestDigest) {
-        const old = `${parseImageRef(ref).name}@${before.digest}`;
-        file.refs[old] ??= before;
-      }
-      file.refs[ref] = { digest: staged.manifestDigest, importedAt: new Date().toISOString(), source };
+      setRef(file, ref, { digest: staged.manifestDigest, importedAt: new Date().toISOString(), source });
       await this.writeRefs(file);
       await this.collectGarbage(file);
       return await this.summary(ref, staged.manifestDigest);
@@ -452,24 +447,7 @@ export class ImageStore {
   /** Deletes blobs no ref reaches. Runs under the lock, so no import is between rename and refs write. */
   private async collectGarbage(file: RefsFile): Promise<void> {
     const live = new Set<string>([...this.pinned.keys()].map(digestHex));
-    const keep = (m: ImageManifest) => {
-      live.add(digestHex(m.config.digest));
-      for (const l of m.layers) live.add(digestHex(l.digest));
-    };
-    for (const { digest } of Object.values(file.refs)) {
-      const info = await this.manifestInfo(digest);
-      live.add(digestHex(digest));
-      if (!info.index) {
-        keep(info.manifest);
-        continue;
-      }
-      // An index keeps the platforms' images this store holds.
-      for (const d of info.index.manifests) {
-        if (!(await this.hasManifest(d.digest))) continue;
-        live.add(digestHex(d.digest));
-        keep((await this.manifestInfo(d.digest)).manifest);
-      }
-    }
+    for (const { digest } of Object.values(file.refs)) for (const d of await this.imageBlobs(digest)) live.add(digestHex(d));
     for (const name of await readdir(this.blobDir)) {
       if (!live.has(name)) {
         await rm(join(this.blobDir, name), { force: true });
@@ -539,4 +517,22 @@ async function fsyncFile(path: string): Promise<void> {
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * Points `ref` at `entry`. A tag that moves leaves its old image under name@digest (Docker's
+ * dangling image): services pinned to that digest still run it on nodes that join later; `image rm` takes it.
+ */
+function setRef(file: RefsFile, ref: string, entry: RefEntry): void {
+  const before = file.refs[ref];
+  if (before && before.digest !== entry.digest) file.refs[`${parseImageRef(ref).name}@${before.digest}`] ??= before;
+  file.refs[ref] = entry;
+}
+
+/** The refs `ref` names: itself, or for `name@digest` every ref of that name on that digest. */
+function matchingRefs(file: RefsFile, ref: string): string[] {
+  const parsed = canonicalImageRef(ref);
+  return Object.entries(file.refs)
+    .filter(([r, e]) => (parsed.digest !== null ? e.digest === parsed.digest && parseImageRef(r).name === parsed.name : r === formatImageRef(parsed)))
+    .map(([r]) => r);
 }

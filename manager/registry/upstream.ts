@@ -22,6 +22,7 @@ import { DEFAULT_REGISTRY } from '../../shared/image-ref';
 import type { Fetch } from '../../shared/fetch';
 import { RegistryAuth, type RegistryCredential } from '../../shared/registry/auth';
 import { RegistryClient } from '../../shared/registry/client';
+import { RegistryAuthError } from '../../shared/registry/errors';
 
 /** The cluster's settings for other registries (`Cluster.registries`). */
 export interface RegistrySettings {
@@ -109,4 +110,22 @@ export function isInsecure(registry: string, insecure: readonly string[]): boole
   if (insecure.includes(registry)) return true;
   const host = registry.replace(/:\d+$/, '');
   return host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * `op` on each endpoint's client in turn until one answers: a mirror (or an insecure registry's
+ * HTTPS try) that fails is passed over, as Docker does; refused credentials, and the last
+ * endpoint's failure, are the answer.
+ */
+export async function firstAnswering<T>(clients: RegistryClient[], signal: AbortSignal, op: (c: RegistryClient) => Promise<T>): Promise<{ client: RegistryClient; value: T }> {
+  let last: unknown = null;
+  for (const [i, client] of clients.entries()) {
+    try {
+      return { client, value: await op(client) };
+    } catch (e) {
+      last = e;
+      if (signal.aborted || i === clients.length - 1 || e instanceof RegistryAuthError) break;
+    }
+  }
+  throw last;
 }

@@ -7,13 +7,14 @@
  * managers against upstream registries, with `auth` for their token or basic
  * challenges.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat, truncate } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ImageNotFoundError } from '../errors';
+import { hashFile } from '../digest-stream';
 import type { Fetch, FetchInit } from '../fetch';
 import { INDEX_TYPES, MANIFEST_TYPES, documentMediaType, isDigest, sha256Digest, type Descriptor } from '../oci';
 import type { RegistryAuth } from './auth';
@@ -301,16 +302,6 @@ function isTimeout(reason: unknown): boolean {
 
 function corrupt(message: string, cause?: unknown): ImagePullError {
   return new ImagePullError(message, { temporary: false, cause });
-}
-
-async function hashFile(file: string): Promise<{ hash: Hash; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(file)) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { hash, size };
 }
 
 async function discard(res: Response): Promise<void> {
