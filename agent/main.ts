@@ -14,6 +14,7 @@ import { Executor } from './executor/executor';
 import { ContainerController } from './executor/container-controller';
 import { createRuntime, type UsernsRemap } from './runtime';
 import { ImageCache } from './image';
+import { ImageGc } from './image/gc';
 import { cleanup } from './cleanup';
 import { NodeNetworks } from './network/node-networks';
 import { HeldBlobs } from './session/held-blobs';
@@ -159,6 +160,7 @@ async function main(): Promise<void> {
     log.child('executor'),
     // A task whose prepare made mounts but no container (the agent stopped meanwhile) is cleaned up too.
     async () => [...new Set([...(await runtime.list()), ...(await tasksWithMounts(storage))])],
+    () => void imageGc.check(),
   );
   const taskStreams = new TaskStreams(
     identity.tls,
@@ -168,7 +170,8 @@ async function main(): Promise<void> {
     },
     log.child('streams'),
   );
-  const volumeReports = new VolumeReporter(storage.volumes, (r) => session?.reportVolumes(r) ?? false, log.child('volumes'));
+  const imageGc = new ImageGc(images, () => executor.imageRefs(), log.child('images'));
+  const volumeReports = new VolumeReporter(storage.volumes, (r) => session?.reportVolumes(r) ?? false, log.child('volumes'), () => images.prune(executor.imageRefs()));
   session = new Session(
     managers,
     {
@@ -229,6 +232,7 @@ async function main(): Promise<void> {
       },
       replay: () => executor.replayStatus(),
       onVolumeCommand: (cmd) => void volumeReports.handle(cmd),
+      onImageGcThreshold: (percent) => imageGc.setThreshold(percent),
       onTaskStream: (req) => taskStreams.handle(req),
       onCa: (signer, trust) => {
         // Heartbeats carry these twice a second; the certificates are parsed only when they change.
@@ -247,6 +251,7 @@ async function main(): Promise<void> {
   renewal.start();
   session.start();
   volumeReports.start();
+  imageGc.start();
   log.info(`agent ${id.slice(0, 12)} started; managers ${managers.join(', ')}`);
 
   const shutdown = () => {
@@ -254,6 +259,7 @@ async function main(): Promise<void> {
     executor.detachAll();
     renewal.stop();
     volumeReports.stop();
+    imageGc.stop();
     taskStreams.close();
     session?.close();
     void networks.close();

@@ -35,9 +35,10 @@ Commands:
   ca [--rotate [--detach]] [--cert-expiry DURATION] | ca client-cert --out DIR [--expiry DURATION]
   unlock (reads the key from stdin) | unlock-key [--rotate] [--quiet]
   update [--heartbeat-period DURATION] [--heartbeat-grace DURATION] [--cert-expiry DURATION] [--task-history-limit N]
-         [--registry-mirror URL]... [--insecure-registry HOST:PORT]...
+         [--registry-mirror URL]... [--insecure-registry HOST:PORT]... [--image-gc-threshold PERCENT]
   down [--data-root DIR] [--purge]
   image pull [-q] REF | image push [-q] REF | image import FILE NAME[:TAG] | image ls | image inspect REF... | image tag SOURCE TARGET | image rm [-f] REF... | image save -o FILE REF...
+        | image prune [-a] [-f]
   login [REGISTRY] [-u USER] [--password-stdin] | logout [REGISTRY]
   deploy [-c] STACKFILE [NAME] [--detach] [--prune] [--resolve-image always|changed|never]
   stack ls | stack ps NAME | stack rm NAME
@@ -60,7 +61,7 @@ Commands:
   network create [-d overlay] [--subnet CIDR] [--attachable] [--opt|-o encrypted] NAME | network ls | inspect NAME | rm NAME
 Listing commands take --format json.`;
 
-const VALUED = [...SERVICE_VALUED, 'task-history-limit', 'registry-mirror', 'insecure-registry', 'username', 'resolve-image', 'output', 'filter', 'since', 'until', 'userns-remap', 'host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace', 'cert-expiry', 'listen-api', 'etcd-cacert', 'etcd-cert', 'etcd-key', 'tlscacert', 'tlscert', 'tlskey', 'out', 'expiry', 'opt', 'o', 'label', 'generic-resource', 'node', 'tail', 'n'];
+const VALUED = [...SERVICE_VALUED, 'task-history-limit', 'image-gc-threshold', 'registry-mirror', 'insecure-registry', 'username', 'resolve-image', 'output', 'filter', 'since', 'until', 'userns-remap', 'host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace', 'cert-expiry', 'listen-api', 'etcd-cacert', 'etcd-cert', 'etcd-key', 'tlscacert', 'tlscert', 'tlskey', 'out', 'expiry', 'opt', 'o', 'label', 'generic-resource', 'node', 'tail', 'n'];
 const REPEATABLE = [...SERVICE_REPEATABLE, 'registry-mirror', 'insecure-registry', 'filter', 'label-add', 'label-rm', 'opt', 'o', 'label', 'generic-resource'];
 const BOOLEANS = [...SERVICE_BOOLEANS, 'password-stdin', 'no-trunc', 'autolock', 'rotate', 'tlsverify', 'detach', 'prune', 'attachable', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q', 'force', 'f', 'follow', 'timestamps', 'raw', 'no-task-ids', 'no-resolve', 'interactive', 'i'];
 

@@ -106,6 +106,8 @@ export interface ClusterUpdateRequest {
   registryMirrors?: string[];
   /** Replaces the registries reached without TLS verification (`--insecure-registry host:port`). */
   insecureRegistries?: string[];
+  /** Disk use in percent above which nodes remove unused images (`--image-gc-threshold`, 1-100; 100: never). */
+  imageGcThresholdPercent?: number;
 }
 
 /** POST /v1/nodes/:ref/update; every field optional, all applied or none. */
@@ -325,4 +327,11 @@ export interface RebalanceResult {
   refused: boolean;
   message: string;
   moves: number;
+}
+
+/** POST /v1/images/prune: what went, from the cluster registry (node null) and from each node's cache. */
+export interface ImagePruneResult {
+  removed: { node: string | null; ref: string }[];
+  /** Nodes that could not be asked or failed, one line each. */
+  errors: string[];
 }

@@ -529,11 +529,16 @@ export interface Cluster {
   autolock?: boolean;
   /** Ended tasks kept per slot (or node) for `service ps` (`update --task-history-limit`; absent: 5, as Swarm). */
   taskHistoryLimit?: number;
+  /** Disk use (percent) above which nodes remove unused images (`update --image-gc-threshold`; absent: 85; 100: never). */
+  imageGcThresholdPercent?: number;
   /** Other registries (`update --registry-mirror`, `--insecure-registry`); absent: none of either. */
   registries?: { mirrors?: string[]; insecure?: string[] };
   /** With autolock: the unlock key, sealed under the data key (manager/keys/seal.ts), for managers that join. */
   unlockKey?: { alg: 'A256GCM'; nonce: string; data: string };
 }
+
+/** Cluster.imageGcThresholdPercent when it is absent (kubelet's default high threshold). */
+export const DEFAULT_IMAGE_GC_PERCENT = 85;
 
 /** A node removed from the cluster (Keys.revoked): its certificate is refused from then on. */
 export interface RevokedNode {
@@ -628,7 +633,8 @@ export interface NodeVolumes {
 }
 
 /**
- * `volume create|rm|prune` for one node (Keys.volumeRequest): the API writes it, the manager
+ * `volume create|rm|prune` (and `image prune`, the node's other local store) for one node
+ * (Keys.volumeRequest): the API writes it, the manager
  * holding that node's session hands it to the agent and writes the agent's answer in `result`,
  * which the API waits for and then deletes. The store carries the request, so the API answers
  * on any manager, whichever holds the node's session.
@@ -637,7 +643,8 @@ export interface VolumeRequest {
   v: number;
   id: string;
   nodeId: string;
-  op: 'create' | 'remove' | 'prune';
+  /** `image-prune`: the images no task of the node uses (agent/image/gc.ts); `removed` lists their refs. */
+  op: 'create' | 'remove' | 'prune' | 'image-prune';
   name: string;
   driver: string;
   options: Record<string, string>;

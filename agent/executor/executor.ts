@@ -24,6 +24,8 @@ export class Executor {
     private readonly log: Logger,
     /** Ids of containers that exist on this host (from the runtime), for re-attach and clean-up. */
     private readonly existing: () => Promise<string[]>,
+    /** A task has left this node (its container removed): its image may be unused now. */
+    private readonly released: () => void = () => undefined,
   ) {}
 
   private emit = (u: StatusUpdate) => {
@@ -92,6 +94,7 @@ export class Executor {
     r.setDesired('remove');
     void r.start().finally(() => {
       if (this.runners.get(id) === r) this.runners.delete(id);
+      this.released();
     });
   }
 
@@ -108,6 +111,11 @@ export class Executor {
 
   count(): number {
     return this.runners.size;
+  }
+
+  /** The images of every task this node has: what image garbage collection must keep. */
+  imageRefs(): string[] {
+    return [...this.runners.values()].map((r) => r.task.spec.container.image);
   }
 
   /** Leaves containers running (they belong to their shims) and stops driving them. */

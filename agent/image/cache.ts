@@ -13,7 +13,7 @@
  * One agent process owns a root: tmp/ is emptied when the cache opens.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, isTsswarmError } from '../../shared/errors';
 import { canonicalImageRef, formatImageRef, normalizeImageRef, type ImageRef } from '../../shared/image-ref';
@@ -71,6 +71,10 @@ export class ImageCache implements ImageSource {
   private readonly layerJobs = new Singleflight<string>();
   private opened: Promise<void> | null = null;
   private closed = false;
+  /** A prune in progress: pulls wait for it; it waits for the pulls it found running. */
+  private pruning: Promise<unknown> | null = null;
+  private activePulls = 0;
+  private pullsDone: (() => void) | null = null;
 
   constructor(options: ImageCacheOptions) {
     this.root = resolve(options.root);
@@ -91,8 +95,67 @@ export class ImageCache implements ImageSource {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.pulls.run(normalized, signal, (s) => this.pull(normalized, s));
+    return this.pulls.run(normalized, signal, async (s) => {
+      while (this.pruning) await this.pruning;
+      this.activePulls++;
+      try {
+        const image = await this.pull(normalized, s);
+        await this.markUsed(normalized);
+        return image;
+      } finally {
+        if (--this.activePulls === 0) this.pullsDone?.();
+      }
+    });
   }
+
+  /**
+   * Removes images no task of this node uses (`inUse`: the tasks' refs; an image is kept when its
+   * ref or its digest is one of theirs), least recently used first, for as long as `more` says
+   * (default: all of them), and with each the layers no remaining image needs. Pulls wait until it
+   * is done; it starts once the pulls in progress have finished. Returns the refs removed.
+   */
+  async prune(inUse: Iterable<string>, more: () => Promise<boolean> = async () => true): Promise<string[]> {
+    while (this.pruning) await this.pruning;
+    const run = (async () => {
+      if (this.activePulls > 0) await new Promise<void>((r) => (this.pullsDone = r));
+      this.pullsDone = null;
+      await this.open();
+      const mounted = await this.mountedLayers();
+      const used = new Set<string>();
+      for (const ref of inUse) {
+        try {
+          const c = canonicalImageRef(ref);
+          used.add(formatImageRef(c));
+          if (c.digest) used.add(c.digest);
+        } catch {
+          // not a ref: protects nothing
+        }
+      }
+      const all = await this.index.all();
+      const keep = new Set(all.filter((i) => used.has(i.ref) || used.has(i.digest)));
+      const candidates = all.filter((i) => !keep.has(i)).sort((a, b) => (a.usedAt ?? a.pulledAt).localeCompare(b.usedAt ?? b.pulledAt));
+      const removed: string[] = [];
+      let left = all;
+      // Layers no image names at all (a pull that stopped half way) go in the first round.
+      for (const image of [null, ...candidates]) {
+        if (image !== null) {
+          if (!(await more())) break;
+          await this.index.remove([image.ref]);
+          removed.push(image.ref);
+          left = left.filter((i) => i !== image);
+        }
+        await this.removeLayersExcept(new Set([...left.flatMap((i) => i.chainIds.map(digestHex)), ...mounted]));
+      }
+      return removed;
+    })();
+    this.pruning = run;
+    try {
+      return await run;
+    } finally {
+      this.pruning = null;
+    }
+  }
+
 
   /** True when the image was pulled and all its layers are still unpacked: prepare needs no network. */
   async has(ref: string): Promise<boolean> {
@@ -220,6 +283,42 @@ export class ImageCache implements ImageSource {
   }
 
   // --- local state ----------------------------------------------------------
+
+  /**
+   * The layers some overlayfs mount of this host has as a lowerdir (chain id hexes): whatever the
+   * executor knows (after a restart it knows nothing until its first assignment), a mounted layer is
+   * in use.
+   */
+  private async mountedLayers(): Promise<Set<string>> {
+    const out = new Set<string>();
+    const prefix = this.layersDir + '/';
+    for (const line of (await readFile('/proc/self/mountinfo', 'utf8')).split('\n')) {
+      const sep = line.indexOf(' - ');
+      if (sep < 0 || !line.startsWith('overlay ', sep + 3)) continue;
+      const lower = /(?:^|,)lowerdir=([^,]*)/.exec(line.slice(sep + 3).split(' ')[2] ?? '');
+      for (const dir of lower?.[1]?.split(':') ?? []) {
+        if (dir.startsWith(prefix)) out.add(dir.slice(prefix.length).split('/')[0]!);
+      }
+    }
+    return out;
+  }
+
+  /** Records when an image was last prepared (at most once a minute: a restart loop writes little). */
+  private async markUsed(ref: string): Promise<void> {
+    const i = await this.index.get(ref);
+    const now = new Date();
+    if (i && (!i.usedAt || now.getTime() - Date.parse(i.usedAt) > 60_000)) await this.index.touch(ref, now.toISOString());
+  }
+
+  /** Removes every unpacked layer not in `keep` (chain id hexes): renamed into tmp/ first, so it is gone at once. */
+  private async removeLayersExcept(keep: Set<string>): Promise<void> {
+    for (const name of await readdir(this.layersDir)) {
+      if (keep.has(name)) continue;
+      const doomed = join(this.tmpDir, `gc-${name}-${randomBytes(4).toString('hex')}`);
+      await rename(join(this.layersDir, name), doomed);
+      await rm(doomed, { recursive: true, force: true });
+    }
+  }
 
   private open(): Promise<void> {
     this.opened ??= (async () => {

@@ -19,6 +19,8 @@ export interface LocalImage {
   size: number;
   created: string | null;
   pulledAt: string;
+  /** Last prepared for a container (absent in records written before it: pulledAt); GC removes the least recent first. */
+  usedAt?: string;
 }
 
 interface IndexFile {
@@ -46,9 +48,31 @@ export class LocalIndex {
   }
 
   put(image: LocalImage): Promise<void> {
+    return this.change((images) => {
+      images[image.ref] = image;
+    });
+  }
+
+  /** Forgets these refs (their layers are the cache's to remove). */
+  remove(refs: string[]): Promise<void> {
+    return this.change((images) => {
+      for (const r of refs) delete images[r];
+    });
+  }
+
+  /** Marks an image as just used. */
+  touch(ref: string, at: string): Promise<void> {
+    return this.change((images) => {
+      const i = images[ref];
+      if (i) i.usedAt = at;
+    });
+  }
+
+  /** One change at a time, each written whole before the next is made. */
+  private change(f: (images: Record<string, LocalImage>) => void): Promise<void> {
     const run = this.tail.then(async () => {
       const file = await this.load();
-      file.images[image.ref] = image;
+      f(file.images);
       await writeFileAtomic(this.file, JSON.stringify(file, null, 2) + '\n');
     });
     this.tail = run.catch(() => undefined);

@@ -43,6 +43,8 @@ export interface SessionHandlers {
   onCa?(signerDigest: string, trustDigest: string): void;
   /** `volume create|rm|prune` for this node; answered with reportVolumes. */
   onVolumeCommand?(cmd: WireVolumeCommand): void;
+  /** The cluster's image GC threshold (percent of the disk), from each heartbeat answer. */
+  onImageGcThreshold?(percent: number): void;
   /** A manager asks for a stream of this node's tasks (logs, exec): agent/session/task-streams.ts. */
   onTaskStream?(req: WireTaskStreamRequest): void;
 }
@@ -54,7 +56,7 @@ interface ServerMsg {
   role_change?: RoleChange;
   volume_command?: WireVolumeCommand;
   task_stream?: WireTaskStreamRequest;
-  heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number; managers?: string[]; signer_digest?: string; trust_digest?: string };
+  heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number; managers?: string[]; signer_digest?: string; trust_digest?: string; image_gc_percent?: number };
 }
 
 /** A promotion or demotion, as the manager sends it (dispatcher.proto HostRole). */
@@ -146,6 +148,7 @@ export class Session {
       const h = m.heartbeat;
       this.learnManagers(h?.managers ?? m.welcome?.managers, addr);
       if (h?.signer_digest && h.trust_digest) this.handlers.onCa?.(h.signer_digest, h.trust_digest);
+      if (h?.image_gc_percent) this.handlers.onImageGcThreshold?.(h.image_gc_percent);
       if (h && h.period_ms > 0 && h.grace_ms > 0 && (h.period_ms !== periodMs || h.grace_ms !== graceMs)) {
         // `tsswarm update` changed the cluster's settings.
         periodMs = h.period_ms;

@@ -1,11 +1,14 @@
 /**
- * The agent's side of `volume create|rm|prune|ls` across the cluster: it runs the manager's volume
- * commands on the local volume store and reports the node's volumes, after each command and
+ * The agent's side of `volume create|rm|prune|ls` (and `image prune`) across the cluster: it runs
+ * the manager's volume commands on the local volume store and reports the node's volumes, after each command and
  * whenever they change (a task made or dropped one), so `volume ls` on any manager shows them.
  */
 import type { Logger } from '../../shared/log';
 import type { WireVolumeCommand, WireVolumeReport } from '../../shared/proto/codec';
 import type { VolumeInfo } from '../../shared/types';
+
+/** `image prune` on this node: removes the images no task uses, returns their refs (agent/image/cache.ts). */
+export type ImagePrune = () => Promise<string[]>;
 
 /** What of the volume store (agent/volumes/store.ts) the commands use. */
 export interface VolumeCommands {
@@ -26,6 +29,7 @@ export class VolumeReporter {
     private readonly volumes: VolumeCommands,
     private readonly send: (r: WireVolumeReport) => boolean,
     private readonly log: Logger,
+    private readonly pruneImages: ImagePrune = async () => [],
   ) {}
 
   start(): void {
@@ -52,6 +56,7 @@ export class VolumeReporter {
       if (cmd.op === 'create') await this.volumes.create(cmd.name, cmd.driver || 'local', cmd.options ?? {}, cmd.labels ?? {});
       else if (cmd.op === 'remove') await this.volumes.remove(cmd.name, { force: cmd.force === true });
       else if (cmd.op === 'prune') removed = await this.volumes.prune({ all: cmd.all === true });
+      else if (cmd.op === 'image-prune') removed = await this.pruneImages();
       else error = `unknown volume command ${JSON.stringify(cmd.op)}`;
     } catch (e) {
       error = (e as Error).message;

@@ -331,17 +331,24 @@ export async function update(ctx: CommandContext): Promise<void> {
     if (!/^\d+$/.test(history)) throw new InvalidArgumentError(`--task-history-limit: expected a non-negative integer, got ${JSON.stringify(history)}`);
     req.taskHistoryLimit = Number(history);
   }
+  const gc = flagString(ctx.args, 'image-gc-threshold');
+  if (gc !== null) {
+    const n = /^(\d+)%?$/.exec(gc);
+    if (!n) throw new InvalidArgumentError(`--image-gc-threshold: expected a percentage (e.g. 85), got ${JSON.stringify(gc)}`);
+    req.imageGcThresholdPercent = Number(n[1]);
+  }
   // Each list flag replaces its list; given once with an empty value, it empties it.
   if (ctx.args.flags.has('registry-mirror')) req.registryMirrors = flagList(ctx.args, 'registry-mirror');
   if (ctx.args.flags.has('insecure-registry')) req.insecureRegistries = flagList(ctx.args, 'insecure-registry');
   if (Object.keys(req).length === 0) {
-    throw new InvalidArgumentError('update: nothing to change (--heartbeat-period, --heartbeat-grace, --cert-expiry, --task-history-limit, --registry-mirror, --insecure-registry)');
+    throw new InvalidArgumentError('update: nothing to change (--heartbeat-period, --heartbeat-grace, --cert-expiry, --task-history-limit, --registry-mirror, --insecure-registry, --image-gc-threshold)');
   }
-  const r = await ctx.client.post<{ heartbeatPeriodMs: number; heartbeatGraceMs: number; certExpiryMs: number; taskHistoryLimit: number; registryMirrors: string[]; insecureRegistries: string[] }>('/v1/cluster/update', req);
+  const r = await ctx.client.post<{ heartbeatPeriodMs: number; heartbeatGraceMs: number; certExpiryMs: number; taskHistoryLimit: number; registryMirrors: string[]; insecureRegistries: string[]; imageGcThresholdPercent: number }>('/v1/cluster/update', req);
   process.stdout.write(`heartbeat every ${r.heartbeatPeriodMs}ms, node down after ${r.heartbeatGraceMs}ms of silence\n`);
   if (expiry !== null) process.stdout.write(`node certificates issued from now on are valid ${formatDuration(r.certExpiryMs)}\n`);
   if (history !== null) process.stdout.write(`${r.taskHistoryLimit} ended tasks kept per slot\n`);
   if (req.registryMirrors) process.stdout.write(`registry mirrors: ${r.registryMirrors.join(', ') || 'none'}\n`);
   if (req.insecureRegistries) process.stdout.write(`insecure registries: ${r.insecureRegistries.join(', ') || 'none'}\n`);
+  if (gc !== null) process.stdout.write(r.imageGcThresholdPercent >= 100 ? 'nodes never remove unused images by themselves\n' : `nodes remove unused images when their disk is over ${r.imageGcThresholdPercent}% full\n`);
 }
 

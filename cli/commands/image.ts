@@ -1,16 +1,17 @@
 import * as fs from 'node:fs';
 import { InvalidArgumentError } from '../../shared/errors';
 import { flagString } from '../../shared/flags';
-import type { ImageInspect, ImageView } from '../../shared/api-types';
+import type { ImageInspect, ImagePruneResult, ImageView } from '../../shared/api-types';
 import { canonicalImageRef, registryOf } from '../../shared/image-ref';
 import { encodeRegistryAuth, REGISTRY_AUTH_HEADER } from '../../shared/registry/auth-header';
 import type { CommandContext } from '../context';
 import { ApiError } from '../client';
 import { credentialFor } from '../registry-credentials';
 import { PullView, type PullLine } from '../pull-view';
+import { readLine } from '../prompt';
 import { printJson, printTable } from '../table';
 
-const USAGE = 'usage: tsswarm image pull REF | push REF | import FILE NAME[:TAG] | ls | inspect REF... | tag SOURCE TARGET | rm [-f] REF... | save -o FILE REF...';
+const USAGE = 'usage: tsswarm image pull REF | push REF | import FILE NAME[:TAG] | ls | inspect REF... | tag SOURCE TARGET | rm [-f] REF... | save -o FILE REF... | prune [-a] [-f]';
 
 export async function image(ctx: CommandContext): Promise<void> {
   const [sub, file, ref] = ctx.args.positionals;
@@ -61,9 +62,31 @@ export async function image(ctx: CommandContext): Promise<void> {
       }
       return;
     }
+    case 'prune':
+      return prune(ctx);
     default:
       throw new InvalidArgumentError(USAGE);
   }
+}
+
+/**
+ * `image prune [-a]`: Docker's, for the cluster: dangling images (or, with -a, every image no
+ * service or task uses) leave the cluster registry, and each node drops the images none of its
+ * tasks uses. On a terminal it asks first, as Docker does, unless -f.
+ */
+async function prune(ctx: CommandContext): Promise<void> {
+  const all = ctx.args.flags.get('all') === true || ctx.args.flags.get('a') === true;
+  const force = ctx.args.flags.get('force') === true || ctx.args.flags.get('f') === true;
+  if (!force && process.stdin.isTTY) {
+    const what = all ? 'all images without at least one service using them' : 'all dangling images';
+    const answer = await readLine(`WARNING! This will remove ${what}.\nAre you sure you want to continue? [y/N] `, { secret: false });
+    if (!/^y(es)?$/i.test(answer.trim())) return;
+  }
+  const res = await ctx.client.post<ImagePruneResult>(`/v1/images/prune${all ? '?all=1' : ''}`, {});
+  if (ctx.json) return printJson(res);
+  for (const r of res.removed) process.stdout.write(`Deleted: ${r.ref}${r.node ? ` (on ${r.node})` : ''}\n`);
+  for (const e of res.errors) process.stderr.write(`warning: ${e}\n`);
+  if (res.removed.length === 0) process.stdout.write('Nothing to remove\n');
 }
 
 /**

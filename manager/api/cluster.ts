@@ -25,6 +25,8 @@ export function planClusterUpdate(c: Cluster, req: ClusterUpdateRequest): Cluste
   if (expiry !== undefined && (!Number.isSafeInteger(expiry) || expiry < MIN_CERT_EXPIRY_MS)) throw new InvalidArgumentError(`certificate expiry must be at least ${MIN_CERT_EXPIRY_MS / 1000}s`);
   const history = req.taskHistoryLimit ?? c.taskHistoryLimit;
   if (history !== undefined && (!Number.isSafeInteger(history) || history < 0 || history > MAX_TASK_HISTORY)) throw new InvalidArgumentError(`task history limit must be from 0 to ${MAX_TASK_HISTORY}`);
+  const gc = req.imageGcThresholdPercent ?? c.imageGcThresholdPercent;
+  if (gc !== undefined && (!Number.isSafeInteger(gc) || gc < 1 || gc > 100)) throw new InvalidArgumentError('image GC threshold must be a percentage from 1 to 100 (100: never collect)');
   const registries = { ...c.registries };
   if (req.registryMirrors !== undefined) registries.mirrors = stringList(req.registryMirrors, 'registry mirrors').map(mirrorUrl);
   if (req.insecureRegistries !== undefined) registries.insecure = stringList(req.insecureRegistries, 'insecure registries').map(registryHost);
@@ -34,6 +36,7 @@ export function planClusterUpdate(c: Cluster, req: ClusterUpdateRequest): Cluste
     heartbeatGraceMs: grace,
     ...(expiry !== undefined ? { certExpiryMs: expiry } : {}),
     ...(history !== undefined ? { taskHistoryLimit: history } : {}),
+    ...(gc !== undefined ? { imageGcThresholdPercent: gc } : {}),
     ...(registries.mirrors !== undefined || registries.insecure !== undefined ? { registries } : {}),
   };
 }

@@ -7,7 +7,9 @@
  *
  * `GET /v1/images/inspect?ref=`, `POST /v1/images/tag` ({source, target}) and
  * `DELETE /v1/images?ref=[&force=1]` (refused while a service runs the image,
- * unless forced; every manager removes its copy).
+ * unless forced; every manager removes its copy), `POST /v1/images/prune[?all=1]` (the cluster
+ * registry's unused images, manager/registry/prune.ts, and on every ready node the images none of
+ * its tasks uses).
  */
 import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
@@ -18,7 +20,10 @@ import { canonicalImageRef, formatImageRef } from '../../shared/image-ref';
 import { Keys } from '../../shared/keys';
 import { platformName } from '../../shared/oci';
 import { decodeRegistryAuth, REGISTRY_AUTH_HEADER } from '../../shared/registry/auth-header';
-import type { Service } from '../../shared/types';
+import type { ClusterNode, Service } from '../../shared/types';
+import type { ImagePruneResult } from '../../shared/api-types';
+import { digestsInUse, refsToPrune } from '../registry/prune';
+import { askNode } from './volume-routes';
 import { readJson } from './http-util';
 import type { ApiContext, Route, StreamRoute } from './server';
 import { jsonLines } from './stream-routes';
@@ -137,6 +142,24 @@ export const imageRoutes: Route[] = [
       for (const r of refs) await ctx.images.remove(r);
       await ctx.replicator.forget(refs);
       return { untagged: refs, deleted: others.length === 0 ? found.digest : null };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/images\/prune$/,
+    handler: async (ctx, _req, _p, q): Promise<ImagePruneResult> => {
+      const all = q.get('all') === '1' || q.get('all') === 'true';
+      const removed = await ctx.images.removeRefs(await refsToPrune(ctx.images, digestsInUse(ctx.view), all));
+      await ctx.replicator.forget(removed);
+      const out: ImagePruneResult = { removed: removed.map((ref) => ({ node: null, ref })), errors: [] };
+      const nodes = ctx.view.list<ClusterNode>(Keys.nodes).map((n) => n.value).filter((n) => n.status.state === 'ready');
+      const answers = await Promise.allSettled(nodes.map((n) => askNode(ctx.store, n, { op: 'image-prune', name: '', driver: '', options: {}, labels: {}, force: false, all })));
+      answers.forEach((a, i) => {
+        const node = nodes[i]!.hostname;
+        if (a.status === 'fulfilled') for (const ref of a.value.removed) out.removed.push({ node, ref });
+        else out.errors.push((a.reason as Error).message);
+      });
+      return out;
     },
   },
 ];

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Cluster, ClusterNode, Network, NetworkSpec, RevokedNode, Service, ServiceSpec, Stack, Task } from '../../shared/types';
-import { SCHEMA_VERSION } from '../../shared/types';
+import { DEFAULT_IMAGE_GC_PERCENT, SCHEMA_VERSION } from '../../shared/types';
 import { rotateJoinToken } from '../ca/join-token';
 import { DEFAULT_CERT_EXPIRY_MS, MIN_CERT_EXPIRY_MS } from '../ca/ca-record';
 import type { NodeCa } from '../ca/node-ca';
@@ -197,6 +197,7 @@ const routes: Route[] = [
         taskHistoryLimit: next.taskHistoryLimit ?? HISTORY_LIMIT,
         registryMirrors: next.registries?.mirrors ?? [],
         insecureRegistries: next.registries?.insecure ?? [],
+        imageGcThresholdPercent: next.imageGcThresholdPercent ?? DEFAULT_IMAGE_GC_PERCENT,
       };
     },
   },

@@ -37,8 +37,8 @@ async function nodeVolumes(store: Store): Promise<{ views: VolumeView[]; nodes: 
   return { views, nodes };
 }
 
-/** Writes the request, waits for its answer, removes it. */
-async function ask(store: Store, node: ClusterNode, req: Omit<VolumeRequest, 'v' | 'id' | 'nodeId' | 'createdAt' | 'result'>): Promise<{ removed: string[] }> {
+/** Writes the request, waits for its answer, removes it (volumes, and `image prune` on a node). */
+export async function askNode(store: Store, node: ClusterNode, req: Omit<VolumeRequest, 'v' | 'id' | 'nodeId' | 'createdAt' | 'result'>): Promise<{ removed: string[] }> {
   if (node.status.state !== 'ready') throw new VolumeCommandError(`node ${node.hostname} is ${node.status.state}`);
   const full: VolumeRequest = { v: SCHEMA_VERSION, id: newId(), nodeId: node.id, createdAt: new Date().toISOString(), result: null, ...req };
   const key = Keys.volumeRequest(full.id);
@@ -90,7 +90,7 @@ export const volumeRoutes: Route[] = [
       const ref = b.node ?? ctx.localNodeId;
       if (ref === null) throw new InvalidArgumentError('this manager has no node of its own: name one with --node');
       const node = findNode(nodes, ref).value;
-      await ask(ctx.store, node, { op: 'create', name: b.name, driver: b.driver || 'local', options: b.options ?? {}, labels: b.labels ?? {}, force: false, all: false });
+      await askNode(ctx.store, node, { op: 'create', name: b.name, driver: b.driver || 'local', options: b.options ?? {}, labels: b.labels ?? {}, force: false, all: false });
       return (await nodeVolumes(ctx.store)).views.filter((v) => v.name === b.name && v.nodeId === node.id);
     },
   },
@@ -107,7 +107,7 @@ export const volumeRoutes: Route[] = [
         throw new NotFoundError(`no such volume: ${name}`);
       }
       // Every node is asked, so one refusal does not leave the rest untried; the errors are one line.
-      const results = await Promise.allSettled(targets.map((n) => ask(ctx.store, n, { op: 'remove', name: name!, driver: '', options: {}, labels: {}, force, all: false })));
+      const results = await Promise.allSettled(targets.map((n) => askNode(ctx.store, n, { op: 'remove', name: name!, driver: '', options: {}, labels: {}, force, all: false })));
       const errors = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
       if (errors.length > 0) throw new VolumeCommandError(errors.join('; '));
       return { removed: targets.map((n) => n.hostname) };
@@ -119,7 +119,7 @@ export const volumeRoutes: Route[] = [
     handler: async (ctx, _req, _p, q) => {
       const nodes = (await ctx.store.list<ClusterNode>(Keys.nodes)).map((n) => n.value).filter((n) => n.status.state === 'ready');
       const all = flag(q, 'all');
-      const results = await Promise.allSettled(nodes.map((n) => ask(ctx.store, n, { op: 'prune', name: '', driver: '', options: {}, labels: {}, force: false, all })));
+      const results = await Promise.allSettled(nodes.map((n) => askNode(ctx.store, n, { op: 'prune', name: '', driver: '', options: {}, labels: {}, force: false, all })));
       const removed: { node: string; name: string }[] = [];
       const errors: string[] = [];
       results.forEach((r, i) => {

@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { X509Certificate } from 'node:crypto';
 import { caDigest, trustDigest } from '../../shared/pki/certificate';
 import type { Cluster, ClusterNode, ManagerRecord, Network, NodeRole, Service, StoredBlob, Task } from '../../shared/types';
-import { SCHEMA_VERSION } from '../../shared/types';
+import { DEFAULT_IMAGE_GC_PERCENT, SCHEMA_VERSION } from '../../shared/types';
 import { Keys } from '../../shared/keys';
 import type { Logger } from '../../shared/log';
 import { TaskState } from '../../shared/task-state';
@@ -197,6 +197,7 @@ export class Dispatcher {
     );
     await this.reloadManagers();
     await this.reloadCa();
+    await this.reloadSettings();
     this.startChecks();
   }
 
@@ -234,6 +235,8 @@ export class Dispatcher {
 
   /** What heartbeats tell agents of the CA (see dispatcher.proto Heartbeat). */
   private caDigests = { signer_digest: '', trust_digest: '' };
+  /** The cluster's image GC threshold, told to agents in every heartbeat answer. */
+  private imageGcPercent = DEFAULT_IMAGE_GC_PERCENT;
 
   private async reloadCa(): Promise<void> {
     try {
@@ -248,6 +251,7 @@ export class Dispatcher {
   private async reloadSettings(): Promise<void> {
     const c = await this.opts.store.get<Cluster>(Keys.cluster).catch(() => null);
     if (!c) return;
+    this.imageGcPercent = c.value.imageGcThresholdPercent ?? DEFAULT_IMAGE_GC_PERCENT;
     const { heartbeatPeriodMs, heartbeatGraceMs } = c.value;
     if (heartbeatPeriodMs === this.opts.heartbeatPeriodMs && heartbeatGraceMs === this.opts.heartbeatGraceMs) return;
     this.opts.heartbeatPeriodMs = heartbeatPeriodMs;
@@ -289,7 +293,7 @@ export class Dispatcher {
       this.lastSeen.set(s.nodeId, s.lastSeen);
       // A manager cut off from the store cannot record what its agents report: it stops answering,
       // and they move to another manager once their grace runs out.
-      if (m.heartbeat && this.storeReachable()) call.write({ heartbeat: { sent_at_ms: m.heartbeat.sent_at_ms, period_ms: this.opts.heartbeatPeriodMs, grace_ms: this.opts.heartbeatGraceMs, managers: this.managerAddrs(), ...this.caDigests } });
+      if (m.heartbeat && this.storeReachable()) call.write({ heartbeat: { sent_at_ms: m.heartbeat.sent_at_ms, period_ms: this.opts.heartbeatPeriodMs, grace_ms: this.opts.heartbeatGraceMs, managers: this.managerAddrs(), ...this.caDigests, image_gc_percent: this.imageGcPercent } });
       if (m.volumes) void this.volumes.record(s.nodeId, m.volumes);
       if (m.status) {
         for (const w of m.status.updates) {

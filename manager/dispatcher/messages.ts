@@ -30,7 +30,7 @@ export interface ManagerMsg {
   assignments?: WireAssignments & WireNetworkKeys;
   rejected?: { reason: string };
   role_change?: RoleChangeMsg;
-  heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number; managers: string[]; signer_digest?: string; trust_digest?: string };
+  heartbeat?: { sent_at_ms: number; period_ms: number; grace_ms: number; managers: string[]; signer_digest?: string; trust_digest?: string; image_gc_percent?: number };
   volume_command?: WireVolumeCommand;
   task_stream?: WireTaskStreamRequest;
 }

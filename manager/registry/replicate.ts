@@ -3,8 +3,13 @@
  * so an image imported through one manager is copied to the others: the
  * import is recorded in etcd (ref → digest, and the registry it came from),
  * and each manager pulls what it lacks from that registry, or from any other
- * live manager's. A manager that joins later, or was down, catches up at start.
+ * live manager's. A manager that joins later, or was down, catches up at start,
+ * removals too: the records it last saw are kept beside its store
+ * (`seen-records.json`), so a ref whose record went while it was down is removed.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../shared/atomic-write';
 import type { ImageRecord } from '../../shared/types';
 import type { Fetch } from '../../shared/pki/https';
 import { Keys } from '../../shared/keys';
@@ -22,7 +27,7 @@ export class ImageReplicator {
   /** ref → the pull in progress, so a deploy and the watch do not fetch twice. */
   private readonly pulls = new Map<string, Promise<boolean>>();
   /** The records seen at the last sync: a ref whose record went away was removed (`image rm`) through another manager. */
-  private known = new Map<string, string>();
+  private known: Map<string, string> | null = null;
 
   constructor(
     private readonly store: Store,
@@ -67,17 +72,34 @@ export class ImageReplicator {
     try {
       const recs = await this.store.list<ImageRecord>(Keys.images);
       const now = new Map(recs.map((r) => [r.value.ref, r.value.digest]));
+      this.known ??= await this.readSeen();
       for (const [ref, digest] of this.known) {
         // Removed through another manager; a ref that was re-tagged here since is not this one's to remove.
         if (now.has(ref) || (await this.images.resolve(ref))?.digest !== digest) continue;
         await this.images.remove(ref).catch((e: Error) => this.log.warn(`removing image ${ref}: ${e.message}`));
         this.log.info(`removed image ${ref}, as another manager did`);
       }
+      if (!sameEntries(this.known, now)) await writeFileAtomic(this.seenPath, JSON.stringify(Object.fromEntries(now)) + '\n');
       this.known = now;
       for (const r of recs) await this.pull(r.value);
     } catch (e) {
       this.log.warn(`image sync: ${(e as Error).message}`);
     }
+  }
+
+  private get seenPath(): string {
+    return join(this.images.dir, 'seen-records.json');
+  }
+
+  /** What the last sync of an earlier run saw; nothing (no removals to catch up) when there was none. */
+  private async readSeen(): Promise<Map<string, string>> {
+    try {
+      const v: unknown = JSON.parse(await readFile(this.seenPath, 'utf8'));
+      if (typeof v === 'object' && v !== null) return new Map(Object.entries(v as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    } catch {
+      // absent or unreadable: start from what etcd says now
+    }
+    return new Map();
   }
 
   private pull(rec: ImageRecord): Promise<boolean> {
@@ -108,4 +130,8 @@ export class ImageReplicator {
     }
     return false;
   }
+}
+
+function sameEntries(a: Map<string, string>, b: Map<string, string>): boolean {
+  return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
 }

@@ -370,6 +370,20 @@ export class ImageStore {
     });
   }
 
+  /** Removes exactly these refs (those it has), then the blobs nothing else uses; returns the refs removed. */
+  async removeRefs(refs: string[]): Promise<string[]> {
+    await this.open();
+    return this.locked(async () => {
+      const file = await this.readRefs();
+      const gone = refs.filter((r) => file.refs[r] !== undefined);
+      if (gone.length === 0) return [];
+      for (const r of gone) delete file.refs[r];
+      await this.writeRefs(file);
+      await this.collectGarbage(file);
+      return gone;
+    });
+  }
+
   /** Where a blob lives, for serving it; null when the store does not have it. */
   async blobInfo(digest: string): Promise<{ path: string; size: number } | null> {
     if (!isDigest(digest)) return null;
