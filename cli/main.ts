@@ -40,10 +40,10 @@ Commands:
   image pull [-q] REF | image push [-q] REF | image import FILE NAME[:TAG] | image ls | image inspect REF... | image tag SOURCE TARGET | image rm [-f] REF... | image save -o FILE REF...
         | image prune [-a] [-f]
   login [REGISTRY] [-u USER] [--password-stdin] | logout [REGISTRY]
-  deploy [-c] STACKFILE [NAME] [--detach] [--prune] [--resolve-image always|changed|never]
+  deploy [-c] STACKFILE [NAME] [--detach] [--prune] [--resolve-image always|changed|never] [--with-registry-auth]
   stack ls | stack ps NAME | stack rm NAME
   service ls | ps SERVICE | inspect SERVICE | scale SERVICE=N... | pause SERVICE... | unpause SERVICE...
-  service create --name NAME [--replicas N|--mode global] [--env K=V] [--mount ...] [--publish ...] [--secret ...] [--config ...]
+  service create --name NAME [--with-registry-auth] [--replicas N|--mode global] [--env K=V] [--mount ...] [--publish ...] [--secret ...] [--config ...]
                  [--network N] [--constraint ...] [--health-cmd ...] [--restart-condition ...] [--update-parallelism N] ... IMAGE [CMD...]
   service update [--image I] [--env-add K=V] [--env-rm K] [--replicas N] [--force] [--rollback] [--update-* ...] ... SERVICE
   service rollback SERVICE | service rm SERVICE...

@@ -24,7 +24,7 @@ export const SERVICE_VALUED = [
   'rollback-parallelism', 'rollback-delay', 'rollback-failure-action', 'rollback-monitor', 'rollback-max-failure-ratio', 'rollback-order',
   'health-cmd', 'health-interval', 'health-timeout', 'health-retries', 'health-start-period', 'health-start-interval', 'log-driver', 'log-opt',
 ];
-export const SERVICE_BOOLEANS = ['no-healthcheck', 'init', 'tty', 't', 'read-only', 'rollback', 'no-resolve-image'];
+export const SERVICE_BOOLEANS = ['no-healthcheck', 'init', 'tty', 't', 'read-only', 'rollback', 'no-resolve-image', 'with-registry-auth'];
 export const SERVICE_REPEATABLE = [
   'label', 'label-add', 'label-rm', 'env', 'e', 'env-add', 'env-rm', 'env-file', 'container-label', 'container-label-add', 'container-label-rm', 'mount', 'mount-add', 'mount-rm', 'publish', 'p', 'publish-add', 'publish-rm',
   'secret', 'secret-add', 'secret-rm', 'config', 'config-add', 'config-rm', 'constraint', 'constraint-add', 'constraint-rm', 'placement-pref', 'placement-pref-add', 'placement-pref-rm',

@@ -44,6 +44,7 @@ import { createRegistryHandler } from './registry/http';
 import { ImageReplicator } from './registry/replicate';
 import { clusterPlatforms, ImagePuller } from './registry/puller';
 import { ImageResolver } from './registry/resolve';
+import { PullThrough } from './registry/pull-through';
 
 const log = createLogger('manager');
 
@@ -163,8 +164,18 @@ async function main(): Promise<void> {
   // The replicator starts after the registry listens; a push before then waits for it.
   let resolveReplicator!: (r: ImageReplicator) => void;
   const replicatorReady = new Promise<ImageReplicator>((r) => (resolveReplicator = r));
+  let resolvePullThrough!: (p: PullThrough) => void;
+  const pullThroughReady = new Promise<PullThrough>((r) => (resolvePullThrough = r));
   const registry = createMutualTlsServer(tls, (req, res) => {
-    void createRegistryHandler(images, authorizeRegistry, (ref, digest) => replicatorReady.then((r) => r.announce(ref, digest)))(req, res).then((handled) => {
+    void createRegistryHandler(images, {
+      authorize: authorizeRegistry,
+      onPushed: (ref, digest) => replicatorReady.then((r) => r.announce(ref, digest)),
+      onMissing: async (name, reference, r) => {
+        const c = clientOf(r);
+        const through = await pullThroughReady;
+        return through.fetch(name, reference, c && (c.role === 'worker' || c.role === 'manager') ? c.commonName : null);
+      },
+    })(req, res).then((handled) => {
       if (!handled) {
         res.writeHead(404);
         res.end();
@@ -230,6 +241,7 @@ async function main(): Promise<void> {
   // Docker's certs.d layout, under the manager's data root: <host:port>/ca.crt is trusted for that registry.
   const puller = new ImagePuller(store, view, images, replicator, path.join(dataRoot, 'manager', 'certs.d'));
   const resolver = new ImageResolver(images, replicator, puller);
+  resolvePullThrough(new PullThrough(view, store, images, replicator, puller, () => keys.get(), log.child('registry')));
   election.start();
 
   const apiContext = {

@@ -35,6 +35,8 @@ export interface ServiceCreateRequest {
   spec: ServiceSpec;
   resolveImage?: ResolveImageMode;
   registryAuth?: RegistryAuthMap;
+  /** `--with-registry-auth`: keep the credential for the image's registry with the service, for its tasks' later pulls. */
+  withRegistryAuth?: boolean;
 }
 
 /** `POST /v1/services/{id}/update`: the whole new spec; `version`, when given, must be the specVersion it was made from. */
@@ -44,6 +46,8 @@ export interface ServiceUpdateRequest {
   /** Absent: `changed` (the tag is asked of its registry only when it is not the one the service ran). */
   resolveImage?: ResolveImageMode;
   registryAuth?: RegistryAuthMap;
+  /** `--with-registry-auth`: keep the credential for the image's registry with the service, for its tasks' later pulls. */
+  withRegistryAuth?: boolean;
 }
 
 export interface ServiceWriteResult {
@@ -180,6 +184,8 @@ export interface DeployRequest {
   /** `deploy --resolve-image` (absent: always, as Docker). */
   resolveImage?: ResolveImageMode;
   registryAuth?: RegistryAuthMap;
+  /** `--with-registry-auth`: keep the credential for the image's registry with the service, for its tasks' later pulls. */
+  withRegistryAuth?: boolean;
 }
 
 /** POST /v1/secrets, /v1/configs (`secret create NAME FILE|-`). */

@@ -30,6 +30,11 @@ export const Keys = {
   /** The cluster's images (ImageRecord), by reference. */
   images: `${ROOT}images/`,
   image: (ref: string) => `${ROOT}images/${encodeURIComponent(ref)}`,
+  /**
+   * `--with-registry-auth`: the deployer's credential for a service's image registry, sealed under
+   * the data key (ServiceRegistryAuth), for the pulls its tasks need later; gone with the service.
+   */
+  serviceRegistryAuth: (serviceId: string) => `${ROOT}registryauth/${serviceId}`,
   /** Address reservations: ipam/addr/<network id>/<ip> → owner. */
   ipamAddrs: `${ROOT}ipam/addr/`,
   ipamAddr: (networkId: string, ip: string) => `${ROOT}ipam/addr/${networkId}/${ip}`,

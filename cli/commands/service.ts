@@ -25,7 +25,7 @@ export async function service(ctx: CommandContext): Promise<void> {
       const [image, ...command] = rest;
       if (image === undefined) throw new InvalidArgumentError('usage: tsswarm service create --name NAME [OPTIONS] IMAGE [COMMAND [ARG...]]');
       const spec = specFromCreateFlags(ctx.args, image, command);
-      const req: ServiceCreateRequest = { spec, resolveImage: ctx.args.flags.get('no-resolve-image') === true ? 'never' : 'always', registryAuth: credentialsForImages([spec.task.container.image]) };
+      const req: ServiceCreateRequest = { spec, resolveImage: ctx.args.flags.get('no-resolve-image') === true ? 'never' : 'always', registryAuth: credentialsForImages([spec.task.container.image]), ...withRegistryAuth(ctx) };
       const r = await ctx.client.post<ServiceWriteResult>('/v1/services', req);
       process.stdout.write(`${r.id}\n`);
       for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
@@ -38,7 +38,7 @@ export async function service(ctx: CommandContext): Promise<void> {
       const spec = specFromUpdateFlags(ctx.args, cur.spec);
       // As docker/cli: the registry is asked again when --image (or --force) says so, else the digest stays.
       const resolveImage = ctx.args.flags.get('no-resolve-image') === true ? 'never' : ctx.args.flags.has('image') || ctx.args.flags.get('force') === true ? 'always' : 'changed';
-      const req: ServiceUpdateRequest = { spec, version: cur.specVersion, resolveImage, registryAuth: credentialsForImages([spec.task.container.image]) };
+      const req: ServiceUpdateRequest = { spec, version: cur.specVersion, resolveImage, registryAuth: credentialsForImages([spec.task.container.image]), ...withRegistryAuth(ctx) };
       const r = await ctx.client.post<ServiceWriteResult>(`/v1/services/${encodeURIComponent(cur.id)}/update`, req);
       process.stdout.write(`${r.name}\n`);
       for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
@@ -130,4 +130,9 @@ async function wait(ctx: CommandContext, names: string[], expect: 'update' | 'ro
   if (!(await waitConverged(ctx.client, { services: names, stack: null, timeoutMs: t ? Number(t) * 1000 : null, expect }))) {
     throw new InvalidArgumentError(`${names.join(', ')} did not converge in time (tsswarm service ps shows why)`);
   }
+}
+
+/** `--with-registry-auth`: the managers keep the credential for the image's registry with the service, for its tasks' later pulls. */
+export function withRegistryAuth(ctx: CommandContext): { withRegistryAuth?: true } {
+  return ctx.args.flags.get('with-registry-auth') === true ? { withRegistryAuth: true } : {};
 }

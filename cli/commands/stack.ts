@@ -9,6 +9,7 @@ import type { CommandContext } from '../context';
 import { printJson, printTable } from '../table';
 import { waitConverged, waitGone } from '../converge';
 import { printTasks } from './tasks-table';
+import { withRegistryAuth } from './service';
 import { credentialsForImages } from '../registry-credentials';
 
 function timeout(ctx: CommandContext): number | null {
@@ -45,6 +46,7 @@ export async function deploy(ctx: CommandContext): Promise<void> {
     prune: ctx.args.flags.get('prune') === true,
     resolveImage: resolve,
     registryAuth: credentialsForImages(stack.services.map((s) => s.task.container.image)),
+    ...withRegistryAuth(ctx),
   };
   const res = await ctx.client.post<DeployResult>(`/v1/stacks/${encodeURIComponent(stack.name)}`, body);
   for (const s of res.created) process.stdout.write(`Creating service ${s}\n`);

@@ -3,6 +3,7 @@
  * etcd transaction, guarded by the revisions read, so a deploy is all or
  * nothing and two concurrent deploys cannot interleave.
  */
+import { registryAuthOps, type RegistryAuthPolicy } from '../registry/service-auth';
 import { validateTaskExtras } from './validate-task';
 import { blobIdsUsed, planStackBlobs, resolveBlobRefs, stackBlobRemovals } from './stack-blobs';
 import type { Network, NetworkSpec, Service, ServiceSpec, Stack, StackBlob, StackNetwork, StoredBlob } from '../../shared/types';
@@ -224,6 +225,8 @@ export interface StackBlobs {
   secrets: StackBlob[];
   configs: StackBlob[];
   dek: () => Buffer;
+  /** `--with-registry-auth`: what becomes of the services' registry credentials (null: kept as they are). */
+  registryAuth?: RegistryAuthPolicy | null;
 }
 
 export async function deployStack(store: Store, stackName: string, requested: ServiceSpec[], networks: StackNetwork[], prune: boolean, blobs: StackBlobs): Promise<DeployResult> {
@@ -251,7 +254,7 @@ export async function deployStack(store: Store, stackName: string, requested: Se
     }
     const netOps = planStackNetworks(stackName, networks, specs, existing, now);
     const plan = planDeploy(stackName, specs, prune, stack, services, now);
-    const ops = [...ingressOps, ...netOps, ...secretPlan.ops, ...configPlan.ops, ...plan.ops];
+    const ops = [...ingressOps, ...netOps, ...secretPlan.ops, ...configPlan.ops, ...plan.ops, ...registryAuthOps(plan.ops, blobs.registryAuth ?? null)];
     if (ops.length > MAX_TXN_OPS) throw new InvalidArgumentError('the stack is too large to deploy in one transaction');
     if (await store.commit(ops)) return plan.result;
   }
@@ -274,6 +277,7 @@ export async function removeStack(store: Store, stackName: string, services: Ver
     ops.push(...planNetworkRemoval(n, []));
   }
   ops.push({ del: stack.key, guard: { modRevision: stack.modRevision } });
+  ops.push(...registryAuthOps(ops, null));
   if (ops.length > MAX_TXN_OPS) throw new InvalidArgumentError('stack too large to remove in one transaction');
   if (!(await store.commit(ops))) throw new ConflictError(`stack ${stackName} changed while removing it; try again`);
   return mine.map((s) => s.value.spec.name);

@@ -33,7 +33,7 @@ import { checkNodeRemoval, findNode, planNodeUpdate } from './nodes';
 import { planClusterUpdate } from './cluster';
 import { blobRoutes } from './blob-routes';
 import { volumeRoutes } from './volume-routes';
-import { checkImage, findService, resolveMode, serviceRoutes } from './service-routes';
+import { authPolicy, checkImage, findService, resolveMode, serviceRoutes } from './service-routes';
 import { streamRoutes } from './stream-routes';
 import { logRoutes } from './log-routes';
 import { imageRoutes, imageStreamRoutes } from './image-routes';
@@ -388,7 +388,7 @@ const routes: Route[] = [
       const secrets = body.secrets ?? [];
       const configs = body.configs ?? [];
       if (!Array.isArray(secrets) || !Array.isArray(configs)) throw new InvalidArgumentError('secrets and configs must be lists');
-      const result = await deployStack(ctx.store, stackName, body.services, body.networks, body.prune === true, { secrets, configs, dek: () => ctx.keys.get() });
+      const result = await deployStack(ctx.store, stackName, body.services, body.networks, body.prune === true, { secrets, configs, dek: () => ctx.keys.get(), registryAuth: authPolicy(ctx, body) });
       const nodes = await ctx.store.list<ClusterNode>(Keys.nodes);
       return { ...result, warnings: [...imageWarnings, ...placementWarnings(body.services, nodes.map((n) => n.value))] };
     },

@@ -5,6 +5,7 @@
  * image, secrets and configs by name, networks, published ports. Whether a change starts a rolling
  * update is decided in one place (orchestrator/update/spec-change.ts).
  */
+import { registryAuthOps, type RegistryAuthPolicy } from '../registry/service-auth';
 import type { RebalanceResult, RegistryAuthMap, ResolveImageMode, ServiceCreateRequest, ServiceUpdateRequest, ServiceWriteResult } from '../../shared/api-types';
 import type { RegistryCredential } from '../../shared/registry/auth';
 import type { ResolvedServiceImage } from '../registry/resolve';
@@ -47,6 +48,12 @@ export async function checkImage(ctx: ApiContext, spec: ServiceSpec, mode: Resol
     throw e;
   }
   return { spec: { ...spec, task: { ...spec.task, container: { ...spec.task.container, image: r.image } } }, warning: r.warning ? `service ${spec.name}: ${r.warning}` : null };
+}
+
+/** `--with-registry-auth` on a create, update or deploy: the request's credentials kept with the services (manager/registry/service-auth.ts). */
+export function authPolicy(ctx: ApiContext, b: { withRegistryAuth?: boolean; registryAuth?: RegistryAuthMap }): RegistryAuthPolicy | null {
+  if (b.withRegistryAuth !== true) return null;
+  return { keep: true, credential: credentialsFrom(b.registryAuth), dek: () => ctx.keys.get() };
 }
 
 /** A request's credentials, checked: by registry host, each a user name and a password. */
@@ -102,12 +109,13 @@ function body<T>(x: unknown, what: string): T {
 }
 
 /** Writes `next` over `cur`, retrying on a conflict with a fresh read; `change` decides from what is stored now. */
-async function rewrite(ctx: ApiContext, ref: string, change: (cur: Versioned<Service>, all: Service[]) => Promise<{ next: Service; ops: WriteOp[] }>): Promise<Service> {
+async function rewrite(ctx: ApiContext, ref: string, change: (cur: Versioned<Service>, all: Service[]) => Promise<{ next: Service; ops: WriteOp[] }>, auth: RegistryAuthPolicy | null = null): Promise<Service> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const cur = await findService(ctx.store, ref);
     const all = (await ctx.store.list<Service>(Keys.services)).map((s) => s.value).filter((s) => s.id !== cur.value.id);
     const { next, ops } = await change(cur, all);
-    if (await ctx.store.commit([...ops, { put: cur.key, value: next, guard: { modRevision: cur.modRevision } }])) return next;
+    const put: WriteOp = { put: cur.key, value: next, guard: { modRevision: cur.modRevision } };
+    if (await ctx.store.commit([...ops, put, ...registryAuthOps([put], auth)])) return next;
   }
   throw new ConflictError(`service ${ref} is being changed by someone else; try again`);
 }
@@ -152,7 +160,8 @@ export const serviceRoutes: Route[] = [
         if (all.some((s) => s.spec.name === checked.name)) throw new ConflictError(`service ${checked.name} already exists`);
         const { spec, ops } = await prepare(ctx, checked, all);
         const svc = newService(spec, new Date().toISOString());
-        if (await ctx.store.commit([...ops, { put: Keys.service(svc.id), value: svc, guard: { absent: true } }])) return result(svc, [...(warning ? [warning] : []), ...(await warningsFor(ctx, spec))]);
+        const put: WriteOp = { put: Keys.service(svc.id), value: svc, guard: { absent: true } };
+        if (await ctx.store.commit([...ops, put, ...registryAuthOps([put], authPolicy(ctx, b))])) return result(svc, [...(warning ? [warning] : []), ...(await warningsFor(ctx, spec))]);
       }
       throw new ConflictError(`services changed while creating ${checked.name}; try again`);
     },
@@ -176,7 +185,7 @@ export const serviceRoutes: Route[] = [
         warning = checked.warning;
         const { spec, ops } = await prepare(ctx, checked.spec, others);
         return { next: withSpec(cur.value, spec, new Date().toISOString()), ops };
-      });
+      }, authPolicy(ctx, b));
       return result(next, [...(warning ? [warning] : []), ...(await warningsFor(ctx, next.spec))]);
     },
   },
@@ -218,6 +227,7 @@ export const serviceRoutes: Route[] = [
       for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
         const cur = await findService(ctx.store, ref!);
         const ops: WriteOp[] = [{ del: cur.key, guard: { modRevision: cur.modRevision } }];
+        ops.push(...registryAuthOps(ops, null));
         // A stack's service leaves its stack's list; the stack's networks stay until `stack rm`.
         const stackName = cur.value.spec.stack;
         const stack = stackName === null ? null : await ctx.store.get<Stack>(Keys.stack(stackName));

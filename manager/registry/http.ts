@@ -14,6 +14,20 @@ import { routePush, type OnPushed } from './http-push';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
+/**
+ * What to do on a manifest the store lacks: fetch it (pull-through.ts). true: the store has it
+ * now; false: not one to fetch; a string: why fetching it failed.
+ */
+export type OnMissing = (name: string, reference: string, req: IncomingMessage) => Promise<boolean | string>;
+
+export interface RegistryOptions {
+  /** Why a request may not use the registry (null: it may). */
+  authorize?: (req: IncomingMessage) => string | null;
+  /** With it, pushes are taken and each manifest stored is reported. */
+  onPushed?: OnPushed | null;
+  onMissing?: OnMissing | null;
+}
+
 /** Distribution-spec error codes this registry answers with. */
 type ErrorCode =
   | 'NAME_INVALID'
@@ -35,9 +49,13 @@ const API_VERSION_HEADER = { 'Docker-Distribution-API-Version': 'registry/2.0' }
  * Returns a request handler that answers paths under /v2/ and resolves false for anything else.
  * `authorize` says why a request may not use the registry (null: it may); the cluster's registry
  * is for its nodes and operators only (manager/main.ts checks their certificates). With
- * `onPushed`, it also takes pushes (http-push.ts) and reports each manifest stored.
+ * `onPushed`, it also takes pushes (http-push.ts) and reports each manifest stored; with
+ * `onMissing`, a manifest the store lacks is fetched before it is refused (a pull-through cache).
  */
-export function createRegistryHandler(store: ImageStore, authorize: (req: IncomingMessage) => string | null = () => null, onPushed: OnPushed | null = null): Handler {
+export function createRegistryHandler(store: ImageStore, options: RegistryOptions = {}): Handler {
+  const authorize = options.authorize ?? (() => null);
+  const onPushed = options.onPushed ?? null;
+  const onMissing = options.onMissing ?? null;
   return async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://registry').pathname;
     if (path !== '/v2' && !path.startsWith('/v2/')) return false;
@@ -47,7 +65,7 @@ export function createRegistryHandler(store: ImageStore, authorize: (req: Incomi
       return true;
     }
     try {
-      await route(store, req, res, path, onPushed);
+      await route(store, req, res, path, onPushed, onMissing);
     } catch (e) {
       // A bug or a disk error; the client gets the distribution error shape all the same.
       if (!res.headersSent) sendError(req, res, 500, 'UNKNOWN', e instanceof Error ? e.message : String(e));
@@ -57,7 +75,7 @@ export function createRegistryHandler(store: ImageStore, authorize: (req: Incomi
   };
 }
 
-async function route(store: ImageStore, req: IncomingMessage, res: ServerResponse, path: string, onPushed: OnPushed | null): Promise<void> {
+async function route(store: ImageStore, req: IncomingMessage, res: ServerResponse, path: string, onPushed: OnPushed | null, onMissing: OnMissing | null): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD' && onPushed !== null) {
     const send = (status: number, code: string, message: string, detail: unknown = null) => sendError(req, res, status, code as ErrorCode, message, detail);
     if (await routePush(store, req, res, path, onPushed, send)) return;
@@ -87,7 +105,7 @@ async function route(store: ImageStore, req: IncomingMessage, res: ServerRespons
 
   switch (m[2]) {
     case 'manifests':
-      return serveManifest(store, req, res, name, reference);
+      return serveManifest(store, req, res, name, reference, onMissing);
     case 'blobs':
       return serveBlob(store, req, res, reference);
     default:
@@ -96,7 +114,7 @@ async function route(store: ImageStore, req: IncomingMessage, res: ServerRespons
   }
 }
 
-async function serveManifest(store: ImageStore, req: IncomingMessage, res: ServerResponse, name: string, reference: string): Promise<void> {
+async function serveManifest(store: ImageStore, req: IncomingMessage, res: ServerResponse, name: string, reference: string, onMissing: OnMissing | null): Promise<void> {
   let ref: string;
   if (reference.includes(':')) {
     if (!isDigest(reference)) return sendError(req, res, 400, 'DIGEST_INVALID', `${reference} is not a sha256 digest`);
@@ -110,7 +128,12 @@ async function serveManifest(store: ImageStore, req: IncomingMessage, res: Serve
     // Not a valid tag: no manifest can have it.
     return sendError(req, res, 404, 'MANIFEST_UNKNOWN', `manifest unknown: ${ref}`, { name, reference });
   }
-  const resolved = await store.resolve(ref);
+  let resolved = await store.resolve(ref);
+  if (!resolved && onMissing) {
+    const fetched = await onMissing(name, reference, req);
+    if (typeof fetched === 'string') return sendError(req, res, 502, 'UNKNOWN', `the cluster could not pull ${ref} again: ${fetched}`, { name, reference });
+    if (fetched) resolved = await store.resolve(ref);
+  }
   if (!resolved) return sendError(req, res, 404, 'MANIFEST_UNKNOWN', `manifest unknown: ${ref}`, { name, reference });
   res.writeHead(200, {
     ...API_VERSION_HEADER,

@@ -223,6 +223,42 @@ describe('pulling from a real registry', () => {
     assert.equal(after.code, 1, 'without credentials again');
   });
 
+  it('--with-registry-auth: the cluster registry pulls a private image again for the tasks of the service that kept the credential, and only for those', async () => {
+    const tlsReg = `${m.addr}:5443`;
+    const login = hosts.cli(m, ['login', tlsReg, '-u', 'alice', '--password-stdin'], 'correct horse\n');
+    assert.equal(login.code, 0, login.stderr);
+    pushSmall('keeps', `${tlsReg}/team/keeps:1`, ['--dest-creds', 'alice:correct horse', '--dest-tls-verify=false']);
+    pushSmall('forgets', `${tlsReg}/team/forgets:1`, ['--dest-creds', 'alice:correct horse', '--dest-tls-verify=false']);
+    const create = (name: string, extra: string[]) =>
+      hosts.ok(m, ['service', 'create', '--detach', '--name', name, ...extra, '--replicas', '1', '--replicas-max-per-node', '1', '--stop-grace-period', '1s', `${tlsReg}/team/${name}:1`, 'sleep', '1000']);
+    create('keeps', ['--with-registry-auth']);
+    create('forgets', []);
+    const running = (s: string) => hosts.json<TaskRow[]>(['service', 'ps', s]).filter((t) => t.desiredState === 'running' && t.state === 'running');
+    await eventually('both running', () => running('keeps').length === 1 && running('forgets').length === 1, 60000);
+    hosts.ok(m, ['logout', tlsReg]);
+
+    // Kept sealed in etcd, never shown.
+    const stored = hosts.etcdctl(m, ['get', '--prefix', '/tsswarm/v1/registryauth/']);
+    assert.equal(stored.code, 0, stored.stderr);
+    assert.match(stored.stdout, /"alg":"A256GCM"/);
+    assert.ok(!stored.stdout.includes('correct horse') && !stored.stdout.includes('alice'), 'the credential is not in plain text');
+    assert.equal((stored.stdout.match(/registryauth\//g) ?? []).length, 1, 'only the service deployed with --with-registry-auth keeps one');
+    assert.ok(!hosts.ok(m, ['service', 'inspect', 'keeps']).includes('correct horse'));
+
+    // The cluster loses both images; the nodes that never ran them ask the cluster registry for them.
+    for (const s of ['keeps', 'forgets']) hosts.ok(m, ['image', 'rm', '-f', `${tlsReg}/team/${s}:1`]);
+    hosts.ok(m, ['service', 'scale', '--detach', 'keeps=3', 'forgets=3']);
+    await eventually('keeps runs on the 3 hosts, pulled again with its credential', () => new Set(running('keeps').map((t) => t.node)).size === 3, 120000);
+    const refused = await eventually('a task of forgets failing to get its image', () => {
+      const t = hosts.json<Array<TaskRow & { error: string | null }>>(['service', 'ps', 'forgets']).find((x) => x.error?.includes('could not pull'));
+      return t?.error ?? null;
+    }, 60000);
+    assert.match(refused, new RegExp(`the cluster could not pull ${tlsReg.replace(/\./g, '\\.')}/team/forgets@sha256:[0-9a-f]{64} again: registry ${tlsReg.replace(/\./g, '\\.')} requires authentication`));
+    assert.equal(running('forgets').length, 1, 'only the task on the node that had the image runs');
+    for (const s of ['keeps', 'forgets']) hosts.ok(m, ['service', 'rm', s]);
+    assert.equal(hosts.etcdctl(m, ['get', '--prefix', '--keys-only', '/tsswarm/v1/registryauth/']).stdout.trim(), '', 'the credential goes with its service');
+  });
+
   it('token auth: a bearer token from the registry\'s issuer, cached, refused for the wrong password', async () => {
     const tokReg = `${m.addr}:5444`;
     const issuer = `${m.addr}:5445`;
