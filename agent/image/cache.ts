@@ -39,7 +39,7 @@ import { RegistryClient, type Fetch } from '../../shared/registry/client';
 import { Singleflight } from '../../shared/singleflight';
 import { forEachLimited } from '../../shared/limited';
 import type { ImageConfig, ImageSource, PreparedImage } from './types';
-import { unpackLayer } from './unpack';
+import { unpackLayerStream } from './unpack';
 import { pathExists as exists } from '../../shared/path-exists';
 
 export interface ImageCacheOptions {
@@ -259,12 +259,14 @@ export class ImageCache implements ImageSource {
     const work = join(this.tmpDir, `layer-${randomBytes(8).toString('hex')}`);
     await mkdir(work, { mode: 0o700 });
     try {
-      const blob = join(work, 'blob');
-      await client.blobToFile(name, layer, blob, signal);
       const staged = join(work, 'layer');
       await mkdir(staged, { mode: 0o700 });
       await mkdir(join(staged, 'fs'), { mode: 0o755 });
-      await unpackLayer(blob, layerCompression(layer.mediaType), diffId, join(staged, 'fs'), signal);
+      // Unpacked as it downloads, into the staging directory: the blob's digest and the diff id
+      // are both checked before the directory is renamed into place.
+      const blob = await client.blobStream(name, layer, signal);
+      await unpackLayerStream(blob.stream, layerCompression(layer.mediaType), diffId, join(staged, 'fs'), signal);
+      blob.verify();
       await writeFile(
         join(staged, 'layer.json'),
         JSON.stringify({ chainId, diffId, digest: layer.digest, mediaType: layer.mediaType, size: layer.size, unpackedAt: new Date().toISOString() }) + '\n',

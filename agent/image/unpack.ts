@@ -1,10 +1,12 @@
 /**
- * Unpacks one verified layer blob into a directory as root: owners, modes and
- * file capabilities as the image says (GNU tar), then whiteouts converted for
- * overlayfs. A compressed layer is decompressed once, in this process for gzip
- * and by Debian's `zstd` for zstd, and hashed on its way into tar: it must match
- * the config's diff id, because the diff id names the directory that other
- * images will share.
+ * Unpacks one layer into a directory as root: owners, modes and file
+ * capabilities as the image says (GNU tar), then whiteouts converted for
+ * overlayfs. The layer comes as a stream (a download as it arrives, or a file):
+ * a compressed one is decompressed once, in this process for gzip and by
+ * Debian's `zstd` for zstd, and hashed on its way into tar: it must match the
+ * config's diff id, because the diff id names the directory that other images
+ * will share. The caller unpacks into a staging directory and renames it into
+ * place only after this and its own check of the blob's digest agree.
  */
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
@@ -17,8 +19,13 @@ import { runCommand } from './command';
 import { ImagePullError } from '../../shared/registry/errors';
 import { convertWhiteouts } from './whiteouts';
 
-export async function unpackLayer(
-  blobFile: string,
+/** A blob already on disk (verified or not: the diff id is checked all the same). */
+export function unpackLayer(blobFile: string, compression: LayerCompression, diffId: string, fsDir: string, signal: AbortSignal): Promise<void> {
+  return unpackLayerStream(createReadStream(blobFile), compression, diffId, fsDir, signal);
+}
+
+export async function unpackLayerStream(
+  blob: Readable,
   compression: LayerCompression,
   diffId: string,
   fsDir: string,
@@ -36,23 +43,13 @@ export async function unpackLayer(
     '--xattrs',
     '--xattrs-include=security.capability',
   ];
-  if (compression === 'none') {
-    // The blob's digest, checked already, is its diff id.
-    try {
-      await runCommand('tar', [...tarArgs, '--file', blobFile], signal);
-    } catch (e) {
-      throw new ImagePullError(`layer ${diffId}: cannot unpack: ${(e as Error).message}`, { temporary: false, cause: e });
-    }
-    await convertWhiteouts(fsDir, signal);
-    return;
-  }
-  // Decompressed once: the stream is hashed (it must be the diff id) on its way into tar.
+  // Decompressed once (an uncompressed layer is its own diff id): the stream is hashed on its way into tar.
   // The staging directory is renamed into place only after both agree, so a mismatch leaves nothing.
   const tap = new DigestTap();
   let feed: ((w: Writable) => void) | undefined;
   const fed = new Promise<void>((resolve, reject) => {
     feed = (tarIn) => {
-      pipeline(decompressed(blobFile, compression, signal), tap, outlive(tarIn), { signal }).then(resolve, reject);
+      pipeline(decompressed(blob, compression, signal), tap, outlive(tarIn), { signal }).then(resolve, reject);
     };
   });
   const extract = runCommand('tar', [...tarArgs, '--file', '-'], signal, (w) => feed!(w));
@@ -71,17 +68,23 @@ export async function unpackLayer(
 }
 
 /** The blob's uncompressed bytes: zlib for gzip; `zstd -dc` for zstd (Node 20 has none). */
-function decompressed(file: string, compression: 'gzip' | 'zstd', signal: AbortSignal): Readable {
+function decompressed(raw: Readable, compression: LayerCompression, signal: AbortSignal): Readable {
+  if (compression === 'none') return raw;
   if (compression === 'gzip') {
-    const raw = createReadStream(file);
     const gz = createGunzip();
     raw.once('error', (e) => gz.destroy(e));
     return raw.pipe(gz);
   }
-  const child = spawn('zstd', ['-dc', '--', file], { stdio: ['ignore', 'pipe', 'pipe'], signal });
+  const child = spawn('zstd', ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'], signal });
+  const out = new PassThrough();
+  raw.once('error', (e) => {
+    out.destroy(e);
+    child.kill('SIGKILL');
+  });
+  child.stdin.on('error', () => undefined); // zstd stopped reading: its exit status says why
+  raw.pipe(child.stdin);
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const out = new PassThrough();
   child.stdout.pipe(out, { end: false });
   child.once('error', (e) => out.destroy(e));
   child.once('close', (code) => {

@@ -14,7 +14,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ImageNotFoundError } from '../errors';
-import { hashFile } from '../digest-stream';
+import { DigestTap, hashFile } from '../digest-stream';
 import type { Fetch, FetchInit } from '../fetch';
 import { INDEX_TYPES, MANIFEST_TYPES, documentMediaType, isDigest, sha256Digest, type Descriptor } from '../oci';
 import type { RegistryAuth } from './auth';
@@ -146,6 +146,27 @@ export class RegistryClient {
     if (have !== d.size || digest !== d.digest) {
       throw corrupt(`${what}: downloaded ${have} bytes with digest ${digest}, expected ${d.size} bytes with ${d.digest}`);
     }
+  }
+
+  /**
+   * A blob's bytes as they arrive, hashed on the way, for a caller that uses them at once (an agent
+   * unpacking a layer while it downloads). `verify()`, once the stream has ended, throws unless
+   * they are exactly the blob; nothing may be trusted before. No resume: a broken stream fails.
+   */
+  async blobStream(name: string, d: Descriptor, signal: AbortSignal): Promise<{ stream: Readable; verify: () => void }> {
+    const what = `blob ${d.digest} of ${name}`;
+    const res = await this.send(`/v2/${name}/blobs/${d.digest}`, what, pullScope(name), signal);
+    await this.failUnlessOk(res, what);
+    if (!res.body) throw corrupt(`${what}: empty response`);
+    const tap = new DigestTap();
+    const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
+    body.once('error', (e) => tap.destroy(e));
+    const verify = () => {
+      if (tap.size !== d.size || tap.digest() !== d.digest) {
+        throw corrupt(`${what}: downloaded ${tap.size} bytes with digest ${tap.digest()}, expected ${d.size} bytes with ${d.digest}`);
+      }
+    };
+    return { stream: body.pipe(tap), verify };
   }
 
   // --- push -------------------------------------------------------------------
