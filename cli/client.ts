@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import { TsswarmError, type ErrorBody } from '../shared/errors';
 import type { ClientTls } from './tls-options';
 import { requireRole } from '../shared/pki/roles';
+import type { Fetch } from '../shared/fetch';
 
 export class ApiError extends TsswarmError {
   constructor(readonly code: string, message: string, override readonly status: number) {
@@ -87,6 +88,29 @@ export class Client {
    * A streamed answer of JSON lines (events, logs): `onLine` hears each as it comes; resolves when
    * the manager ends the stream. An error answer rejects as request() does.
    */
+  /**
+   * The cluster registry (`/v2/`) through this API connection, for an OCI client (`tsswarm build`
+   * reads base images and pushes what it built): the unix socket, or the TCP API with our
+   * client certificate.
+   */
+  registry(): { base: string; fetch: Fetch; close: () => Promise<void> } {
+    const undici = require('undici') as typeof import('undici');
+    let agent: import('undici').Agent;
+    let base: string;
+    if (this.host.startsWith('tcp://') && this.tls) {
+      base = `https://${this.host.slice(6)}`;
+      agent = new undici.Agent({ connect: { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, checkServerIdentity: requireRole('manager') } });
+    } else if (/^https?:\/\//.test(this.host)) {
+      base = this.host.replace(/\/+$/, '');
+      agent = new undici.Agent();
+    } else {
+      base = 'http://tsswarm';
+      agent = new undici.Agent({ connect: { socketPath: this.host } });
+    }
+    const fetch: Fetch = (url, init) => undici.fetch(url, { ...(init as object), dispatcher: agent }) as unknown as Promise<Response>;
+    return { base, fetch, close: () => agent.close() };
+  }
+
   stream<T>(p: string, onLine: (item: T) => void, options: { method?: string; headers?: Record<string, string> } = {}): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const req = (this.tls ? https : http).request({ ...this.target(p), method: options.method ?? 'GET', headers: options.headers ?? {} }, (res) => {

@@ -37,6 +37,7 @@ Commands:
   update [--heartbeat-period DURATION] [--heartbeat-grace DURATION] [--cert-expiry DURATION] [--task-history-limit N]
          [--registry-mirror URL]... [--insecure-registry HOST:PORT]... [--image-gc-threshold PERCENT]
   down [--data-root DIR] [--purge]
+  build [-t REF]... [-f Dockerfile] [--build-arg K=V]... [--target STAGE] [--no-cache] [--push] [--network host|none] CONTEXT
   image pull [-q] REF | image push [-q] REF | image import FILE NAME[:TAG] | image ls | image inspect REF... | image tag SOURCE TARGET | image rm [-f] REF... | image save -o FILE REF...
         | image prune [-a] [-f]
   login [REGISTRY] [-u USER] [--password-stdin] | logout [REGISTRY]
@@ -65,10 +66,28 @@ const VALUED = [...SERVICE_VALUED, 'task-history-limit', 'image-gc-threshold', '
 const REPEATABLE = [...SERVICE_REPEATABLE, 'registry-mirror', 'insecure-registry', 'filter', 'label-add', 'label-rm', 'opt', 'o', 'label', 'generic-resource'];
 const BOOLEANS = [...SERVICE_BOOLEANS, 'password-stdin', 'no-trunc', 'autolock', 'rotate', 'tlsverify', 'detach', 'prune', 'attachable', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q', 'force', 'f', 'follow', 'timestamps', 'raw', 'no-task-ids', 'no-resolve', 'interactive', 'i'];
 
+/** `build` takes Docker's flags, whose -t and -f have values (elsewhere they are --tty and --force). */
+const BUILD_VALUED = [...VALUED, 'tag', 't', 'file', 'f', 'build-arg', 'target', 'network'];
+const BUILD_REPEATABLE = [...REPEATABLE, 'tag', 't', 'build-arg'];
+const BUILD_BOOLEANS = [...BOOLEANS.filter((b) => b !== 't' && b !== 'f'), 'no-cache', 'push'];
+
+/** The command word: the first argument that is neither a flag nor a global flag's value. */
+function commandWord(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('-')) return a;
+    if (['--host', '-H', '--tlscacert', '--tlscert', '--tlskey', '--format'].includes(a)) i++;
+  }
+  return undefined;
+}
+
 async function run(argv: string[]): Promise<void> {
   // `service create [OPTIONS] IMAGE [COMMAND [ARG...]]`: what follows the image is the container's.
   // `exec [OPTIONS] TASK COMMAND [ARG...]`: what follows the task is the command's.
-  const args = parseFlags(argv, VALUED, BOOLEANS, REPEATABLE, (pos) => (pos.length === 3 && pos[0] === 'service' && pos[1] === 'create') || (pos.length === 2 && pos[0] === 'exec'), SHORT_ALIASES);
+  const building = commandWord(argv) === 'build';
+  const args = building
+    ? parseFlags(argv, BUILD_VALUED, BUILD_BOOLEANS, BUILD_REPEATABLE)
+    : parseFlags(argv, VALUED, BOOLEANS, REPEATABLE, (pos) => (pos.length === 3 && pos[0] === 'service' && pos[1] === 'create') || (pos.length === 2 && pos[0] === 'exec'), SHORT_ALIASES);
   if (args.flags.get('a') === true) args.flags.set('all', true);
   const [cmd, ...rest] = args.positionals;
   if (!cmd || args.flags.get('help') === true || args.flags.get('h') === true) {
@@ -96,6 +115,9 @@ async function run(argv: string[]): Promise<void> {
       return update(ctx);
     case 'deploy':
       return deploy(ctx);
+    case 'build':
+      // The builder (and the runtime it drives) is loaded only for this command.
+      return (await import('./commands/build')).build(ctx);
     case 'stack':
       return stack(ctx);
     case 'service':

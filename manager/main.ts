@@ -166,16 +166,17 @@ async function main(): Promise<void> {
   const replicatorReady = new Promise<ImageReplicator>((r) => (resolveReplicator = r));
   let resolvePullThrough!: (p: PullThrough) => void;
   const pullThroughReady = new Promise<PullThrough>((r) => (resolvePullThrough = r));
+  const registryOptions = {
+    onPushed: (ref: string, digest: string) => replicatorReady.then((r) => r.announce(ref, digest)),
+    onMissing: async (name: string, reference: string, r: import('node:http').IncomingMessage) => {
+      const c = clientOf(r);
+      const through = await pullThroughReady;
+      return through.fetch(name, reference, c && (c.role === 'worker' || c.role === 'manager') ? c.commonName : null);
+    },
+  };
+  const registryHandler = createRegistryHandler(images, { ...registryOptions, authorize: authorizeRegistry });
   const registry = createMutualTlsServer(tls, (req, res) => {
-    void createRegistryHandler(images, {
-      authorize: authorizeRegistry,
-      onPushed: (ref, digest) => replicatorReady.then((r) => r.announce(ref, digest)),
-      onMissing: async (name, reference, r) => {
-        const c = clientOf(r);
-        const through = await pullThroughReady;
-        return through.fetch(name, reference, c && (c.role === 'worker' || c.role === 'manager') ? c.commonName : null);
-      },
-    })(req, res).then((handled) => {
+    void registryHandler(req, res).then((handled) => {
       if (!handled) {
         res.writeHead(404);
         res.end();
@@ -261,6 +262,8 @@ async function main(): Promise<void> {
     events,
     view,
     streams: dispatcher.streams,
+    // The cluster registry on the API's sockets too (their own authorisation): `tsswarm build` on a host reads and pushes through it.
+    registry: createRegistryHandler(images, registryOptions),
   };
   const api = createApiServer(apiContext);
   attachExec(api, apiContext);

@@ -656,10 +656,31 @@ export interface VolumeRequest {
   result: { error: string | null; removed: string[] } | null;
 }
 
+/**
+ * A service's `build:` (Docker Swarm ignores it; tsswarm builds the image before the deploy and
+ * stores it in the cluster registry under `image`).
+ */
+export interface StackBuild {
+  /** The service's full name (`<stack>_<service>`). */
+  service: string;
+  /** The tag the image gets: the service's `image`, or `<stack>-<service>:latest` (compose's name). */
+  image: string;
+  /** Absolute. */
+  context: string;
+  /** Relative to the context, or absolute; null for `Dockerfile`. */
+  dockerfile: string | null;
+  args: Record<string, string>;
+  target: string | null;
+  network: 'host' | 'none' | null;
+  noCache: boolean;
+}
+
 /** What the compose loader produces for one stack file. */
 export interface StackDeployment {
   name: string;
   services: ServiceSpec[];
+  /** The services to build first (absent: none). */
+  builds?: StackBuild[];
   networks: StackNetwork[];
   secrets: StackBlob[];
   configs: StackBlob[];

@@ -94,12 +94,19 @@ async function prune(ctx: CommandContext): Promise<void> {
  * lines otherwise) and sends `login`'s credentials for the registry REF names.
  */
 async function transfer(ctx: CommandContext, op: 'pull' | 'push', ref: string): Promise<void> {
+  const quiet = ctx.args.flags.get('quiet') === true || ctx.args.flags.get('q') === true;
+  const done = await transferImage(ctx, op, ref, quiet || ctx.json);
+  if (ctx.json) return printJson(done);
+  process.stdout.write(quiet ? `${done.ref}\n` : `${done.ref}@${done.digest}\n`);
+}
+
+/** A pull into the cluster or a push from it, with `login`'s credentials, its progress on stderr. */
+export async function transferImage(ctx: CommandContext, op: 'pull' | 'push', ref: string, quiet: boolean): Promise<ImageView & { warning?: string | null }> {
   const target = canonicalImageRef(ref);
   const { registry } = registryOf(target.name);
   const credential = credentialFor(registry);
   const headers: Record<string, string> = credential ? { [REGISTRY_AUTH_HEADER]: encodeRegistryAuth(credential, registry) } : {};
-  const quiet = ctx.args.flags.get('quiet') === true || ctx.args.flags.get('q') === true;
-  const view = new PullView(process.stderr, { quiet: quiet || ctx.json });
+  const view = new PullView(process.stderr, { quiet });
   let result: (ImageView & { warning?: string | null }) | null = null;
   let failure: { code: string; message: string } | null = null;
   try {
@@ -115,6 +122,5 @@ async function transfer(ctx: CommandContext, op: 'pull' | 'push', ref: string): 
   if (result === null) throw new ApiError('BAD_RESPONSE', `the manager ended the ${op} without a result`, 502);
   const done = result as ImageView & { warning?: string | null };
   if (done.warning) process.stderr.write(`warning: ${done.warning}\n`);
-  if (ctx.json) return printJson(done);
-  process.stdout.write(quiet ? `${done.ref}\n` : `${done.ref}@${done.digest}\n`);
+  return done;
 }

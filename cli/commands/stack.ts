@@ -38,6 +38,24 @@ export async function deploy(ctx: CommandContext): Promise<void> {
   for (const w of stack.warnings) process.stderr.write(`${w}\n`);
   const resolve = flagString(ctx.args, 'resolve-image') ?? 'always';
   if (resolve !== 'always' && resolve !== 'changed' && resolve !== 'never') throw new InvalidArgumentError(`--resolve-image: expected always, changed or never, got ${JSON.stringify(resolve)}`);
+  // Services with `build:` get their image built first, into the cluster registry (Swarm ignores `build:`).
+  if (stack.builds && stack.builds.length > 0) {
+    const { runBuild } = await import('./build');
+    for (const b of stack.builds) {
+      process.stdout.write(`Building ${b.service} (${b.image})\n`);
+      await runBuild(ctx, {
+        context: b.context,
+        dockerfile: b.dockerfile === null ? null : path.resolve(b.context, b.dockerfile),
+        tags: [b.image],
+        buildArgs: b.args,
+        target: b.target,
+        noCache: b.noCache,
+        push: false,
+        network: b.network ?? 'host',
+        quiet: ctx.args.flags.get('quiet') === true || ctx.args.flags.get('q') === true,
+      });
+    }
+  }
   const body: DeployRequest = {
     services: stack.services,
     networks: stack.networks,

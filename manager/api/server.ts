@@ -72,6 +72,8 @@ export interface ApiContext {
   view: StoreView;
   /** Logs and exec of tasks, from the agents that run them. */
   streams: TaskStreamHub;
+  /** The cluster registry's `/v2/` (manager/registry/http.ts), answered on the API's sockets as well. */
+  registry?: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>;
 }
 
 export type Handler = (ctx: ApiContext, req: http.IncomingMessage, params: string[], query: URLSearchParams) => Promise<unknown>;
@@ -502,6 +504,7 @@ export function apiHandler(ctx: ApiContext): http.RequestListener {
     const method = req.method ?? 'GET';
     void (async () => {
       try {
+        if (ctx.registry && (url.pathname === '/v2' || url.pathname.startsWith('/v2/')) && (await ctx.registry(req, res))) return;
         for (const r of [...streamRoutes, ...logRoutes, ...imageStreamRoutes]) {
           if (r.method !== method) continue;
           const m = r.pattern.exec(url.pathname);

@@ -17,7 +17,7 @@ const HOSTS_NAME = /^[a-zA-Z0-9_](?:[a-zA-Z0-9_.-]*[a-zA-Z0-9_])?$/;
 
 export function image(r: Reader, node: TreeNode | null, servicePath: string, serviceLine: number): string | null {
   if (node === null) {
-    r.problem(servicePath, 'missing required key "image" (building images from a stack file is not supported)', serviceLine);
+    r.problem(servicePath, 'missing required key "image" (or "build")', serviceLine);
     return null;
   }
   const ref = r.string(node, `${servicePath}.image`);

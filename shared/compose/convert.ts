@@ -7,6 +7,7 @@
  * one run reports all of them; the caller throws if any were found and never
  * uses a partial result.
  */
+import type { StackBuild } from '../types';
 import { DEFAULT_STOP_GRACE_PERIOD_MS } from '../task-spec';
 import type { ServiceSpec, StackBlob, StackNetwork } from '../types';
 import { blobTable } from './blobs';
@@ -28,6 +29,7 @@ export type { ConvertOptions };
 export interface ConvertedStack {
   name: string;
   services: ServiceSpec[];
+  builds: StackBuild[];
   /** Networks of the top-level `networks:` in file order (the host network left out), then the implicit `default` if used. */
   networks: StackNetwork[];
   /** Every top-level secret and config, in file order. */
@@ -66,6 +68,7 @@ export function convertStack(root: TreeNode | null, opts: ConvertOptions, proble
 
   const servicesEntry = top.get('services');
   const services: ServiceSpec[] = [];
+  const builds: StackBuild[] = [];
   let usesImplicitDefault = false;
   if (!servicesEntry) {
     r.problem('services', 'required: the file defines no services', root.line);
@@ -80,6 +83,7 @@ export function convertStack(root: TreeNode | null, opts: ConvertOptions, proble
       const converted = service(r, entry, stack, tables);
       if (!converted) continue;
       services.push(converted.spec);
+      if (converted.build) builds.push(converted.build);
       deps.set(entry.key, converted.dependsOn);
       ports.set(entry.key, converted.ports);
       usesImplicitDefault ||= converted.usesImplicitDefault;
@@ -98,6 +102,7 @@ export function convertStack(root: TreeNode | null, opts: ConvertOptions, proble
   return {
     name,
     services,
+    builds,
     networks,
     secrets: blobs(tables.secrets),
     configs: blobs(tables.configs),

@@ -78,7 +78,7 @@ export function loadStackText(text: string, opts: LoadTextOptions): StackDeploym
     warnings.push(`Ignoring unsupported top-level keys: ${stack.ignoredTopLevelKeys.join(', ')}`);
   }
   warnings.push(...stack.warnings);
-  return { name: stack.name, services: stack.services, networks: stack.networks, secrets: stack.secrets, configs: stack.configs, warnings };
+  return { name: stack.name, services: stack.services, ...(stack.builds.length > 0 ? { builds: stack.builds } : {}), networks: stack.networks, secrets: stack.secrets, configs: stack.configs, warnings };
 }
 
 /**

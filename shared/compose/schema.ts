@@ -32,13 +32,13 @@ export const SERVICE = keySet(
   [
     'image', 'command', 'entrypoint', 'environment', 'env_file', 'working_dir', 'user', 'hostname', 'stop_grace_period',
     'deploy', 'depends_on', 'networks', 'ports', 'dns', 'dns_search', 'extra_hosts', 'labels', 'volumes', 'secrets', 'configs',
-    'healthcheck', 'logging', 'tty', 'stdin_open',
+    'healthcheck', 'logging', 'tty', 'stdin_open', 'build',
     // the runtime keys (runtime-keys.ts)
     'cap_add', 'cap_drop', 'privileged', 'devices', 'sysctls', 'ulimits', 'read_only', 'init', 'tmpfs', 'shm_size',
     'stop_signal', 'security_opt', 'oom_score_adj', 'userns_mode',
   ],
   [
-    'annotations', 'attach', 'blkio_config', 'build', 'cgroup', 'cgroup_parent', 'container_name', 'cpu_count',
+    'annotations', 'attach', 'blkio_config', 'cgroup', 'cgroup_parent', 'container_name', 'cpu_count',
     'cpu_percent', 'cpu_period', 'cpu_quota', 'cpu_rt_period', 'cpu_rt_runtime', 'cpu_shares', 'cpus', 'cpuset',
     'credential_spec', 'develop', 'device_cgroup_rules', 'dns_opt', 'domainname',
     'expose', 'extends', 'external_links', 'gpus', 'group_add', 'ipc', 'isolation', 'label_file', 'links',
@@ -47,6 +47,12 @@ export const SERVICE = keySet(
     'pull_policy', 'restart', 'runtime', 'scale', 'storage_opt', 'use_api_socket', 'uts',
     'volumes_from',
   ],
+);
+
+/** `build:` as a mapping: what `tsswarm build` takes; BuildKit's extras are ignored with a warning. */
+export const BUILD = keySet(
+  ['context', 'dockerfile', 'args', 'target', 'network', 'no_cache'],
+  ['additional_contexts', 'cache_from', 'cache_to', 'dockerfile_inline', 'entitlements', 'extra_hosts', 'isolation', 'labels', 'platforms', 'privileged', 'pull', 'secrets', 'shm_size', 'ssh', 'tags', 'ulimits'],
 );
 
 export const DEPLOY = keySet(

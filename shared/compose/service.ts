@@ -4,6 +4,8 @@
  * (resources, placement, restart policy, logging, host network) and the service (mode, labels,
  * networks, ports, update and rollback).
  */
+import { buildOf, builtImageName } from './build';
+import type { StackBuild } from '../types';
 import { NAMESPACE_LABEL } from '../task-spec';
 import type { ContainerSpec, EndpointSpec, ServiceSpec } from '../types';
 import { configRefs, secretRefs } from './blob-refs';
@@ -36,6 +38,8 @@ export interface StackTables {
 
 export interface ConvertedService {
   spec: ServiceSpec;
+  /** `build:`, with the tag the image gets. */
+  build: StackBuild | null;
   dependsOn: Dependency[];
   ports: PortEntry[];
   usesImplicitDefault: boolean;
@@ -65,8 +69,11 @@ export function service(r: Reader, entry: TreeEntry, stack: string, tables: Stac
   // Swarm ignores it; tsswarm orders start-up by it (checked for dangling names and cycles by the caller).
   const deps: Dependency[] = f.has('depends_on') ? dependsOn(r, f.get('depends_on'), at('depends_on')) : [];
 
+  const buildNode = f.get('build');
+  const imageName = buildNode !== null && f.get('image') === null ? builtImageName(stack, name) : image(r, f.get('image'), path, entry.keyLine) ?? '';
+  const built = buildOf(r, buildNode, at('build'), `${stack}_${name}`, imageName);
   const container: ContainerSpec = {
-    image: image(r, f.get('image'), path, entry.keyLine) ?? '',
+    image: imageName,
     command: words(r, f.get('command'), at('command')),
     entrypoint: words(r, f.get('entrypoint'), at('entrypoint')),
     env: serviceEnvironment(r, f.get('env_file'), f.get('environment'), path),
@@ -109,7 +116,7 @@ export function service(r: Reader, entry: TreeEntry, stack: string, tables: Stac
     ...(d.rebalance !== null ? { rebalance: d.rebalance } : {}),
     ...(deps.length > 0 ? { dependsOn: deps.map((x) => ({ service: `${stack}_${x.name}`, condition: x.condition })) } : {}),
   };
-  return { spec, dependsOn: deps, ports, usesImplicitDefault: nets.usesImplicitDefault };
+  return { spec, build: built, dependsOn: deps, ports, usesImplicitDefault: nets.usesImplicitDefault };
 }
 
 /**

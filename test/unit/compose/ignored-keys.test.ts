@@ -8,7 +8,7 @@ import { DEPLOY, HEALTHCHECK, LOGGING, RESOURCES, SERVICE, TOP_LEVEL, classifyKe
 import { load } from './helpers';
 
 describe('keys docker stack deploy ignores', () => {
-  const ignored = ['build', 'links', 'container_name', 'restart', 'network_mode', 'external_links', 'cgroup_parent', 'domainname', 'mac_address', 'ipc', 'pid', 'expose', 'profiles', 'pull_policy'];
+  const ignored = ['links', 'container_name', 'restart', 'network_mode', 'external_links', 'cgroup_parent', 'domainname', 'mac_address', 'ipc', 'pid', 'expose', 'profiles', 'pull_policy'];
   for (const key of ignored) {
     it(`${key} is a warning, not an error`, () => {
       const value = key === 'links' || key === 'external_links' || key === 'expose' || key === 'profiles' ? '[]' : 'x';
@@ -20,7 +20,7 @@ describe('keys docker stack deploy ignores', () => {
 
 describe('keys Swarm honours are read, not ignored', () => {
   const honoured = {
-    service: ['image', 'command', 'entrypoint', 'environment', 'env_file', 'working_dir', 'user', 'hostname', 'stop_grace_period', 'stop_signal', 'deploy', 'networks', 'ports', 'dns', 'extra_hosts', 'labels', 'volumes', 'secrets', 'configs', 'healthcheck', 'logging', 'cap_add', 'cap_drop', 'privileged', 'read_only', 'init', 'sysctls', 'ulimits', 'tmpfs', 'devices', 'security_opt', 'oom_score_adj', 'userns_mode', 'shm_size', 'tty', 'stdin_open'],
+    service: ['image', 'command', 'entrypoint', 'environment', 'env_file', 'working_dir', 'user', 'hostname', 'stop_grace_period', 'stop_signal', 'deploy', 'networks', 'ports', 'dns', 'extra_hosts', 'labels', 'volumes', 'secrets', 'configs', 'healthcheck', 'logging', 'cap_add', 'cap_drop', 'privileged', 'read_only', 'init', 'sysctls', 'ulimits', 'tmpfs', 'devices', 'security_opt', 'oom_score_adj', 'userns_mode', 'shm_size', 'tty', 'stdin_open', 'build'],
     deploy: ['mode', 'replicas', 'endpoint_mode', 'labels', 'placement', 'resources', 'restart_policy', 'update_config', 'rollback_config'],
     resources: ['limits', 'reservations'],
     top: ['version', 'name', 'services', 'networks', 'volumes', 'secrets', 'configs'],

@@ -432,7 +432,7 @@ describe('loadStackText: warnings', () => {
       { env: { TOKEN: 's3cret' } },
     );
     assert.deepEqual(stack.warnings, [
-      'Ignoring unsupported options: build, container_name, deploy.resources.reservations.devices, links, networks.ipv4_address, restart',
+      'Ignoring unsupported options: container_name, deploy.resources.reservations.devices, links, networks.ipv4_address, restart',
       'Ignoring unsupported network options: driver_opts.com.docker.network.driver.mtu, internal, ipam.config.gateway',
       'Ignoring unsupported top-level keys: include',
       'secrets.token.template_driver: templated secrets are not supported; the secret is used as it is',
@@ -531,7 +531,7 @@ describe('loadStackText: errors name the key and the line', () => {
       (e: unknown) => {
         assert.ok(e instanceof ComposeError);
         assert.deepEqual(e.message.split('\n'), [
-          'services.web: missing required key "image" (building images from a stack file is not supported) (line 2)',
+          'services.web: missing required key "image" (or "build") (line 2)',
           'services.web.imagee: unknown key (line 3)',
           'services.web.deploy.replicas: must be a non-negative integer, got -2 (line 5)',
           'services.db.image: invalid image reference "bad image": "bad image" is not a valid name component (lowercase letters, digits, separated by . _ __ or -) (line 7)',
