@@ -370,6 +370,24 @@ describe('pulling from a real registry', () => {
     hosts.ok(m, ['image', 'rm', target]);
   });
 
+  it('build --push: FROM an image of the registry, the result pushed back to it, which skopeo reads', () => {
+    const dir = path.join(work, 'build-push');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${reg}/team/bb:1\nRUN echo pushed > /pushed.txt\nCMD ["cat", "/pushed.txt"]\n`);
+    const target = `${reg}/built/app:1`;
+    const r = hosts.cli(m, ['build', '--push', '-t', target, dir]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const digest = images().find((i) => i.ref === target)?.digest;
+    assert.ok(digest, 'the build is in the cluster');
+    assert.match(r.stdout, new RegExp(`^Pushed ${target.replace(/\./g, '\\.')}@${digest}$`, 'm'));
+    const inspect = hosts.exec(m, 'skopeo', ['inspect', '--tls-verify=false', `docker://${target}`]);
+    assert.equal(inspect.code, 0, inspect.stderr);
+    const info = JSON.parse(inspect.stdout) as { Digest: string; Layers: string[] };
+    assert.equal(info.Digest, digest);
+    assert.equal(info.Layers.length, 3, 'the base image\'s two layers and the RUN\'s');
+    hosts.ok(m, ['image', 'rm', target]);
+  });
+
   it('the cluster registry takes pushes from an operator\'s client certificate (skopeo), runs them on three hosts, refuses strangers', async () => {
     const certs = path.join(work, 'operator');
     hosts.ok(m, ['ca', 'client-cert', '--out', certs]);
