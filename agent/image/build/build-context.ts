@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../../../shared/errors';
 import { cleanPath } from './dockerignore-pattern';
 import { type DockerignoreMatcher, readDockerignore } from './dockerignore';
-import type { EntryType } from './entry-type';
+import { entryType, type EntryType } from './entry-type';
 
 export interface ContextEntry {
   /** Relative to the context root, `/`-separated (`src/app.js`). */
@@ -47,16 +47,6 @@ export function compareBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-function direntType(d: Dirent<Buffer>): EntryType {
-  if (d.isFile()) return 'file';
-  if (d.isDirectory()) return 'dir';
-  if (d.isSymbolicLink()) return 'symlink';
-  if (d.isFIFO()) return 'fifo';
-  if (d.isCharacterDevice()) return 'char';
-  if (d.isBlockDevice()) return 'block';
-  return 'socket';
-}
-
 async function listDir(root: string, rel: string): Promise<Dirent<Buffer>[]> {
   try {
     return await readdir(rel === '' ? root : join(root, rel), { withFileTypes: true, encoding: 'buffer' });
@@ -72,7 +62,7 @@ async function walk(root: string, rel: string, matcher: DockerignoreMatcher | nu
     const name = d.name.toString('utf8');
     const path = rel === '' ? name : `${rel}/${name}`;
     if (!Buffer.from(name).equals(d.name)) throw new InvalidArgumentError(`build context: ${path}: the name is not UTF-8 (hex ${d.name.toString('hex')})`);
-    const type = direntType(d);
+    const type = entryType(d);
     if (type === 'socket') continue;
     const decision = matcher === null ? 'include' : matcher.decide(path, type === 'dir');
     if (decision === 'skip') continue;

@@ -16,6 +16,7 @@ import { createReadStream, type Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsswarmError } from '../../../shared/errors';
+import { entryType } from './entry-type';
 
 /** Bumped whenever what goes into the digest changes, so old cache entries stop matching. */
 const FORMAT = 'tsswarm-tree-digest-v1';
@@ -44,7 +45,7 @@ export async function treeDigest(root: string, relPaths: readonly string[]): Pro
     // Length-prefixed path, then NUL-separated fields: no two trees give the same byte stream.
     hash.update(`${key.length}:`);
     hash.update(key);
-    hash.update(`\0${typeOf(st)}\0${(st.mode & 0o7777).toString(8)}\0${await detail(join(root, p), st)}\n`);
+    hash.update(`\0${entryType(st)}\0${(st.mode & 0o7777).toString(8)}\0${await detail(join(root, p), st)}\n`);
   }
   return 'sha256:' + hash.digest('hex');
 }
@@ -68,15 +69,6 @@ async function collect(root: string, rel: string, found: Map<string, Stats>): Pr
   }
 }
 
-function typeOf(st: Stats): string {
-  if (st.isFile()) return 'file';
-  if (st.isDirectory()) return 'dir';
-  if (st.isSymbolicLink()) return 'symlink';
-  if (st.isCharacterDevice()) return 'char';
-  if (st.isBlockDevice()) return 'block';
-  if (st.isFIFO()) return 'fifo';
-  return 'socket';
-}
 
 /** What else identifies the entry: a file's size and content hash, a link's target, a device's number. */
 async function detail(abs: string, st: Stats): Promise<string> {
