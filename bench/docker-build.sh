@@ -27,7 +27,7 @@ dockerds_up
 busybox_everywhere "$tmp/busybox-save.tar"
 node "$here/dist/bench/build-context.js" "$tmp/ctx"
 
-build() { DOCKER_BUILDKIT=1 dk 1 build -q "$@" "$tmp/ctx" >/dev/null || die "docker build $* failed"; }
+build() { DOCKER_BUILDKIT=1 dk 1 build -q --network none "$@" "$tmp/ctx" >/dev/null || die "docker build $* failed"; }
 build -t bench/app:warmup
 cold_ms=() cached_ms=()
 for ((r = 1; r <= runs; r++)); do
