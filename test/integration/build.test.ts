@@ -148,6 +148,15 @@ describe('tsswarm build', () => {
     const same = before.findIndex((l, i) => JSON.stringify(l) !== JSON.stringify(after[i]));
     assert.equal(same, before.length - 4, 'every layer up to the changed COPY is the same blob');
 
+    // --target: the image is that stage, built from the cache, and what only later stages need is not built.
+    const tools = build(['--target', 'tools', '-t', 'local/tools:1', '--build-arg', 'VERSION=7', ctxDir]);
+    assert.equal(tools.code, 0, tools.stderr + tools.stdout);
+    assert.ok(!tools.stdout.includes('FROM busybox:latest\n') && !tools.stdout.includes('ENTRYPOINT'), `the final stage is not built: ${tools.stdout}`);
+    const tc = inspect('local/tools:1').config;
+    assert.equal(tc['WorkingDir'], '/app');
+    assert.deepEqual(tc['Labels'], { 'org.example.stage': 'base' });
+    assert.ok((tc['Env'] as string[]).includes('GREETING=hello world'));
+
     const fresh = build(['--no-cache', '-t', 'local/app:3', '--build-arg', 'VERSION=7', ctxDir]);
     assert.equal(fresh.code, 0, fresh.stderr);
     assert.ok(printed(fresh.stdout, 'run-base hello world') && !fresh.stdout.includes('Using cache'), fresh.stdout);
