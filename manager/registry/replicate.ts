@@ -7,7 +7,7 @@
  * removals too: the records it last saw are kept beside its store
  * (`seen-records.json`), so a ref whose record went while it was down is removed.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../shared/atomic-write';
 import type { ImageRecord } from '../../shared/types';
@@ -79,7 +79,7 @@ export class ImageReplicator {
         await this.images.remove(ref).catch((e: Error) => this.log.warn(`removing image ${ref}: ${e.message}`));
         this.log.info(`removed image ${ref}, as another manager did`);
       }
-      if (!sameEntries(this.known, now)) await writeFileAtomic(this.seenPath, JSON.stringify(Object.fromEntries(now)) + '\n');
+      if (!sameEntries(this.known, now)) await this.writeSeen(now);
       this.known = now;
       for (const r of recs) await this.pull(r.value);
     } catch (e) {
@@ -89,6 +89,17 @@ export class ImageReplicator {
 
   private get seenPath(): string {
     return join(this.images.dir, 'seen-records.json');
+  }
+
+  /** Kept for the next start; a failure to keep it costs only that start's catching up on removals. */
+  private async writeSeen(seen: Map<string, string>): Promise<void> {
+    try {
+      // The store makes its directory when first used; a manager that has no image yet has none.
+      await mkdir(this.images.dir, { recursive: true });
+      await writeFileAtomic(this.seenPath, JSON.stringify(Object.fromEntries(seen)) + '\n');
+    } catch (e) {
+      this.log.warn(`keeping the image records seen: ${(e as Error).message}`);
+    }
   }
 
   /** What the last sync of an earlier run saw; nothing (no removals to catch up) when there was none. */
