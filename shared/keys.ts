@@ -27,6 +27,8 @@ export const Keys = {
   /** Live managers, each under its own lease (ManagerRecord). */
   managers: `${ROOT}managers/`,
   manager: (id: string) => `${ROOT}managers/${id}`,
+  /** The last `image prune` (ImagePruneRecord): every manager prunes its own store when it changes. */
+  imagePrune: `${ROOT}imageprune`,
   /** The cluster's images (ImageRecord), by reference. */
   images: `${ROOT}images/`,
   image: (ref: string) => `${ROOT}images/${encodeURIComponent(ref)}`,

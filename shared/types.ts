@@ -537,6 +537,15 @@ export interface Cluster {
   unlockKey?: { alg: 'A256GCM'; nonce: string; data: string };
 }
 
+/** `image prune` as every manager sees it (Keys.imagePrune): a new id is a prune to do on its own store. */
+export interface ImagePruneRecord {
+  v: number;
+  id: string;
+  /** `-a`: every image nothing uses, not only dangling ones. */
+  all: boolean;
+  requestedAt: string;
+}
+
 /** Cluster.imageGcThresholdPercent when it is absent (kubelet's default high threshold). */
 export const DEFAULT_IMAGE_GC_PERCENT = 85;
 

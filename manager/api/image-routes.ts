@@ -22,7 +22,7 @@ import { platformName } from '../../shared/oci';
 import { decodeRegistryAuth, REGISTRY_AUTH_HEADER } from '../../shared/registry/auth-header';
 import type { ClusterNode, Service } from '../../shared/types';
 import type { ImagePruneResult } from '../../shared/api-types';
-import { digestsInUse, refsToPrune } from '../registry/prune';
+import { pruneStore } from '../registry/prune';
 import { askNode } from './volume-routes';
 import { readJson } from './http-util';
 import type { ApiContext, Route, StreamRoute } from './server';
@@ -149,8 +149,10 @@ export const imageRoutes: Route[] = [
     pattern: /^\/v1\/images\/prune$/,
     handler: async (ctx, _req, _p, q): Promise<ImagePruneResult> => {
       const all = q.get('all') === '1' || q.get('all') === 'true';
-      const removed = await ctx.images.removeRefs(await refsToPrune(ctx.images, digestsInUse(ctx.view), all));
+      const removed = await pruneStore(ctx.store, ctx.images, all);
+      // Tagged refs have records: their removal reaches the others so. The others prune their own stores too.
       await ctx.replicator.forget(removed);
+      await ctx.replicator.requestPrune(all);
       const out: ImagePruneResult = { removed: removed.map((ref) => ({ node: null, ref })), errors: [] };
       const nodes = ctx.view.list<ClusterNode>(Keys.nodes).map((n) => n.value).filter((n) => n.status.state === 'ready');
       const answers = await Promise.allSettled(nodes.map((n) => askNode(ctx.store, n, { op: 'image-prune', name: '', driver: '', options: {}, labels: {}, force: false, all })));

@@ -7,23 +7,32 @@
 import { parseImageRef } from '../../shared/image-ref';
 import { Keys } from '../../shared/keys';
 import type { Service, Task } from '../../shared/types';
-import type { StoreView } from '../store/view';
+import type { Store } from '../store/store';
 import type { ImageStore } from './store';
 
 /** The digests the cluster's services and tasks are pinned to (`name:tag@sha256:…`). */
-export function digestsInUse(view: StoreView): Set<string> {
+export function digestsInUse(services: readonly Service[], tasks: readonly Task[]): Set<string> {
   const images: string[] = [];
-  for (const { value: s } of view.list<Service>(Keys.services)) {
+  for (const s of services) {
     images.push(s.spec.task.container.image);
     if (s.previousSpec) images.push(s.previousSpec.task.container.image);
   }
-  for (const { value: t } of view.list<Task>(Keys.tasks)) images.push(t.spec.container.image);
+  for (const t of tasks) images.push(t.spec.container.image);
   const out = new Set<string>();
   for (const i of images) {
     const at = i.lastIndexOf('@');
     if (at >= 0) out.add(i.slice(at + 1));
   }
   return out;
+}
+
+/**
+ * One manager's part of a prune, on its own store: the refs it removed. Every manager does it (a
+ * dangling ref has no record for the others to see go: each has its own, left by a tag that moved).
+ */
+export async function pruneStore(store: Store, images: ImageStore, all: boolean): Promise<string[]> {
+  const [services, tasks] = await Promise.all([store.list<Service>(Keys.services), store.list<Task>(Keys.tasks)]);
+  return images.removeRefs(await refsToPrune(images, digestsInUse(services.map((s) => s.value), tasks.map((t) => t.value)), all));
 }
 
 /** The refs to remove: candidates (dangling ones, or all with `all`) whose image nothing uses. */

@@ -10,7 +10,9 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../shared/atomic-write';
-import type { ImageRecord } from '../../shared/types';
+import type { ImagePruneRecord, ImageRecord } from '../../shared/types';
+import { randomUUID } from 'node:crypto';
+import { pruneStore } from './prune';
 import type { Fetch } from '../../shared/pki/https';
 import { Keys } from '../../shared/keys';
 import type { Logger } from '../../shared/log';
@@ -28,6 +30,8 @@ export class ImageReplicator {
   private readonly pulls = new Map<string, Promise<boolean>>();
   /** The records seen at the last sync: a ref whose record went away was removed (`image rm`) through another manager. */
   private known: Map<string, string> | null = null;
+  /** The id of the last `image prune` request this manager did or saw. */
+  private pruneSeen: string | null = null;
 
   constructor(
     private readonly store: Store,
@@ -42,7 +46,13 @@ export class ImageReplicator {
   ) {}
 
   async start(): Promise<void> {
-    this.stopWatch = await this.store.watch([Keys.images], () => void this.syncAll(), (e) => this.log.warn(`image watch: ${e.message}`));
+    // The prune already asked for is not done again by a manager that starts.
+    this.pruneSeen = (await this.store.get<ImagePruneRecord>(Keys.imagePrune).catch(() => null))?.value.id ?? null;
+    this.stopWatch = await this.store.watch(
+      [Keys.images, Keys.imagePrune],
+      (key) => void (key === Keys.imagePrune ? this.pruneIfAsked() : this.syncAll()),
+      (e) => this.log.warn(`image watch: ${e.message}`),
+    );
     void this.syncAll();
   }
 
@@ -54,6 +64,25 @@ export class ImageReplicator {
   async announce(ref: string, digest: string, pulled = false): Promise<void> {
     const rec: ImageRecord = { ref, digest, registry: this.registry, importedAt: new Date().toISOString(), ...(pulled ? { pulled } : {}) };
     await this.store.commit([{ put: Keys.image(ref), value: rec, guard: null }]);
+  }
+
+  /** `image prune` for every manager: each prunes its own store when it sees the request (pruneIfAsked). */
+  async requestPrune(all: boolean): Promise<void> {
+    const rec: ImagePruneRecord = { v: 1, id: randomUUID(), all, requestedAt: new Date().toISOString() };
+    this.pruneSeen = rec.id;
+    await this.store.commit([{ put: Keys.imagePrune, value: rec, guard: null }]);
+  }
+
+  private async pruneIfAsked(): Promise<void> {
+    try {
+      const rec = await this.store.get<ImagePruneRecord>(Keys.imagePrune);
+      if (!rec || rec.value.id === this.pruneSeen) return;
+      this.pruneSeen = rec.value.id;
+      const removed = await pruneStore(this.store, this.images, rec.value.all);
+      if (removed.length > 0) this.log.info(`pruned ${removed.length} image(s) as asked through another manager: ${removed.join(', ')}`);
+    } catch (e) {
+      this.log.warn(`image prune: ${(e as Error).message}`);
+    }
   }
 
   /** Forgets an image for every manager (`image rm`): each removes its copy when it sees the record go. */

@@ -65,9 +65,12 @@ describe('image prune and garbage collection', () => {
     importImage('gc/used:1', 'used');
     importImage('gc/unused:1', 'unused');
     importImage('gc/old:1', 'first');
+    // The other manager copies it before the tag moves, so it is left with a dangling image of its own.
+    await eventually('the other manager has gc/old:1', () => clusterImages(hosts.hosts[1]).includes('gc/old:1'));
     importImage('gc/old:1', 'second'); // the tag moves: its first image is left dangling
     const dangling = clusterImages().filter((r) => r.startsWith('gc/old@sha256:'));
     assert.equal(dangling.length, 1, clusterImages().join(' '));
+    await eventually('the other manager\'s copy dangling too', () => clusterImages(hosts.hosts[1]).includes(dangling[0]!));
     await runEverywhere('used', 'gc/used:1');
     await runEverywhere('gone', 'gc/unused:1');
     for (const h of hosts.hosts) assert.ok(has(h, 'gc/unused:1@') && has(h, 'gc/used:1@'), `${h.name}: ${nodeImages(h).join(' ')}`);

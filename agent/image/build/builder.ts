@@ -102,7 +102,8 @@ export async function buildImage(req: BuildRequest, tools: BuildTools): Promise<
 class Build {
   private readonly done = new Map<number, StageState>();
   private step = 0;
-  private readonly total: number;
+  /** Steps in all: the planned stages' instructions, and the ONBUILD triggers of base images once they are read. */
+  private total: number;
   cached = 0;
   ran = 0;
 
@@ -145,7 +146,10 @@ class Build {
       // As Docker's builder: an image that sets no PATH gets the default one.
       if (!(config.Env ?? []).some((e) => e.startsWith('PATH='))) config.Env = [DEFAULT_PATH, ...(config.Env ?? [])];
       // The base image's ONBUILD triggers run here, and are not passed on.
-      for (const expression of (config['OnBuild'] as string[] | undefined) ?? []) triggers.push(parseTrigger(expression, this.at(stage.line)));
+      for (const expression of (config['OnBuild'] as string[] | undefined) ?? []) {
+        triggers.push(parseTrigger(expression, this.at(stage.line)));
+        this.total++;
+      }
       delete config['OnBuild'];
       s = { key: sha('image', base.digest), layers: base.layers, config, history: (base.config.history as HistoryEntry[] | undefined) ?? [] };
       this.say(` ---> ${short(base.digest)}\n`);
