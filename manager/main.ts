@@ -45,9 +45,6 @@ import { ImageReplicator } from './registry/replicate';
 import { clusterPlatforms, ImagePuller } from './registry/puller';
 import { ImageResolver } from './registry/resolve';
 import { PullThrough } from './registry/pull-through';
-import { createServer } from 'node:http';
-import { dockerApiHandler } from './docker-api/server';
-import { packageVersion } from '../shared/package-version';
 
 const log = createLogger('manager');
 
@@ -271,10 +268,6 @@ async function main(): Promise<void> {
   const api = createApiServer(apiContext);
   attachExec(api, apiContext);
   await listenUnix(api, socket);
-  // The Docker Engine API beside it (manager/docker-api/), root-only like it: a failure to listen
-  // costs only that socket.
-  const dockerApi = createServer(dockerApiHandler({ version: packageVersion(), swarm: () => 'active/manager' }));
-  await listenUnix(dockerApi, path.join(path.dirname(socket), 'docker.sock')).catch((e: Error) => log.warn(`the Docker API socket: ${e.message}`));
   // `init --listen-api tcp://ADDR:PORT`: the same API over TLS, for operators' client certificates only.
   const tcpApi = apiListen ? await listenTcpApi(tls, apiHandler(apiContext), apiListen, cluster.id) : null;
   if (tcpApi) attachExec(tcpApi, apiContext, (req) => tcpRefusal(req, cluster.id));
@@ -289,7 +282,6 @@ async function main(): Promise<void> {
     log.info('shutting down');
     events.stop();
     api.close();
-    dockerApi.close();
     // Streams (events -f, logs -f) would hold a closing server open.
     api.closeAllConnections();
     tcpApi?.close();
