@@ -45,6 +45,8 @@ import { ImageReplicator } from './registry/replicate';
 import { clusterPlatforms, ImagePuller } from './registry/puller';
 import { ImageResolver } from './registry/resolve';
 import { PullThrough } from './registry/pull-through';
+import { createServer } from 'node:http';
+import { dockerApiHandler } from './docker-api/server';
 
 const log = createLogger('manager');
 
@@ -268,6 +270,10 @@ async function main(): Promise<void> {
   const api = createApiServer(apiContext);
   attachExec(api, apiContext);
   await listenUnix(api, socket);
+  // The Docker Engine API beside it (manager/docker-api/), root-only like it: a failure to listen
+  // costs only that socket.
+  const dockerApi = createServer(dockerApiHandler(apiContext));
+  await listenUnix(dockerApi, path.join(path.dirname(socket), 'docker.sock')).catch((e: Error) => log.warn(`the Docker API socket: ${e.message}`));
   // `init --listen-api tcp://ADDR:PORT`: the same API over TLS, for operators' client certificates only.
   const tcpApi = apiListen ? await listenTcpApi(tls, apiHandler(apiContext), apiListen, cluster.id) : null;
   if (tcpApi) attachExec(tcpApi, apiContext, (req) => tcpRefusal(req, cluster.id));
@@ -282,6 +288,8 @@ async function main(): Promise<void> {
     log.info('shutting down');
     events.stop();
     api.close();
+    dockerApi.close();
+    dockerApi.closeAllConnections();
     // Streams (events -f, logs -f) would hold a closing server open.
     api.closeAllConnections();
     tcpApi?.close();

@@ -33,6 +33,8 @@ want /usr/bin/docker-registry docker-registry   # the real registry the image te
 want skopeo skopeo        # an independent registry client in the image tests
 want htpasswd apache2-utils   # bcrypt htpasswd files for the registry the image tests log in to
 want openssl openssl      # certificates for that registry's TLS and its token issuer's key
+want docker docker.io     # the unmodified docker CLI the Engine API tests talk to (its dockerd is never started)
+want curl curl            # raw requests to the Engine API's unix socket in those tests
 if ((bench)); then
   want /usr/sbin/dockerd docker.io   # the peer in bench/docker-swarm-deploy.sh
   want runc runc                     # the peer in bench/container-start.ts

@@ -4,11 +4,12 @@
  * inspect, as Docker does.
  */
 import type { BlobCreateRequest, BlobView } from '../../shared/api-types';
-import { ConflictError, InvalidArgumentError } from '../../shared/errors';
+import { InvalidArgumentError } from '../../shared/errors';
 import { Keys } from '../../shared/keys';
 import type { Service, StoredBlob } from '../../shared/types';
 import type { BlobKind } from '../blobs/blobs';
-import { blobKey, blobPrefix, blobView, checkRemovable, findBlob, planCreate } from '../blobs/blobs';
+import { blobKey, blobPrefix, blobView, findBlob } from '../blobs/blobs';
+import { createBlob, removeBlob } from './blob-ops';
 import { open } from '../keys/seal';
 import { readJson } from './http-util';
 import type { Route } from './server';
@@ -27,9 +28,7 @@ function routesFor(kind: BlobKind, plural: string): Route[] {
         if (!body || typeof body.name !== 'string' || typeof body.data !== 'string' || !BASE64.test(body.data)) {
           throw new InvalidArgumentError(`expected {"name": NAME, "labels": {...}, "data": BASE64}`);
         }
-        const data = Buffer.from(body.data, 'base64');
-        const { blob, op } = planCreate(kind, { name: body.name, labels: body.labels ?? {} }, data, ctx.keys.get(), new Date().toISOString());
-        if (!(await ctx.store.commit([op]))) throw new ConflictError(`${kind} ${body.name} already exists`);
+        const blob = await createBlob(ctx, kind, { name: body.name, labels: body.labels ?? {} }, Buffer.from(body.data, 'base64'));
         return blobView(kind, blob, [], null);
       },
     },
@@ -55,18 +54,7 @@ function routesFor(kind: BlobKind, plural: string): Route[] {
     {
       method: 'DELETE',
       pattern: one,
-      handler: async (ctx, _req, [ref]) => {
-        for (let attempt = 0; attempt < 5; attempt++) {
-          const [blobs, services] = await Promise.all([ctx.store.list<StoredBlob>(blobPrefix(kind)), ctx.store.list<Service>(Keys.services)]);
-          const b = findBlob(kind, blobs, ref!);
-          checkRemovable(kind, b.value, services.map((s) => s.value));
-          // A deploy that starts using it meanwhile rewrites it (stack-blobs.ts touch): the guard fails.
-          if (await ctx.store.commit([{ del: b.key, guard: { modRevision: b.modRevision } }])) {
-            return { removed: b.value.spec.name };
-          }
-        }
-        throw new ConflictError(`${kind} ${ref} changed while removing it; try again`);
-      },
+      handler: async (ctx, _req, [ref]) => ({ removed: (await removeBlob(ctx, kind, ref!)).spec.name }),
     },
   ];
 }

@@ -6,8 +6,8 @@ import * as http from 'node:http';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Cluster, ClusterNode, Network, NetworkSpec, RevokedNode, Service, ServiceSpec, Stack, Task } from '../../shared/types';
-import { DEFAULT_IMAGE_GC_PERCENT, SCHEMA_VERSION } from '../../shared/types';
+import type { Cluster, ClusterNode, Network, NetworkSpec, Service, ServiceSpec, Stack, Task } from '../../shared/types';
+import { DEFAULT_IMAGE_GC_PERCENT } from '../../shared/types';
 import { rotateJoinToken } from '../ca/join-token';
 import { DEFAULT_CERT_EXPIRY_MS, MIN_CERT_EXPIRY_MS } from '../ca/ca-record';
 import type { NodeCa } from '../ca/node-ca';
@@ -25,11 +25,13 @@ import type { ImageStore } from '../registry/store';
 import type { ImageReplicator } from '../registry/replicate';
 import { readJson, sendError, sendJson } from './http-util';
 import { networkView, nodeView, serviceView, sortTasks, taskView } from './views';
-import { findNetwork, planNetworkRemoval, planNetworks } from './networks';
+import { findNetwork } from './networks';
+import { createNetwork, removeNetwork } from './network-ops';
 import { deployStack, removeStack, validateSpec } from './deploy';
 import { currentLeader } from '../election/leader';
 import { liveManagers } from '../election/presence';
-import { checkNodeRemoval, findNode, planNodeUpdate } from './nodes';
+import { findNode } from './nodes';
+import { removeNode, updateNode } from './node-ops';
 import { planClusterUpdate } from './cluster';
 import { blobRoutes } from './blob-routes';
 import { volumeRoutes } from './volume-routes';
@@ -224,28 +226,14 @@ const routes: Route[] = [
     handler: async (ctx, req, [ref]) => {
       const body = (await readJson(req)) as NodeUpdateRequest | null;
       if (body === null) throw new InvalidArgumentError('expected a JSON object');
-      const all = await ctx.store.list<ClusterNode>(Keys.nodes);
-      const n = findNode(all, ref!);
-      const next = planNodeUpdate(n.value, body, all.map((x) => x.value));
-      if (!(await ctx.store.commit([{ put: n.key, value: next, guard: { modRevision: n.modRevision } }]))) {
-        throw new ConflictError(`node ${n.value.hostname} changed meanwhile; try again`);
-      }
-      return next;
+      return updateNode(ctx.store, ref!, () => body);
     },
   },
   {
     method: 'DELETE',
     pattern: /^\/v1\/nodes\/([^/]+)$/,
     handler: async (ctx, _req, [ref], q) => {
-      const n = findNode(await ctx.store.list<ClusterNode>(Keys.nodes), ref!);
-      checkNodeRemoval(n.value, q.get('force') === '1');
-      // Its tasks are orphaned and replaced by the orchestrator; its session is closed by the
-      // dispatcher; its certificate is refused from now on, by every manager (ca/revoked.ts).
-      const revoked: RevokedNode = { v: SCHEMA_VERSION, id: n.value.id, hostname: n.value.hostname, revokedAt: new Date().toISOString() };
-      if (!(await ctx.store.commit([{ del: n.key, guard: { modRevision: n.modRevision } }, { put: Keys.revokedNode(n.value.id), value: revoked, guard: null }]))) {
-        throw new ConflictError(`node ${n.value.hostname} changed meanwhile; try again`);
-      }
-      return { removed: n.value.id };
+      return { removed: (await removeNode(ctx.store, ref!, q.get('force') === '1')).id };
     },
   },
   {
@@ -430,23 +418,14 @@ const routes: Route[] = [
       const b = (await readJson(req)) as NetworkCreateRequest | null;
       if (!b || typeof b.name !== 'string') throw new InvalidArgumentError('expected {"name": ..., "driver": "overlay", ...}');
       const spec: NetworkSpec = { name: b.name, stack: null, driver: b.driver as 'overlay', subnet: b.subnet ?? null, attachable: b.attachable === true, labels: b.labels ?? {}, encrypted: b.encrypted === undefined ? false : (b.encrypted as boolean) };
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const existing = (await ctx.store.list<Network>(Keys.networks)).map((n) => n.value);
-        const plan = planNetworks([spec], existing, new Date().toISOString());
-        if (await ctx.store.commit(plan.ops)) return networkView(plan.networks[0]!);
-      }
-      throw new ConflictError('networks changed while creating this one; try again');
+      return networkView(await createNetwork(ctx.store, spec));
     },
   },
   {
     method: 'DELETE',
     pattern: /^\/v1\/networks\/([^/]+)$/,
     handler: async (ctx, _req, [name]) => {
-      const net = await findNetwork(ctx.store, name!);
-      if (net.value.spec.stack !== null) throw new ConflictError(`network ${net.value.spec.name} belongs to stack ${net.value.spec.stack}; it goes with tsswarm stack rm`);
-      const services = (await ctx.store.list<Service>(Keys.services)).map((s) => s.value);
-      if (!(await ctx.store.commit(planNetworkRemoval(net, services)))) throw new ConflictError('the network changed while removing it; try again');
-      return { removed: net.value.spec.name };
+      return { removed: (await removeNetwork(ctx.store, name!, { stackOwned: false })).spec.name };
     },
   },
   {
