@@ -52,9 +52,14 @@ export function planNetworks(specs: NetworkSpec[], existing: Network[], now: str
   return { networks, ops };
 }
 
+/** The services on a network (the routing mesh's: those that publish a port in ingress mode). */
+export function networkUsers(net: Network, services: Service[]): Service[] {
+  return services.filter((s) => s.spec.networks.some((n) => n.target === net.spec.name) || (net.ingress && s.spec.endpoint.ports.some((p) => p.mode === 'ingress')));
+}
+
 /** Deleting a network and its reservations; refused while a service uses it. */
 export function planNetworkRemoval(net: Versioned<Network>, services: Service[]): WriteOp[] {
-  const users = services.filter((s) => s.spec.networks.some((n) => n.target === net.value.spec.name) || (net.value.ingress && s.spec.endpoint.ports.some((p) => p.mode === 'ingress')));
+  const users = networkUsers(net.value, services);
   if (users.length) throw new ConflictError(`network ${net.value.spec.name} is in use by service ${users.map((s) => s.spec.name).join(', ')}`);
   return [
     { del: net.key, guard: { modRevision: net.modRevision } },

@@ -194,10 +194,11 @@ export async function createService(ctx: ApiContext, b: ServiceCreateRequest): P
 
 /**
  * A service's new spec. `b.version` is tsswarm's (the spec version it was read at); `expect`
- * Docker's (the record's revision). `carry` keeps fields of the stored spec a client cannot know
- * (tsswarm's own, which Docker's ServiceSpec has no place for).
+ * Docker's (the record's revision). `specFrom` makes the new spec against the stored one, read in
+ * the same attempt (a Docker body keeps what a Docker client cannot say from it); `b.spec` then
+ * is not read.
  */
-export async function updateService(ctx: ApiContext, ref: string, b: ServiceUpdateRequest, o: { expect?: Expected; carry?: (stored: ServiceSpec, given: ServiceSpec) => ServiceSpec } = {}): Promise<ServiceWriteResult> {
+export async function updateService(ctx: ApiContext, ref: string, b: ServiceUpdateRequest, o: { expect?: Expected; specFrom?: (stored: ServiceSpec) => ServiceSpec } = {}): Promise<ServiceWriteResult> {
   const mode = resolveMode(b.resolveImage, 'changed');
   let warning: string | null = null;
   const next = await rewrite(ctx, ref, async (cur, others) => {
@@ -205,7 +206,7 @@ export async function updateService(ctx: ApiContext, ref: string, b: ServiceUpda
     if (b.version !== undefined && b.version !== null && b.version !== cur.value.specVersion) {
       throw new ConflictError(`service ${c.name} changed since version ${b.version} was read (it is at ${cur.value.specVersion}); read it again`);
     }
-    const given = o.carry ? o.carry(c, b.spec) : b.spec;
+    const given = o.specFrom ? o.specFrom(c) : b.spec;
     if (given.name !== c.name) throw new InvalidArgumentError(`service ${c.name}: the name cannot change`);
     if (given.mode !== c.mode) throw new InvalidArgumentError(`service ${c.name}: the mode cannot change from ${c.mode} to ${String(given.mode)}`);
     validateSpec(given, c.stack);

@@ -11,6 +11,12 @@ import type { ApiContext } from '../api/server';
 import { pingHeaders, unversioned } from './system';
 import { Reply, sendDocker, sendDockerError, STREAMED } from './reply';
 import { systemRoutes } from './system-routes';
+import { dockerNodeRoutes } from './node-routes';
+import { dockerServiceRoutes } from './service-routes';
+import { dockerTaskRoutes } from './task-routes';
+import { dockerNetworkRoutes } from './network-routes';
+import { dockerBlobRoutes } from './blob-routes';
+import { distributionRoutes } from './distribution-route';
 
 export interface DockerRoute {
   method: string;
@@ -23,7 +29,7 @@ let routes: DockerRoute[] | null = null;
 
 /** Routes are added to this list as the API grows; each file holds one kind of object. */
 function allRoutes(): DockerRoute[] {
-  routes ??= [...systemRoutes];
+  routes ??= [...systemRoutes, ...dockerNodeRoutes, ...dockerServiceRoutes, ...dockerTaskRoutes, ...dockerNetworkRoutes, ...dockerBlobRoutes, ...distributionRoutes];
   return routes;
 }
 

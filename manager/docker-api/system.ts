@@ -10,7 +10,7 @@ export const API_VERSION = '1.41';
 export const MIN_API_VERSION = '1.24';
 
 /** What a Docker client reads of this server: names of Docker's fields and values. */
-export interface DockerVersion {
+export interface DockerVersionInfo {
   Platform: { Name: string };
   Components: Array<{ Name: string; Version: string; Details: Record<string, string> }>;
   Version: string;
@@ -29,7 +29,7 @@ export function dockerArch(a: string = arch()): string {
   return a === 'x64' ? 'amd64' : a === 'arm64' ? 'arm64' : a;
 }
 
-export function versionInfo(tsswarmVersion: string): DockerVersion {
+export function versionInfo(tsswarmVersion: string): DockerVersionInfo {
   return {
     Platform: { Name: `tsswarm ${tsswarmVersion}` },
     Components: [{ Name: 'Engine', Version: tsswarmVersion, Details: { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: dockerArch(), KernelVersion: release(), Experimental: 'false' } }],
