@@ -26,6 +26,7 @@ import { hostVolumeSys } from './volumes/sys';
 import { TaskFiles } from './executor/task-files';
 import { tasksWithMounts, type TaskStorage } from './executor/task-mounts';
 import { hostArchitecture } from '../shared/oci';
+import { DockerSocketProxy } from './docker-proxy';
 
 const log = createLogger('agent');
 
@@ -102,7 +103,7 @@ function parseUsernsRemap(v: string | null): UsernsRemap | null {
 const EXIT_ROLE_CHANGE = 79;
 
 async function main(): Promise<void> {
-  const args = parseFlags(process.argv.slice(2), ['data-root', 'manager', 'advertise-addr', 'hostname', 'cgroup-parent', 'role', 'label', 'generic-resource', 'userns-remap'], ['cleanup']);
+  const args = parseFlags(process.argv.slice(2), ['data-root', 'manager', 'advertise-addr', 'hostname', 'cgroup-parent', 'role', 'label', 'generic-resource', 'userns-remap', 'docker-socket'], ['cleanup']);
   const dataRoot = flagString(args, 'data-root') ?? '/var/lib/tsswarm';
   const managers = (flagString(args, 'manager') ?? '127.0.0.1:4242').split(',');
   const dir = path.join(dataRoot, 'agent');
@@ -252,6 +253,11 @@ async function main(): Promise<void> {
   session.start();
   volumeReports.start();
   imageGc.start();
+  // A worker's host has the Docker socket too: relayed to the manager of the session. A manager's
+  // host has its manager's own.
+  const dockerProxy = isManagerHost ? null : new DockerSocketProxy(identity.tls, () => registryUrl, log.child('docker-socket'));
+  const extraSocket = flagString(args, 'docker-socket');
+  await dockerProxy?.listen([path.join(dataRoot, 'docker.sock'), ...(extraSocket ? [extraSocket] : [])]);
   log.info(`agent ${id.slice(0, 12)} started; managers ${managers.join(', ')}`);
 
   const shutdown = () => {
@@ -261,6 +267,7 @@ async function main(): Promise<void> {
     volumeReports.stop();
     imageGc.stop();
     taskStreams.close();
+    dockerProxy?.close();
     session?.close();
     void networks.close();
     setTimeout(() => process.exit(0), 50);

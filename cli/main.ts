@@ -28,9 +28,9 @@ const USAGE = `Usage: tsswarm [--host SOCKET|tcp://HOST:PORT [--tlsverify --tlsc
 Commands:
   init [--data-root DIR] [--advertise-addr IP] [--cert-expiry DURATION] [--autolock] [--listen-api tcp://IP:PORT]
        [--etcd-endpoints URL,... [--etcd-cacert F --etcd-cert F --etcd-key F]] [--userns-remap default|USER]
-       [--label K=V]... [--generic-resource KIND=N]...
+       [--label K=V]... [--generic-resource KIND=N]... [--docker-socket PATH]
   join --token TOKEN MANAGER_ADDR[:PORT] [--advertise-addr IP] [--data-root DIR] [--userns-remap default|USER]
-       [--label K=V]... [--generic-resource KIND=N]...
+       [--label K=V]... [--generic-resource KIND=N]... [--docker-socket PATH]
   join-token worker|manager [--rotate] [--quiet]
   ca [--rotate [--detach]] [--cert-expiry DURATION] | ca client-cert --out DIR [--expiry DURATION]
   unlock (reads the key from stdin) | unlock-key [--rotate] [--quiet]
@@ -62,7 +62,7 @@ Commands:
   network create [-d overlay] [--subnet CIDR] [--attachable] [--opt|-o encrypted] NAME | network ls | inspect NAME | rm NAME
 Listing commands take --format json.`;
 
-const VALUED = [...SERVICE_VALUED, 'task-history-limit', 'image-gc-threshold', 'registry-mirror', 'insecure-registry', 'username', 'resolve-image', 'output', 'filter', 'since', 'until', 'userns-remap', 'host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace', 'cert-expiry', 'listen-api', 'etcd-cacert', 'etcd-cert', 'etcd-key', 'tlscacert', 'tlscert', 'tlskey', 'out', 'expiry', 'opt', 'o', 'label', 'generic-resource', 'node', 'tail', 'n'];
+const VALUED = [...SERVICE_VALUED, 'task-history-limit', 'image-gc-threshold', 'registry-mirror', 'insecure-registry', 'username', 'resolve-image', 'output', 'filter', 'since', 'until', 'userns-remap', 'host', 'H', 'format', 'data-root', 'advertise-addr', 'etcd-endpoints', 'compose-file', 'c', 'timeout', 'cgroup-parent', 'hostname', 'token', 'driver', 'd', 'subnet', 'availability', 'label-add', 'label-rm', 'heartbeat-period', 'heartbeat-grace', 'cert-expiry', 'listen-api', 'etcd-cacert', 'etcd-cert', 'etcd-key', 'tlscacert', 'tlscert', 'tlskey', 'out', 'expiry', 'opt', 'o', 'label', 'generic-resource', 'node', 'tail', 'n', 'docker-socket'];
 const REPEATABLE = [...SERVICE_REPEATABLE, 'registry-mirror', 'insecure-registry', 'filter', 'label-add', 'label-rm', 'opt', 'o', 'label', 'generic-resource'];
 const BOOLEANS = [...SERVICE_BOOLEANS, 'password-stdin', 'no-trunc', 'autolock', 'rotate', 'tlsverify', 'detach', 'prune', 'attachable', 'purge', 'all', 'a', 'help', 'h', 'quiet', 'q', 'force', 'f', 'follow', 'timestamps', 'raw', 'no-task-ids', 'no-resolve', 'interactive', 'i'];
 

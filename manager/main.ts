@@ -46,7 +46,8 @@ import { clusterPlatforms, ImagePuller } from './registry/puller';
 import { ImageResolver } from './registry/resolve';
 import { PullThrough } from './registry/pull-through';
 import { createServer } from 'node:http';
-import { dockerApiHandler } from './docker-api/server';
+import { dockerApiHandler, isDockerPath } from './docker-api/server';
+import { listenUnixIfFree } from '../shared/unix-socket';
 
 const log = createLogger('manager');
 
@@ -63,7 +64,7 @@ async function retry<T>(what: string, f: () => Promise<T>, tries = 60): Promise<
 }
 
 async function main(): Promise<void> {
-  const args = parseFlags(process.argv.slice(2), ['data-root', 'etcd-endpoints', 'socket', 'grpc-listen', 'registry-listen', 'advertise-addr', 'node-id', 'etcd-member', 'etcd-local', 'api-listen'], []);
+  const args = parseFlags(process.argv.slice(2), ['data-root', 'etcd-endpoints', 'socket', 'grpc-listen', 'registry-listen', 'advertise-addr', 'node-id', 'etcd-member', 'etcd-local', 'api-listen', 'docker-socket'], []);
   const dataRoot = flagString(args, 'data-root') ?? '/var/lib/tsswarm';
   const endpoints = (flagString(args, 'etcd-endpoints') ?? 'http://127.0.0.1:2379').split(',');
   const socket = flagString(args, 'socket') ?? path.join(dataRoot, 'api.sock');
@@ -177,7 +178,11 @@ async function main(): Promise<void> {
     },
   };
   const registryHandler = createRegistryHandler(images, { ...registryOptions, authorize: authorizeRegistry });
+  // The same listener answers the Docker Engine API for the cluster's certificates (its paths never
+  // start with /v2): workers' agents relay their host's Docker socket to it (docker-api/server.ts).
+  let dockerOverTls: import('node:http').RequestListener | null = null;
   const registry = createMutualTlsServer(tls, (req, res) => {
+    if (dockerOverTls && isDockerPath(new URL(req.url ?? '/', 'https://m').pathname)) return dockerOverTls(req, res);
     void registryHandler(req, res).then((handled) => {
       if (!handled) {
         res.writeHead(404);
@@ -273,9 +278,21 @@ async function main(): Promise<void> {
   // The Docker Engine API beside it (manager/docker-api/), root-only like it: a failure to listen
   // costs only that socket.
   const dockerApi = createServer(dockerApiHandler(apiContext));
-  await listenUnix(dockerApi, path.join(path.dirname(socket), 'docker.sock')).catch((e: Error) => log.warn(`the Docker API socket: ${e.message}`));
+  dockerOverTls = dockerApiHandler(apiContext, (req) => {
+    const refused = authorizeRegistry(req);
+    if (refused !== null) return refused;
+    const c = clientOf(req)!;
+    // An operator's client certificate is the TCP API's credential; a worker's is its host's root.
+    return c.role === 'worker' ? { localNodeId: c.commonName, control: false } : { localNodeId: c.role === 'manager' ? c.commonName : localNodeId, control: true };
+  });
+  // `--docker-socket PATH` as well (an init|join option): never one another program answers on.
+  const dockerSockets = [path.join(path.dirname(socket), 'docker.sock'), ...(flagString(args, 'docker-socket') ? [flagString(args, 'docker-socket')!] : [])];
+  const dockerServers = [dockerApi, ...dockerSockets.slice(1).map(() => createServer(dockerApiHandler(apiContext)))];
+  await Promise.all(dockerSockets.map((p, i) => listenUnixIfFree(dockerServers[i]!, p).catch((e: Error) => log.warn(`the Docker API socket ${p}: ${e.message}`))));
   // `init --listen-api tcp://ADDR:PORT`: the same API over TLS, for operators' client certificates only.
-  const tcpApi = apiListen ? await listenTcpApi(tls, apiHandler(apiContext), apiListen, cluster.id) : null;
+  const tsswarmApi = apiHandler(apiContext);
+  const dockerApiOverTcp = dockerApiHandler(apiContext);
+  const tcpApi = apiListen ? await listenTcpApi(tls, (req, res) => (isDockerPath(new URL(req.url ?? '/', 'https://m').pathname) ? dockerApiOverTcp : tsswarmApi)(req, res), apiListen, cluster.id) : null;
   if (tcpApi) attachExec(tcpApi, apiContext, (req) => tcpRefusal(req, cluster.id));
   // The X.509 library loads in ~100 ms: load it now rather than in the first join's answer.
   setImmediate(() => void import('../shared/pki/x509-lib').then((m) => m.x509()));
@@ -288,8 +305,10 @@ async function main(): Promise<void> {
     log.info('shutting down');
     events.stop();
     api.close();
-    dockerApi.close();
-    dockerApi.closeAllConnections();
+    for (const d of dockerServers) {
+      d.close();
+      d.closeAllConnections();
+    }
     // Streams (events -f, logs -f) would hold a closing server open.
     api.closeAllConnections();
     tcpApi?.close();

@@ -10,6 +10,7 @@ import { flagList, flagString, type Parsed } from '../../shared/flags';
 import type { ClusterUpdateRequest, NodeView } from '../../shared/api-types';
 import { parseDurationMs } from '../../shared/compose/units';
 import { Client, DEFAULT_DATA_ROOT } from '../client';
+import { socketInUse } from '../../shared/unix-socket';
 import { configPath, defaultAdvertiseAddr, freePort, readConfig, writeConfig, type HostConfig } from '../init/config';
 import type { CommandContext } from '../context';
 import { hasCertificates, initCertificates, joinWithToken, keepExternalEtcdCredentials } from '../init/certificates';
@@ -60,6 +61,19 @@ function tail(file: string, lines = 15): string {
   }
 }
 
+/**
+ * `--docker-socket PATH`: an absolute path that no process answers on. A running dockerd's socket
+ * is never taken over; a stale socket file is replaced when the node starts.
+ */
+async function dockerSocketFlag(args: Parsed): Promise<string | null> {
+  const v = flagString(args, 'docker-socket');
+  if (v === null) return null;
+  if (!path.isAbsolute(v)) throw new InvalidArgumentError(`--docker-socket ${v}: expected an absolute path (e.g. /var/run/docker.sock)`);
+  if (await socketInUse(v)) throw new InvalidArgumentError(`--docker-socket ${v}: a running program (dockerd?) answers on it; tsswarm does not take it over: stop it or choose another path`);
+  if (fs.existsSync(v) && !fs.statSync(v).isSocket()) throw new InvalidArgumentError(`--docker-socket ${v}: exists and is not a socket`);
+  return v;
+}
+
 /** `--listen-api tcp://ADDR:PORT` → `ADDR:PORT`. */
 function parseListenApi(v: string): string {
   const m = /^tcp:\/\/(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(v);
@@ -99,6 +113,8 @@ export async function init(args: Parsed): Promise<void> {
   if (genericResources) config.genericResources = genericResources;
   const listenApi = flagString(args, 'listen-api');
   if (listenApi !== null) config.apiListen = parseListenApi(listenApi);
+  const dockerSocket = await dockerSocketFlag(args);
+  if (dockerSocket !== null) config.dockerSocket = dockerSocket;
   keepExternalEtcdCredentials(dataRoot, { ca: flagString(args, 'etcd-cacert'), cert: flagString(args, 'etcd-cert'), key: flagString(args, 'etcd-key') });
   // A host that already has its certificates keeps its identity; a new cluster gets a new CA.
   if (config !== prev || !hasCertificates(dataRoot)) {
@@ -172,6 +188,7 @@ export async function join(args: Parsed): Promise<void> {
   const usernsRemap = remapFlag === null ? null : resolveUsernsRemap(remapFlag);
   const engineLabels = engineLabelsFlag(args);
   const genericResources = genericResourcesFlag(args);
+  const dockerSocket = await dockerSocketFlag(args);
   requireRoot('join');
   const token = flagString(args, 'token');
   const [manager, ...extra] = args.positionals;
@@ -208,6 +225,7 @@ export async function join(args: Parsed): Promise<void> {
     usernsRemap,
     ...(engineLabels ? { engineLabels } : {}),
     ...(genericResources ? { genericResources } : {}),
+    ...(dockerSocket !== null ? { dockerSocket } : {}),
   };
   if (config.role === 'manager') {
     Object.assign(config, {

@@ -35,6 +35,8 @@ export interface HostConfig {
   engineLabels?: Record<string, string>;
   /** `--generic-resource KIND=N`: what the node offers to reservations of generic resources. */
   genericResources?: Record<string, number>;
+  /** `--docker-socket PATH`: the Docker Engine API also on this socket (e.g. /var/run/docker.sock; absent: only <data root>/docker.sock). */
+  dockerSocket?: string;
 }
 
 /** A promotion or demotion as the manager sent it (dispatcher.proto HostRole). */

@@ -44,6 +44,11 @@ function describeArgs(c: HostConfig): string[] {
   ];
 }
 
+/** `--docker-socket PATH`: where the manager (or a worker's agent, relaying) also serves the Docker API. */
+function dockerSocketArgs(c: HostConfig): string[] {
+  return c.dockerSocket ? ['--docker-socket', c.dockerSocket] : [];
+}
+
 function programs(c: HostConfig): Program[] {
   const node = process.execPath;
   const list: Program[] = [];
@@ -97,6 +102,7 @@ function programs(c: HostConfig): Program[] {
       '--cgroup-parent', c.cgroupParent,
       ...usernsArgs(c),
       ...describeArgs(c),
+      ...dockerSocketArgs(c),
       '--role', 'worker',
     ]));
     return list;
@@ -118,6 +124,7 @@ function programs(c: HostConfig): Program[] {
     '--advertise-addr', c.advertiseAddr,
     ...(nodeId ? ['--node-id', nodeId] : []),
     ...(c.apiListen ? ['--api-listen', c.apiListen] : []),
+    ...dockerSocketArgs(c),
     ...(managedEtcd ? ['--etcd-local', `https://127.0.0.1:${c.etcdClientPort}`] : []),
     ...(managedEtcd && c.etcdName ? ['--etcd-member', c.etcdName] : []),
   ]));

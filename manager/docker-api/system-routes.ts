@@ -15,7 +15,7 @@ import { currentUnlockKey } from '../keys/unlock-key';
 import { readJson } from '../api/http-util';
 import { packageVersion } from '../../shared/package-version';
 import type { ApiContext } from '../api/server';
-import type { DockerRoute } from './server';
+import type { DockerContext, DockerRoute } from './server';
 import { versionInfo } from './system';
 
 const NS = 1_000_000;
@@ -59,14 +59,14 @@ function clusterInfo(c: { value: Cluster; modRevision: string }) {
   };
 }
 
-async function swarmInfo(ctx: ApiContext) {
+async function swarmInfo(ctx: DockerContext) {
   const [c, nodes, managers] = await Promise.all([cluster(ctx), ctx.store.list<ClusterNode>(Keys.nodes), ctx.store.list<ManagerRecord>(Keys.managers)]);
   const self = ctx.localNodeId ? nodes.find((n) => n.value.id === ctx.localNodeId)?.value : undefined;
   return {
     NodeID: ctx.localNodeId ?? '',
     NodeAddr: self?.addr ?? '',
     LocalNodeState: 'active',
-    ControlAvailable: true,
+    ControlAvailable: ctx.control,
     Error: '',
     RemoteManagers: managers.map((m) => ({ NodeID: m.value.nodeId ?? m.value.id, Addr: m.value.dispatcher })),
     Nodes: nodes.length,
@@ -75,7 +75,7 @@ async function swarmInfo(ctx: ApiContext) {
   };
 }
 
-async function info(ctx: ApiContext) {
+async function info(ctx: DockerContext) {
   const [swarm, tasks, images] = await Promise.all([swarmInfo(ctx), ctx.store.list<Task>(Keys.tasks), ctx.images.list().catch(() => [])]);
   // The containers of this host are the tasks its agent runs.
   const local = tasks.map((t) => t.value).filter((t) => ctx.localNodeId !== null && t.nodeId === ctx.localNodeId && t.status.state === 'running');
