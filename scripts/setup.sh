@@ -35,6 +35,7 @@ want htpasswd apache2-utils   # bcrypt htpasswd files for the registry the image
 want openssl openssl      # certificates for that registry's TLS and its token issuer's key
 want docker docker.io     # the unmodified docker CLI the Engine API tests talk to (its dockerd is never started)
 want curl curl            # raw requests to the Engine API's unix socket in those tests
+want /usr/bin/prometheus prometheus   # dockerswarm_sd_configs discovering tasks through the Engine API (docker-api-prometheus.test.ts)
 if ((bench)); then
   want /usr/sbin/dockerd docker.io   # the peer in bench/docker-swarm-deploy.sh
   want runc runc                     # the peer in bench/container-start.ts

@@ -17,6 +17,8 @@ import { dockerTaskRoutes } from './task-routes';
 import { dockerNetworkRoutes } from './network-routes';
 import { dockerBlobRoutes } from './blob-routes';
 import { distributionRoutes } from './distribution-route';
+import { dockerLogRoutes } from './log-routes';
+import { dockerEventRoutes } from './event-routes';
 
 /** The API context of one request: `localNodeId` is the node the caller's host is; `control` whether it may change the cluster. */
 export interface DockerContext extends ApiContext {
@@ -53,7 +55,7 @@ let routes: DockerRoute[] | null = null;
 
 /** Routes are added to this list as the API grows; each file holds one kind of object. */
 function allRoutes(): DockerRoute[] {
-  routes ??= [...systemRoutes, ...dockerNodeRoutes, ...dockerServiceRoutes, ...dockerTaskRoutes, ...dockerNetworkRoutes, ...dockerBlobRoutes, ...distributionRoutes];
+  routes ??= [...systemRoutes, ...dockerNodeRoutes, ...dockerServiceRoutes, ...dockerTaskRoutes, ...dockerNetworkRoutes, ...dockerBlobRoutes, ...distributionRoutes, ...dockerLogRoutes, ...dockerEventRoutes];
   return routes;
 }
 

@@ -7,7 +7,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { requireRoot } from './harness/root';
@@ -154,7 +154,8 @@ describe('the Docker Engine API', () => {
     assert.equal(hosts.json<Array<{ name: string; running: number }>>(['service', 'ls']).find((s) => s.name === 'web')!.running, 3);
     dockerOk(['service', 'update', '--env-add', 'B=2', 'web']);
     const env = JSON.parse(dockerOk(['service', 'inspect', '--format', '{{json .Spec.TaskTemplate.ContainerSpec.Env}}', 'web'])) as string[];
-    assert.deepEqual(env, ['A=1', 'B=2']);
+    // docker/cli rebuilds the list from a map on --env-add: its order is the client's, not ours.
+    assert.deepEqual([...env].sort(), ['A=1', 'B=2']);
     const tasks = hosts.json<Array<{ service: string; desiredState: string; state: string; current: boolean }>>(['service', 'ps', 'web']);
     assert.equal(tasks.filter((t) => t.desiredState === 'running' && t.state === 'running' && t.current).length, 3);
     const previous = JSON.parse(dockerOk(['service', 'inspect', '--format', '{{json .PreviousSpec.TaskTemplate.ContainerSpec.Env}}', 'web'])) as string[];
@@ -256,5 +257,192 @@ describe('the Docker Engine API', () => {
       assert.ok(t.Status.ContainerStatus.ContainerID);
       assert.ok(t.Status.ContainerStatus.PID > 0);
     }
+  });
+
+  // docker service logs and docker events (manager/docker-api/log-routes.ts, event-routes.ts).
+
+  /** The running task of a one-replica service, as Docker names it: ids and its node's hostname. */
+  const runningTask = (service: string) => {
+    const [t] = api<Array<{ ID: string; NodeID: string; ServiceID: string }>>('/tasks?filters=' + encodeURIComponent(JSON.stringify({ service: { [service]: true }, 'desired-state': { running: true } })));
+    assert.ok(t, `a running task of ${service}`);
+    const host = api<{ Description: { Hostname: string } }>(`/nodes/${t.NodeID}`).Description.Hostname;
+    return { id: t.ID, nodeId: t.NodeID, serviceId: t.ServiceID, host };
+  };
+  /** A response with its headers (curl -i) as bytes: the log stream is binary. */
+  const curlBytes = (url: string): { head: string; body: Buffer } => {
+    const r = spawnSync('curl', ['-s', '-i', '--unix-socket', sock, '--output', '-', url], { encoding: 'buffer', timeout: 30000 });
+    assert.equal(r.status, 0, r.stderr.toString());
+    const at = r.stdout.indexOf('\r\n\r\n');
+    assert.ok(at > 0, 'a response with headers');
+    return { head: r.stdout.subarray(0, at).toString('latin1'), body: r.stdout.subarray(at + 4) };
+  };
+  /** stdcopy's frames: type, three zero bytes, big-endian length, payload. */
+  const stdFrames = (b: Buffer): Array<[number, string]> => {
+    const out: Array<[number, string]> = [];
+    for (let at = 0; at < b.length; ) {
+      assert.ok(b.length - at >= 8, `a whole frame header at ${at}`);
+      assert.deepEqual([...b.subarray(at + 1, at + 4)], [0, 0, 0]);
+      const len = b.readUInt32BE(at + 4);
+      out.push([b[at]!, b.subarray(at + 8, at + 8 + len).toString('utf8')]);
+      at += 8 + len;
+    }
+    return out;
+  };
+
+  it("docker service logs: each line after its task and node as Docker prints it; --no-task-ids, --no-trunc, --raw, --timestamps, --tail, --since, a task's logs", async () => {
+    dockerOk(['service', 'create', '--detach', '--name', 'talker', 'busybox:latest', 'sh', '-c', 'echo out-1; echo err-1 >&2; sleep 1; echo out-2; sleep 1000']);
+    await eventually("talker's lines", () => docker(['service', 'logs', '--raw', 'talker']).stdout.includes('out-2'));
+    const t = runningTask('talker');
+    const name = `talker.1.${t.id.slice(0, 12)}@${t.host}`;
+    for (const bin of clients) {
+      const logs = (args: string[]) => {
+        const r = dockerWith(bin, ['service', 'logs', ...args]);
+        assert.equal(r.code, 0, `${bin} service logs ${args.join(' ')}: ${r.stderr}`);
+        return r;
+      };
+      const plain = logs(['talker']);
+      assert.equal(plain.stdout, `${name}    | out-1\n${name}    | out-2\n`, bin);
+      assert.equal(plain.stderr, `${name}    | err-1\n`, bin);
+      assert.equal(logs(['--no-task-ids', 'talker']).stdout, `talker.1@${t.host}    | out-1\ntalker.1@${t.host}    | out-2\n`, bin);
+      assert.match(logs(['--no-trunc', 'talker']).stdout, new RegExp(`^talker\\.1\\.${t.id}@${t.host}    \\| out-1$`, 'm'));
+      const raw = logs(['--raw', 'talker']);
+      assert.equal(raw.stdout, 'out-1\nout-2\n', bin);
+      assert.equal(raw.stderr, 'err-1\n', bin);
+      const stamped = logs(['--timestamps', 'talker']).stdout.trim().split('\n');
+      assert.equal(stamped.length, 2, stamped.join('\n'));
+      const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z) (\S+)    \| out-2$/.exec(stamped[1]!);
+      assert.ok(m, stamped[1]);
+      assert.equal(m[2], name);
+      assert.ok(Math.abs(Date.parse(m[1]!) - Date.now()) < 10 * 60_000, m[1]);
+      const tail = logs(['--tail', '1', 'talker']);
+      assert.equal(tail.stdout, `${name}    | out-2\n`, bin);
+      assert.equal(tail.stderr, '', bin);
+      // --since: the CLI turns the time into Unix seconds.nanoseconds; out-2 (a second after the others) is at its own time.
+      const since = logs(['--since', m[1]!, '--raw', 'talker']).stdout;
+      assert.ok(since.includes('out-2') && !since.includes('out-1'), since);
+      // A task: the CLI finds no service of that name, and asks /tasks/{id}/logs.
+      assert.equal(logs([t.id]).stdout, `${name}    | out-1\n${name}    | out-2\n`, bin);
+      const missing = dockerWith(bin, ['service', 'logs', 'nope']);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /no such task or service: nope/);
+    }
+  });
+
+  it("the log stream on the wire: stdcopy frames with the swarm context, raw-stream at API 1.41 as dockerd names it; errors before it are Docker's JSON", () => {
+    const t = runningTask('talker');
+    const context = `com.docker.swarm.node.id=${t.nodeId},com.docker.swarm.service.id=${t.serviceId},com.docker.swarm.task.id=${t.id}`;
+    const r = curlBytes('http://docker/v1.41/services/talker/logs?stdout=1&stderr=1&details=1');
+    assert.match(r.head, /^HTTP\/1\.1 200/);
+    assert.match(r.head, /^content-type: application\/vnd\.docker\.raw-stream\r?$/im);
+    const frames = stdFrames(r.body);
+    assert.equal(frames.length, 3, JSON.stringify(frames));
+    // Each stream in order; how out-1 and err-1 interleave is the order the shim read its pipes in.
+    assert.deepEqual(frames.filter(([st]) => st === 1), [[1, `${context} out-1\n`], [1, `${context} out-2\n`]]);
+    assert.deepEqual(frames.filter(([st]) => st === 2), [[2, `${context} err-1\n`]]);
+    const task = stdFrames(curlBytes(`http://docker/v1.41/tasks/${t.id}/logs?stdout=1&timestamps=1`).body);
+    assert.deepEqual(task.map(([s]) => s), [1, 1]);
+    assert.match(task[0]![1], /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z out-1\n$/);
+    const status = (url: string) => {
+      const lines = curl(['-w', '\n%{http_code}', url]).stdout.trim().split('\n');
+      return { status: lines.at(-1), body: JSON.parse(lines[0]!) as { message: string } };
+    };
+    assert.deepEqual(status('http://docker/v1.41/services/talker/logs'), { status: '400', body: { message: 'Bad parameters: you must choose at least one stream' } });
+    const missing = status('http://docker/v1.41/services/nope/logs?stdout=1');
+    assert.equal(missing.status, '404');
+    assert.match(missing.body.message, /nope/);
+  });
+
+  it('docker service logs -f: lines written later come while the client reads', async () => {
+    dockerOk(['service', 'create', '--detach', '--name', 'ticker', 'busybox:latest', 'sh', '-c', 'i=0; while true; do echo tick-$i; i=$((i+1)); sleep 1; done']);
+    await eventually('ticker ticking', () => docker(['service', 'logs', '--raw', 'ticker']).stdout.includes('tick-1\n'));
+    for (const bin of clients) {
+      const child = spawn(bin, ['-H', `unix://${sock}`, 'service', 'logs', '-f', '--tail', '1', 'ticker'], {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: hosts.root, DOCKER_CONFIG: path.join(hosts.root, 'docker-cli') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const exited = new Promise((r) => child.once('exit', r));
+      try {
+        const first = await eventually(`${bin}: a first line`, () => /\| tick-(\d+)\n/.exec(out), 20000);
+        const later = Number(first[1]) + 2;
+        await eventually(`${bin}: tick-${later} while following (${err})`, () => out.includes(`| tick-${later}\n`), 20000);
+        assert.match(out, /^ticker\.1\.\w{12}@host\d    \| tick-\d+$/m);
+        assert.equal(child.exitCode, null, 'still following');
+      } finally {
+        if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGTERM');
+        await exited;
+      }
+    }
+  });
+
+  it("docker events --since / --until: the swarm events in between, in Docker's text and JSON, with Docker's filters", async () => {
+    const t0 = (Date.now() / 1000).toFixed(3);
+    dockerOk(['service', 'create', '--detach', '--name', 'evts', 'busybox:latest', 'sleep', '1000']);
+    const id = api<{ ID: string }>('/services/evts').ID;
+    dockerOk(['service', 'scale', '--detach', 'evts=2']);
+    await new Promise((r) => setTimeout(r, 1500));
+    const t1 = (Date.now() / 1000).toFixed(3);
+    for (const bin of clients) {
+      const text = dockerWith(bin, ['events', '--since', t0, '--until', t1, '--filter', 'type=service']);
+      assert.equal(text.code, 0, `${bin}: ${text.stderr}`);
+      const lines = text.stdout.trim().split('\n');
+      const time = '\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{9}(Z|[+-]\\d{2}:\\d{2})';
+      assert.ok(lines.some((l) => new RegExp(`^${time} service create ${id} \\(name=evts\\)$`).test(l)), text.stdout);
+      assert.ok(lines.some((l) => new RegExp(`^${time} service update ${id} \\(name=evts, .*replicas\\.new=2, replicas\\.old=1`).test(l)), text.stdout);
+      assert.ok(lines.every((l) => / service (create|update|remove) /.test(l)), text.stdout);
+      const json = dockerWith(bin, ['events', '--since', t0, '--until', t1, '--filter', 'type=service', '--filter', 'event=create', '--format', '{{json .}}']);
+      assert.equal(json.code, 0, `${bin}: ${json.stderr}`);
+      const events = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown> & { Type: string; Action: string; Actor: { ID: string }; time: number; timeNano: number });
+      assert.ok(events.every((e) => e.Type === 'service' && e.Action === 'create'), json.stdout);
+      const create = events.find((e) => e.Actor.ID === id);
+      assert.ok(create, json.stdout);
+      assert.deepEqual({ Type: create.Type, Action: create.Action, Actor: create.Actor, scope: create.scope }, { Type: 'service', Action: 'create', Actor: { ID: id, Attributes: { name: 'evts' } }, scope: 'swarm' });
+      assert.equal(create.time, Math.floor(create.timeNano / 1e9));
+      assert.ok(create.time >= Math.floor(Number(t0)) && create.time <= Number(t1), `${create.time} in [${t0}, ${t1}]`);
+      for (const legacy of ['status', 'id', 'from']) assert.equal(create[legacy], undefined, legacy);
+    }
+    // Durations are the CLI's to turn into times; a service filter selects by name prefix; tasks have no Docker events.
+    const named = dockerOk(['events', '--since', '5m', '--until', '0s', '--filter', 'service=evts', '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}']);
+    assert.match(named, /^service create evts$/m);
+    assert.ok(named.trim().split('\n').every((l) => l.endsWith(' evts')), named);
+    assert.equal(dockerOk(['events', '--since', t0, '--until', t1, '--filter', 'type=task']), '');
+    // Without --until the stream follows: an event made after it started comes.
+    const follow = spawn(clients[0]!, ['-H', `unix://${sock}`, 'events', '--filter', 'type=service', '--filter', 'event=remove', '--format', '{{.Action}} {{.Actor.Attributes.name}}'], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: hosts.root, DOCKER_CONFIG: path.join(hosts.root, 'docker-cli') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    follow.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise((r) => follow.once('exit', r));
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      dockerOk(['service', 'rm', 'evts']);
+      await eventually('the remove while following', () => out.includes('remove evts\n'), 20000);
+    } finally {
+      if (follow.pid !== undefined && follow.exitCode === null) process.kill(follow.pid, 'SIGTERM');
+      await exited;
+    }
+  });
+
+  it("a TTY service's logs are raw: --raw reads them, without it the CLI says it cannot, and no frame headers on the wire", async () => {
+    dockerOk(['service', 'create', '--detach', '--tty', '--name', 'ttyer', 'busybox:latest', 'sh', '-c', 'echo tty-1; sleep 1000']);
+    await eventually("ttyer's line", () => docker(['service', 'logs', '--raw', 'ttyer']).stdout.includes('tty-1'));
+    for (const bin of clients) {
+      const pretty = dockerWith(bin, ['service', 'logs', 'ttyer']);
+      assert.equal(pretty.code, 1);
+      assert.match(pretty.stderr, /tty service logs only supported with --raw/);
+      assert.match(dockerWith(bin, ['service', 'logs', '--raw', 'ttyer']).stdout, /^tty-1\r?\n$/);
+    }
+    const r = curlBytes('http://docker/v1.41/services/ttyer/logs?stdout=1&stderr=1');
+    assert.match(r.head, /^content-type: application\/vnd\.docker\.raw-stream\r?$/im);
+    assert.match(r.body.toString(), /^tty-1\r?\n$/);
+  });
+
+  it('the services of the log and event tests are removed', async () => {
+    dockerOk(['service', 'rm', 'talker', 'ticker', 'ttyer']);
+    await eventually('the services gone', () => !hosts.json<Array<{ name: string }>>(['service', 'ls']).some((s) => ['talker', 'ticker', 'ttyer', 'evts'].includes(s.name)));
   });
 });
