@@ -20,6 +20,7 @@ import { macForIp } from '../../shared/net/ipv4';
 import { bridgeName, isOwnLink, sandboxVethPrefix, validateIfname, validatePrefix, validateSandboxId, vethName, vxlanName } from './names';
 import { desiredPeerState, diffPeers, isEmptyDiff, parseFdbJson, parseNeighJson, type PeerState } from './peers';
 import { localnetBridges, nodeEndpointCommands, portsRuleset, validatePublishedPorts, type NodeEndpoint, type PublishedPort } from './ports';
+import { meshReturnNft, meshReturnRoutes } from './mesh-return';
 import { BatchRunner } from './runner';
 import { nativeNetSys, type NetSys } from './sys';
 import type { AttachSpec, Endpoint, HostNetworkOptions, OverlaySpec } from './types';
@@ -39,6 +40,8 @@ interface SandboxRecord {
   path: string;
   /** network id → host end of the veth. */
   veths: Map<string, string>;
+  /** The routing mesh's return paths as last written (setMeshReturn), or null. */
+  mesh?: { ifname: string; endpoints: string[] } | null;
 }
 
 interface LinkRow {
@@ -221,6 +224,34 @@ export class HostNetwork {
       record.veths.set(net.id, vethName(this.prefix, sandboxId, ep.ifname));
       this.sandboxes.set(sandboxId, record);
       this.sys.netnsConfigureIpv4(path, ep.ifname, ep.ip, cidr.prefixLen, ep.defaultRoute ? net.gateway : null);
+    });
+  }
+
+  /**
+   * The routing mesh's return paths in a sandbox on the ingress network (mesh-return.ts): replies
+   * to a connection that came in through a node's published port leave through that node, so the
+   * task sees the client's own address. `endpoints`: every node's address on the ingress network
+   * (this node's too), the whole set each time.
+   */
+  async setMeshReturn(sandboxId: string, ifname: string, endpoints: readonly string[]): Promise<void> {
+    this.assertOpen();
+    validateIfname(ifname);
+    for (const e of endpoints) requireIpv4(e, 'endpoint');
+    const next = [...new Set(endpoints)].sort();
+    return this.serial(`sb:${sandboxId}`, async () => {
+      const record = this.sandboxes.get(sandboxId);
+      if (!record) throw new InvalidNetworkConfigError(`no sandbox ${sandboxId}`, 'sandboxId');
+      const cur = record.mesh ?? null;
+      if (cur !== null && cur.ifname === ifname && isDeepStrictEqual(cur.endpoints, next)) return;
+      const before = cur !== null && cur.ifname === ifname ? cur.endpoints : [];
+      const r = await this.sys.nftIn(record.path, meshReturnNft(ifname, next));
+      if (!r.ok) throw new NetworkCommandError('nft', [{ command: `nft -f - in ${record.path}`, message: r.error }]);
+      // rp_filter loose on the interface (the first time), then the rules and tables, in one process.
+      const lines = meshReturnRoutes(ifname, before, next);
+      const script = `${cur === null ? `echo 2 > /proc/sys/net/ipv4/conf/${ifname}/rp_filter && ` : ''}exec ip -force -batch -`;
+      const out = await this.sys.exec(['nsenter', `--net=${record.path}`, 'sh', '-c', script], `${lines.join('\n')}\n`);
+      if (out.code !== 0) throw new NetworkCommandError('ip', [{ command: `ip -batch in ${record.path}`, message: out.stderr.trim() }]);
+      record.mesh = { ifname, endpoints: next };
     });
   }
 

@@ -27,6 +27,7 @@ export const VIP_REFRESH_MS = 1000;
 
 interface SandboxState {
   netns: string;
+  /** Network ids in attachment order: the i-th is the sandbox's eth<i>. */
   networks: string[];
   rules: string | null;
 }
@@ -109,7 +110,9 @@ export class NodeNetworks {
         this.nets.set(v.id, st);
       }
       const vipsChanged = JSON.stringify(st.view.vips) !== JSON.stringify(v.vips);
+      const entriesChanged = JSON.stringify(st.view.nodeEndpoints ?? []) !== JSON.stringify(v.nodeEndpoints ?? []);
       st.view = v;
+      if (entriesChanged) await this.refreshMeshReturn(v.id);
       if (!st.dns) {
         const dns = new DnsServer({ listen: v.gateway, port: this.dnsPort, log: this.log.child(`dns ${v.name}`) });
         try {
@@ -190,6 +193,20 @@ export class NodeNetworks {
     sb.rules = rules;
   }
 
+  /** The routing mesh's return paths of the sandboxes on the ingress network `networkId` (mesh-return.ts). */
+  private async refreshMeshReturn(networkId: string): Promise<void> {
+    await Promise.all(
+      [...this.sandboxes].map(([taskId, sb]) => this.writeMeshReturn(taskId, sb, networkId).catch((e: Error) => this.log.warn(`mesh return paths of ${taskId.slice(0, 12)}: ${e.message}`))),
+    );
+  }
+
+  private async writeMeshReturn(taskId: string, sb: SandboxState, networkId: string): Promise<void> {
+    const i = sb.networks.indexOf(networkId);
+    const endpoints = this.nets.get(networkId)?.view.nodeEndpoints ?? [];
+    if (i < 0 || endpoints.length === 0) return;
+    await this.host.setMeshReturn(taskId, `eth${i}`, endpoints);
+  }
+
   /** A sandbox for the task attached to its networks, or null for a task without networks. */
   async prepare(task: AssignedTask, hostname: string): Promise<Sandbox | null> {
     await this.chain;
@@ -207,6 +224,7 @@ export class NodeNetworks {
       const sb: SandboxState = { netns, networks: task.networks.map((a) => a.networkId), rules: null };
       this.sandboxes.set(task.id, sb);
       await this.writeVips(sb);
+      for (const id of sb.networks) await this.writeMeshReturn(task.id, sb, id);
       const first = task.networks[0]!;
       const gateway = this.nets.get(first.networkId)!.view.gateway;
       const myIp = first.address.split('/')[0]!;

@@ -10,11 +10,12 @@
  * - `forward` (the isolation chain of filterRuleset): `ct status dnat` connections whose original
  *   destination port is published are accepted ahead of the per-overlay drops, which would
  *   otherwise stop them entering the backends' bridge from the underlay.
- * - `ports_postrouting` (nat, srcnat): ingress-mode connections leaving through the backends'
- *   network bridge get this node's endpoint address on that network, so a task on another host
- *   answers through this host. Host-mode ports have no SNAT, except for connections from a
- *   loopback address (127.0.0.1:<published> on the host), which are masqueraded to the bridge's
- *   address: the task would answer 127.0.0.1 to itself.
+ * - `ports_postrouting` (nat, srcnat): no source NAT for the routing mesh: the task sees the
+ *   client's address, and answers through the node the connection entered by its return paths
+ *   (mesh-return.ts: connection marks and policy routing in its namespace). Only a connection from
+ *   a loopback address (127.0.0.1:<published> on the host) gets a source: in ingress mode this
+ *   node's endpoint on the backends' network, in host mode the bridge's address (masquerade): the
+ *   task would answer 127.0.0.1 to itself.
  * - Loopback: a packet from 127.0.0.1 DNATed to a task must leave through the task's bridge, which
  *   the kernel refuses (a martian) unless `route_localnet` is on for that device; the replies, once
  *   un-NATed back to 127.0.0.1, need it as well. HostNetwork turns it on for exactly the bridges
@@ -41,9 +42,10 @@ export interface PublishedPort {
   /** Round robin (numgen inc); empty: the port is closed (no rule). */
   backends: { ip: string; port: number }[];
   /**
-   * Ingress: SNAT to this node's endpoint address on the network the backends are on (so replies
-   * from a task on another host come back through this host). Host mode: null (backends are local
-   * sandboxes whose default route is this host, so no SNAT).
+   * Ingress: this node's endpoint address on the network the backends are on, given as the source
+   * of connections from a loopback address (the task cannot answer 127.0.0.1); everyone else keeps
+   * their address and the task answers through this node by its return paths (mesh-return.ts).
+   * Host mode: null (backends are local sandboxes whose default route is this host).
    */
   snat: { networkId: string; ip: string } | null;
 }
@@ -155,7 +157,9 @@ export function portsRuleset(prefix: string, overlays: readonly OverlaySpec[], p
   [...snatGroups.values()].forEach((g, i) => {
     const name = `snat_${i}_${g.proto}`;
     sets.push(...setBlock(name, g.ports));
-    post.push(`    oifname "${g.br}" ct status dnat meta l4proto ${g.proto} ct original proto-dst @${name} snat ip to ${g.ip}`);
+    // Only a loopback source: anyone else is seen by the task as they are, and its replies come
+    // back through this node by the task's own return paths (mesh-return.ts).
+    post.push(`    oifname "${g.br}" ip saddr 127.0.0.0/8 ct status dnat meta l4proto ${g.proto} ct original proto-dst @${name} snat ip to ${g.ip}`);
   });
   // After the ingress SNAT (the first NAT rule that applies wins): what is left from a loopback
   // source is host mode, or ingress whose network is not here.

@@ -16,6 +16,8 @@ export interface NetSys {
   exec(argv: readonly string[], input: string): Promise<ExecResult>;
   /** Applies an nftables script in this process's network namespace (see nft.ts). */
   nft(script: string): Promise<NftResult>;
+  /** The same inside the network namespace at `path` (a sandbox). */
+  nftIn(path: string, script: string): Promise<NftResult>;
   /** A new netns (lo up) bind-mounted on `path`, which must not exist. Throws NativeError. */
   netnsCreate(path: string): void;
   /** Inside the netns: address/prefixLen on ifname, ifname up, default route when gateway is given. */
@@ -33,6 +35,7 @@ export function nativeNetSys(): NetSys {
   return {
     exec: runCommand,
     nft: (script) => applyNft(null, script),
+    nftIn: (path, script) => applyNft(path, script),
     netnsCreate: native.netnsCreate,
     netnsConfigureIpv4: native.netnsConfigureIpv4,
     netnsRemove: (path) => {

@@ -66,10 +66,11 @@ export function allocate(services: Service[], tasks: Task[], networks: Network[]
   const pool = new Pool(ipam);
   const svcById = new Map(services.map((s) => [s.id, s]));
 
-  // Virtual IPs: one per network of a vip service; none for dnsrr.
+  // Virtual IPs: one per network of a vip service (the ingress network too when it publishes
+  // there, as Docker's: tools read the service's routing-mesh address from it); none for dnsrr.
   for (const s of services) {
     const wanted = s.spec.endpoint.mode === 'vip'
-      ? s.spec.networks.map((n) => byName.get(n.target)).filter((n): n is Network => n !== undefined)
+      ? taskNetworks(s, ingress).map((n) => byName.get(n.target)).filter((n): n is Network => n !== undefined)
       : [];
     const keep = s.vips.filter((v) => wanted.some((n) => n.id === v.networkId));
     const vips = [...keep];

@@ -66,7 +66,22 @@ export function networkViews(nodeId: string, tasks: Task[], networks: Network[],
       .filter((t) => t.nodeId === nodeId && t.networks.length > 1)
       .map((t) => ({ ip: ip(t.networks.find((a) => a.networkId === net.id)!.address), networkIds: t.networks.map((a) => a.networkId).filter((id) => id !== net.id) }))
       .sort((a, b) => a.ip.localeCompare(b.ip));
-    views.push({ id: net.id, name: net.spec.name, vni: net.vni, subnet: net.subnet, gateway: net.gateway, peers, dns, vips, localIp, encrypted: net.spec.encrypted === true, ...(dnsSources.length > 0 ? { dnsSources } : {}) });
+    // The routing mesh's entry points: a task here answers what came in by each through it.
+    const nodeEndpoints = net.ingress ? Object.values(net.nodeEndpoints).sort() : [];
+    views.push({
+      id: net.id,
+      name: net.spec.name,
+      vni: net.vni,
+      subnet: net.subnet,
+      gateway: net.gateway,
+      peers,
+      dns,
+      vips,
+      localIp,
+      encrypted: net.spec.encrypted === true,
+      ...(dnsSources.length > 0 ? { dnsSources } : {}),
+      ...(nodeEndpoints.length > 0 ? { nodeEndpoints } : {}),
+    });
   }
   return views;
 }

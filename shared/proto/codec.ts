@@ -27,6 +27,7 @@ export interface WireNetworkView {
   local_ip: string;
   encrypted: boolean;
   dns_sources?: { ip: string; network_ids: string[] }[];
+  node_endpoints?: string[];
 }
 
 export interface WirePortRule {
@@ -111,6 +112,8 @@ export interface NetworkView {
    * answered from the names of this network and then of those, in order. Absent from older managers.
    */
   dnsSources?: { ip: string; networkIds: string[] }[];
+  /** The ingress network: every node's address on it, this node's included (absent: not ingress, or an older manager). */
+  nodeEndpoints?: string[];
 }
 
 export function networkViewToWire(v: NetworkView): WireNetworkView {
@@ -126,6 +129,7 @@ export function networkViewToWire(v: NetworkView): WireNetworkView {
     local_ip: v.localIp ?? '',
     encrypted: v.encrypted,
     dns_sources: (v.dnsSources ?? []).map((d) => ({ ip: d.ip, network_ids: [...d.networkIds] })),
+    node_endpoints: [...(v.nodeEndpoints ?? [])],
   };
 }
 
@@ -142,6 +146,7 @@ export function networkViewFromWire(w: WireNetworkView): NetworkView {
     localIp: w.local_ip ? w.local_ip : null,
     encrypted: w.encrypted === true,
     ...(w.dns_sources && w.dns_sources.length > 0 ? { dnsSources: w.dns_sources.map((d) => ({ ip: d.ip, networkIds: [...d.network_ids] })) } : {}),
+    ...(w.node_endpoints && w.node_endpoints.length > 0 ? { nodeEndpoints: [...w.node_endpoints] } : {}),
   };
 }
 

@@ -49,11 +49,25 @@ services:
     networks: [front]
     ports:
       - { target: 8080, published: 9090, mode: host }
+  peer:
+    image: busybox
+    # Answers with the address it sees a client connect from (what a proxy would log).
+    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
+    stop_grace_period: 1s
+    networks: [front]
+    ports: ["8082:8080"]
+    configs:
+      - { source: peer_cgi, target: /www/cgi-bin/peer, mode: 0555 }
   other:
     image: busybox
     command: ["sh", "-c", "while true; do sleep 1; done"]
     stop_grace_period: 1s
     networks: [back]
+configs:
+  peer_cgi:
+    content: |
+      #!/bin/sh
+      printf 'Content-Type: text/plain\\r\\n\\r\\n%s\\n' "$$REMOTE_ADDR"
 networks:
   front:
     ipam:
@@ -84,7 +98,7 @@ describe('overlay networking across hosts', () => {
   });
 
   it('places the services on different hosts', () => {
-    assert.equal(tasks.length, 8);
+    assert.equal(tasks.length, 9);
     assert.equal(new Set(tasks.filter((t) => t.service === 'net_web').map((t) => t.node)).size, 3);
     assert.equal(new Set(tasks.filter((t) => t.service === 'net_client').map((t) => t.node)).size, 2);
   });
@@ -132,6 +146,20 @@ describe('overlay networking across hosts', () => {
           return x.code === 0 ? x : null;
         }, 15000);
         assert.equal(r.stdout.trim(), pub.id.slice(0, 12), `${from.name} → ${to.name} reaches the pub task`);
+      }
+    }
+  });
+
+  it("the routing mesh keeps the client's address: a task sees who connected, through any host, and its replies find their way back", async () => {
+    const peer = tasks.find((t) => t.service === 'net_peer')!;
+    const seen = (from: (typeof hosts.hosts)[number], to: (typeof hosts.hosts)[number]) => {
+      const x = hosts.exec(from, 'wget', ['-qO-', '-T', '3', '-t', '1', `http://${to.addr}:8082/cgi-bin/peer`]);
+      return x.code === 0 ? x.stdout.trim().replace(/^\[::ffff:(.*)\]$/, '$1') : null;
+    };
+    for (const from of hosts.hosts) {
+      for (const to of hosts.hosts) {
+        // The task runs on one host; the others forward to it over the ingress network.
+        assert.equal(await eventually(`${from.name} → ${to.name}:8082`, () => seen(from, to), 15000), from.addr, `${from.name} → ${to.name} (task on ${peer.node})`);
       }
     }
   });

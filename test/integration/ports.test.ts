@@ -120,6 +120,8 @@ before(async () => {
   await b.call('setNodeEndpoint', ingress.id, { ip: H2_EP, mac: macForIp(H2_EP) });
   web = await b.call<string>('createSandbox', 'web');
   await b.call('attach', 'web', ingress, { ip: TASK, mac: macForIp(TASK), ifname: 'eth0', defaultRoute: true });
+  // The routing mesh's return paths: replies leave through the node a connection came in by.
+  await b.call('setMeshReturn', 'web', 'eth0', [H1_EP, H2_EP]);
   await a.call('setPeers', ingress.id, [ep(H2_EP, hosts[1].underlayAddr), ep(TASK, hosts[1].underlayAddr)]);
   await b.call('setPeers', ingress.id, [ep(H1_EP, hosts[0].underlayAddr)]);
   await rt.run(containerConfig(scratch, 'web', ['httpd', '-f', '-p', '80', '-h', '/www'], { lowerDirs: [webLayer, layer], netns: web }));
@@ -144,7 +146,7 @@ describe('published ports across three netns hosts (root)', () => {
     assert.equal(get(h3.nsPath, 'http://10.213.0.1:8080/'), null, 'nothing published yet');
   });
 
-  it('ingress: h3 reaches the task through h1 (no task there) and h2, SNAT to each node endpoint', async () => {
+  it("ingress: h3 reaches the task through h1 (no task there) and h2, and the task sees h3's own address", async () => {
     const [ha, hb] = agents();
     const [, , h3] = three();
     await ha.call('setPublishedPorts', ingressSet(H1_EP));
@@ -152,8 +154,10 @@ describe('published ports across three netns hosts (root)', () => {
     await ha.call('setPublishedPorts', ingressSet(H1_EP)); // idempotent
     assert.equal(await eventually('h3 -> h1:8080', () => get(h3.nsPath, 'http://10.213.0.1:8080/')), 'published\n');
     assert.equal(await eventually('h3 -> h2:8080', () => get(h3.nsPath, 'http://10.213.0.2:8080/')), 'published\n');
-    assert.equal(peerSeen(h3.nsPath, 'http://10.213.0.1:8080/cgi-bin/peer'), H1_EP, 'task sees h1 node endpoint');
-    assert.equal(peerSeen(h3.nsPath, 'http://10.213.0.2:8080/cgi-bin/peer'), H2_EP, 'task sees h2 node endpoint');
+    assert.equal(peerSeen(h3.nsPath, 'http://10.213.0.1:8080/cgi-bin/peer'), '10.213.0.3', 'the client, through h1 (the reply went back through h1)');
+    assert.equal(peerSeen(h3.nsPath, 'http://10.213.0.2:8080/cgi-bin/peer'), '10.213.0.3', 'the client, through h2');
+    // Many connections in a row, each answered through the node it came in by.
+    for (let i = 0; i < 5; i++) for (const via of ['10.213.0.1', '10.213.0.2']) assert.equal(get(h3.nsPath, `http://${via}:8080/`), 'published\n', `h3 -> ${via} #${i}`);
   });
 
   it('ingress UDP: a datagram to h1:5353 is answered by the task on h2', async () => {
@@ -168,7 +172,7 @@ describe('published ports across three netns hosts (root)', () => {
   it('a process on h1 itself reaches its own address:8080 (output chain)', async () => {
     const [h1] = three();
     assert.equal(await eventually('h1 -> 10.213.0.1:8080', () => get(h1.nsPath, 'http://10.213.0.1:8080/')), 'published\n');
-    assert.equal(peerSeen(h1.nsPath, 'http://10.213.0.1:8080/cgi-bin/peer'), H1_EP);
+    assert.equal(peerSeen(h1.nsPath, 'http://10.213.0.1:8080/cgi-bin/peer'), '10.213.0.1', 'h1 itself, as it is');
   });
 
   it('127.0.0.1 on h1 (task on h2): tcp and udp answer, SNAT to the node endpoint, on any loopback address', async () => {

@@ -80,6 +80,7 @@ function serve(opts: HostNetworkOptions): void {
     enableEgress: (a) => hn.enableEgress(a[0] as OverlaySpec),
     setNodeEndpoint: (a) => hn.setNodeEndpoint(a[0] as string, a[1] as { ip: string; mac: string } | null),
     setPublishedPorts: (a) => hn.setPublishedPorts(a[0] as PublishedPort[]),
+    setMeshReturn: (a) => hn.setMeshReturn(a[0] as string, a[1] as string, a[2] as string[]),
     // Keys travel as hex (JSON has no Buffer): { primary, keys: [{ tag, key }] }.
     setEncryptionKeys: (a) => {
       const r = a[0] as { primary: number; keys: Array<{ tag: number; key: string }> };

@@ -26,6 +26,11 @@ export class FakeNetSys implements NetSys {
     const r = await this.exec(['nft', '-f', '-'], script);
     return { ok: r.code === 0, error: r.stderr.trim() };
   }
+  /** Recorded as `nsenter --net=PATH nft -f -`. */
+  async nftIn(path: string, script: string): Promise<{ ok: boolean; error: string }> {
+    const r = await this.exec(['nsenter', `--net=${path}`, 'nft', '-f', '-'], script);
+    return { ok: r.code === 0, error: r.stderr.trim() };
+  }
   netnsCreate(path: string): void {
     this.native.push(`create ${path}`);
   }

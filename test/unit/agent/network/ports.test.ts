@@ -30,7 +30,7 @@ const dns: PublishedPort = { protocol: 'udp', published: 5353, backends: [{ ip: 
 const hostMode: PublishedPort = { protocol: 'tcp', published: 9090, backends: [{ ip: '10.214.6.7', port: 80 }], snat: null };
 
 describe('portsRuleset', () => {
-  it('ingress TCP: vmap dispatch from prerouting and output (loopback too), numgen concat map, forward accept, SNAT through the bridge, loopback guard', () => {
+  it('ingress TCP: vmap dispatch from prerouting and output (loopback too), numgen concat map, forward accept, SNAT through the bridge only from loopback (everyone else is seen as they are), loopback guard', () => {
     const text = portsRuleset('t1', [ingress], [web]);
     assert.equal(
       text,
@@ -57,7 +57,7 @@ describe('portsRuleset', () => {
         '  }',
         '  chain ports_postrouting {',
         '    type nat hook postrouting priority srcnat; policy accept;',
-        `    oifname "${BR}" ct status dnat meta l4proto tcp ct original proto-dst @snat_0_tcp snat ip to 10.214.5.250`,
+        `    oifname "${BR}" ip saddr 127.0.0.0/8 ct status dnat meta l4proto tcp ct original proto-dst @snat_0_tcp snat ip to 10.214.5.250`,
         '    ip saddr 127.0.0.0/8 ct status dnat meta l4proto tcp ct original proto-dst @published_tcp masquerade',
         '  }',
         '  chain ports_localnet {',
@@ -107,13 +107,13 @@ describe('portsRuleset', () => {
     assert.match(text, /set snat_0_tcp \{\n {4}type inet_service\n {4}elements = \{ 8080, 8443 \}/);
     assert.match(text, /set snat_1_udp \{\n {4}type inet_service\n {4}elements = \{ 5353 \}/);
     assert.match(text, /chain port_udp_5353 \{\n {4}meta l4proto udp dnat ip to numgen inc mod 1 map \{ 0 : 10\.214\.5\.4 \. 53 \}/);
-    assert.ok(text.includes(`oifname "${BR}" ct status dnat meta l4proto udp ct original proto-dst @snat_1_udp snat ip to 10.214.5.250`));
+    assert.ok(text.includes(`oifname "${BR}" ip saddr 127.0.0.0/8 ct status dnat meta l4proto udp ct original proto-dst @snat_1_udp snat ip to 10.214.5.250`));
     assert.doesNotMatch(text, new RegExp(`oifname "${BR2}"`), 'host mode network has no SNAT');
     // Ingress SNAT first (the first NAT that applies wins), then the loopback masquerade, per protocol.
     const post = text.slice(text.indexOf('chain ports_postrouting')).split('\n').slice(2, 7);
     assert.deepEqual(post, [
-      `    oifname "${BR}" ct status dnat meta l4proto tcp ct original proto-dst @snat_0_tcp snat ip to 10.214.5.250`,
-      `    oifname "${BR}" ct status dnat meta l4proto udp ct original proto-dst @snat_1_udp snat ip to 10.214.5.250`,
+      `    oifname "${BR}" ip saddr 127.0.0.0/8 ct status dnat meta l4proto tcp ct original proto-dst @snat_0_tcp snat ip to 10.214.5.250`,
+      `    oifname "${BR}" ip saddr 127.0.0.0/8 ct status dnat meta l4proto udp ct original proto-dst @snat_1_udp snat ip to 10.214.5.250`,
       '    ip saddr 127.0.0.0/8 ct status dnat meta l4proto tcp ct original proto-dst @published_tcp masquerade',
       '    ip saddr 127.0.0.0/8 ct status dnat meta l4proto udp ct original proto-dst @published_udp masquerade',
       '  }',

@@ -37,4 +37,13 @@ describe('networkViews', () => {
     const [v] = networkViews('n1', tasks, [front], [{ ...web, spec: { ...web.spec, endpoint: { mode: 'dnsrr', ports: [] } } }], [node('n1')]);
     assert.deepEqual(v!.dns.find((d) => d.name === 'tasks.app_web')?.ips, ['10.0.1.10', '10.0.1.13']);
   });
+
+  it("the ingress network tells every node all the routing mesh's entry points, its own included; other networks none", () => {
+    const ingress: Network = { ...net('ingress', 0), ingress: true, nodeEndpoints: { n1: '10.0.0.251', n2: '10.0.0.250' } };
+    const web = service({ id: 'web', name: 'web', networks: [{ target: 'app_front', aliases: [] }] });
+    const tasks = [withNets(task(web, { id: 'w1' }), at(ingress, 5), at(front, 5))];
+    const views = networkViews('n1', tasks, [ingress, front], [web], [node('n1'), node('n2')]);
+    assert.deepEqual(views.find((v) => v.id === 'ingress')!.nodeEndpoints, ['10.0.0.250', '10.0.0.251']);
+    assert.equal(views.find((v) => v.id === 'front')!.nodeEndpoints, undefined);
+  });
 });
